@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_initial';
+
+/**
+ * Every migration, in order. Names are permanent: add new files with the next number,
+ * never edit or reorder applied ones. Other modules (queue, uploads, …) add theirs here.
+ */
+export const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+};

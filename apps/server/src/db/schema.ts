@@ -1,0 +1,81 @@
+/** Row types of every table, as Kysely sees them. Times are ISO-8601 UTC strings. JSON columns are text. */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string | null;
+  name: string;
+  scopes: string; // comma separated
+  secret_hash: string; // sha256 hex of the secret part
+  created_at: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface CategoriesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TemplatesTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  is_default: number;
+  spec: string; // JSON: renditions, audio, hls, mp4, watermark
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VideosTable {
+  id: string;
+  tenant_id: string;
+  title: string | null;
+  description: string | null;
+  category_id: string | null;
+  tags: string; // JSON array
+  status: string;
+  status_before_block: string | null;
+  playable: number;
+  progress: number;
+  duration: number | null;
+  width: number | null;
+  height: number | null;
+  size_bytes: number | null;
+  source_info: string | null; // JSON
+  renditions: string; // JSON array
+  playback_id: string;
+  playback_policy: string;
+  template_id: string | null;
+  input_url: string | null;
+  detection: string | null; // JSON
+  error_code: string | null;
+  error_message: string | null;
+  meta: string; // JSON object
+  passthrough: string | null;
+  created_at: string;
+  updated_at: string;
+  ready_at: string | null;
+}
+
+export interface SettingsTable {
+  name: string;
+  value: string;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  api_keys: ApiKeysTable;
+  categories: CategoriesTable;
+  templates: TemplatesTable;
+  videos: VideosTable;
+  settings: SettingsTable;
+}

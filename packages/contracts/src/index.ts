@@ -1,0 +1,5 @@
+export * from './categories';
+export * from './common';
+export * from './templates';
+export * from './tenants';
+export * from './videos';

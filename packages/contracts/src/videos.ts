@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import { Id, IsoTime, Meta, Tags } from './common';
+
+export const VIDEO_STATUSES = ['waiting_upload', 'uploading', 'queued', 'processing', 'ready', 'errored', 'blocked'] as const;
+export const VideoStatus = z.enum(VIDEO_STATUSES);
+export type VideoStatus = z.infer<typeof VideoStatus>;
+
+export const VIDEO_ERROR_CODES = [
+  'non_video',
+  'malformed_media',
+  'unsupported_codec',
+  'too_long',
+  'too_large',
+  'fetch_failed',
+  'internal',
+] as const;
+export const VideoErrorCode = z.enum(VIDEO_ERROR_CODES);
+
+export const PlaybackPolicy = z.enum(['public', 'signed']);
+
+/** Fields a client may set when creating a video by upload or by import. */
+export const VideoFields = z.object({
+  title: z.string().trim().max(500).optional(),
+  description: z.string().max(10_000).optional(),
+  categoryId: Id.nullable().optional(),
+  tags: Tags.optional(),
+  templateId: Id.optional(),
+  playbackPolicy: PlaybackPolicy.optional(),
+  meta: Meta.optional(),
+  passthrough: z.string().max(1024).optional(),
+});
+
+export const CreateVideo = VideoFields.extend({
+  input: z
+    .object({
+      url: z
+        .url({ protocol: /^https?$/, message: 'input.url must be an http(s) URL' })
+        .max(4096),
+    })
+    .strict(),
+}).strict();
+
+export const UpdateVideo = z
+  .object({
+    title: z.string().trim().max(500).optional(),
+    description: z.string().max(10_000).optional(),
+    categoryId: Id.nullable().optional(),
+    tags: Tags.optional(),
+    playbackPolicy: PlaybackPolicy.optional(),
+    meta: Meta.optional(),
+    coverTime: z.number().min(0).optional(),
+  })
+  .strict();
+
+export const VideoListQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(25),
+    cursor: z.string().max(200).optional(),
+    status: VideoStatus.optional(),
+    categoryId: Id.optional(),
+    q: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+
+export const BatchDelete = z.object({ ids: z.array(Id).min(1).max(100) }).strict();
+export const BatchDeleteResult = z.object({
+  deleted: z.array(z.string()),
+  failed: z.array(z.object({ id: z.string(), code: z.string() })),
+});
+
+export const SourceInfo = z.object({
+  container: z.string().nullable(),
+  videoCodec: z.string().nullable(),
+  audioCodec: z.string().nullable(),
+  width: z.number().nullable(),
+  height: z.number().nullable(),
+  fps: z.number().nullable(),
+  bitrate: z.number().nullable(),
+  rotation: z.number(),
+});
+
+export const Rendition = z.object({
+  name: z.string(),
+  width: z.number(),
+  height: z.number(),
+  videoBitrate: z.number(),
+  status: z.enum(['pending', 'ready']),
+});
+
+export const Video = z
+  .object({
+    id: Id,
+    title: z.string().nullable(),
+    description: z.string().nullable(),
+    categoryId: z.string().nullable(),
+    tags: z.array(z.string()),
+    status: VideoStatus,
+    playable: z.boolean(),
+    progress: z.number(),
+    duration: z.number().nullable(),
+    width: z.number().nullable(),
+    height: z.number().nullable(),
+    sizeBytes: z.number().nullable(),
+    source: SourceInfo.nullable(),
+    renditions: z.array(Rendition),
+    playback: z.object({
+      id: z.string(),
+      policy: PlaybackPolicy,
+      hlsUrl: z.string(),
+      mp4Urls: z.record(z.string(), z.string()),
+      thumbnailUrl: z.string(),
+      storyboardUrl: z.string(),
+    }),
+    templateId: z.string().nullable(),
+    detection: z.unknown().nullable(),
+    error: z.object({ code: VideoErrorCode, message: z.string() }).nullable(),
+    meta: z.record(z.string(), z.unknown()),
+    passthrough: z.string().nullable(),
+    createdAt: IsoTime,
+    updatedAt: IsoTime,
+    readyAt: IsoTime.nullable(),
+  })
+  .meta({ id: 'Video' });
+export type Video = z.infer<typeof Video>;
