@@ -16,12 +16,36 @@ const schema = z
     VOD_HOST: z.string().min(1).default('0.0.0.0'),
     VOD_DATA_DIR: z.string().min(1).default('./data'),
     VOD_ROLES: z.string().optional(),
-    VOD_DB_URL: urlLike('VOD_DB_URL', /^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres(ql)?:\/\/)/, 'sqlite:./data/vodcloud.db, mysql://user:pass@host:3306/db or postgres://user:pass@host:5432/db').optional(),
-    VOD_DB_REPLICA_URL: urlLike('VOD_DB_REPLICA_URL', /^(mysql:\/\/|mariadb:\/\/|postgres(ql)?:\/\/|sqlite:)/, 'mysql://… or postgres://…').optional(),
-    VOD_STORAGE_URL: urlLike('VOD_STORAGE_URL', /^(file:|s3:\/\/)/, 'file:./data/objects or s3://bucket?endpoint=…').optional(),
-    VOD_QUEUE_URL: urlLike('VOD_QUEUE_URL', /^(db$|redis:\/\/|rediss:\/\/)/, 'db or redis://host:6379').default('db'),
-    VOD_REGISTRY_URL: urlLike('VOD_REGISTRY_URL', /^(local$|zookeeper:\/\/)/, 'local or zookeeper://host:2181/vodcloud').default('local'),
-    VOD_CACHE_URL: urlLike('VOD_CACHE_URL', /^(memory$|redis:\/\/|rediss:\/\/)/, 'memory or redis://host:6379').default('memory'),
+    VOD_DB_URL: urlLike(
+      'VOD_DB_URL',
+      /^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres(ql)?:\/\/)/,
+      'sqlite:./data/vodcloud.db, mysql://user:pass@host:3306/db or postgres://user:pass@host:5432/db',
+    ).optional(),
+    VOD_DB_REPLICA_URL: urlLike(
+      'VOD_DB_REPLICA_URL',
+      /^(mysql:\/\/|mariadb:\/\/|postgres(ql)?:\/\/|sqlite:)/,
+      'mysql://… or postgres://…',
+    ).optional(),
+    VOD_STORAGE_URL: urlLike(
+      'VOD_STORAGE_URL',
+      /^(file:|s3:\/\/)/,
+      'file:./data/objects or s3://bucket?endpoint=…',
+    ).optional(),
+    VOD_QUEUE_URL: urlLike(
+      'VOD_QUEUE_URL',
+      /^(db$|redis:\/\/|rediss:\/\/)/,
+      'db or redis://host:6379',
+    ).default('db'),
+    VOD_REGISTRY_URL: urlLike(
+      'VOD_REGISTRY_URL',
+      /^(local$|zookeeper:\/\/)/,
+      'local or zookeeper://host:2181/vodcloud',
+    ).default('local'),
+    VOD_CACHE_URL: urlLike(
+      'VOD_CACHE_URL',
+      /^(memory$|redis:\/\/|rediss:\/\/)/,
+      'memory or redis://host:6379',
+    ).default('memory'),
     VOD_PUBLIC_URL: z.url({ message: 'VOD_PUBLIC_URL must be an absolute http(s) URL' }).optional(),
     VOD_ADMIN_API_KEY: z.string().min(24, 'VOD_ADMIN_API_KEY must be at least 24 characters').optional(),
     VOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -65,9 +89,15 @@ export class ConfigError extends Error {
 
 export function parseRoles(value: string | undefined): Role[] {
   if (!value || value.trim() === '' || value === 'all') return [...ROLES];
-  const roles = value.split(',').map((r) => r.trim()).filter(Boolean);
+  const roles = value
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-  if (bad.length) throw new ConfigError([`VOD_ROLES / --roles: unknown role(s) ${bad.join(', ')}; known: ${ROLES.join(', ')}`]);
+  if (bad.length)
+    throw new ConfigError([
+      `VOD_ROLES / --roles: unknown role(s) ${bad.join(', ')}; known: ${ROLES.join(', ')}`,
+    ]);
   return [...new Set(roles)] as Role[];
 }
 
@@ -75,7 +105,10 @@ export function parseRoles(value: string | undefined): Role[] {
  * Reads configuration from an optional JSON file (keys as the env names) overlaid by the
  * environment; only VOD_* variables are considered. Throws ConfigError naming each bad setting.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Record<string, string>> = {}): Config {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Record<string, string>> = {},
+): Config {
   const fileValues: Record<string, string> = {};
   const file = overrides.VOD_CONFIG_FILE ?? env.VOD_CONFIG_FILE;
   if (file) {
@@ -85,17 +118,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     } catch (err) {
       throw new ConfigError([`VOD_CONFIG_FILE: cannot read ${file}: ${(err as Error).message}`]);
     }
-    if (!parsed || typeof parsed !== 'object') throw new ConfigError([`VOD_CONFIG_FILE: ${file} must hold a JSON object`]);
+    if (!parsed || typeof parsed !== 'object')
+      throw new ConfigError([`VOD_CONFIG_FILE: ${file} must hold a JSON object`]);
     for (const [k, v] of Object.entries(parsed)) fileValues[k] = String(v);
   }
   const raw: Record<string, string> = { ...fileValues };
   for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith('VOD_') && !k.startsWith('VOD_TEST_') && k !== 'VOD_CONFIG_FILE' && v !== undefined && v !== '') raw[k] = v;
+    if (
+      k.startsWith('VOD_') &&
+      !k.startsWith('VOD_TEST_') &&
+      k !== 'VOD_CONFIG_FILE' &&
+      v !== undefined &&
+      v !== ''
+    )
+      raw[k] = v;
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined && k !== 'VOD_CONFIG_FILE') raw[k] = v;
   // Settings the schema does not know are reported, so a typo never silently falls back to a default.
   const known = new Set(Object.keys(schema.shape));
-  const ignoredPrefixes = ['VOD_S3_', 'VOD_SERVICES_', 'VOD_SECRET', 'VOD_FETCH_', 'VOD_UPLOAD_', 'VOD_FFMPEG', 'VOD_WORKER_'];
+  const ignoredPrefixes = [
+    'VOD_S3_',
+    'VOD_SERVICES_',
+    'VOD_SECRET',
+    'VOD_FETCH_',
+    'VOD_UPLOAD_',
+    'VOD_FFMPEG',
+    'VOD_WORKER_',
+  ];
   for (const k of Object.keys(raw)) {
     if (!known.has(k) && ignoredPrefixes.some((p) => k.startsWith(p))) delete raw[k];
   }
@@ -131,7 +180,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     corsOrigins:
       c.VOD_CORS_ORIGINS.trim() === '*'
         ? '*'
-        : c.VOD_CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
+        : c.VOD_CORS_ORIGINS.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
     shutdownTimeoutMs: c.VOD_SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: c.VOD_REQUEST_TIMEOUT_MS,
     dbTimeoutMs: c.VOD_DB_TIMEOUT_MS,

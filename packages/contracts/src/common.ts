@@ -33,3 +33,5 @@ export const Meta = z
   .refine((v) => JSON.stringify(v).length <= 8192, 'meta must serialise to at most 8 KiB');
 
 export const Tags = z.array(z.string().min(1).max(64)).max(50);
+
+export const NoContent = z.null().describe('No content');

@@ -17,7 +17,12 @@ export const WatermarkSpec = z
     position: z.enum(['top-left', 'top-right', 'bottom-left', 'bottom-right', 'center']).default('top-right'),
     margin: z.number().min(0).max(0.5).default(0.02).describe('fraction of the video width'),
     opacity: z.number().min(0).max(1).default(1),
-    width: z.number().min(0.01).max(1).default(0.1).describe('watermark width as a fraction of the video width'),
+    width: z
+      .number()
+      .min(0.01)
+      .max(1)
+      .default(0.1)
+      .describe('watermark width as a fraction of the video width'),
   })
   .strict()
   .refine((w) => !!w.imageUrl !== !!w.objectKey, 'give exactly one of imageUrl or objectKey');
@@ -30,9 +35,14 @@ const renditionsField = z
     const names = new Set<string>();
     const heights = new Set<number>();
     list.forEach((r, i) => {
-      if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate rendition name ${r.name}` });
+      if (names.has(r.name))
+        ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate rendition name ${r.name}` });
       if (heights.has(r.height))
-        ctx.addIssue({ code: 'custom', path: [i, 'height'], message: `duplicate rendition height ${r.height}` });
+        ctx.addIssue({
+          code: 'custom',
+          path: [i, 'height'],
+          message: `duplicate rendition height ${r.height}`,
+        });
       names.add(r.name);
       heights.add(r.height);
     });
@@ -41,7 +51,10 @@ const renditionsField = z
 export const TemplateSpec = z
   .object({
     renditions: renditionsField,
-    audio: z.object({ bitrate: z.number().int().min(32_000).max(512_000) }).strict().default({ bitrate: 128_000 }),
+    audio: z
+      .object({ bitrate: z.number().int().min(32_000).max(512_000) })
+      .strict()
+      .default({ bitrate: 128_000 }),
     hls: z
       .object({
         segmentDuration: z.number().min(1).max(10).default(4),
@@ -57,7 +70,8 @@ export const TemplateSpec = z
     if (Array.isArray(t.mp4)) {
       const names = new Set(t.renditions.map((r) => r.name));
       t.mp4.forEach((n, i) => {
-        if (!names.has(n)) ctx.addIssue({ code: 'custom', path: ['mp4', i], message: `no rendition named ${n}` });
+        if (!names.has(n))
+          ctx.addIssue({ code: 'custom', path: ['mp4', i], message: `no rendition named ${n}` });
       });
     }
   });
@@ -72,7 +86,10 @@ export const UpdateTemplate = z
     name: z.string().trim().min(1).max(200).optional(),
     isDefault: z.literal(true).optional(),
     renditions: renditionsField.optional(),
-    audio: z.object({ bitrate: z.number().int().min(32_000).max(512_000) }).strict().optional(),
+    audio: z
+      .object({ bitrate: z.number().int().min(32_000).max(512_000) })
+      .strict()
+      .optional(),
     hls: z
       .object({ segmentDuration: z.number().min(1).max(10), encryption: z.enum(['none', 'aes-128']) })
       .partial()

@@ -1,7 +1,15 @@
 import { z } from 'zod';
 import { Id, IsoTime, Meta, Tags } from './common';
 
-export const VIDEO_STATUSES = ['waiting_upload', 'uploading', 'queued', 'processing', 'ready', 'errored', 'blocked'] as const;
+export const VIDEO_STATUSES = [
+  'waiting_upload',
+  'uploading',
+  'queued',
+  'processing',
+  'ready',
+  'errored',
+  'blocked',
+] as const;
 export const VideoStatus = z.enum(VIDEO_STATUSES);
 export type VideoStatus = z.infer<typeof VideoStatus>;
 
@@ -33,9 +41,7 @@ export const VideoFields = z.object({
 export const CreateVideo = VideoFields.extend({
   input: z
     .object({
-      url: z
-        .url({ protocol: /^https?$/, message: 'input.url must be an http(s) URL' })
-        .max(4096),
+      url: z.url({ protocol: /^https?$/, message: 'input.url must be an http(s) URL' }).max(4096),
     })
     .strict(),
 }).strict();

@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { type Dialect as KyselyDialect, Kysely, MysqlDialect, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  type Dialect as KyselyDialect,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  sql,
+} from 'kysely';
 import { createPool } from 'mysql2';
 import pg from 'pg';
 import { isConnectionError } from './errors';
@@ -63,7 +70,8 @@ function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
   }
   if (dialect === 'mysql') {
     const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
-    if (u.pathname.length <= 1) throw new Error(`VOD_DB_URL ${redactUrl(url)} names no database (add /dbname)`);
+    if (u.pathname.length <= 1)
+      throw new Error(`VOD_DB_URL ${redactUrl(url)} names no database (add /dbname)`);
     const pool = createPool({
       host: u.hostname,
       port: Number(u.port || 3306),
@@ -112,7 +120,9 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 3, baseMs = 
 export function createDatabase(url: string, opts: DatabaseOptions = {}): Database {
   const dialect = dialectOf(url);
   const primary = createKysely(url, opts);
-  const replica = opts.replicaUrl ? createKysely(opts.replicaUrl, { ...opts, poolSize: opts.poolSize ?? 10 }) : undefined;
+  const replica = opts.replicaUrl
+    ? createKysely(opts.replicaUrl, { ...opts, poolSize: opts.poolSize ?? 10 })
+    : undefined;
   const replicaRetryMs = opts.replicaRetryMs ?? 10_000;
   let replicaDownUntil = 0;
   let lastReadFrom: 'primary' | 'replica' = 'primary';
@@ -132,7 +142,10 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
         } catch (err) {
           if (!isConnectionError(err)) throw err;
           replicaDownUntil = Date.now() + replicaRetryMs;
-          opts.log?.warn({ err: (err as Error).message }, 'database replica unreachable; reading from the primary');
+          opts.log?.warn(
+            { err: (err as Error).message },
+            'database replica unreachable; reading from the primary',
+          );
         }
       }
       const result = await withRetry(() => fn(primary));
@@ -152,7 +165,10 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
           await sql`select 1`.execute(replica);
           detail += '; replica ok';
         } catch (err) {
-          return { ok: true, detail: `${detail}; replica DOWN (${(err as Error).message}), reads use the primary` };
+          return {
+            ok: true,
+            detail: `${detail}; replica DOWN (${(err as Error).message}), reads use the primary`,
+          };
         }
       }
       return { ok: true, detail };

@@ -56,6 +56,7 @@ export interface VideosTable {
   playback_policy: string;
   template_id: string | null;
   input_url: string | null;
+  cover_time: number | null;
   detection: string | null; // JSON
   error_code: string | null;
   error_message: string | null;
@@ -78,4 +79,29 @@ export interface DB {
   templates: TemplatesTable;
   videos: VideosTable;
   settings: SettingsTable;
+  jobs: JobsTable;
+}
+
+/** The durable job queue (migration 002_jobs). Times are epoch milliseconds here, not ISO strings. */
+export interface JobsTable {
+  id: string;
+  name: string;
+  queue: string; // cpu | io | fast
+  state: string; // waiting | blocked | active | completed | failed | cancelled
+  payload: string; // JSON
+  priority: number;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  lease_token: string | null;
+  lease_until: number | null;
+  cancel_requested: number;
+  progress: string | null; // JSON
+  result: string | null; // JSON
+  error: string | null;
+  parent_id: string | null;
+  pending_children: number;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
 }

@@ -32,7 +32,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'varchar(30)', (c) => c.notNull())
     .addColumn('updated_at', 'varchar(30)', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('categories_tenant_name').on('categories').columns(['tenant_id', 'name']).unique().execute();
+  await db.schema
+    .createIndex('categories_tenant_name')
+    .on('categories')
+    .columns(['tenant_id', 'name'])
+    .unique()
+    .execute();
 
   await db.schema
     .createTable('templates')
@@ -44,7 +49,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'varchar(30)', (c) => c.notNull())
     .addColumn('updated_at', 'varchar(30)', (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('templates_tenant_name').on('templates').columns(['tenant_id', 'name']).unique().execute();
+  await db.schema
+    .createIndex('templates_tenant_name')
+    .on('templates')
+    .columns(['tenant_id', 'name'])
+    .unique()
+    .execute();
 
   await db.schema
     .createTable('videos')
@@ -68,6 +78,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('playback_policy', 'varchar(10)', (c) => c.notNull())
     .addColumn('template_id', 'varchar(26)')
     .addColumn('input_url', 'text')
+    .addColumn('cover_time', 'double precision')
     .addColumn('detection', 'text')
     .addColumn('error_code', 'varchar(40)')
     .addColumn('error_message', 'text')
@@ -78,8 +89,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('ready_at', 'varchar(30)')
     .execute();
   await db.schema.createIndex('videos_tenant').on('videos').columns(['tenant_id', 'id']).execute();
-  await db.schema.createIndex('videos_tenant_status').on('videos').columns(['tenant_id', 'status', 'id']).execute();
-  await db.schema.createIndex('videos_tenant_category').on('videos').columns(['tenant_id', 'category_id', 'id']).execute();
+  await db.schema
+    .createIndex('videos_tenant_status')
+    .on('videos')
+    .columns(['tenant_id', 'status', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('videos_tenant_category')
+    .on('videos')
+    .columns(['tenant_id', 'category_id', 'id'])
+    .execute();
 
   await db.schema
     .createTable('settings')

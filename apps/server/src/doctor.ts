@@ -1,0 +1,104 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Config } from './config';
+import { createDatabase, redactUrl } from './db/connect';
+
+const run = promisify(execFile);
+
+export interface DoctorResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+const REQUIRED_ENCODERS = ['libx264', 'aac'];
+
+export async function checkFfmpeg(): Promise<DoctorResult[]> {
+  const results: DoctorResult[] = [];
+  const fix =
+    'install ffmpeg 5 or newer: apt-get install -y ffmpeg (or set VOD_FFMPEG_PATH / VOD_FFPROBE_PATH)';
+  for (const [name, bin] of [
+    ['ffmpeg', process.env.VOD_FFMPEG_PATH ?? 'ffmpeg'],
+    ['ffprobe', process.env.VOD_FFPROBE_PATH ?? 'ffprobe'],
+  ] as const) {
+    try {
+      const { stdout } = await run(bin, ['-hide_banner', '-version'], { timeout: 10_000 });
+      const version = /version (\S+)/.exec(stdout)?.[1] ?? 'unknown';
+      results.push({ name, ok: true, detail: `${bin} version ${version}` });
+    } catch (err) {
+      results.push({
+        name,
+        ok: false,
+        detail: `${bin} not runnable: ${(err as Error).message.split('\n')[0]}`,
+        fix,
+      });
+    }
+  }
+  if (results[0]?.ok) {
+    const { stdout } = await run(process.env.VOD_FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-encoders'], {
+      timeout: 10_000,
+      maxBuffer: 4 << 20,
+    });
+    const names = new Set(
+      stdout
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/)[1])
+        .filter(Boolean),
+    );
+    const missing = REQUIRED_ENCODERS.filter((e) => !names.has(e));
+    const optional = ['libx265', 'libvpx-vp9', 'libsvtav1', 'h264_nvenc', 'h264_vaapi', 'h264_qsv'].filter(
+      (e) => names.has(e),
+    );
+    results.push({
+      name: 'encoders',
+      ok: missing.length === 0,
+      detail: missing.length
+        ? `missing ${missing.join(', ')}`
+        : `${REQUIRED_ENCODERS.join(', ')} present; also compiled in: ${optional.join(', ') || 'none'}`,
+      fix: missing.length
+        ? 'install a full ffmpeg build with libx264 and the native aac encoder (Debian: apt-get install ffmpeg)'
+        : undefined,
+    });
+  }
+  return results;
+}
+
+export async function checkDatabase(config: Config): Promise<DoctorResult> {
+  const db = createDatabase(config.dbUrl, {
+    replicaUrl: config.dbReplicaUrl,
+    timeoutMs: Math.min(config.dbTimeoutMs, 5000),
+  });
+  try {
+    const h = await db.health();
+    return {
+      name: 'database',
+      ok: h.ok,
+      detail: `${redactUrl(config.dbUrl)}: ${h.detail}`,
+      fix: h.ok
+        ? undefined
+        : 'check VOD_DB_URL: is the server running and reachable, do the user and database exist?',
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+export type DoctorCheck = (config: Config) => Promise<DoctorResult | DoctorResult[]>;
+
+/** Port checks (storage, queue, registry, cache) register here so doctor covers whatever is configured. */
+export const portChecks: DoctorCheck[] = [];
+
+export async function runDoctor(config: Config): Promise<DoctorResult[]> {
+  const checks: DoctorCheck[] = [() => checkFfmpeg(), checkDatabase, ...portChecks];
+  const results: DoctorResult[] = [];
+  for (const check of checks) {
+    try {
+      const r = await check(config);
+      results.push(...(Array.isArray(r) ? r : [r]));
+    } catch (err) {
+      results.push({ name: check.name || 'check', ok: false, detail: (err as Error).message });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,128 @@
+import { createHash, randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { AppContext } from '../context';
+import { AppError } from '../lib/errors';
+import { categoryRoutes } from '../modules/categories/routes';
+import { systemRoutes } from '../modules/system/routes';
+import { templateRoutes } from '../modules/templates/routes';
+import { tenantRoutes } from '../modules/tenants/routes';
+import { videoRoutes } from '../modules/videos/routes';
+import { registerAuth } from './auth';
+import { createMetrics, type Metrics, registerHttpMetrics } from './metrics';
+import { errorHandler, sendProblem } from './problem';
+
+export const VERSION = '0.1.0';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP app for the given context without listening (tests use inject()). */
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const base = Fastify({
+    loggerInstance: ctx.log,
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false } },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+  }) as unknown as FastifyInstance;
+  const app = base.withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, 'not_found', `No route ${req.method} ${req.url.split('?')[0]}`),
+  );
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  const metrics = createMetrics();
+  app.decorate('metrics', metrics);
+  registerHttpMetrics(base, metrics);
+
+  await app.register(cors, {
+    origin: config.corsOrigins === '*' ? true : config.corsOrigins,
+    credentials: false,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'location'],
+    maxAge: 600,
+  });
+
+  if (config.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: config.rateLimitPerMinute,
+      timeWindow: 60_000,
+      // Per API key (hashed; the key is not verified here, so a bad key is limited like any other) else per address.
+      keyGenerator: (req) => {
+        const auth = req.headers.authorization;
+        return auth
+          ? `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
+          : `ip:${req.ip}`;
+      },
+      allowList: (req) => ['/livez', '/readyz', '/metrics'].includes(req.url.split('?')[0] ?? ''),
+      errorResponseBuilder: (_req, ctx2) =>
+        new AppError(
+          'rate_limited',
+          `Rate limit of ${ctx2.max} requests per minute exceeded; retry in ${Math.ceil(ctx2.ttl / 1000)} s`,
+          {
+            headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx2.ttl / 1000))) },
+          },
+        ) as never,
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'vodcloud API',
+        version: VERSION,
+        description:
+          'Self-hosted video-on-demand cloud. Errors are application/problem+json with a stable `code`.',
+      },
+      servers: config.publicUrl ? [{ url: config.publicUrl }] : [],
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  registerAuth(base, ctx.tenants);
+  systemRoutes(app, ctx);
+  tenantRoutes(app, ctx.tenants);
+  templateRoutes(app, ctx.templates);
+  categoryRoutes(app, ctx.categories);
+  videoRoutes(app, ctx.videos, config.publicUrl);
+
+  await app.ready();
+  return base;
+}

@@ -1,0 +1,119 @@
+import {
+  BatchDelete,
+  BatchDeleteResult,
+  CreateVideo,
+  IdParams,
+  listOf,
+  NoContent,
+  Problem,
+  UpdateVideo,
+  Video,
+  VideoListQuery,
+} from '@vodcloud/contracts';
+import type { FastifyRequest } from 'fastify';
+import { tenantOf } from '../../http/auth';
+import { decodeCursor, page } from '../../http/pagination';
+import type { ZodApp } from '../../http/types';
+import { type VideoService, videoView } from './service';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
+
+/** Absolute URLs come from VOD_PUBLIC_URL, else from the address the client used. */
+export function baseUrlFor(publicUrl: string | undefined) {
+  return (req: FastifyRequest) => publicUrl ?? `${req.protocol}://${req.host}`;
+}
+
+export function videoRoutes(app: ZodApp, videos: VideoService, publicUrl: string | undefined): void {
+  const base = baseUrlFor(publicUrl);
+
+  app.post('/v1/videos', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Import a video from an http(s) URL',
+      body: CreateVideo,
+      response: { 201: Video, ...errors },
+    },
+    handler: async (req, reply) =>
+      reply.code(201).send(videoView(await videos.createFromUrl(tenantOf(req), req.body), base(req))),
+  });
+  app.get('/v1/videos', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['videos'],
+      summary: 'List videos, newest first',
+      querystring: VideoListQuery,
+      response: { 200: listOf(Video), ...errors },
+    },
+    handler: async (req) => {
+      const { limit, cursor, ...filter } = req.query;
+      const p = page(await videos.list(tenantOf(req), filter, limit, decodeCursor(cursor)), limit);
+      const b = base(req);
+      return { data: p.rows.map((r) => videoView(r, b)), nextCursor: p.nextCursor };
+    },
+  });
+  app.get('/v1/videos/:id', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Get a video',
+      params: IdParams,
+      response: { 200: Video, ...errors },
+    },
+    handler: async (req) => videoView(await videos.getRow(tenantOf(req), req.params.id), base(req)),
+  });
+  app.patch('/v1/videos/:id', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Change a video',
+      params: IdParams,
+      body: UpdateVideo,
+      response: { 200: Video, ...errors },
+    },
+    handler: async (req) => videoView(await videos.update(tenantOf(req), req.params.id, req.body), base(req)),
+  });
+  app.delete('/v1/videos/:id', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Delete a video and its objects',
+      params: IdParams,
+      response: { 204: NoContent, ...errors },
+    },
+    handler: async (req, reply) => {
+      await videos.delete(tenantOf(req), req.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+  app.post('/v1/videos/batch-delete', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Delete several videos',
+      body: BatchDelete,
+      response: { 200: BatchDeleteResult, ...errors },
+    },
+    handler: async (req) => videos.batchDelete(tenantOf(req), req.body.ids),
+  });
+  app.post('/v1/videos/:id/block', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Block a video: it is not played',
+      params: IdParams,
+      response: { 200: Video, ...errors },
+    },
+    handler: async (req) => videoView(await videos.block(tenantOf(req), req.params.id), base(req)),
+  });
+  app.post('/v1/videos/:id/unblock', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'Unblock a video',
+      params: IdParams,
+      response: { 200: Video, ...errors },
+    },
+    handler: async (req) => videoView(await videos.unblock(tenantOf(req), req.params.id), base(req)),
+  });
+}

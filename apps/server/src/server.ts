@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config';
+import { type AppContext, closeContext, createContext } from './context';
+import { buildApp } from './http/app';
+import { createLogger } from './logger';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  ctx: AppContext;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish within the shutdown bound, then closes every pool. */
+  stop(reason?: string): Promise<void>;
+}
+
+export async function startServer(
+  config: Config,
+  opts: { printAdminKey?: (key: string) => void } = {},
+): Promise<RunningServer> {
+  const log = createLogger(config.logLevel);
+  const ctx = await createContext(config, log);
+  let app: FastifyInstance;
+  try {
+    const boot = await ctx.tenants.bootstrapAdmin(config.adminApiKey);
+    if (boot?.createdKey) opts.printAdminKey?.(boot.createdKey);
+    app = await buildApp(ctx);
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await closeContext(ctx);
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+  log.info({ url, roles: config.roles }, 'vodcloud listening');
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop') => {
+    stopping ??= (async () => {
+      log.info({ reason, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          log.warn('in-flight requests did not finish within the shutdown bound; closing their connections');
+          app.server.closeAllConnections();
+          resolve();
+        }, config.shutdownTimeoutMs);
+      });
+      await Promise.race([app.close(), bound]);
+      clearTimeout(timer);
+      await closeContext(ctx);
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { app, ctx, url, stop };
+}
