@@ -188,6 +188,22 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** For calls on an existing multipart upload: Ceph answers ListParts on an unknown upload with NoSuchKey. */
+  private async sendUpload<T>(key: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      const mapped = mapS3Error(err, key);
+      if (mapped instanceof StorageError && mapped.code === 'not_found') {
+        throw new StorageError('no_such_upload', `no such multipart upload for ${JSON.stringify(key)}`, {
+          key,
+          cause: err,
+        });
+      }
+      throw mapped;
+    }
+  }
+
   /** Creates the bucket unless it exists already (and is ours). */
   async ensureBucket(): Promise<void> {
     try {
@@ -498,7 +514,7 @@ export class S3ObjectStore implements ObjectStore {
     body: Buffer | Readable,
     length: number,
   ): Promise<{ etag: string }> {
-    const out = await this.send(key, () =>
+    const out = await this.sendUpload(key, () =>
       this.client.send(
         new UploadPartCommand({
           Bucket: this.bucket,
@@ -518,7 +534,7 @@ export class S3ObjectStore implements ObjectStore {
     const parts: PartInfo[] = [];
     let marker: string | undefined;
     for (;;) {
-      const page = await this.send(key, () =>
+      const page = await this.sendUpload(key, () =>
         this.client.send(
           new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
         ),
@@ -535,7 +551,24 @@ export class S3ObjectStore implements ObjectStore {
   async completeMultipart(key: string, uploadId: string, parts: CompletedPart[]): Promise<PutResult> {
     validateKey(key);
     checkCompletedParts(parts);
-    await this.send(key, () =>
+    try {
+      await this.completeOnce(key, uploadId, parts);
+    } catch (err) {
+      // Ceph 16 answers CompleteMultipartUpload on an unknown or aborted upload with a 500 ("This multipart
+      // completion is already in progress"). Ask ListParts, which answers properly, before calling it an outage.
+      if (err instanceof StorageError && err.code === 'unavailable') {
+        await this.listParts(key, uploadId); // throws no_such_upload when the upload is gone
+      }
+      throw err;
+    }
+    // Ceph returns an empty ETag here and no size at all: ask HeadObject.
+    const head = await this.head(key);
+    if (!head) throw new StorageError('not_found', `completed object ${JSON.stringify(key)} is not visible`, { key });
+    return { etag: head.etag, size: head.size };
+  }
+
+  private async completeOnce(key: string, uploadId: string, parts: CompletedPart[]): Promise<void> {
+    await this.sendUpload(key, () =>
       this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket: this.bucket,
@@ -547,15 +580,11 @@ export class S3ObjectStore implements ObjectStore {
         }),
       ),
     );
-    // Ceph returns an empty ETag here and no size at all: ask HeadObject.
-    const head = await this.head(key);
-    if (!head) throw new StorageError('not_found', `completed object ${JSON.stringify(key)} is not visible`, { key });
-    return { etag: head.etag, size: head.size };
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {
     validateKey(key);
-    await this.send(key, () =>
+    await this.sendUpload(key, () =>
       this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })),
     );
   }
