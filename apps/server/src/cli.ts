@@ -53,7 +53,23 @@ program
   .option('-p, --port <n>', 'HTTP port (VOD_PORT, default 8080)', port)
   .action(async (opts: { roles?: string; port?: string }) => {
     const cfg = config({ VOD_ROLES: opts.roles, VOD_PORT: opts.port });
-    const server = await startServer(cfg, {
+    // Signals are handled from the first moment: a stop requested during start-up stops once started.
+    let server: Awaited<ReturnType<typeof startServer>> | undefined;
+    let stopRequested: string | undefined;
+    let signals = 0;
+    const stop = (sig: string) =>
+      server!.stop(sig).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    const onSignal = (sig: string) => {
+      if (++signals > 1) process.exit(130); // a second Ctrl-C forces
+      if (server) stop(sig);
+      else stopRequested = sig;
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    server = await startServer(cfg, {
       printAdminKey: (key) =>
         process.stdout.write(
           `\nFirst start: created the platform admin API key (shown only now, store it):\n\n  ${key}\n\n` +
@@ -63,16 +79,7 @@ program
     process.stdout.write(
       `vodcloud ${VERSION} serving ${cfg.roles.join(', ')} on ${server.url} (API docs: ${server.url}/docs)\n`,
     );
-    let signals = 0;
-    const onSignal = (sig: string) => {
-      if (++signals > 1) process.exit(130); // a second Ctrl-C forces
-      server.stop(sig).then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.on('SIGTERM', () => onSignal('SIGTERM'));
-    process.on('SIGINT', () => onSignal('SIGINT'));
+    if (stopRequested) stop(stopRequested);
   });
 
 program

@@ -95,7 +95,11 @@ function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
     keepAlive: true,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (err) => opts.log?.warn({ err }, 'postgres idle client error'));
+  pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres idle client error'));
+  // A checked-out client whose connection drops emits 'error' itself; unhandled, that would end the process.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres connection lost'));
+  });
   return new PostgresDialect({ pool });
 }
 

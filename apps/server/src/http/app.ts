@@ -51,6 +51,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   const app = base.withTypeProvider<ZodTypeProvider>();
 
+  // The API speaks JSON only; routes that take other bodies (tus) register their own parsers.
+  base.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../../../test/support/app';
+
+describe('system endpoints and cross-cutting HTTP behaviour', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ VOD_RATE_LIMIT_PER_MINUTE: '5', VOD_CORS_ORIGINS: 'https://console.example' });
+  });
+  afterAll(async () => t?.close());
+
+  it('serves /livez and /readyz with each port checked', async () => {
+    expect((await t.app.inject({ url: '/livez' })).json()).toEqual({ status: 'ok' });
+    const ready = await t.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks.map((c: { name: string }) => c.name)).toContain('database');
+  });
+
+  it('publishes an OpenAPI 3.1 document generated from the schemas, and a docs page', async () => {
+    const res = await t.app.inject({ url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    for (const p of [
+      '/v1/tenants',
+      '/v1/tenants/{id}/api-keys',
+      '/v1/tenants/{id}/api-keys/{keyId}',
+      '/v1/videos',
+      '/v1/videos/{id}',
+      '/v1/videos/batch-delete',
+      '/v1/templates/{id}',
+      '/v1/categories/{id}',
+    ]) {
+      expect(doc.paths, p).toHaveProperty([p]);
+    }
+    const create = doc.paths['/v1/videos'].post;
+    expect(create.requestBody.content['application/json'].schema).toBeDefined();
+    expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401']));
+    const docs = await t.app.inject({ url: '/docs/' });
+    expect(docs.statusCode).toBe(200);
+    expect(docs.body).toMatch(/swagger/i);
+  });
+
+  it('exports Prometheus metrics with request counts and latency by route and status', async () => {
+    await t.app.inject({ url: '/v1/videos' }); // a 401
+    const res = await t.app.inject({ url: '/metrics' });
+    expect(res.headers['content-type']).toMatch(/text\/plain/);
+    expect(res.body).toMatch(/vod_http_requests_total\{method="GET",route="\/v1\/videos",status="401"\} \d+/);
+    expect(res.body).toMatch(
+      /vod_http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/v1\/videos",status="401"\}/,
+    );
+    expect(res.body).toMatch(/vod_process_cpu_seconds_total/);
+  });
+
+  it('echoes a safe request id or makes one, and puts it in problems', async () => {
+    const given = await t.app.inject({ url: '/v1/nothing', headers: { 'x-request-id': 'abc-123' } });
+    expect(given.headers['x-request-id']).toBe('abc-123');
+    expect(given.json().requestId).toBe('abc-123');
+    const unsafe = await t.app.inject({ url: '/v1/nothing', headers: { 'x-request-id': 'a b\u0001' } });
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('allows configured CORS origins only', async () => {
+    const ok = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/videos',
+      headers: { origin: 'https://console.example', 'access-control-request-method': 'GET' },
+    });
+    expect(ok.headers['access-control-allow-origin']).toBe('https://console.example');
+    const other = await t.app.inject({
+      method: 'OPTIONS',
+      url: '/v1/videos',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('rate-limits per API key with 429 and Retry-After, without touching other keys', async () => {
+    const a = await t.tenant('limited');
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof t.app.inject>> | undefined;
+    for (let i = 0; i < 8; i++) {
+      last = await t.app.inject({ url: '/v1/videos', headers: a.auth });
+      statuses.push(last.statusCode);
+    }
+    expect(statuses.filter((s) => s === 200).length).toBe(5);
+    expect(statuses.slice(5)).toEqual([429, 429, 429]);
+    expect(last!.headers['content-type']).toMatch(/problem\+json/);
+    expect(last!.json().code).toBe('rate_limited');
+    expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+    // Health endpoints are never limited.
+    for (let i = 0; i < 8; i++) expect((await t.app.inject({ url: '/livez' })).statusCode).toBe(200);
+  });
+});
