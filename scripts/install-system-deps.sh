@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vodcloud and its tests use, if any is missing:
+#   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests).
+# Usage: scripts/install-system-deps.sh [--runtime]   (--runtime: only what `vodcloud serve` needs, i.e. ffmpeg)
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have ffmpeg && have ffprobe || need+=(ffmpeg)
+if [ "${1:-}" != "--runtime" ]; then
+  { have java && [ -f /usr/share/java/zookeeper.jar ]; } || need+=(zookeeper)
+  have radosgw || need+=(radosgw)
+  have ceph-mon || need+=(ceph-mon)
+  have ceph-osd || need+=(ceph-osd)
+fi
+[ ${#need[@]} -eq 0 ] && { echo "system packages present"; exit 0; }
+SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing Debian packages: ${need[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "installed: ${need[*]}"
