@@ -11,8 +11,8 @@ import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareKeys } from './keys';
-import { StorageError } from './types';
 import type { ObjectStore, StorageErrorCode } from './types';
+import { StorageError } from './types';
 
 export interface StoreUnderTest {
   store: ObjectStore;
@@ -303,7 +303,9 @@ export function runObjectStoreSuite(
 
     it('lists in key order, paged by cursor without gaps or duplicates', async () => {
       const p = scope();
-      const keys = ['k0', 'k1', 'k2', 'k3/x', 'k3', 'k4', 'x-1', 'x/1', 'x0', 'é', 'z'].map((k) => `${p}/${k}`);
+      const keys = ['k0', 'k1', 'k2', 'k3/x', 'k3', 'k4', 'x-1', 'x/1', 'x0', 'é', 'z'].map(
+        (k) => `${p}/${k}`,
+      );
       const sizes = new Map<string, number>();
       for (const [i, k] of keys.entries()) {
         const body = 'x'.repeat(i + 1);
@@ -416,9 +418,9 @@ export function runObjectStoreSuite(
       const got = await store.get(key);
       expect(await sha256Stream(got.body)).toBe(sha256(Buffer.concat([part1, part2, part3])));
       const ranged = await store.get(key, { range: { start: part1.length - 2, end: part1.length + 1 } });
-      expect((await readAll(ranged.body)).equals(Buffer.concat([part1.subarray(-2), part2.subarray(0, 2)]))).toBe(
-        true,
-      );
+      expect(
+        (await readAll(ranged.body)).equals(Buffer.concat([part1.subarray(-2), part2.subarray(0, 2)])),
+      ).toBe(true);
       await expectCode(store.listParts(key, uploadId), 'no_such_upload');
     });
 
@@ -463,7 +465,10 @@ export function runObjectStoreSuite(
       await store.abortMultipart(key, uploadId);
       await expectCode(store.listParts(key, uploadId), 'no_such_upload');
       await expectCode(store.uploadPart(key, uploadId, 2, 'late'), 'no_such_upload');
-      await expectCode(store.completeMultipart(key, uploadId, [{ partNumber: 1, etag: part.etag }]), 'no_such_upload');
+      await expectCode(
+        store.completeMultipart(key, uploadId, [{ partNumber: 1, etag: part.etag }]),
+        'no_such_upload',
+      );
       expect(await store.head(key)).toBeNull();
     });
 
@@ -559,7 +564,13 @@ export function runObjectStoreSuite(
 
     it('accepts unusual but valid keys', async () => {
       const p = scope();
-      const keys = [`${p}/spaces and %25 percent`, `${p}/.hidden`, `${p}/ünïcødé/日本`, `${p}/a..b`, `${p}/x%o`];
+      const keys = [
+        `${p}/spaces and %25 percent`,
+        `${p}/.hidden`,
+        `${p}/ünïcødé/日本`,
+        `${p}/a..b`,
+        `${p}/x%o`,
+      ];
       for (const k of keys) await store.put(k, k);
       for (const k of keys) expect((await readAll((await store.get(k)).body)).toString()).toBe(k);
       expect((await store.list(`${p}/`)).items.map((i) => i.key)).toEqual([...keys].sort(compareKeys));

@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FileObjectStore } from './file-store';
 import type { FileObjectStoreOptions } from './file-store';
-import { S3ObjectStore } from './s3-store';
+import { FileObjectStore } from './file-store';
 import type { S3ObjectStoreOptions } from './s3-store';
+import { S3ObjectStore } from './s3-store';
 import type { ObjectStore } from './types';
 
 export interface CreateObjectStoreOptions {
@@ -21,7 +21,8 @@ export interface CreateObjectStoreOptions {
 }
 
 const SETTING = 'VOD_STORAGE_URL';
-const EXAMPLES = 'file:///var/lib/vodcloud/objects, file:./data/objects or s3://bucket?endpoint=http://127.0.0.1:7480';
+const EXAMPLES =
+  'file:///var/lib/vodcloud/objects, file:./data/objects or s3://bucket?endpoint=http://127.0.0.1:7480';
 
 function fail(url: string, why: string): never {
   throw new Error(`${SETTING} is invalid (${JSON.stringify(url)}): ${why}. Expected e.g. ${EXAMPLES}`);
@@ -54,7 +55,8 @@ export function createObjectStore(url: string, opts: CreateObjectStoreOptions = 
       } catch {
         return fail(url, 'it is not a valid URL');
       }
-      if (parsed.host !== '') fail(url, 'file URLs need an absolute path (file:///abs/path) or file:./relative');
+      if (parsed.host !== '')
+        fail(url, 'file URLs need an absolute path (file:///abs/path) or file:./relative');
       if (parsed.search || parsed.hash) fail(url, 'file URLs take no query or fragment');
       root = fileURLToPath(parsed);
     } else {
@@ -79,8 +81,10 @@ export function createObjectStore(url: string, opts: CreateObjectStoreOptions = 
       return fail(url, 'it is not a valid URL');
     }
     const bucket = parsed.hostname;
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) fail(url, `${JSON.stringify(bucket)} is not a bucket name`);
-    if (parsed.pathname !== '' && parsed.pathname !== '/') fail(url, 'key prefixes in the URL are not supported');
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      fail(url, `${JSON.stringify(bucket)} is not a bucket name`);
+    if (parsed.pathname !== '' && parsed.pathname !== '/')
+      fail(url, 'key prefixes in the URL are not supported');
     if (parsed.username || parsed.password) {
       fail(url, 'put credentials in VOD_S3_ACCESS_KEY_ID / VOD_S3_SECRET_ACCESS_KEY, not in the URL');
     }
@@ -95,7 +99,8 @@ export function createObjectStore(url: string, opts: CreateObjectStoreOptions = 
       } catch {
         return fail(url, `endpoint ${JSON.stringify(endpoint)} is not a URL`);
       }
-      if (ep.protocol !== 'http:' && ep.protocol !== 'https:') fail(url, 'endpoint must be http:// or https://');
+      if (ep.protocol !== 'http:' && ep.protocol !== 'https:')
+        fail(url, 'endpoint must be http:// or https://');
     }
     const accessKeyId = env.VOD_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = env.VOD_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY;
@@ -109,7 +114,9 @@ export function createObjectStore(url: string, opts: CreateObjectStoreOptions = 
       region: q.get('region') ?? opts.s3?.region ?? env.AWS_REGION ?? 'us-east-1',
       forcePathStyle: parseBool(url, 'forcePathStyle', q.get('forcePathStyle'), true),
       credentials:
-        accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey } : (opts.s3?.credentials ?? undefined),
+        accessKeyId && secretAccessKey
+          ? { accessKeyId, secretAccessKey }
+          : (opts.s3?.credentials ?? undefined),
     });
   }
 

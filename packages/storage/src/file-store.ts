@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants, createWriteStream } from 'node:fs';
+import { createWriteStream, constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
@@ -8,7 +8,6 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compareKeys, validateKey, validatePrefix } from './keys';
 import { createPresignedUrl } from './presign';
-import { StorageError } from './types';
 import type {
   CompletedPart,
   GetOptions,
@@ -27,6 +26,7 @@ import type {
   PutOptions,
   PutResult,
 } from './types';
+import { StorageError } from './types';
 import {
   checkCompletedParts,
   checkContentLength,
@@ -108,10 +108,14 @@ function isMissing(err: unknown): boolean {
 function mapFsError(err: unknown, key: string): never {
   const code = errno(err);
   if (code === 'ENAMETOOLONG') {
-    throw new StorageError('invalid_key', `key ${JSON.stringify(key)} has a segment too long for the file system`, {
-      key,
-      cause: err,
-    });
+    throw new StorageError(
+      'invalid_key',
+      `key ${JSON.stringify(key)} has a segment too long for the file system`,
+      {
+        key,
+        cause: err,
+      },
+    );
   }
   if (code === 'ENOSPC' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'EIO') {
     throw new StorageError('unavailable', `file store cannot write: ${code}`, { key, cause: err });
@@ -147,9 +151,13 @@ export class FileObjectStore implements ObjectStore {
       await this.sweepStale();
     })().catch((err) => {
       this.ready = null;
-      throw new StorageError('unavailable', `file store root ${this.root} is not usable: ${errno(err) ?? err}`, {
-        cause: err,
-      });
+      throw new StorageError(
+        'unavailable',
+        `file store root ${this.root} is not usable: ${errno(err) ?? err}`,
+        {
+          cause: err,
+        },
+      );
     });
     return this.ready;
   }
@@ -173,7 +181,8 @@ export class FileObjectStore implements ObjectStore {
     const dir = join(this.objectsDir, ...segments);
     const data = join(dir, last + DATA_SUFFIX);
     // Belt and braces: validateKey already makes escaping the root impossible.
-    if (!data.startsWith(this.objectsDir + sep)) throw new StorageError('invalid_key', 'key escapes the root', { key });
+    if (!data.startsWith(this.objectsDir + sep))
+      throw new StorageError('invalid_key', 'key escapes the root', { key });
     return { dir, data, meta: join(dir, last + META_SUFFIX) };
   }
 
@@ -224,7 +233,11 @@ export class FileObjectStore implements ObjectStore {
   }
 
   /** Makes a finished temp file the current version of `key`: sidecar first, then the data (see class doc). */
-  private async publish(key: string, tmp: { path: string; etag: string; size: number; ino: number }, contentType: string) {
+  private async publish(
+    key: string,
+    tmp: { path: string; etag: string; size: number; ino: number },
+    contentType: string,
+  ) {
     const p = this.paths(key);
     const sidecar: Sidecar = { v: 1, etag: tmp.etag, size: tmp.size, contentType, ino: tmp.ino };
     const metaTmp = this.tmpPath();
@@ -300,14 +313,25 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
-  private async repairSidecar(fh: FileHandle, metaPath: string, ino: number, contentType?: string): Promise<Sidecar> {
+  private async repairSidecar(
+    fh: FileHandle,
+    metaPath: string,
+    ino: number,
+    contentType?: string,
+  ): Promise<Sidecar> {
     const hash = createHash('md5');
     let size = 0;
     for await (const chunk of fh.createReadStream({ start: 0, autoClose: false })) {
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }
-    const meta: Sidecar = { v: 1, etag: hash.digest('hex'), size, contentType: contentType ?? DEFAULT_CONTENT_TYPE, ino };
+    const meta: Sidecar = {
+      v: 1,
+      etag: hash.digest('hex'),
+      size,
+      contentType: contentType ?? DEFAULT_CONTENT_TYPE,
+      ino,
+    };
     const tmp = this.tmpPath();
     await writeFile(tmp, JSON.stringify(meta));
     await rename(tmp, metaPath).catch(() => rm(tmp, { force: true }));
@@ -327,14 +351,21 @@ export class FileObjectStore implements ObjectStore {
     const found = await this.openConsistent(key);
     if (!found) throw new StorageError('not_found', `no object ${JSON.stringify(key)}`, { key });
     const { fh, meta, mtime } = found;
-    const base = { totalSize: meta.size, contentType: meta.contentType, etag: meta.etag, lastModified: mtime };
+    const base = {
+      totalSize: meta.size,
+      contentType: meta.contentType,
+      etag: meta.etag,
+      lastModified: mtime,
+    };
     if (!opts.range) {
       return { ...base, body: fh.createReadStream({ autoClose: true }), size: meta.size };
     }
     const { start } = opts.range;
     if (start >= meta.size) {
       await fh.close();
-      throw new StorageError('invalid_range', `range start ${start} is beyond the object size ${meta.size}`, { key });
+      throw new StorageError('invalid_range', `range start ${start} is beyond the object size ${meta.size}`, {
+        key,
+      });
     }
     const end = Math.min(opts.range.end ?? meta.size - 1, meta.size - 1);
     return {
@@ -417,7 +448,12 @@ export class FileObjectStore implements ObjectStore {
     yield* this.walkDir(join(this.objectsDir, ...dirSegments), dirKey, partial, after);
   }
 
-  private async *walkDir(dir: string, dirKey: string, partial: string, after: string | null): AsyncGenerator<string> {
+  private async *walkDir(
+    dir: string,
+    dirKey: string,
+    partial: string,
+    after: string | null,
+  ): AsyncGenerator<string> {
     let names: string[];
     try {
       names = await readdir(dir);
@@ -489,10 +525,14 @@ export class FileObjectStore implements ObjectStore {
     try {
       record = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as UploadRecord;
     } catch {
-      throw new StorageError('no_such_upload', `no multipart upload ${uploadId} for ${JSON.stringify(key)}`, { key });
+      throw new StorageError('no_such_upload', `no multipart upload ${uploadId} for ${JSON.stringify(key)}`, {
+        key,
+      });
     }
     if (record.key !== key) {
-      throw new StorageError('no_such_upload', `no multipart upload ${uploadId} for ${JSON.stringify(key)}`, { key });
+      throw new StorageError('no_such_upload', `no multipart upload ${uploadId} for ${JSON.stringify(key)}`, {
+        key,
+      });
     }
     return { dir, record };
   }
@@ -539,7 +579,9 @@ export class FileObjectStore implements ObjectStore {
     } catch (err) {
       await rm(tmp.path, { force: true });
       if (isMissing(err)) {
-        throw new StorageError('no_such_upload', `multipart upload ${uploadId} was aborted or completed`, { key });
+        throw new StorageError('no_such_upload', `multipart upload ${uploadId} was aborted or completed`, {
+          key,
+        });
       }
       return mapFsError(err, key);
     }
@@ -549,7 +591,9 @@ export class FileObjectStore implements ObjectStore {
   async listParts(key: string, uploadId: string): Promise<PartInfo[]> {
     const { dir } = await this.loadUpload(key, uploadId);
     const names = await readdir(dir).catch(() => {
-      throw new StorageError('no_such_upload', `multipart upload ${uploadId} was aborted or completed`, { key });
+      throw new StorageError('no_such_upload', `multipart upload ${uploadId} was aborted or completed`, {
+        key,
+      });
     });
     const parts: PartInfo[] = [];
     for (const name of names.filter((n) => /^\d{5}\.json$/.test(n)).sort()) {
@@ -571,7 +615,11 @@ export class FileObjectStore implements ObjectStore {
     parts.forEach((part, index) => {
       const found = known.get(part.partNumber);
       if (!found || found.etag !== normalizeEtag(part.etag)) {
-        throw new StorageError('invalid_argument', `part ${part.partNumber} was not uploaded with that etag`, { key });
+        throw new StorageError(
+          'invalid_argument',
+          `part ${part.partNumber} was not uploaded with that etag`,
+          { key },
+        );
       }
       if (index < parts.length - 1 && found.size < this.minPartSize) {
         throw new StorageError(

@@ -27,7 +27,8 @@ function reason(key: string): string | null {
  */
 export function validateKey(key: string): string {
   const why = reason(key);
-  if (why) throw new StorageError('invalid_key', `invalid object key ${JSON.stringify(key)}: ${why}`, { key });
+  if (why)
+    throw new StorageError('invalid_key', `invalid object key ${JSON.stringify(key)}: ${why}`, { key });
   return key;
 }
 

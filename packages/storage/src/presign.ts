@@ -35,9 +35,14 @@ export type VerifyResult =
   | { ok: false; reason: 'malformed' | 'expired' | 'bad_signature' | 'invalid_key' };
 
 function stringToSign(p: Omit<PresignedParams, 'sig'>): string {
-  return ['vod-presign-v1', p.method, p.key, String(p.expires), p.contentType ?? '', p.responseContentType ?? ''].join(
-    '\n',
-  );
+  return [
+    'vod-presign-v1',
+    p.method,
+    p.key,
+    String(p.expires),
+    p.contentType ?? '',
+    p.responseContentType ?? '',
+  ].join('\n');
 }
 
 function sign(p: Omit<PresignedParams, 'sig'>, secret: string): string {
@@ -63,7 +68,8 @@ export interface CreatePresignedUrlOptions {
 
 export function createPresignedUrl(o: CreatePresignedUrlOptions): string {
   if (!o.secret) throw new Error('presigning needs a signing secret');
-  if (!Number.isFinite(o.expiresIn) || o.expiresIn <= 0) throw new Error('expiresIn must be a positive number');
+  if (!Number.isFinite(o.expiresIn) || o.expiresIn <= 0)
+    throw new Error('expiresIn must be a positive number');
   const expires = Math.floor((o.now ?? Date.now()) / 1000) + Math.ceil(o.expiresIn);
   const params = {
     key: o.key,
@@ -130,7 +136,11 @@ export function verifyPresigned(
     p = input;
   }
   const method = String(p.method).toUpperCase();
-  if ((method !== 'GET' && method !== 'PUT') || typeof p.sig !== 'string' || !Number.isSafeInteger(p.expires)) {
+  if (
+    (method !== 'GET' && method !== 'PUT') ||
+    typeof p.sig !== 'string' ||
+    !Number.isSafeInteger(p.expires)
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   if (typeof p.key !== 'string' || !isValidKey(p.key)) return { ok: false, reason: 'invalid_key' };

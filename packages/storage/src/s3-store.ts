@@ -29,7 +29,6 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { validateKey, validatePrefix } from './keys';
 import { encodeKeyPath } from './presign';
-import { StorageError } from './types';
 import type {
   CompletedPart,
   GetOptions,
@@ -47,6 +46,7 @@ import type {
   PutOptions,
   PutResult,
 } from './types';
+import { StorageError } from './types';
 import {
   bodyToBufferOrStream,
   checkCompletedParts,
@@ -126,8 +126,10 @@ export function mapS3Error(err: unknown, key?: string): StorageError | unknown {
   const code = e.code ?? (e.cause as AwsLikeError | undefined)?.code ?? '';
   const msg = `${name || code || 'error'}: ${e.message ?? String(err)}`;
   const opts = { key, cause: err };
-  if (name === 'NoSuchUpload') return new StorageError('no_such_upload', `no such multipart upload (${msg})`, opts);
-  if (name === 'NoSuchBucket') return new StorageError('unavailable', `the bucket does not exist (${msg})`, opts);
+  if (name === 'NoSuchUpload')
+    return new StorageError('no_such_upload', `no such multipart upload (${msg})`, opts);
+  if (name === 'NoSuchBucket')
+    return new StorageError('unavailable', `the bucket does not exist (${msg})`, opts);
   if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
     return new StorageError('not_found', key ? `no object ${JSON.stringify(key)}` : msg, opts);
   }
@@ -253,9 +255,13 @@ export class S3ObjectStore implements ObjectStore {
     const contentType = opts.contentType ?? DEFAULT_CONTENT_TYPE;
     const length = Buffer.isBuffer(data) ? data.length : opts.contentLength;
     if (Buffer.isBuffer(data) && opts.contentLength !== undefined && opts.contentLength !== data.length) {
-      throw new StorageError('invalid_argument', `body is ${data.length} bytes, contentLength says ${opts.contentLength}`, {
-        key,
-      });
+      throw new StorageError(
+        'invalid_argument',
+        `body is ${data.length} bytes, contentLength says ${opts.contentLength}`,
+        {
+          key,
+        },
+      );
     }
     if (length !== undefined && length <= (this.opts.singlePutLimit ?? 5 * GIB)) {
       const out = await this.send(key, () =>
@@ -308,9 +314,13 @@ export class S3ObjectStore implements ObjectStore {
     }
     if (expectedLength !== undefined && size !== expectedLength) {
       await this.delete(key).catch(() => undefined);
-      throw new StorageError('invalid_argument', `body was ${size} bytes but contentLength said ${expectedLength}`, {
-        key,
-      });
+      throw new StorageError(
+        'invalid_argument',
+        `body was ${size} bytes but contentLength said ${expectedLength}`,
+        {
+          key,
+        },
+      );
     }
     if (!etag) {
       // Ceph answers CompleteMultipartUpload with an empty ETag; HeadObject has it.
@@ -371,7 +381,11 @@ export class S3ObjectStore implements ObjectStore {
     do {
       const page = await this.send(undefined, () =>
         this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix || undefined, ContinuationToken: token }),
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix || undefined,
+            ContinuationToken: token,
+          }),
         ),
       );
       const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
@@ -472,7 +486,8 @@ export class S3ObjectStore implements ObjectStore {
         }),
       ),
     );
-    if (!out.UploadId) throw new StorageError('unavailable', 'CreateMultipartUpload returned no UploadId', { key });
+    if (!out.UploadId)
+      throw new StorageError('unavailable', 'CreateMultipartUpload returned no UploadId', { key });
     return out.UploadId;
   }
 
@@ -490,9 +505,13 @@ export class S3ObjectStore implements ObjectStore {
     if (Buffer.isBuffer(data) || contentLength !== undefined) {
       const length = Buffer.isBuffer(data) ? data.length : contentLength!;
       if (contentLength !== undefined && length !== contentLength) {
-        throw new StorageError('invalid_argument', `body is ${length} bytes, contentLength says ${contentLength}`, {
-          key,
-        });
+        throw new StorageError(
+          'invalid_argument',
+          `body is ${length} bytes, contentLength says ${contentLength}`,
+          {
+            key,
+          },
+        );
       }
       return this.sendPart(key, uploadId, partNumber, data, length);
     }
@@ -536,7 +555,12 @@ export class S3ObjectStore implements ObjectStore {
     for (;;) {
       const page = await this.sendUpload(key, () =>
         this.client.send(
-          new ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumberMarker: marker,
+          }),
         ),
       );
       for (const p of page.Parts ?? []) {
@@ -563,7 +587,8 @@ export class S3ObjectStore implements ObjectStore {
     }
     // Ceph returns an empty ETag here and no size at all: ask HeadObject.
     const head = await this.head(key);
-    if (!head) throw new StorageError('not_found', `completed object ${JSON.stringify(key)} is not visible`, { key });
+    if (!head)
+      throw new StorageError('not_found', `completed object ${JSON.stringify(key)} is not visible`, { key });
     return { etag: head.etag, size: head.size };
   }
 
@@ -585,7 +610,9 @@ export class S3ObjectStore implements ObjectStore {
   async abortMultipart(key: string, uploadId: string): Promise<void> {
     validateKey(key);
     await this.sendUpload(key, () =>
-      this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })),
+      this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      ),
     );
   }
 
@@ -603,7 +630,10 @@ export class S3ObjectStore implements ObjectStore {
     return getSignedUrl(
       this.client,
       new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: opts.contentType }),
-      { expiresIn: opts.expiresIn, signableHeaders: opts.contentType ? new Set(['content-type']) : undefined },
+      {
+        expiresIn: opts.expiresIn,
+        signableHeaders: opts.contentType ? new Set(['content-type']) : undefined,
+      },
     );
   }
 

@@ -12,8 +12,8 @@ import { FileObjectStore } from './file-store';
 import { isValidKey, validateKey, validatePrefix } from './keys';
 import { createPresignedUrl, verifyPresigned } from './presign';
 import { S3ObjectStore } from './s3-store';
-import { StorageError } from './types';
 import type { ObjectStore } from './types';
+import { StorageError } from './types';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -78,7 +78,11 @@ runObjectStoreSuite(
     const secret = randomBytes(32).toString('hex');
     let store: ObjectStore | undefined;
     const route = await startPresignRoute(() => store!, secret);
-    store = new FileObjectStore({ root: join(dir, 'root'), publicBaseUrl: route.baseUrl, signingSecret: secret });
+    store = new FileObjectStore({
+      root: join(dir, 'root'),
+      publicBaseUrl: route.baseUrl,
+      signingSecret: secret,
+    });
     return {
       store,
       cleanup: async () => {
@@ -99,7 +103,11 @@ describe('FileObjectStore specifics', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vod-storage-file-'));
     root = join(dir, 'root');
-    store = new FileObjectStore({ root, publicBaseUrl: 'https://cdn.example.test/base/', signingSecret: secret });
+    store = new FileObjectStore({
+      root,
+      publicBaseUrl: 'https://cdn.example.test/base/',
+      signingSecret: secret,
+    });
   });
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -109,7 +117,15 @@ describe('FileObjectStore specifics', () => {
     await writeFile(join(dir, 'sentinel'), 'outside');
     await store.put('ok/inside', 'inside');
     const before = await filesUnder(dir);
-    for (const bad of [...INVALID_KEYS, '../../etc/x', 'a/../../../b', '..', '../', '..\\x', 'a\u0000/../../b']) {
+    for (const bad of [
+      ...INVALID_KEYS,
+      '../../etc/x',
+      'a/../../../b',
+      '..',
+      '../',
+      '..\\x',
+      'a\u0000/../../b',
+    ]) {
       await expect(store.put(bad, 'evil')).rejects.toMatchObject({ code: 'invalid_key' });
       const up = store.createMultipart(bad);
       await expect(up).rejects.toMatchObject({ code: 'invalid_key' });
@@ -119,7 +135,9 @@ describe('FileObjectStore specifics', () => {
     expect(await filesUnder(dir)).toEqual(before);
     expect(await readFile(join(dir, 'sentinel'), 'utf8')).toBe('outside');
     // an upload id is not a path either
-    await expect(store.listParts('ok/inside', '../../root')).rejects.toMatchObject({ code: 'no_such_upload' });
+    await expect(store.listParts('ok/inside', '../../root')).rejects.toMatchObject({
+      code: 'no_such_upload',
+    });
     await expect(store.abortMultipart('ok/inside', '..')).rejects.toMatchObject({ code: 'no_such_upload' });
   });
 
@@ -185,13 +203,24 @@ describe('FileObjectStore specifics', () => {
   });
 
   it('presigns URLs that verifyPresigned accepts, and rejects expired, tampered and cross-method ones', async () => {
-    const url = await store.presignGet('videos/a b/ü.m3u8', { expiresIn: 60, responseContentType: 'text/plain' });
+    const url = await store.presignGet('videos/a b/ü.m3u8', {
+      expiresIn: 60,
+      responseContentType: 'text/plain',
+    });
     expect(url.startsWith('https://cdn.example.test/base/_storage/videos/a%20b/%C3%BC.m3u8?')).toBe(true);
     const ok = verifyPresigned(url, secret);
-    expect(ok).toMatchObject({ ok: true, key: 'videos/a b/ü.m3u8', method: 'GET', responseContentType: 'text/plain' });
+    expect(ok).toMatchObject({
+      ok: true,
+      key: 'videos/a b/ü.m3u8',
+      method: 'GET',
+      responseContentType: 'text/plain',
+    });
     expect(verifyPresigned(url, 'other-secret')).toEqual({ ok: false, reason: 'bad_signature' });
     expect(verifyPresigned(url, secret, { method: 'PUT' })).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyPresigned(url.replace('m3u8', 'ts'), secret)).toEqual({ ok: false, reason: 'bad_signature' });
+    expect(verifyPresigned(url.replace('m3u8', 'ts'), secret)).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
     expect(verifyPresigned(url.replace('rct=text%2Fplain', 'rct=text%2Fhtml'), secret)).toEqual({
       ok: false,
       reason: 'bad_signature',
@@ -237,8 +266,14 @@ describe('FileObjectStore specifics', () => {
       contentType: 'video/mp4',
     };
     expect(verifyPresigned(fields, secret, { now })).toMatchObject({ ok: true, key: 'k/v' });
-    expect(verifyPresigned({ ...fields, key: 'k/w' }, secret, { now })).toEqual({ ok: false, reason: 'bad_signature' });
-    expect(verifyPresigned({ ...fields, key: '../etc' }, secret, { now })).toEqual({ ok: false, reason: 'invalid_key' });
+    expect(verifyPresigned({ ...fields, key: 'k/w' }, secret, { now })).toEqual({
+      ok: false,
+      reason: 'bad_signature',
+    });
+    expect(verifyPresigned({ ...fields, key: '../etc' }, secret, { now })).toEqual({
+      ok: false,
+      reason: 'invalid_key',
+    });
     expect(verifyPresigned({ ...fields, contentType: undefined }, secret, { now })).toEqual({
       ok: false,
       reason: 'bad_signature',
@@ -262,7 +297,15 @@ describe('FileObjectStore specifics', () => {
 
 describe('keys', () => {
   it('accepts ordinary keys and rejects every kind of bad key', () => {
-    for (const k of ['a', 'a/b/c.ts', 'v/123/720p/seg_00001.m4s', '.hidden', 'a..b', 'x'.repeat(1024), 'ü/日本']) {
+    for (const k of [
+      'a',
+      'a/b/c.ts',
+      'v/123/720p/seg_00001.m4s',
+      '.hidden',
+      'a..b',
+      'x'.repeat(1024),
+      'ü/日本',
+    ]) {
       expect(validateKey(k)).toBe(k);
     }
     for (const k of INVALID_KEYS) expect(isValidKey(k), JSON.stringify(k)).toBe(false);
@@ -295,7 +338,10 @@ describe('createObjectStore', () => {
     expect(store).toBeInstanceOf(S3ObjectStore);
     expect(store.bucket).toBe('media-bucket');
     expect(await store.client.config.region()).toBe('eu-west-1');
-    expect(await store.client.config.credentials()).toMatchObject({ accessKeyId: 'AK', secretAccessKey: 'SK' });
+    expect(await store.client.config.credentials()).toMatchObject({
+      accessKeyId: 'AK',
+      secretAccessKey: 'SK',
+    });
     expect(store.client.config.forcePathStyle).toBe(true);
     await store.close();
     const fallback = createObjectStore('s3://b2b?forcePathStyle=false', {
@@ -323,9 +369,9 @@ describe('createObjectStore', () => {
     ]) {
       expect(() => createObjectStore(bad, { env: {} }), bad).toThrow(/VOD_STORAGE_URL/);
     }
-    expect(() =>
-      createObjectStore('s3://bucket', { env: { VOD_S3_ACCESS_KEY_ID: 'only-half' } }),
-    ).toThrow(/VOD_S3_SECRET_ACCESS_KEY/);
+    expect(() => createObjectStore('s3://bucket', { env: { VOD_S3_ACCESS_KEY_ID: 'only-half' } })).toThrow(
+      /VOD_S3_SECRET_ACCESS_KEY/,
+    );
   });
 });
 
@@ -353,7 +399,10 @@ describe.skipIf(!s3Endpoint)('S3ObjectStore against a real S3 engine', () => {
 
   it('is built by createObjectStore from an s3:// URL', async () => {
     const store = createObjectStore(`s3://${bucket}-factory?endpoint=${s3Endpoint}&region=us-east-1`, {
-      env: { VOD_S3_ACCESS_KEY_ID: s3Credentials.accessKeyId, VOD_S3_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey },
+      env: {
+        VOD_S3_ACCESS_KEY_ID: s3Credentials.accessKeyId,
+        VOD_S3_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey,
+      },
     }) as S3ObjectStore;
     expect((await store.health()).ok).toBe(false); // bucket not created yet
     await store.ensureBucket();
@@ -383,7 +432,11 @@ describe.skipIf(!s3Endpoint)('S3ObjectStore against a real S3 engine', () => {
   });
 
   it('reports unavailable when the bucket is missing', async () => {
-    const missing = new S3ObjectStore({ bucket: `${bucket}-missing`, endpoint: s3Endpoint!, credentials: s3Credentials });
+    const missing = new S3ObjectStore({
+      bucket: `${bucket}-missing`,
+      endpoint: s3Endpoint!,
+      credentials: s3Credentials,
+    });
     await expect(missing.put('k', 'v')).rejects.toMatchObject({ code: 'unavailable' });
     expect((await missing.health()).ok).toBe(false);
     await missing.close();

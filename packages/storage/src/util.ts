@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { StorageError } from './types';
 import type { ByteRange, CompletedPart, ObjectBody } from './types';
+import { StorageError } from './types';
 
 export const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -27,13 +27,19 @@ export function toReadable(body: ObjectBody): Readable {
 
 export function checkContentLength(contentLength: number | undefined): void {
   if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
-    throw new StorageError('invalid_argument', `contentLength must be a non-negative integer, got ${contentLength}`);
+    throw new StorageError(
+      'invalid_argument',
+      `contentLength must be a non-negative integer, got ${contentLength}`,
+    );
   }
 }
 
 export function checkPartNumber(partNumber: number): void {
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-    throw new StorageError('invalid_argument', `part number must be 1..${MAX_PART_NUMBER}, got ${partNumber}`);
+    throw new StorageError(
+      'invalid_argument',
+      `part number must be 1..${MAX_PART_NUMBER}, got ${partNumber}`,
+    );
   }
 }
 
@@ -54,7 +60,10 @@ export function checkCompletedParts(parts: CompletedPart[]): void {
   for (const part of parts) {
     checkPartNumber(part.partNumber);
     if (part.partNumber <= previous) {
-      throw new StorageError('invalid_argument', 'parts must be listed in strictly ascending part number order');
+      throw new StorageError(
+        'invalid_argument',
+        'parts must be listed in strictly ascending part number order',
+      );
     }
     previous = part.partNumber;
   }
