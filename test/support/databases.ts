@@ -34,7 +34,13 @@ async function createSqlite(): Promise<TestDatabase> {
 async function createMysql(serverUrl: string): Promise<TestDatabase> {
   const name = uniqueName();
   const u = new URL(serverUrl.replace(/^mariadb:/, 'mysql:'));
-  const admin = createPool({ host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username || 'root'), password: decodeURIComponent(u.password), connectionLimit: 1 });
+  const admin = createPool({
+    host: u.hostname,
+    port: Number(u.port || 3306),
+    user: decodeURIComponent(u.username || 'root'),
+    password: decodeURIComponent(u.password),
+    connectionLimit: 1,
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   u.pathname = `/${name}`;
   return {

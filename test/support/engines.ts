@@ -7,8 +7,14 @@ export const ENGINES = {
   mysql: { env: 'VOD_TEST_MYSQL_URL', what: 'MariaDB/MySQL, e.g. mysql://root@127.0.0.1:3306' },
   postgres: { env: 'VOD_TEST_PG_URL', what: 'PostgreSQL, e.g. postgres://postgres@127.0.0.1:5432/postgres' },
   redis: { env: 'VOD_TEST_REDIS_URL', what: 'Redis, e.g. redis://127.0.0.1:6379' },
-  s3: { env: 'VOD_TEST_S3_ENDPOINT', what: 'an S3-compatible store (scripts/s3-up.sh), e.g. http://127.0.0.1:7480' },
-  zookeeper: { env: 'VOD_TEST_ZK_URL', what: 'ZooKeeper (scripts/zk-up.sh), e.g. zookeeper://127.0.0.1:2181' },
+  s3: {
+    env: 'VOD_TEST_S3_ENDPOINT',
+    what: 'an S3-compatible store (scripts/s3-up.sh), e.g. http://127.0.0.1:7480',
+  },
+  zookeeper: {
+    env: 'VOD_TEST_ZK_URL',
+    what: 'ZooKeeper (scripts/zk-up.sh), e.g. zookeeper://127.0.0.1:2181',
+  },
 } as const;
 
 export type EngineName = keyof typeof ENGINES;
