@@ -37,7 +37,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     adminKey,
     async tenant(name = 'acme', scopes = ['read', 'write']) {
       const t = await app.inject({ method: 'POST', url: '/v1/tenants', headers: admin, payload: { name } });
-      if (t.statusCode !== 201) throw new Error(`tenant create failed: ${t.statusCode} ${t.body}`);
+      if (t.statusCode !== 201) throw new Error(`tenant create failed (is the api role on?): ${t.statusCode} ${t.body}`);
       const id = t.json().id as string;
       const k = await app.inject({
         method: 'POST',

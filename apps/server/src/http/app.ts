@@ -120,10 +120,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   registerAuth(base, ctx.tenants);
   systemRoutes(app, ctx);
-  tenantRoutes(app, ctx.tenants);
-  templateRoutes(app, ctx.templates);
-  categoryRoutes(app, ctx.categories);
-  videoRoutes(app, ctx.videos, config.publicUrl);
+  if (config.roles.includes('api')) {
+    tenantRoutes(app, ctx.tenants);
+    templateRoutes(app, ctx.templates);
+    categoryRoutes(app, ctx.categories);
+    videoRoutes(app, ctx.videos, config.publicUrl);
+  }
 
   await app.ready();
   return base;
