@@ -50,6 +50,12 @@ if alive mon || alive osd || alive rgw; then
   "$HERE/s3-down.sh"
 fi
 
+# Something else (another instance with a different CEPH_BASE?) on our ports: say so instead of failing later.
+if curl -s -m 1 -o /dev/null "http://127.0.0.1:$PORT/"; then
+  echo "port $PORT already answers but not for $BASE; stop that instance or set RGW_PORT/CEPH_MON_PORT" >&2
+  exit 1
+fi
+
 for bin in ceph ceph-mon ceph-osd radosgw radosgw-admin monmaptool curl; do
   command -v "$bin" >/dev/null || {
     echo "missing '$bin': install the Debian packages radosgw ceph-mon ceph-osd (--no-install-recommends) and curl" >&2
