@@ -58,7 +58,8 @@ for extra in zookeeper-jute slf4j-api slf4j-log4j12 log4j-1.2 netty-handler nett
 done
 
 started=$(date +%s%N)
-nohup java -Xmx256m -XX:-UsePerfData -Dzookeeper.log.dir="$base/log" \
+# setsid: its own session and process group, so it outlives the shell (or CI step) that started it
+setsid nohup java -Xmx256m -XX:-UsePerfData -Dzookeeper.log.dir="$base/log" \
   -cp "$classpath" org.apache.zookeeper.server.quorum.QuorumPeerMain "$base/conf/zoo.cfg" \
   >"$base/log/zk.out" 2>&1 </dev/null &
 echo $! >"$pidfile"
