@@ -1,5 +1,6 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_initial';
+import * as m002 from './002_jobs';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -7,4 +8,5 @@ import * as m001 from './001_initial';
  */
 export const migrations: Record<string, Migration> = {
   '001_initial': m001,
+  '002_jobs': m002,
 };

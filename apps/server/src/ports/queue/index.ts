@@ -1,0 +1,35 @@
+import type { Database } from '../../db/connect';
+import { BullJobQueue } from './bullmq';
+import { DbJobQueue } from './db';
+import { type JobQueue, JobQueueError, type QueueLogger } from './types';
+
+export { BullJobQueue } from './bullmq';
+export { DbJobQueue } from './db';
+export * from './types';
+
+export interface CreateJobQueueOptions {
+  /** The main database; required for the `db` queue. Never closed by the queue. */
+  db?: Database;
+  /** BullMQ key prefix (default `vod`). */
+  prefix?: string;
+  /** How long a claimed job stays with its worker without a heartbeat before another may take it (default 30 s). */
+  leaseMs?: number;
+  /** db queue: poll interval when idle (default 100 ms). */
+  pollMs?: number;
+  log?: QueueLogger;
+}
+
+/** `db` keeps jobs in the main database; `redis://…` (or `rediss://…`) uses BullMQ. */
+export function createJobQueue(url: string, opts: CreateJobQueueOptions = {}): JobQueue {
+  if (url === 'db') {
+    if (!opts.db) throw new JobQueueError('invalid_options', 'The db job queue needs the database (opts.db)');
+    return new DbJobQueue(opts.db, { leaseMs: opts.leaseMs, pollMs: opts.pollMs, log: opts.log });
+  }
+  if (/^rediss?:\/\//.test(url)) {
+    return new BullJobQueue(url, { prefix: opts.prefix, leaseMs: opts.leaseMs, log: opts.log });
+  }
+  throw new JobQueueError(
+    'invalid_options',
+    `Unsupported job queue URL "${url.replace(/\/\/[^@/]*@/, '//***@')}": use db or redis://…`,
+  );
+}
