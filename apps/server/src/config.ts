@@ -53,8 +53,27 @@ const schema = z
     VOD_BODY_LIMIT_BYTES: intFrom(1024, 100 * 1024 * 1024).default(1024 * 1024),
     VOD_CORS_ORIGINS: z.string().default('*'),
     VOD_SHUTDOWN_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),
-    VOD_REQUEST_TIMEOUT_MS: intFrom(1000, 3_600_000).default(30_000),
+    VOD_REQUEST_TIMEOUT_MS: intFrom(1000, 86_400_000).default(900_000),
+    VOD_IDLE_TIMEOUT_MS: intFrom(1000, 3_600_000).default(60_000),
     VOD_DB_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+    VOD_SECRET: z.string().min(32, 'VOD_SECRET must be at least 32 characters').optional(),
+    VOD_ADVERTISE_URL: z.url({ message: 'VOD_ADVERTISE_URL must be an absolute http(s) URL' }).optional(),
+    VOD_S3_ACCESS_KEY_ID: z.string().optional(),
+    VOD_S3_SECRET_ACCESS_KEY: z.string().optional(),
+    VOD_UPLOAD_MAX_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(50 * 1024 ** 3),
+    VOD_UPLOAD_EXPIRES_IN: intFrom(60, 30 * 86_400).default(86_400),
+    VOD_TENANT_QUOTA_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(0),
+    VOD_FETCH_ALLOW_HOSTS: z.string().default(''),
+    VOD_FETCH_MAX_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
+    VOD_FETCH_TIMEOUT_MS: intFrom(1000, 86_400_000).default(3_600_000),
+    VOD_WORKER_CONCURRENCY: z
+      .string()
+      .regex(
+        /^(cpu|io|fast)=\d+(,(cpu|io|fast)=\d+)*$/,
+        'VOD_WORKER_CONCURRENCY looks like cpu=1,io=4,fast=8',
+      )
+      .optional(),
+    VOD_QUEUE_LEASE_MS: intFrom(1000, 3_600_000).default(30_000),
   })
   .strict();
 
@@ -77,7 +96,23 @@ export interface Config {
   corsOrigins: string[] | '*';
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
+  /** A connection that sends nothing for this long is closed (slow clients cannot hold sockets). */
+  idleTimeoutMs: number;
   dbTimeoutMs: number;
+  /** Shared secret for signed URLs and tokens; from VOD_SECRET, else generated once and kept in the database. */
+  secret?: string;
+  /** How other nodes and clients reach this node; defaults to http://<host>:<port>. */
+  advertiseUrl?: string;
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
+  uploadMaxBytes: number;
+  uploadExpiresInSec: number;
+  /** Default per-tenant storage quota in bytes; 0 = unlimited. */
+  tenantQuotaBytes: number;
+  fetchAllowHosts: string[];
+  fetchMaxBytes: number;
+  fetchTimeoutMs: number;
+  workerConcurrency: { cpu: number; io: number; fast: number };
+  queueLeaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +120,16 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+function parseConcurrency(value: string | undefined): { cpu: number; io: number; fast: number } {
+  // One CPU-bound job at a time per core pair is the safe default: ffmpeg itself uses every core.
+  const out = { cpu: 1, io: 4, fast: 8 };
+  for (const part of value?.split(',') ?? []) {
+    const [k, v] = part.split('=') as ['cpu' | 'io' | 'fast', string];
+    out[k] = Math.max(1, Number(v));
+  }
+  return out;
 }
 
 export function parseRoles(value: string | undefined): Role[] {
@@ -185,6 +230,23 @@ export function loadConfig(
             .filter(Boolean),
     shutdownTimeoutMs: c.VOD_SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: c.VOD_REQUEST_TIMEOUT_MS,
+    idleTimeoutMs: c.VOD_IDLE_TIMEOUT_MS,
     dbTimeoutMs: c.VOD_DB_TIMEOUT_MS,
+    secret: c.VOD_SECRET,
+    advertiseUrl: c.VOD_ADVERTISE_URL?.replace(/\/+$/, ''),
+    s3Credentials:
+      c.VOD_S3_ACCESS_KEY_ID && c.VOD_S3_SECRET_ACCESS_KEY
+        ? { accessKeyId: c.VOD_S3_ACCESS_KEY_ID, secretAccessKey: c.VOD_S3_SECRET_ACCESS_KEY }
+        : undefined,
+    uploadMaxBytes: c.VOD_UPLOAD_MAX_BYTES,
+    uploadExpiresInSec: c.VOD_UPLOAD_EXPIRES_IN,
+    tenantQuotaBytes: c.VOD_TENANT_QUOTA_BYTES,
+    fetchAllowHosts: c.VOD_FETCH_ALLOW_HOSTS.split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+    fetchMaxBytes: c.VOD_FETCH_MAX_BYTES,
+    fetchTimeoutMs: c.VOD_FETCH_TIMEOUT_MS,
+    workerConcurrency: parseConcurrency(c.VOD_WORKER_CONCURRENCY),
+    queueLeaseMs: c.VOD_QUEUE_LEASE_MS,
   };
 }

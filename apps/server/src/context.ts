@@ -10,6 +10,7 @@ import { TenantRepository } from './modules/tenants/repository';
 import { TenantService } from './modules/tenants/service';
 import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
+import { createPorts, ensureSecret, type Ports } from './ports';
 
 export interface HealthCheck {
   name: string;
@@ -25,6 +26,8 @@ export interface AppContext {
   templates: TemplateService;
   categories: CategoryService;
   videos: VideoService;
+  ports: Ports;
+  secret: string;
   health: HealthCheck[];
   /** Closers run in reverse order of registration on shutdown. */
   closers: Array<() => Promise<void>>;
@@ -43,6 +46,8 @@ export async function createContext(
   try {
     if (opts.migrate !== false)
       await withBackoff(() => migrateToLatest(db.primary as never), log, 'database');
+    const secret = await ensureSecret(db, config);
+    const ports = await createPorts(config, db, log, secret);
     const templates = new TemplateService(new TemplateRepository(db));
     const categories = new CategoryService(new CategoryRepository(db));
     const tenants = new TenantService(new TenantRepository(db), templates);
@@ -55,8 +60,23 @@ export async function createContext(
       templates,
       categories,
       videos,
-      health: [{ name: 'database', check: () => db.health() }],
-      closers: [() => db.close()],
+      ports,
+      secret,
+      health: [
+        { name: 'database', check: () => db.health() },
+        { name: 'storage', check: () => ports.storage.health() },
+        { name: 'queue', check: () => ports.queue.health() },
+        { name: 'registry', check: () => ports.registry.health() },
+        { name: 'cache', check: () => ports.cache.health() },
+      ],
+      // Closed in reverse: the queue (it may still write to the database) before the database.
+      closers: [
+        () => db.close(),
+        () => ports.storage.close(),
+        () => ports.cache.close(),
+        () => ports.registry.close(),
+        () => ports.queue.close(),
+      ],
     };
   } catch (err) {
     await db.close();

@@ -102,3 +102,73 @@ export async function runDoctor(config: Config): Promise<DoctorResult[]> {
   }
   return results;
 }
+
+async function portHealth(
+  name: string,
+  setting: string,
+  url: string,
+  open: () => Promise<{ health(): Promise<{ ok: boolean; detail: string }>; close(): Promise<void> }>,
+  fix: string,
+): Promise<DoctorResult> {
+  let port: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    port = await open();
+    const h = await port.health();
+    return {
+      name,
+      ok: h.ok,
+      detail: `${setting}=${redactUrl(url)}: ${h.detail}`,
+      fix: h.ok ? undefined : fix,
+    };
+  } catch (err) {
+    return { name, ok: false, detail: `${setting}=${redactUrl(url)}: ${(err as Error).message}`, fix };
+  } finally {
+    await port?.close().catch(() => undefined);
+  }
+}
+
+portChecks.push(
+  async (config) => {
+    const { createObjectStore } = await import('@vodcloud/storage');
+    return portHealth(
+      'storage',
+      'VOD_STORAGE_URL',
+      config.storageUrl,
+      async () => createObjectStore(config.storageUrl),
+      'is the directory writable, or the S3 endpoint reachable with valid keys (VOD_S3_ACCESS_KEY_ID, VOD_S3_SECRET_ACCESS_KEY) and the bucket created?',
+    );
+  },
+  async (config) => {
+    const { createCache } = await import('./ports/cache');
+    return portHealth(
+      'cache',
+      'VOD_CACHE_URL',
+      config.cacheUrl,
+      () => createCache(config.cacheUrl),
+      'is Redis running and reachable at that address?',
+    );
+  },
+  async (config) => {
+    const { createRegistry } = await import('./ports/registry');
+    return portHealth(
+      'registry',
+      'VOD_REGISTRY_URL',
+      config.registryUrl,
+      () => createRegistry(config.registryUrl, { connectTimeoutMs: 5000 }),
+      'is ZooKeeper running (scripts/zk-up.sh) and reachable at that address?',
+    );
+  },
+  async (config) => {
+    const { createJobQueue } = await import('./ports/queue');
+    const db = createDatabase(config.dbUrl, { timeoutMs: 5000 });
+    const r = await portHealth(
+      'queue',
+      'VOD_QUEUE_URL',
+      config.queueUrl,
+      async () => createJobQueue(config.queueUrl, { db }),
+      'for redis://, is Redis running and reachable; for db, is the database healthy and migrated (vodcloud migrate)?',
+    );
+    await db.close();
+    return r;
+  },
+);

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { createObjectStore, type ObjectStore } from '@vodcloud/storage';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import type { Database } from './db/connect';
+import { type Cache, createCache } from './ports/cache';
+import { createJobQueue, type JobQueue } from './ports/queue';
+import { createRegistry, type Registry } from './ports/registry';
+
+export interface Ports {
+  storage: ObjectStore;
+  cache: Cache;
+  registry: Registry;
+  queue: JobQueue;
+}
+
+/**
+ * The cluster-wide secret for signed URLs and tokens: VOD_SECRET when set, else generated once and kept
+ * in the database so every node of a cluster shares it.
+ */
+export async function ensureSecret(db: Database, config: Config): Promise<string> {
+  if (config.secret) return config.secret;
+  const read = () =>
+    db.primary.selectFrom('settings').select('value').where('name', '=', 'secret').executeTakeFirst();
+  const existing = await read();
+  if (existing) return existing.value;
+  try {
+    await db.primary
+      .insertInto('settings')
+      .values({ name: 'secret', value: randomBytes(32).toString('base64url') })
+      .execute();
+  } catch {
+    // another node inserted it first
+  }
+  return (await read())!.value;
+}
+
+export function storageOptions(config: Config, secret: string) {
+  return {
+    publicBaseUrl: config.publicUrl ?? config.advertiseUrl ?? `http://localhost:${config.port}`,
+    signingSecret: secret,
+    s3: config.s3Credentials ? { credentials: config.s3Credentials } : undefined,
+  };
+}
+
+/** Builds every port from its URL setting; on failure, closes what was already opened. */
+export async function createPorts(config: Config, db: Database, log: Logger, secret: string): Promise<Ports> {
+  const opened: Array<{ close(): Promise<void> }> = [];
+  try {
+    const storage = createObjectStore(config.storageUrl, storageOptions(config, secret) as never);
+    opened.push(storage);
+    const cache = await createCache(config.cacheUrl, { namespace: 'vod' });
+    opened.push(cache);
+    const registry = await createRegistry(config.registryUrl);
+    opened.push(registry);
+    const queue = createJobQueue(config.queueUrl, { db, log, leaseMs: config.queueLeaseMs, prefix: 'vod' });
+    return { storage, cache, registry, queue };
+  } catch (err) {
+    for (const p of opened.reverse()) await p.close().catch(() => undefined);
+    throw err;
+  }
+}
