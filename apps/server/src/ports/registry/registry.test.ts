@@ -182,9 +182,19 @@ describe.skipIf(!zkUrl)('zookeeper', () => {
   });
 
   afterAll(async () => {
+    // (the library's removeRecursive only lists one level in 1.1.3, so walk the tree ourselves)
     const c = await rawClient();
-    await new Promise<void>((resolve) => c.removeRecursive(chroot, -1, () => resolve()));
+    const removeTree = async (path: string): Promise<void> => {
+      const kids = await new Promise<string[]>((resolve) =>
+        c.getChildren(path, undefined, (e, k) => resolve(e ? [] : k)),
+      );
+      await Promise.all(kids.map((k) => removeTree(`${path}/${k}`)));
+      await new Promise<void>((resolve) => c.remove(path, -1, () => resolve()));
+    };
+    await removeTree(chroot);
+    const left = await new Promise<boolean>((resolve) => c.exists(chroot, (_e, stat) => resolve(!!stat)));
     c.close();
+    expect(left).toBe(false);
     if (timings.length) console.log(`registry timings:\n  ${timings.join('\n  ')}`);
   }, 30_000);
 });

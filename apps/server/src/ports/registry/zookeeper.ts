@@ -56,6 +56,8 @@ interface Session {
   connected: boolean;
   /** paths whose data watch is armed for this session */
   readonly armedData: Set<string>;
+  /** how many data-watch events each path has seen (guards against a watch firing before we mark it armed) */
+  readonly fired: Map<string, number>;
   /** paths known to exist (mkdirp done) in this session */
   readonly ensured: Set<string>;
   readonly watcher: (event: ZkEvent) => void;
@@ -177,6 +179,7 @@ export class ZooKeeperRegistry implements Registry {
       client,
       connected: false,
       armedData: new Set(),
+      fired: new Map(),
       ensured: new Set(),
       watcher: (event) => this.onWatch(session, event),
     };
@@ -334,8 +337,10 @@ export class ZooKeeperRegistry implements Registry {
     if (!path.startsWith(`${this.root}/`)) return;
     const [service, id] = path.slice(this.root.length + 1).split('/');
     if (!service) return;
-    if (id) session.armedData.delete(path);
-    else if (event.type === zookeeper.Event.NODE_DELETED) session.ensured.delete(path);
+    if (id) {
+      session.armedData.delete(path);
+      session.fired.set(path, (session.fired.get(path) ?? 0) + 1);
+    } else if (event.type === zookeeper.Event.NODE_DELETED) session.ensured.delete(path);
     this.scheduleRefresh(service);
   }
 
@@ -387,11 +392,14 @@ export class ZooKeeperRegistry implements Registry {
         const path = `${servicePath}/${child}`;
         const known = previous.get(child);
         if (known && session.armedData.has(path)) return known;
+        const firedBefore = session.fired.get(path) ?? 0;
         try {
           const data = await new Promise<Buffer | null>((resolve, reject) =>
             client.getData(path, watcher, (err, buf) => (err ? reject(err) : resolve(buf))),
           );
-          session.armedData.add(path);
+          // The watch may already have fired (the event can arrive in the same read as the
+          // response): then it is not armed any more and the pending refresh reads the node again.
+          if ((session.fired.get(path) ?? 0) === firedBefore) session.armedData.add(path);
           return parseInstance(data, service, child); // null for foreign nodes: ignored
         } catch (err) {
           if (isCode(err, zookeeper.Exception.NO_NODE)) return null;
@@ -399,6 +407,10 @@ export class ZooKeeperRegistry implements Registry {
         }
       }),
     );
+    const present = new Set(children.map((child) => `${servicePath}/${child}`));
+    for (const path of session.fired.keys()) {
+      if (path.startsWith(`${servicePath}/`) && !present.has(path)) session.fired.delete(path);
+    }
     if (session !== this.session) return;
     const instances = sortInstances(loaded.filter((i): i is ServiceInstance => i !== null));
     const json = JSON.stringify(instances);
