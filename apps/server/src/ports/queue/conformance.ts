@@ -527,6 +527,31 @@ export function runJobQueueSuite(name: string, factory: () => Promise<JobQueueHa
       expect(aborted).toBe(true);
     });
 
+    it('several instances share the work: every job runs exactly once', async () => {
+      const calls = new Map<number, number>();
+      const instances = [queue(), queue(), queue()];
+      for (const q of instances) {
+        q.define('many', {
+          queue: 'io',
+          schema: z.object({ i: z.number() }),
+          handler: async (p) => {
+            calls.set(p.i, (calls.get(p.i) ?? 0) + 1);
+            await sleep(5);
+            return p.i;
+          },
+        });
+      }
+      const ids = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => instances[i % 3]!.enqueue('many', { i })),
+      );
+      await Promise.all(instances.map((q) => q.start({ concurrency: { io: 4 } })));
+      for (const id of ids) await until(instances[0]!, id, 'completed');
+      expect(calls.size).toBe(60);
+      expect([...calls.values()].every((n) => n === 1)).toBe(true);
+      const ran = await Promise.all(instances.map((q) => q.metrics().then((m) => m.many?.completed ?? 0)));
+      expect(ran.reduce((a, b) => a + b, 0)).toBe(60);
+    });
+
     it('re-runs the job of a SIGKILLed worker after its lease, and its effect happens once', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'vodq-'));
       const effect = path.join(dir, 'effect.log');
@@ -573,6 +598,52 @@ export function runJobQueueSuite(name: string, factory: () => Promise<JobQueueHa
         expect(runs).toBe(1);
         expect(existsSync(effect)).toBe(true);
         expect(readFileSync(effect, 'utf8')).toBe('test attempt 2\n');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 45_000);
+    it('a worker that lost its lease (SIGSTOPped past it) cannot record the job another worker re-ran', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'vodq-'));
+      const effect = path.join(dir, 'effect.log');
+      try {
+        const q = queue({ leaseMs: LEASE_MS });
+        q.define('lease.slow', {
+          queue: 'io',
+          schema: z.object({ file: z.string(), holdMs: z.number() }),
+          handler: async (p, ctx) => {
+            await appendFile(p.file, `test attempt ${ctx.attempt}\n`);
+            return 'finished here';
+          },
+        });
+        const id = await q.enqueue('lease.slow', { file: effect, holdMs: 1000 }, { attempts: 3 });
+        const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...h.childArgs, String(LEASE_MS)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        children.push(child);
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        await waitFor(
+          async () => out,
+          (s) => s.includes(`claimed ${id}`),
+          'the child worker to claim the job',
+          20_000,
+        );
+        child.kill('SIGSTOP');
+        await q.start({ concurrency: { io: 1 } });
+        const done = await until(q, id, 'completed', 15_000);
+        expect(done).toMatchObject({ result: 'finished here', attempts: 2 });
+        child.kill('SIGCONT');
+        // The child's handler now finishes (its side effect happens: handlers must be idempotent) …
+        await waitFor(
+          async () => (existsSync(effect) ? readFileSync(effect, 'utf8') : ''),
+          (s) => s.includes('child attempt 1'),
+          'the resumed child to finish its handler',
+        );
+        await sleep(700);
+        // … but the job's record is the re-run's, untouched.
+        expect(await q.getJob(id)).toEqual(done);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
