@@ -183,15 +183,28 @@ export function runRegistrySuite(name: string, target: RegistrySuiteTarget): voi
       await expect(a.register('closing', { id: 'c-3', host: 'h', port: 3 })).rejects.toThrow(/closed/);
     });
 
-    it('last registration of an id wins', async () => {
+    it('last registration of an id wins; the replaced handle can no longer touch it', async () => {
       const a = await client();
       const b = await client();
       const seen = recorder(b, 'dup');
-      await a.register('dup', { id: 'same', host: 'first', port: 1 });
+      const first = await a.register('dup', { id: 'same', host: 'first', port: 1 });
       await waitFor('first', () => seen.last()[0]?.host === 'first');
-      await b.register('dup', { id: 'same', host: 'second', port: 2 });
+      const winner = await b.register('dup', { id: 'same', host: 'second', port: 2 });
       await waitFor('second', () => seen.last()[0]?.host === 'second');
       expect(seen.ids()).toEqual(['same']);
+      await expect(first.update({ load: 0.9 })).rejects.toThrow(/taken over/);
+      await first.unregister();
+      await winner.update({ load: 0.5 });
+      await waitFor('winner updated', () => seen.last()[0]?.load === 0.5);
+      expect(seen.last()).toHaveLength(1);
+      expect(seen.last()[0]!.host).toBe('second');
+      // the same registry registering an id again replaces its own earlier handle
+      await b.register('dup', { id: 'same', host: 'third', port: 3 });
+      await waitFor('third', () => seen.last()[0]?.host === 'third');
+      await expect(winner.update({ load: 0.1 })).rejects.toThrow(/taken over/);
+      await winner.unregister();
+      await sleep(100);
+      expect(seen.last().map((i) => i.host)).toEqual(['third']);
     });
 
     it('rejects invalid names', async () => {

@@ -14,6 +14,8 @@ import { applyPatch, checkName, normalizeInstance, sortInstances } from './types
 interface Entry {
   instance: ServiceInstance;
   owner: LocalRegistry;
+  /** identifies one register() call; a newer registration of the same id gets a new one */
+  ref: object;
 }
 
 /** One in-process registry; every LocalRegistry created with the same bus name shares it. */
@@ -30,20 +32,24 @@ class Bus {
     return sortInstances([...entries.values()].map((e) => structuredClone(e.instance)));
   }
 
-  put(instance: ServiceInstance, owner: LocalRegistry): void {
+  current(service: string, id: string): Entry | undefined {
+    return this.services.get(service)?.get(id);
+  }
+
+  put(instance: ServiceInstance, owner: LocalRegistry, ref: object): void {
     let entries = this.services.get(instance.service);
     if (!entries) {
       entries = new Map();
       this.services.set(instance.service, entries);
     }
-    entries.set(instance.id, { instance, owner }); // last registration wins, as with ZooKeeper
+    entries.set(instance.id, { instance, owner, ref }); // last registration wins, as with ZooKeeper
     this.changes.emit('change', instance.service);
   }
 
-  remove(service: string, id: string, owner: LocalRegistry): boolean {
+  remove(service: string, id: string, ref: object): boolean {
     const entries = this.services.get(service);
     const entry = entries?.get(id);
-    if (!entries || !entry || entry.owner !== owner) return false;
+    if (!entries || !entry || entry.ref !== ref) return false;
     entries.delete(id);
     if (entries.size === 0) this.services.delete(service);
     this.changes.emit('change', service);
@@ -56,7 +62,7 @@ const buses = new Map<string, Bus>();
 export class LocalRegistry implements Registry {
   readonly kind = 'local' as const;
   private readonly bus: Bus;
-  private readonly mine = new Map<string, { service: string; id: string }>();
+  private readonly mine = new Map<string, { service: string; id: string; ref: object }>();
   private readonly unsubscribers = new Set<() => void>();
   private readonly events = new EventEmitter();
   private current: RegistryState = 'connected';
@@ -78,8 +84,9 @@ export class LocalRegistry implements Registry {
     this.checkOpen();
     const instance = normalizeInstance(service, input);
     const key = `${service}/${instance.id}`;
-    this.mine.set(key, { service, id: instance.id });
-    this.bus.put(instance, this);
+    const ref = {};
+    this.mine.set(key, { service, id: instance.id, ref });
+    this.bus.put(instance, this, ref);
     let live = true;
     let currentInstance = instance;
     return {
@@ -87,14 +94,17 @@ export class LocalRegistry implements Registry {
       id: instance.id,
       update: async (patch: InstancePatch) => {
         if (!live) throw new Error(`registry: ${key} is no longer registered`);
+        if (this.bus.current(service, instance.id)?.ref !== ref) {
+          throw new Error(`registry: ${key} was taken over by a newer registration`);
+        }
         currentInstance = applyPatch(currentInstance, patch);
-        this.bus.put(currentInstance, this);
+        this.bus.put(currentInstance, this, ref);
       },
       unregister: async () => {
         if (!live) return;
         live = false;
-        this.mine.delete(key);
-        this.bus.remove(service, instance.id, this);
+        if (this.mine.get(key)?.ref === ref) this.mine.delete(key);
+        this.bus.remove(service, instance.id, ref);
       },
     };
   }
@@ -147,7 +157,7 @@ export class LocalRegistry implements Registry {
   async close(): Promise<void> {
     if (this.current === 'closed') return;
     for (const unsubscribe of [...this.unsubscribers]) unsubscribe();
-    for (const { service, id } of this.mine.values()) this.bus.remove(service, id, this);
+    for (const { service, id, ref } of this.mine.values()) this.bus.remove(service, id, ref);
     this.mine.clear();
     this.current = 'closed';
     this.events.emit('state', 'closed');

@@ -67,6 +67,10 @@ interface Registration {
   service: string;
   path: string;
   instance: ServiceInstance;
+  /** written to ZooKeeper at least once */
+  written: boolean;
+  /** a newer registration of the same id (another registry, or another register() here) replaced it */
+  superseded: boolean;
 }
 
 interface Tracked {
@@ -263,15 +267,22 @@ export class ZooKeeperRegistry implements Registry {
     return Buffer.from(JSON.stringify(instance));
   }
 
-  /** Creates our ephemeral node, or takes over / updates an existing one. */
+  /**
+   * Creates our ephemeral node or updates it. A node of the same id held by another session is
+   * taken over on the first write of a registration (newest registration wins: e.g. a restarted
+   * process whose killed predecessor's session has not expired yet); on later writes it means we
+   * were replaced, and the registration is marked superseded instead.
+   */
   private async writeRegistration(session: Session, reg: Registration): Promise<void> {
     const { client } = session;
+    if (reg.superseded) return;
     await this.ensurePath(session, this.servicePath(reg.service));
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await this.call<string>((cb) =>
           client.create(reg.path, this.serialize(reg.instance), zookeeper.CreateMode.EPHEMERAL, cb),
         );
+        reg.written = true;
         return;
       } catch (err) {
         if (isCode(err, zookeeper.Exception.NO_NODE)) {
@@ -285,10 +296,13 @@ export class ZooKeeperRegistry implements Registry {
       if (!stat) continue;
       if (stat.ephemeralOwner.equals(client.getSessionId())) {
         await this.call((cb) => client.setData(reg.path, this.serialize(reg.instance), -1, cb));
+        reg.written = true;
         return;
       }
-      // Another session holds this id (e.g. a killed predecessor whose session has not expired
-      // yet): the newest registration wins.
+      if (reg.written) {
+        this.supersede(reg);
+        return;
+      }
       await this.call<void>((cb) => client.remove(reg.path, stat.version, (e) => cb(e, undefined))).catch(
         (e) => {
           if (!isCode(e, zookeeper.Exception.NO_NODE) && !isCode(e, -103 /* BAD_VERSION */)) throw e;
@@ -296,6 +310,11 @@ export class ZooKeeperRegistry implements Registry {
       );
     }
     throw new Error(`registry: could not create ${reg.path}`);
+  }
+
+  private supersede(reg: Registration): void {
+    reg.superseded = true;
+    if (this.registrations.get(reg.path) === reg) this.registrations.delete(reg.path);
   }
 
   private async removeIfOurs(session: Session, path: string): Promise<void> {
@@ -435,7 +454,12 @@ export class ZooKeeperRegistry implements Registry {
     if (this.closed) throw new Error('registry is closed');
     const instance = normalizeInstance(service, input);
     const path = `${this.servicePath(service)}/${instance.id}`;
-    const reg: Registration = { service, path, instance };
+    const reg: Registration = { service, path, instance, written: false, superseded: false };
+    const previous = this.registrations.get(path);
+    if (previous) {
+      previous.superseded = true;
+      reg.written = previous.written; // our own node: update it in place
+    }
     this.registrations.set(path, reg);
     this.pendingRemovals.delete(path);
     await this.publish(reg);
@@ -445,13 +469,17 @@ export class ZooKeeperRegistry implements Registry {
       id: instance.id,
       update: async (patch: InstancePatch) => {
         if (!live) throw new Error(`registry: ${path} is no longer registered`);
-        reg.instance = applyPatch(reg.instance, patch);
-        await this.publish(reg);
+        if (!reg.superseded) {
+          reg.instance = applyPatch(reg.instance, patch);
+          await this.publish(reg);
+        }
+        if (reg.superseded) throw new Error(`registry: ${path} was taken over by a newer registration`);
       },
       unregister: async () => {
         if (!live) return;
         live = false;
-        if (this.registrations.get(path) === reg) this.registrations.delete(path);
+        if (reg.superseded) return; // the node belongs to whoever replaced us
+        this.registrations.delete(path);
         await this.unpublish(path);
       },
     };
