@@ -69,6 +69,14 @@ interface Running {
 }
 
 const PENDING_STATES = ['waiting', 'blocked', 'active'];
+/** Deadlock victim (MariaDB, PostgreSQL), serialization failure, lock wait timeout, busy SQLite file. */
+const RETRYABLE_CODES = new Set([
+  'ER_LOCK_DEADLOCK',
+  'ER_LOCK_WAIT_TIMEOUT',
+  '40P01',
+  '40001',
+  'SQLITE_BUSY',
+]);
 
 export class DbJobQueue implements JobQueue {
   readonly kind = 'db' as const;
@@ -147,7 +155,7 @@ export class DbJobQueue implements JobQueue {
     const now = Date.now();
     const childIds = children.map((c) => c.o.jobId ?? newId());
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await this.transaction(async (trx) => {
         await trx
           .insertInto('jobs')
           .values(
@@ -293,7 +301,7 @@ export class DbJobQueue implements JobQueue {
       if (!row) return false;
       if (row.state === 'waiting' || row.state === 'blocked') {
         const now = Date.now();
-        const done = await this.db.transaction().execute(async (trx) => {
+        const done = await this.transaction(async (trx) => {
           const res = await trx
             .updateTable('jobs')
             .set({ state: 'cancelled', finished_at: now, error: 'cancelled' })
@@ -403,6 +411,19 @@ export class DbJobQueue implements JobQueue {
     }).finally(() => this.wakers.delete(queue));
   }
 
+  /** A transaction, retried when the engine chose it as a deadlock victim or was busy. */
+  private async transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.db.transaction().execute(fn);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (i >= 4 || typeof code !== 'string' || !RETRYABLE_CODES.has(code)) throw err;
+        await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 30));
+      }
+    }
+  }
+
   private activeIn(queue: QueueClass): number {
     let n = 0;
     for (const r of this.running.values()) if (r.queue === queue) n++;
@@ -412,19 +433,21 @@ export class DbJobQueue implements JobQueue {
   private async claimLoop(queue: QueueClass): Promise<void> {
     while (this.started) {
       const free = this.concurrency[queue] - this.activeIn(queue);
-      let claimed = 0;
+      let seen = 0;
       if (free > 0) {
         try {
-          claimed = await this.claim(queue, free);
+          seen = await this.claim(queue, free);
         } catch (err) {
           this.log.warn({ err, queue }, 'claiming jobs failed');
         }
       }
       if (!this.started) break;
-      if (claimed === 0) await this.sleep(queue, this.pollMs);
+      // Jobs were due (claimed, or won by another worker): look again at once; else wait for a wake-up.
+      if (seen === 0) await this.sleep(queue, this.pollMs);
     }
   }
 
+  /** Claims up to `free` due jobs and starts them; returns how many due jobs it saw. */
   private async claim(queue: QueueClass, free: number): Promise<number> {
     const names = this.registry.namesIn(queue);
     if (!names.length) return 0;
@@ -441,7 +464,6 @@ export class DbJobQueue implements JobQueue {
       .orderBy('id', 'asc')
       .limit(free)
       .execute();
-    let claimed = 0;
     for (const c of candidates) {
       if (!this.started) break;
       const token = randomBytes(12).toString('hex');
@@ -461,10 +483,9 @@ export class DbJobQueue implements JobQueue {
         .where('run_at', '<=', at)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) continue; // another worker won it
-      claimed++;
       this.launch(queue, c, token, c.attempts + 1);
     }
-    return claimed;
+    return candidates.length;
   }
 
   private launch(
@@ -556,7 +577,7 @@ export class DbJobQueue implements JobQueue {
         .where('lease_token', '=', job.token)
         .where('state', '=', 'active');
     let wakeParent = false;
-    await this.db.transaction().execute(async (trx) => {
+    await this.transaction(async (trx) => {
       if (outcome.status === 'completed') {
         const res = await mine(trx)
           .set({
@@ -678,7 +699,7 @@ export class DbJobQueue implements JobQueue {
       .execute();
     for (const j of expired) {
       const final = j.cancel_requested === 1 || j.attempts >= j.max_attempts;
-      await this.db.transaction().execute(async (trx) => {
+      await this.transaction(async (trx) => {
         const base = trx
           .updateTable('jobs')
           .where('id', '=', j.id)
