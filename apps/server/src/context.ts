@@ -4,10 +4,15 @@ import { createDatabase, type Database } from './db/connect';
 import { migrateToLatest } from './db/migrate';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
+import { EventService } from './modules/events/service';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
 import { TenantRepository } from './modules/tenants/repository';
 import { TenantService } from './modules/tenants/service';
+import { definePipelinePlaceholder, defineUploadJobs } from './modules/uploads/jobs';
+import { UploadRepository } from './modules/uploads/repository';
+import { UploadService } from './modules/uploads/service';
+import { createTus, type TusHandle } from './modules/uploads/tus';
 import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
 import { createPorts, ensureSecret, type Ports } from './ports';
@@ -28,6 +33,11 @@ export interface AppContext {
   videos: VideoService;
   ports: Ports;
   secret: string;
+  events: EventService;
+  uploads: UploadService;
+  tus: TusHandle;
+  /** This node once registered (set by the server after it listens). */
+  node: { id?: string; url?: string };
   health: HealthCheck[];
   /** Closers run in reverse order of registration on shutdown. */
   closers: Array<() => Promise<void>>;
@@ -52,6 +62,37 @@ export async function createContext(
     const categories = new CategoryService(new CategoryRepository(db));
     const tenants = new TenantService(new TenantRepository(db), templates);
     const videos = new VideoService(new VideoRepository(db), templates, categories);
+    const events = new EventService(db, log);
+    const { queue, storage, cache } = ports;
+    const uploads = new UploadService({
+      config,
+      db,
+      repo: new UploadRepository(db),
+      videos,
+      events,
+      queue,
+      log,
+    });
+    const closers: Array<() => Promise<void>> = [];
+    let kvStore: unknown;
+    if (storage.kind === 's3' && /^rediss?:\/\//.test(config.cacheUrl)) {
+      // The S3 tus store caches upload metadata; in a cluster that cache must be shared.
+      const { Redis } = await import('ioredis');
+      const { IoRedisKvStore } = await import('@tus/server');
+      const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
+      closers.push(async () => void redis.disconnect());
+      kvStore = new IoRedisKvStore(redis, 'vod:tus:');
+    }
+    const tus = createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
+    videos.hooks.push({
+      beforeDelete: async (row) => {
+        await tus.remove(`${row.tenant_id}/${row.id}/source`).catch(() => undefined);
+        await storage.deletePrefix(`${row.tenant_id}/${row.id}/`);
+        await events.emit(row.tenant_id, 'video.deleted', row.id, { id: row.id });
+      },
+    });
+    defineUploadJobs({ queue, storage, uploads, tus, log });
+    definePipelinePlaceholder(queue, log);
     return {
       config,
       log,
@@ -62,6 +103,10 @@ export async function createContext(
       videos,
       ports,
       secret,
+      events,
+      uploads,
+      tus,
+      node: {},
       health: [
         { name: 'database', check: () => db.health() },
         { name: 'storage', check: () => ports.storage.health() },
@@ -76,6 +121,7 @@ export async function createContext(
         () => ports.cache.close(),
         () => ports.registry.close(),
         () => ports.queue.close(),
+        ...closers,
       ],
     };
   } catch (err) {

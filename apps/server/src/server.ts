@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config';
 import { type AppContext, closeContext, createContext } from './context';
-import { buildApp } from './http/app';
+import { buildApp, VERSION } from './http/app';
 import { createLogger } from './logger';
+import { registerNode } from './modules/cluster/node';
+import { scheduleUploadExpiry } from './modules/uploads/jobs';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -32,6 +34,21 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   log.info({ url, roles: config.roles }, 'vodcloud listening');
+  const stoppers: Array<() => Promise<void> | void> = [];
+  try {
+    const reg = await registerNode(ctx.ports.registry, config, port, VERSION, log);
+    ctx.node.id = reg.node.id;
+    ctx.node.url = reg.node.url;
+    stoppers.push(() => reg.stop());
+    if (config.roles.includes('worker')) {
+      await ctx.ports.queue.start({ concurrency: config.workerConcurrency });
+      stoppers.push(scheduleUploadExpiry(ctx.ports.queue, log));
+    }
+  } catch (err) {
+    await app.close();
+    await closeContext(ctx);
+    throw err;
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop') => {
@@ -47,6 +64,8 @@ export async function startServer(
       });
       await Promise.race([app.close(), bound]);
       clearTimeout(timer);
+      for (const s of stoppers.reverse()) await s();
+      await ctx.ports.queue.stop({ timeoutMs: config.shutdownTimeoutMs });
       await closeContext(ctx);
       log.info('stopped');
     })();

@@ -2,4 +2,5 @@ export * from './categories';
 export * from './common';
 export * from './templates';
 export * from './tenants';
+export * from './uploads';
 export * from './videos';

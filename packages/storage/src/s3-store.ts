@@ -22,6 +22,7 @@ import {
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
+  type S3ClientConfig,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
@@ -164,22 +165,26 @@ export class S3ObjectStore implements ObjectStore {
     this.opts = opts;
     this.bucket = opts.bucket;
     this.ownsClient = !opts.client;
-    this.client =
-      opts.client ??
-      new S3Client({
-        endpoint: opts.endpoint,
-        region: opts.region ?? 'us-east-1',
-        forcePathStyle: opts.forcePathStyle ?? true,
-        credentials: opts.credentials,
-        // Without these the SDK sends streams aws-chunked with trailing checksums, which Ceph rejects.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        maxAttempts: opts.maxAttempts ?? 3,
-        requestHandler: {
-          connectionTimeout: opts.connectTimeoutMs ?? 5000,
-          requestTimeout: opts.socketTimeoutMs ?? 120_000,
-        },
-      });
+    this.client = opts.client ?? new S3Client(this.clientConfig());
+  }
+
+  /** The S3 client settings this store uses, for other S3 clients that must reach the same bucket (e.g. tus). */
+  clientConfig(): S3ClientConfig {
+    const opts = this.opts;
+    return {
+      endpoint: opts.endpoint,
+      region: opts.region ?? 'us-east-1',
+      forcePathStyle: opts.forcePathStyle ?? true,
+      credentials: opts.credentials,
+      // Without these the SDK sends streams aws-chunked with trailing checksums, which Ceph rejects.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: opts.maxAttempts ?? 3,
+      requestHandler: {
+        connectionTimeout: opts.connectTimeoutMs ?? 5000,
+        requestTimeout: opts.socketTimeoutMs ?? 120_000,
+      },
+    };
   }
 
   private async send<T>(key: string | undefined, run: () => Promise<T>): Promise<T> {

@@ -3,6 +3,8 @@ export interface TenantsTable {
   id: string;
   name: string;
   created_at: string;
+  /** Null: the platform default (VOD_TENANT_QUOTA_BYTES); 0: unlimited. */
+  storage_quota_bytes?: number | null;
 }
 
 export interface ApiKeysTable {
@@ -80,6 +82,35 @@ export interface DB {
   videos: VideosTable;
   settings: SettingsTable;
   jobs: JobsTable;
+  uploads: UploadsTable;
+  events: EventsTable;
+}
+
+export interface UploadsTable {
+  id: string;
+  tenant_id: string;
+  video_id: string;
+  /** sha256 of the upload token; null for uploads created with an API key on the tus endpoint. */
+  token_hash: string | null;
+  status: string; // waiting | uploading | complete | expired | cancelled
+  /** The tus upload id, which is also the object key of the source: {tenant}/{video}/source. */
+  tus_id: string;
+  size: number | null;
+  max_size_bytes: number;
+  filename: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string;
+  completed_at: string | null;
+}
+
+export interface EventsTable {
+  id: string;
+  tenant_id: string;
+  type: string;
+  video_id: string | null;
+  data: string; // JSON
+  created_at: string;
 }
 
 /** The durable job queue (migration 002_jobs). Times are epoch milliseconds here, not ISO strings. */

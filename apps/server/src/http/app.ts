@@ -17,6 +17,7 @@ import { categoryRoutes } from '../modules/categories/routes';
 import { systemRoutes } from '../modules/system/routes';
 import { templateRoutes } from '../modules/templates/routes';
 import { tenantRoutes } from '../modules/tenants/routes';
+import { tusRoutes, uploadRoutes } from '../modules/uploads/routes';
 import { videoRoutes } from '../modules/videos/routes';
 import { registerAuth } from './auth';
 import { createMetrics, type Metrics, registerHttpMetrics } from './metrics';
@@ -126,7 +127,20 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     templateRoutes(app, ctx.templates);
     categoryRoutes(app, ctx.categories);
     videoRoutes(app, ctx.videos, config.publicUrl);
+    uploadRoutes(app, {
+      uploads: ctx.uploads,
+      registry: ctx.ports.registry,
+      publicUrl: config.publicUrl,
+      self: {
+        get id() {
+          return ctx.node.id;
+        },
+        servesUploads: config.roles.includes('upload'),
+      },
+      tus: ctx.tus,
+    });
   }
+  if (config.roles.includes('upload')) await tusRoutes(base, ctx.tus);
 
   await app.ready();
   return base;

@@ -96,7 +96,10 @@ describe('roles', () => {
   it('mounts the public API only on nodes with the api role; health and metrics everywhere', async () => {
     const t = await startTestApp({ VOD_ROLES: 'stream' });
     try {
-      const res = await t.app.inject({ url: '/v1/videos', headers: { authorization: `Bearer ${t.adminKey}` } });
+      const res = await t.app.inject({
+        url: '/v1/videos',
+        headers: { authorization: `Bearer ${t.adminKey}` },
+      });
       expect(res.statusCode).toBe(404);
       expect(res.json().code).toBe('not_found');
       expect((await t.app.inject({ url: '/livez' })).statusCode).toBe(200);

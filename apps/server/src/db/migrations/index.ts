@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import * as m001 from './001_initial';
 import * as m002 from './002_jobs';
+import * as m003 from './003_uploads';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -9,4 +10,5 @@ import * as m002 from './002_jobs';
 export const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_jobs': m002,
+  '003_uploads': m003,
 };

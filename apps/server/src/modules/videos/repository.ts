@@ -59,6 +59,30 @@ export class VideoRepository {
     return Number(r.numUpdatedRows);
   }
 
+  async updateStatus(
+    tenantId: string,
+    id: string,
+    status: string,
+    values: Partial<VideosTable>,
+  ): Promise<void> {
+    await this.db.primary.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('videos')
+        .set({ ...values, status })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('status', '!=', 'blocked')
+        .execute();
+      await trx
+        .updateTable('videos')
+        .set({ ...values, status_before_block: status })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('status', '=', 'blocked')
+        .execute();
+    });
+  }
+
   async delete(tenantId: string, id: string): Promise<number> {
     const r = await this.db.primary
       .deleteFrom('videos')

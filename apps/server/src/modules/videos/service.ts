@@ -180,6 +180,24 @@ export class VideoService {
     return { deleted, failed };
   }
 
+  /** Status changes driven by uploads and processing (not by clients). */
+  async setStatus(
+    tenantId: string,
+    id: string,
+    status: VideosTable['status'],
+    extra: { sizeBytes?: number } = {},
+  ): Promise<void> {
+    const values: Partial<VideosTable> = { updated_at: nowIso() };
+    if (extra.sizeBytes !== undefined) values.size_bytes = extra.sizeBytes;
+    // A blocked video stays blocked; the status it returns to on unblock moves on instead.
+    await this.repo.updateStatus(tenantId, id, status, values);
+  }
+
+  /** Removes a video row without the delete hooks (for placeholders whose upload never finished). */
+  async deleteRow(tenantId: string, id: string): Promise<void> {
+    await this.repo.delete(tenantId, id);
+  }
+
   async block(tenantId: string, id: string): Promise<VideosTable> {
     const row = await this.getRow(tenantId, id);
     if (row.status !== 'blocked')

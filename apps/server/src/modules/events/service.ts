@@ -1,0 +1,103 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { Database } from '../../db/connect';
+import type { DB } from '../../db/schema';
+import { newId } from '../../lib/ids';
+import { nowIso } from '../../lib/time';
+
+export const EVENT_TYPES = [
+  'upload.completed',
+  'video.playable',
+  'video.ready',
+  'video.errored',
+  'video.deleted',
+  'video.detection_completed',
+  'recording.imported',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface VodEvent {
+  id: string;
+  tenantId: string;
+  type: EventType;
+  videoId: string | null;
+  data: unknown;
+  createdAt: string;
+}
+
+type Listener = (event: VodEvent) => Promise<void> | void;
+
+/**
+ * The event log: every state change is written to the `events` table (inside the caller's
+ * transaction when given), then handed to in-process listeners (webhook fan-out subscribes here).
+ */
+export class EventService {
+  private readonly listeners: Listener[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly log: Logger,
+  ) {}
+
+  on(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  async emit(
+    tenantId: string,
+    type: EventType,
+    videoId: string | null,
+    data: unknown,
+    trx?: Kysely<DB>,
+  ): Promise<VodEvent> {
+    const event: VodEvent = { id: newId(), tenantId, type, videoId, data, createdAt: nowIso() };
+    await (trx ?? this.db.primary)
+      .insertInto('events')
+      .values({
+        id: event.id,
+        tenant_id: tenantId,
+        type,
+        video_id: videoId,
+        data: JSON.stringify(data),
+        created_at: event.createdAt,
+      })
+      .execute();
+    this.log.info({ event: type, tenantId, videoId, eventId: event.id }, 'event');
+    if (!trx) await this.dispatch(event);
+    return event;
+  }
+
+  /** Hands an event written inside a transaction to listeners once that transaction committed. */
+  async dispatch(event: VodEvent): Promise<void> {
+    for (const l of this.listeners) {
+      try {
+        await l(event);
+      } catch (err) {
+        this.log.error({ err, eventId: event.id }, 'event listener failed');
+      }
+    }
+  }
+
+  async list(
+    tenantId: string,
+    opts: { videoId?: string; type?: string; limit?: number } = {},
+  ): Promise<VodEvent[]> {
+    let q = this.db.primary
+      .selectFrom('events')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id', 'desc')
+      .limit(opts.limit ?? 100);
+    if (opts.videoId) q = q.where('video_id', '=', opts.videoId);
+    if (opts.type) q = q.where('type', '=', opts.type);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      type: r.type as EventType,
+      videoId: r.video_id,
+      data: JSON.parse(r.data),
+      createdAt: r.created_at,
+    }));
+  }
+}

@@ -1,0 +1,98 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { ObjectStore } from '@vodcloud/storage';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { JobQueue } from '../../ports/queue';
+import { UnrecoverableJobError } from '../../ports/queue';
+import { sourceKey, type UploadService } from './service';
+import type { TusHandle } from './tus';
+
+const FinalizePayload = z.object({ tenantId: z.string(), videoId: z.string(), uploadId: z.string() });
+export const ProcessPayload = z.object({ tenantId: z.string(), videoId: z.string() });
+
+export interface UploadJobDeps {
+  queue: JobQueue;
+  storage: ObjectStore;
+  uploads: UploadService;
+  tus: TusHandle;
+  log: Logger;
+}
+
+export function defineUploadJobs(d: UploadJobDeps): void {
+  /**
+   * Puts a finished upload's bytes at {tenant}/{video}/source and starts processing. With S3 they are
+   * already there (tus wrote them with multipart); with the file store they are published into the
+   * object store atomically, then the tus file is removed. Re-running is harmless.
+   */
+  d.queue.define('upload.finalize', {
+    queue: 'io',
+    schema: FinalizePayload,
+    attempts: 8,
+    handler: async ({ tenantId, videoId }) => {
+      const key = sourceKey(tenantId, videoId);
+      const file = d.tus.filePath(key);
+      if (file) {
+        const st = await stat(file).catch(() => undefined);
+        if (st) {
+          await d.storage.put(key, createReadStream(file, { highWaterMark: 1 << 20 }), {
+            contentLength: st.size,
+            contentType: 'application/octet-stream',
+          });
+          await d.tus.remove(key);
+        }
+      }
+      const head = await d.storage.head(key);
+      if (!head) throw new UnrecoverableJobError(`the source of video ${videoId} is missing at ${key}`);
+      await d.queue.enqueue('video.process', { tenantId, videoId }, { jobId: `process.${videoId}` });
+      return { key, size: head.size };
+    },
+  });
+
+  /** Expires stale uploads and completes any whose completion was interrupted (e.g. the node died in the hook). */
+  d.queue.define('uploads.sweep', {
+    queue: 'fast',
+    schema: z.object({ at: z.string() }),
+    attempts: 3,
+    handler: async () => ({
+      expired: await d.uploads.expire((tusId) => d.tus.remove(tusId)),
+      recovered: await d.uploads.reconcile(async (tusId) => {
+        try {
+          const u = await d.tus.datastore.getUpload(tusId);
+          return u.size !== undefined && u.offset === u.size ? u.size : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    }),
+  });
+}
+
+/**
+ * Placeholder for the media pipeline (its own issue replaces this handler): it only records that
+ * processing was requested, so uploaded videos wait in `queued` with their source stored.
+ */
+export function definePipelinePlaceholder(queue: JobQueue, log: Logger): void {
+  queue.define('video.process', {
+    queue: 'cpu',
+    schema: ProcessPayload,
+    handler: async ({ tenantId, videoId }) => {
+      log.info({ tenantId, videoId }, 'video.process requested (media pipeline not installed yet)');
+      return { recorded: true };
+    },
+  });
+}
+
+/** Every node with the worker role enqueues the periodic expiry sweep; the job id dedupes it cluster-wide. */
+export function scheduleUploadExpiry(queue: JobQueue, log: Logger, everyMs = 60_000): () => void {
+  const tick = () => {
+    const slot = Math.floor(Date.now() / everyMs);
+    queue
+      .enqueue('uploads.sweep', { at: new Date().toISOString() }, { jobId: `uploads.sweep.${slot}` })
+      .catch((err) => log.warn({ err }, 'could not schedule the upload expiry sweep'));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,134 @@
+import { CreatedUpload, CreateUpload, IdParams, Problem, Upload } from '@vodcloud/contracts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { tenantOf } from '../../http/auth';
+import type { ZodApp } from '../../http/types';
+import { AppError } from '../../lib/errors';
+import type { Registry } from '../../ports/registry';
+import { leastLoaded, serviceOf } from '../cluster/node';
+import { baseUrlFor } from '../videos/routes';
+import type { UploadService } from './service';
+import { uploadView } from './service';
+import { TUS_PATH, type TusHandle } from './tus';
+
+const errors = {
+  400: Problem,
+  401: Problem,
+  403: Problem,
+  404: Problem,
+  409: Problem,
+  413: Problem,
+  503: Problem,
+};
+
+export interface UploadRouteDeps {
+  uploads: UploadService;
+  registry: Registry;
+  publicUrl?: string;
+  /** This node's id and whether it serves uploads itself. */
+  self: { id?: string; servesUploads: boolean };
+  /** Present on nodes with the upload role: reads live offsets from the tus store. */
+  tus?: TusHandle;
+}
+
+export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
+  const base = baseUrlFor(d.publicUrl);
+
+  /** LBS: the least-loaded healthy upload node, or this node when it is the only one (or none is registered yet). */
+  const uploadBase = (req: FastifyRequest): string => {
+    const chosen = leastLoaded(d.registry.list(serviceOf('upload')));
+    if (!chosen || chosen.id === d.self.id) {
+      if (!d.self.servesUploads && !chosen)
+        throw new AppError('unavailable', 'No upload node is available; retry later');
+      return base(req);
+    }
+    return String(chosen.metadata.url ?? base(req));
+  };
+
+  const offsetOf = async (row: { status: string; tus_id: string; size: number | null }) => {
+    if (row.status === 'complete') return Number(row.size ?? 0);
+    if (row.status !== 'uploading' || !d.tus) return 0;
+    try {
+      return (await d.tus.datastore.getUpload(row.tus_id)).offset;
+    } catch {
+      return 0;
+    }
+  };
+
+  app.post('/v1/uploads', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['uploads'],
+      summary: 'Create a video and a resumable (tus 1.0) upload for it',
+      description:
+        'Returns a tus creation endpoint on an upload node and the headers (an upload token) to send on every tus request.',
+      body: CreateUpload,
+      response: { 201: CreatedUpload, ...errors },
+    },
+    handler: async (req, reply) => {
+      const url = `${uploadBase(req)}${TUS_PATH}`;
+      const { row, token } = await d.uploads.create(tenantOf(req), req.body);
+      return reply.code(201).send({
+        id: row.id,
+        status: 'waiting' as const,
+        videoId: row.video_id,
+        url,
+        headers: { Authorization: `Bearer ${token}` },
+        maxSizeBytes: Number(row.max_size_bytes),
+        expiresAt: row.expires_at,
+      });
+    },
+  });
+
+  app.get('/v1/uploads/:id', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['uploads'],
+      summary: 'Status and offset of an upload',
+      params: IdParams,
+      response: { 200: Upload, ...errors },
+    },
+    handler: async (req) => {
+      const row = await d.uploads.get(tenantOf(req), req.params.id);
+      return uploadView(row, await offsetOf(row));
+    },
+  });
+
+  app.delete('/v1/uploads/:id', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['uploads'],
+      summary: 'Cancel an unfinished upload; its partial data and placeholder video are removed',
+      params: IdParams,
+      response: { 200: Upload, ...errors },
+    },
+    handler: async (req) => {
+      const row = await d.uploads.cancel(tenantOf(req), req.params.id, async (tusId) => {
+        await d.tus?.remove(tusId);
+      });
+      return uploadView(row, 0);
+    },
+  });
+}
+
+/** Mounts the tus endpoint: bodies stream untouched to the tus server. */
+export async function tusRoutes(app: FastifyInstance, tus: TusHandle): Promise<void> {
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_req, _payload, done) => done(null));
+    const handler = async (
+      req: FastifyRequest,
+      reply: { hijack(): void; raw: import('node:http').ServerResponse },
+    ) => {
+      reply.hijack();
+      await tus.server.handle(req.raw, reply.raw);
+    };
+    const methods = ['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS'] as const;
+    scope.route({ method: [...methods], url: TUS_PATH, schema: { hide: true }, handler: handler as never });
+    scope.route({
+      method: [...methods],
+      url: `${TUS_PATH}/*`,
+      schema: { hide: true },
+      handler: handler as never,
+    });
+  });
+}

@@ -1,0 +1,196 @@
+import path from 'node:path';
+import { FileStore } from '@tus/file-store';
+import { S3Store } from '@tus/s3-store';
+import { Server } from '@tus/server';
+import { type DataStore, ERRORS, type KvStore, MemoryKvStore, type Upload } from '@tus/utils';
+import { type ObjectStore, S3ObjectStore } from '@vodcloud/storage';
+import type { Logger } from 'pino';
+import type { Config } from '../../config';
+import type { UploadsTable } from '../../db/schema';
+import type { Cache } from '../../ports/cache';
+import type { TenantService } from '../tenants/service';
+import { CacheLocker } from './locker';
+import { sourceKey, UPLOAD_TOKEN_PREFIX, type UploadService } from './service';
+
+export const TUS_PATH = '/tus';
+const ULID = '[0-9A-HJKMNP-TV-Z]{26}';
+const URL_ID = new RegExp(`^(${ULID})\\.(${ULID})$`);
+const TUS_ID = new RegExp(`^(${ULID})/(${ULID})/source$`);
+
+/** tus errors are `{status_code, body}`; the body is plain text for tus clients. */
+const fail = (status_code: number, body: string) => ({ status_code, body: `${body}\n` });
+
+interface Caller {
+  tenantId: string;
+  /** Set when the caller used an upload token: the one upload it may touch. */
+  upload?: UploadsTable;
+}
+
+export interface TusDeps {
+  config: Config;
+  storage: ObjectStore;
+  cache: Cache;
+  uploads: UploadService;
+  tenants: TenantService;
+  log: Logger;
+  /** Shared metadata cache for the S3 store (Redis in a cluster); in-memory otherwise. */
+  kvStore?: KvStore<never>;
+}
+
+export interface TusHandle {
+  server: Server;
+  datastore: DataStore;
+  /** Removes an upload's partial data (aborts its S3 multipart upload, or deletes its file). */
+  remove(tusId: string): Promise<void>;
+  /** Where the finished bytes are, for the file store (S3 uploads land at their final key). */
+  filePath(tusId: string): string | undefined;
+}
+
+export function createDatastore(deps: TusDeps): DataStore {
+  const { storage, config } = deps;
+  if (storage instanceof S3ObjectStore) {
+    // Uploads are written straight to their final key ({tenant}/{video}/source) with S3 multipart;
+    // upload state lives in the bucket ({key}.info, {key}.part), so any upload node can resume any upload.
+    return new S3Store({
+      partSize: 8 * 1024 * 1024,
+      useTags: false,
+      cache: (deps.kvStore as never) ?? new MemoryKvStore(),
+      s3ClientConfig: { ...(storage.clientConfig() as object), bucket: storage.bucket } as never,
+    });
+  }
+  // Files on the data folder (shared storage in a multi-node file deployment); state in .json files beside them.
+  return new FileStore({ directory: path.join(config.dataDir, 'uploads') });
+}
+
+export function createTus(deps: TusDeps): TusHandle {
+  const { config, uploads, tenants, log } = deps;
+  const callers = new WeakMap<Request, Caller>();
+  const datastore = createDatastore(deps);
+
+  const authenticate = async (req: Request): Promise<Caller> => {
+    const known = callers.get(req);
+    if (known) return known;
+    const header = req.headers.get('authorization') ?? '';
+    const m = /^Bearer (\S+)$/.exec(header);
+    if (!m) throw fail(401, 'Send Authorization: Bearer <upload token or API key>');
+    const credential = m[1]!;
+    let caller: Caller;
+    if (credential.startsWith(UPLOAD_TOKEN_PREFIX)) {
+      const upload = await uploads.byToken(credential);
+      if (!upload) throw fail(401, 'The upload token is unknown or expired');
+      caller = { tenantId: upload.tenant_id, upload };
+    } else {
+      const principal = await tenants.authenticate(credential);
+      if (!principal?.tenantId) throw fail(401, 'The API key is unknown or revoked');
+      if (!principal.scopes.includes('write')) throw fail(403, 'This API key is read-only');
+      caller = { tenantId: principal.tenantId };
+    }
+    callers.set(req, caller);
+    return caller;
+  };
+
+  /** The upload row behind a tus id, if this caller may touch it; 404 otherwise, never saying which. */
+  const authorize = async (req: Request, tusId: string): Promise<UploadsTable> => {
+    const caller = await authenticate(req);
+    const m = TUS_ID.exec(tusId);
+    const row = m && m[1] === caller.tenantId ? await uploads.byTusId(tusId) : undefined;
+    if (!row || (caller.upload && caller.upload.id !== row.id)) throw ERRORS.FILE_NOT_FOUND;
+    if (row.status === 'expired' || row.status === 'cancelled') throw ERRORS.FILE_NO_LONGER_EXISTS;
+    if (row.expires_at < new Date().toISOString() && row.status !== 'complete')
+      throw ERRORS.FILE_NO_LONGER_EXISTS;
+    return row;
+  };
+
+  const limitFor = async (tenantId: string, row: UploadsTable | undefined) => {
+    const remaining = await uploads.remainingQuota(tenantId);
+    const own = row ? Number(row.max_size_bytes) : config.uploadMaxBytes;
+    return Math.min(own, config.uploadMaxBytes, remaining);
+  };
+
+  const server = new Server({
+    path: TUS_PATH,
+    datastore,
+    locker: new CacheLocker(deps.cache, { leaseMs: 10_000, acquireTimeoutMs: 30_000 }),
+    respectForwardedHeaders: false,
+    allowedOrigins: config.corsOrigins === '*' ? undefined : config.corsOrigins,
+    exposedHeaders: ['X-Video-Id', 'X-Upload-Id'],
+    disableTerminationForFinishedUploads: true,
+    // "tenant.video" in URLs; the upload id inside is the source's object key.
+    generateUrl: (_req, { proto, host, path: p, id }) => {
+      const m = TUS_ID.exec(id);
+      const urlId = m ? `${m[1]}.${m[2]}` : id;
+      const base = config.advertiseUrl ?? config.publicUrl ?? `${proto}://${host}`;
+      return `${base}${p}/${urlId}`;
+    },
+    getFileIdFromRequest: (_req, lastPath) => {
+      const m = lastPath ? URL_ID.exec(lastPath) : null;
+      return m ? sourceKey(m[1]!, m[2]!) : undefined;
+    },
+    namingFunction: async (req, metadata) => {
+      const caller = await authenticate(req);
+      if (!req.headers.get('upload-length'))
+        throw fail(400, 'Upload-Length is required (deferred lengths are not accepted)');
+      let row = caller.upload;
+      if (row) {
+        if (row.status !== 'waiting')
+          throw fail(
+            409,
+            'This upload token was already used to create an upload; resume it with HEAD and PATCH on its URL',
+          );
+      } else {
+        // Refuse before creating anything, so an oversized request leaves no placeholder behind.
+        if (Number(req.headers.get('upload-length')) > (await limitFor(caller.tenantId, undefined)))
+          throw ERRORS.ERR_MAX_SIZE_EXCEEDED;
+        row = await uploads.createForKey(caller.tenantId, metadata ?? {});
+      }
+      callers.set(req, { ...caller, upload: row });
+      return row.tus_id;
+    },
+    maxSize: async (req, id) => {
+      if (id === null) return config.uploadMaxBytes; // OPTIONS: the platform limit
+      const caller = await authenticate(req);
+      return limitFor(
+        caller.tenantId,
+        caller.upload?.tus_id === id ? caller.upload : await uploads.byTusId(id),
+      );
+    },
+    onIncomingRequest: async (req, id) => {
+      if (req.method === 'POST') return; // authorised in namingFunction
+      await authorize(req, id);
+    },
+    onUploadCreate: async (req, upload: Upload) => {
+      const caller = callers.get(req);
+      const row = caller?.upload;
+      if (!row) throw fail(500, 'internal: upload row missing');
+      const filename = upload.metadata?.filename?.slice(0, 500) ?? null;
+      if (!(await uploads.started(row, upload.size ?? 0, filename)))
+        throw fail(409, 'This upload was already created');
+      return { metadata: { ...(upload.metadata ?? {}) } };
+    },
+    onUploadFinish: async (req, upload: Upload) => {
+      await uploads.completed(upload.id, upload.size ?? upload.offset);
+      const row = await uploads.byTusId(upload.id);
+      return { headers: { 'X-Video-Id': row?.video_id ?? '', 'X-Upload-Id': row?.id ?? '' } };
+    },
+    onResponseError: async (_req, err) => {
+      const e = err as { status_code?: number };
+      if (!e.status_code || e.status_code >= 500) log.error({ err }, 'tus request failed');
+      return undefined;
+    },
+  });
+
+  return {
+    server,
+    datastore,
+    async remove(tusId: string) {
+      try {
+        await datastore.remove(tusId);
+      } catch (err) {
+        if ((err as { status_code?: number }).status_code !== 404) throw err;
+      }
+    },
+    filePath(tusId: string) {
+      return datastore instanceof FileStore ? path.join(config.dataDir, 'uploads', tusId) : undefined;
+    },
+  };
+}
