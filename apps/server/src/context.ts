@@ -5,6 +5,7 @@ import { migrateToLatest } from './db/migrate';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
+import { defineImportJobs } from './modules/imports/jobs';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
 import { TenantRepository } from './modules/tenants/repository';
@@ -90,7 +91,22 @@ export async function createContext(
         await storage.deletePrefix(`${row.tenant_id}/${row.id}/`);
         await events.emit(row.tenant_id, 'video.deleted', row.id, { id: row.id });
       },
+      afterCreate: async (row) => {
+        if (row.input_url)
+          await queue.enqueue(
+            'video.import',
+            { tenantId: row.tenant_id, videoId: row.id, url: row.input_url },
+            { jobId: `import.${row.id}` },
+          );
+      },
+      onErrored: async (row) => {
+        await events.emit(row.tenant_id, 'video.errored', row.id, {
+          id: row.id,
+          error: { code: row.error_code, message: row.error_message },
+        });
+      },
     });
+    defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
     definePipelinePlaceholder(queue, log);
     return {

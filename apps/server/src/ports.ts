@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createObjectStore, type ObjectStore } from '@vodcloud/storage';
+import { createObjectStore, type ObjectStore, S3ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Database } from './db/connect';
@@ -49,6 +49,7 @@ export async function createPorts(config: Config, db: Database, log: Logger, sec
   try {
     const storage = createObjectStore(config.storageUrl, storageOptions(config, secret) as never);
     opened.push(storage);
+    if (storage instanceof S3ObjectStore) await storage.ensureBucket();
     const cache = await createCache(config.cacheUrl, { namespace: 'vod' });
     opened.push(cache);
     const registry = await createRegistry(config.registryUrl);

@@ -4,7 +4,21 @@ import { Id, IsoTime } from './common';
 export const Scope = z.enum(['read', 'write', 'admin']);
 export type Scope = z.infer<typeof Scope>;
 
-export const Tenant = z.object({ id: Id, name: z.string(), createdAt: IsoTime }).meta({ id: 'Tenant' });
+export const Tenant = z
+  .object({
+    id: Id,
+    name: z.string(),
+    storageQuotaBytes: z.number().nullable().describe('null: the platform default; 0: unlimited'),
+    createdAt: IsoTime,
+  })
+  .meta({ id: 'Tenant' });
+
+export const UpdateTenant = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    storageQuotaBytes: z.number().int().min(0).nullable().optional(),
+  })
+  .strict();
 export type Tenant = z.infer<typeof Tenant>;
 
 export const CreateTenant = z.object({ name: z.string().trim().min(1).max(200) }).strict();

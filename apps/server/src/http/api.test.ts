@@ -301,7 +301,7 @@ for (const engine of databaseEngines('API and repository suite')) {
           title: 'Keynote Talk',
           tags: ['x'],
           meta: { a: 1 },
-          status: 'queued',
+          status: 'uploading',
           playable: false,
           passthrough: 'p1',
           error: null,
@@ -324,7 +324,7 @@ for (const engine of databaseEngines('API and repository suite')) {
         expect(q.json().data.map((x: { id: string }) => x.id)).toEqual([v.id]);
         const none = await app.inject({ url: '/v1/videos?q=%25', headers: a.auth });
         expect(none.json().data).toEqual([]); // % is a literal, not a wildcard
-        const byStatus = await app.inject({ url: '/v1/videos?status=queued', headers: a.auth });
+        const byStatus = await app.inject({ url: '/v1/videos?status=uploading', headers: a.auth });
         expect(byStatus.json().data.some((x: { id: string }) => x.id === v.id)).toBe(true);
         expect((await app.inject({ url: '/v1/videos?status=ready', headers: a.auth })).json().data).toEqual(
           [],
@@ -341,7 +341,7 @@ for (const engine of databaseEngines('API and repository suite')) {
           url: `/v1/videos/${v.id}/unblock`,
           headers: a.auth,
         });
-        expect(unblocked.json().status).toBe('queued');
+        expect(unblocked.json().status).toBe('uploading');
 
         expect(
           (await app.inject({ method: 'DELETE', url: `/v1/videos/${v.id}`, headers: a.auth })).statusCode,

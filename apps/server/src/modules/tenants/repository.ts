@@ -8,6 +8,11 @@ export class TenantRepository {
     await this.db.primary.insertInto('tenants').values(row).execute();
   }
 
+  async updateTenant(id: string, values: Partial<TenantsTable>): Promise<void> {
+    if (Object.keys(values).length)
+      await this.db.primary.updateTable('tenants').set(values).where('id', '=', id).execute();
+  }
+
   async findTenant(id: string): Promise<TenantsTable | undefined> {
     return this.db.primary.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
   }

@@ -10,6 +10,7 @@ import {
   Problem,
   Tenant,
   TenantKeyParams,
+  UpdateTenant,
 } from '@vodcloud/contracts';
 import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
@@ -53,6 +54,18 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
       response: { 200: Tenant, ...errors },
     },
     handler: async (req) => tenants.getTenant(req.params.id),
+  });
+
+  app.patch('/v1/tenants/:id', {
+    config: { access: 'admin' },
+    schema: {
+      tags: ['tenants'],
+      summary: 'Rename a tenant or set its storage quota (admin)',
+      params: IdParams,
+      body: UpdateTenant,
+      response: { 200: Tenant, ...errors },
+    },
+    handler: async (req) => tenants.updateTenant(req.params.id, req.body),
   });
 
   app.post('/v1/tenants/:id/api-keys', {

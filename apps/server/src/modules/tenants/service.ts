@@ -16,7 +16,13 @@ export interface Principal {
 }
 
 export function tenantView(row: TenantsTable) {
-  return { id: row.id, name: row.name, createdAt: row.created_at };
+  const quota = row.storage_quota_bytes;
+  return {
+    id: row.id,
+    name: row.name,
+    storageQuotaBytes: quota === null || quota === undefined ? null : Number(quota),
+    createdAt: row.created_at,
+  };
 }
 
 export function keyView(row: ApiKeysTable) {
@@ -52,6 +58,15 @@ export class TenantService {
     const row = await this.repo.findTenant(id);
     if (!row) throw new AppError('not_found', 'Tenant not found');
     return tenantView(row);
+  }
+
+  async updateTenant(id: string, patch: { name?: string; storageQuotaBytes?: number | null }) {
+    await this.getTenant(id);
+    await this.repo.updateTenant(id, {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.storageQuotaBytes !== undefined ? { storage_quota_bytes: patch.storageQuotaBytes } : {}),
+    });
+    return this.getTenant(id);
   }
 
   async listTenants(limit: number, beforeId?: string) {

@@ -209,6 +209,19 @@ export class UploadService {
     return n;
   }
 
+  /** The client terminated the upload on the tus endpoint (its data is already removed). */
+  async terminated(tusId: string): Promise<void> {
+    const row = await this.d.repo.findByTusId(tusId);
+    if (!row) return;
+    if (
+      await this.d.repo.transition(row.id, ['waiting', 'uploading'], {
+        status: 'cancelled',
+        updated_at: nowIso(),
+      })
+    )
+      await this.d.videos.deleteRow(row.tenant_id, row.video_id);
+  }
+
   /** Expires uploads past their time: their partial data is removed and their placeholder video deleted. */
   async expire(removeData: (tusId: string) => Promise<void>, limit = 100): Promise<number> {
     let n = 0;

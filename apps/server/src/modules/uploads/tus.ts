@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { S3Store } from '@tus/s3-store';
-import { Server } from '@tus/server';
+import { EVENTS, Server } from '@tus/server';
 import { type DataStore, ERRORS, type KvStore, MemoryKvStore, type Upload } from '@tus/utils';
 import { type ObjectStore, S3ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
@@ -177,6 +177,13 @@ export function createTus(deps: TusDeps): TusHandle {
       if (!e.status_code || e.status_code >= 500) log.error({ err }, 'tus request failed');
       return undefined;
     },
+  });
+
+  // A client terminated its upload (tus DELETE): the upload is cancelled and its placeholder video goes.
+  server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => {
+    uploads
+      .terminated(id)
+      .catch((err) => log.error({ err, tusId: id }, 'could not record a terminated upload'));
   });
 
   return {

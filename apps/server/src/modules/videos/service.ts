@@ -70,6 +70,7 @@ export type VideoView = ReturnType<typeof videoView>;
 export interface VideoHooks {
   afterCreate?(row: VideosTable): Promise<void>;
   beforeDelete?(row: VideosTable): Promise<void>;
+  onErrored?(row: VideosTable): Promise<void>;
 }
 
 export class VideoService {
@@ -85,7 +86,7 @@ export class VideoService {
   async create(
     tenantId: string,
     fields: z.infer<typeof VideoFields>,
-    init: { status: 'waiting_upload' | 'queued'; inputUrl?: string },
+    init: { status: 'waiting_upload' | 'uploading'; inputUrl?: string },
   ): Promise<VideosTable> {
     await this.categories.assertExists(tenantId, fields.categoryId);
     const template = await this.templates.getSpec(tenantId, fields.templateId);
@@ -128,7 +129,7 @@ export class VideoService {
 
   async createFromUrl(tenantId: string, input: z.infer<typeof CreateVideo>): Promise<VideosTable> {
     const { input: source, ...fields } = input;
-    return this.create(tenantId, fields, { status: 'queued', inputUrl: source.url });
+    return this.create(tenantId, fields, { status: 'uploading', inputUrl: source.url });
   }
 
   async getRow(tenantId: string, id: string): Promise<VideosTable> {
@@ -191,6 +192,18 @@ export class VideoService {
     if (extra.sizeBytes !== undefined) values.size_bytes = extra.sizeBytes;
     // A blocked video stays blocked; the status it returns to on unblock moves on instead.
     await this.repo.updateStatus(tenantId, id, status, values);
+  }
+
+  /** Marks a video errored with a stable code and a message saying why, and emits video.errored. */
+  async fail(tenantId: string, id: string, code: string, message: string): Promise<void> {
+    await this.repo.update(tenantId, id, {
+      status: 'errored',
+      error_code: code,
+      error_message: message.slice(0, 2000),
+      updated_at: nowIso(),
+    });
+    const row = await this.repo.find(tenantId, id);
+    if (row) for (const h of this.hooks) await h.onErrored?.(row);
   }
 
   /** Removes a video row without the delete hooks (for placeholders whose upload never finished). */
