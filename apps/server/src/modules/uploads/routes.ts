@@ -120,15 +120,17 @@ export async function tusRoutes(app: FastifyInstance, tus: TusHandle): Promise<v
       reply: { hijack(): void; raw: import('node:http').ServerResponse },
     ) => {
       reply.hijack();
-      await tus.server.handle(req.raw, reply.raw);
+      await tus.handle(req.raw, reply.raw);
     };
     const methods = ['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS'] as const;
-    scope.route({ method: [...methods], url: TUS_PATH, schema: { hide: true }, handler: handler as never });
-    scope.route({
-      method: [...methods],
-      url: `${TUS_PATH}/*`,
-      schema: { hide: true },
-      handler: handler as never,
-    });
+    // tus answers its own CORS (including preflights), with the tus headers exposed.
+    for (const url of [TUS_PATH, `${TUS_PATH}/*`])
+      scope.route({
+        method: [...methods],
+        url,
+        config: { cors: false },
+        schema: { hide: true },
+        handler: handler as never,
+      });
   });
 }

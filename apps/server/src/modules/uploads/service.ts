@@ -52,6 +52,14 @@ export class UploadService {
   /** POST /v1/uploads: a video waiting for its upload, and a token that can upload exactly it. */
   async create(tenantId: string, input: z.infer<typeof CreateUpload>) {
     const { maxSizeBytes, expiresIn, ...fields } = input;
+    if (expiresIn !== undefined && expiresIn > this.d.config.uploadExpiresInSec)
+      throw new AppError(
+        'validation_failed',
+        `expiresIn is above this platform's limit of ${this.d.config.uploadExpiresInSec} s`,
+        {
+          errors: [{ path: 'body.expiresIn', message: `at most ${this.d.config.uploadExpiresInSec}` }],
+        },
+      );
     if (maxSizeBytes !== undefined && maxSizeBytes > this.d.config.uploadMaxBytes)
       throw new AppError(
         'payload_too_large',

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { S3Store } from '@tus/s3-store';
@@ -39,6 +40,8 @@ export interface TusDeps {
 
 export interface TusHandle {
   server: Server;
+  /** Serves one tus request (a few protocol cases first, then @tus/server). */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
   datastore: DataStore;
   /** Removes an upload's partial data (aborts its S3 multipart upload, or deletes its file). */
   remove(tusId: string): Promise<void>;
@@ -54,18 +57,24 @@ export function createDatastore(deps: TusDeps): DataStore {
     return new S3Store({
       partSize: 8 * 1024 * 1024,
       useTags: false,
+      expirationPeriodInMilliseconds: config.uploadExpiresInSec * 1000,
       cache: (deps.kvStore as never) ?? new MemoryKvStore(),
       s3ClientConfig: { ...(storage.clientConfig() as object), bucket: storage.bucket } as never,
     });
   }
   // Files on the data folder (shared storage in a multi-node file deployment); state in .json files beside them.
-  return new FileStore({ directory: path.join(config.dataDir, 'uploads') });
+  return new FileStore({
+    directory: path.join(config.dataDir, 'uploads'),
+    expirationPeriodInMilliseconds: config.uploadExpiresInSec * 1000,
+  });
 }
 
 export function createTus(deps: TusDeps): TusHandle {
   const { config, uploads, tenants, log } = deps;
   const callers = new WeakMap<Request, Caller>();
   const datastore = createDatastore(deps);
+  // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
+  datastore.extensions = datastore.extensions.filter((e) => e !== 'creation-defer-length');
 
   const authenticate = async (req: Request): Promise<Caller> => {
     const known = callers.get(req);
@@ -186,9 +195,48 @@ export function createTus(deps: TusDeps): TusHandle {
       .catch((err) => log.error({ err, tusId: id }, 'could not record a terminated upload'));
   });
 
+  const reply = (res: ServerResponse, status: number, headers: Record<string, string>, body = '') => {
+    res.writeHead(status, { 'Tus-Resumable': '1.0.0', 'Cache-Control': 'no-store', ...headers });
+    res.end(body);
+  };
+
   return {
     server,
     datastore,
+    async handle(req: IncomingMessage, res: ServerResponse) {
+      if (req.method === 'PATCH') {
+        // tus says 415 for a body that is not application/offset+octet-stream (@tus/server answers 400).
+        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (type !== 'application/offset+octet-stream')
+          return reply(
+            res,
+            415,
+            { 'Content-Type': 'text/plain' },
+            'Content-Type must be application/offset+octet-stream\n',
+          );
+        // A retried final PATCH of a finished upload is answered as the first was (stores cannot append to a finished object).
+        const m = URL_ID.exec(req.url?.split('?')[0]?.split('/').pop() ?? '');
+        if (m && req.headers['tus-resumable']) {
+          const row = await uploads.byTusId(sourceKey(m[1]!, m[2]!));
+          if (row?.status === 'complete' && req.headers['upload-offset'] === String(row.size)) {
+            const web = new Request('http://x/', { headers: req.headers as Record<string, string> });
+            try {
+              await authorize(web, row.tus_id);
+            } catch (err) {
+              const e = err as { status_code?: number; body?: string };
+              return reply(res, e.status_code ?? 500, { 'Content-Type': 'text/plain' }, e.body ?? '');
+            }
+            req.resume();
+            return reply(res, 204, {
+              'Upload-Offset': String(row.size),
+              'X-Video-Id': row.video_id,
+              'X-Upload-Id': row.id,
+            });
+          }
+        }
+      }
+      await server.handle(req, res);
+    },
     async remove(tusId: string) {
       try {
         await datastore.remove(tusId);
