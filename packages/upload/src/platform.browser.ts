@@ -1,0 +1,28 @@
+// Browser pieces: tus' default URL storage there is localStorage.
+
+import type { UrlStorage } from 'tus-js-client';
+import { defaultOptions } from 'tus-js-client';
+import type { PreparedSource, UploadFile } from './types';
+
+export const platform = 'browser' as const;
+
+export const DEFAULT_STORE_PATH = () => undefined;
+
+export function defaultUrlStorage(_storePath?: string): UrlStorage {
+  return defaultOptions.urlStorage; // localStorage when available, otherwise a no-op store
+}
+
+export async function prepareSource(file: UploadFile): Promise<PreparedSource> {
+  if (file instanceof Blob) {
+    const name = (file as { name?: unknown }).name;
+    return {
+      source: file,
+      name: typeof name === 'string' ? name : undefined,
+      type: file.type || undefined,
+      size: file.size,
+    };
+  }
+  if (file instanceof Uint8Array)
+    return { source: new Blob([file as Uint8Array<ArrayBuffer>]), size: file.byteLength };
+  throw new TypeError('in a browser, file must be a File or Blob (paths and streams work in Node only)');
+}
