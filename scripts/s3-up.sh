@@ -136,13 +136,21 @@ if [ "$OSD_ID" != 0 ]; then
   false
 fi
 ceph-osd -i 0 --mkfs --osd-uuid "$OSD_UUID" >"$BASE/log/osd-mkfs.out" 2>&1
-ceph-osd -i 0 -f >"$BASE/log/osd.out" 2>&1 &
-echo $! >"$BASE/run/osd.pid"
+# The OSD sometimes loses a start-up race with the monitor ("wrong fsid" on its first command) and
+# exits; starting it again (same data) then works, so it gets three tries.
 up=
-for _ in $(seq 150); do
-  if ceph osd stat 2>/dev/null | grep -q '1 up'; then up=1; break; fi
-  alive osd || break
-  sleep 0.2
+for attempt in 1 2 3; do
+  ceph-osd -i 0 -f >>"$BASE/log/osd.out" 2>&1 &
+  echo $! >"$BASE/run/osd.pid"
+  for _ in $(seq 100); do
+    if ceph osd stat 2>/dev/null | grep -q '1 up'; then up=1; break; fi
+    alive osd || break
+    sleep 0.2
+  done
+  [ -n "$up" ] && break
+  echo "the OSD did not come up (try $attempt); restarting it" >&2
+  kill "$(cat "$BASE/run/osd.pid")" 2>/dev/null || true
+  sleep 0.5
 done
 if [ -z "$up" ]; then
   echo "the OSD did not come up; see $BASE/log/osd.0.log" >&2
