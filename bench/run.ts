@@ -1,0 +1,32 @@
+// The benchmark harness: `npm run bench -- <name> [options]` runs bench/<name>.ts.
+export {};
+
+const BENCHMARKS: Record<
+  string,
+  { about: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> }
+> = {
+  upload: {
+    about: 'tus upload into vodcloud vs curl PUT into nginx WebDAV; peak RSS; finalize time',
+    load: () => import('./upload'),
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(10)} ${b.about}`);
+  return `usage: npm run bench -- <${Object.keys(BENCHMARKS).join('|')}> [options]   (--help after a name for its options)\n${lines.join('\n')}`;
+}
+
+const [name, ...rest] = process.argv.slice(2);
+const bench = name ? BENCHMARKS[name] : undefined;
+if (!bench) {
+  console.error(
+    name && name !== '--help' && name !== '-h' ? `unknown benchmark: ${name}\n${usage()}` : usage(),
+  );
+  process.exit(name === '--help' || name === '-h' ? 0 : 2);
+}
+try {
+  await (await bench.load()).main(rest);
+} catch (err) {
+  console.error(err);
+  process.exit(1);
+}
