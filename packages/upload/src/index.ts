@@ -12,10 +12,15 @@ import {
   type HttpResponse,
   type PreviousUpload,
   Upload as TusUpload,
-  defaultOptions as tusDefaults,
   type UrlStorage,
 } from 'tus-js-client';
-import { DEFAULT_STORE_PATH, defaultUrlStorage, platform, prepareSource } from '#platform';
+import {
+  DEFAULT_STORE_PATH,
+  defaultUrlStorage,
+  platform,
+  fingerprint as platformFingerprint,
+  prepareSource,
+} from '#platform';
 import type {
   ApiKeyOptions,
   CreatedUpload,
@@ -356,11 +361,8 @@ class VodUploadImpl implements VodUpload {
   }
 
   private fingerprint(source: unknown): Promise<string | null> {
-    // tus' own fingerprint (browser: name/type/size/mtime; Node: path/size/mtime or a hash of a
-    // Buffer's head), scoped to the API or endpoint rather than to the per-upload creation URL.
-    return tusDefaults
-      .fingerprint(source as File, { endpoint: this.scope })
-      .then((fp) => (fp ? `vodcloud::${fp}` : null));
+    // Scoped to the API or endpoint rather than to the per-upload creation URL.
+    return platformFingerprint(source, this.scope).then((fp) => (fp ? `vodcloud::${fp}` : null));
   }
 
   /** A stored upload of this file to continue: 'done' when it turned out complete already. */
@@ -431,14 +433,11 @@ class VodUploadImpl implements VodUpload {
         if (res.status < 500 && res.status !== 429) return res;
         error = await httpError(res, `${method} ${path}`);
       } catch (err) {
-        error = new VodUploadError(
-          `cannot reach ${this.scope}: ${(err as Error).message}`,
-          'network',
-          undefined,
-          {
-            cause: err,
-          },
-        );
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        const why = cause?.code ?? cause?.message ?? (err as Error).message;
+        error = new VodUploadError(`cannot reach ${this.scope}: ${why}`, 'network', undefined, {
+          cause: err,
+        });
       }
       const delayMs = delays[attempt];
       if (delayMs === undefined || this.stopped()) throw error;

@@ -26,3 +26,13 @@ export async function prepareSource(file: UploadFile): Promise<PreparedSource> {
     return { source: new Blob([file as Uint8Array<ArrayBuffer>]), size: file.byteLength };
   throw new TypeError('in a browser, file must be a File or Blob (paths and streams work in Node only)');
 }
+
+/**
+ * Identifies a file across page loads, for resuming: tus' name/type/size/mtime of a File. A bare Blob
+ * has no name or date, so two of one size would look alike: it is not resumed across page loads.
+ */
+export async function fingerprint(source: unknown, scope: string): Promise<string | null> {
+  if (typeof File !== 'undefined' && source instanceof File)
+    return defaultOptions.fingerprint(source, { endpoint: scope });
+  return null;
+}

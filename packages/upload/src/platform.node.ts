@@ -1,5 +1,6 @@
 // Node-specific pieces: file paths, fs streams and a file-based URL store. Browsers get platform.browser.ts
 // instead (package.json "imports" → "#platform", condition "browser"), so nothing here reaches a bundle.
+import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, mkdirSync, openSync, ReadStream, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -57,4 +58,17 @@ export async function prepareSource(file: UploadFile): Promise<PreparedSource> {
   }
   if (file instanceof Readable) return { source: file }; // uploadable, but not resumable after a restart
   throw new TypeError('file must be a path, an fs.ReadStream, a Buffer/Uint8Array, a Blob or a Readable');
+}
+
+/**
+ * Identifies a file across runs, for resuming: tus' path+size+mtime for files; the sha256 of a whole
+ * Buffer (tus would hash only its first 64 KiB, and two buffers of one length that share a head would
+ * collide and resume each other); null (not resumable across runs) for other streams.
+ */
+export async function fingerprint(source: unknown, scope: string): Promise<string | null> {
+  if (Buffer.isBuffer(source))
+    return `node-buffer-${createHash('sha256').update(source).digest('hex')}-${scope}`;
+  if (source instanceof ReadStream)
+    return tus.defaultOptions.fingerprint(source as never, { endpoint: scope });
+  return null;
 }
