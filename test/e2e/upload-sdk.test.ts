@@ -315,6 +315,11 @@ async function startSlowProxy(target: string, bytesPerSec: number) {
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}`,
+    /** Drops the open connections (the listener stays): requests under way fail. */
+    drop: () => {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
     close: () => {
       for (const s of sockets) s.destroy();
       return new Promise<void>((r) => srv.close(() => r()));
@@ -356,6 +361,40 @@ function runChild(env: Record<string, string>, onLine: (l: ChildLine, child: Chi
   );
   return { child, lines, exited, stderr: () => stderr };
 }
+
+describe('retries', () => {
+  it('retries with backoff when the connection drops mid-upload, then continues from the server offset', async () => {
+    const size = 24 * MiB;
+    const { file, sha } = await makeFile(size);
+    const proxy = await startSlowProxy(server.url, 16 * MiB);
+    try {
+      const u = createUpload(file, {
+        apiBase: proxy.url,
+        apiKey: tenant.key,
+        urlStorage: false,
+        chunkSize: 4 * MiB,
+        retryDelays: [50, 200, 500],
+      });
+      const retries: Array<{ attempt: number; delayMs: number; message: string }> = [];
+      u.on('retry', (r) =>
+        retries.push({ attempt: r.attempt, delayMs: r.delayMs, message: r.error.message }),
+      );
+      let dropped = false;
+      u.on('progress', (p) => {
+        if (!dropped && p.bytesUploaded > 6 * MiB) {
+          dropped = true;
+          proxy.drop();
+        }
+      });
+      const result = await u.done();
+      expect(retries.length).toBeGreaterThanOrEqual(1);
+      expect(retries[0]).toMatchObject({ attempt: 1, delayMs: 50 });
+      expect(await storedSha(result.videoId)).toBe(sha);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
 
 describe('resuming after the uploading process is killed', () => {
   it('a second process continues the upload where the SIGKILLed one stopped; the result is byte-exact', async () => {
