@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { registerUploadCommand } from './commands/upload';
 import { type Config, ConfigError, loadConfig, ROLES } from './config';
 import { closeContext, createContext } from './context';
 import { createDatabase } from './db/connect';
@@ -153,6 +154,8 @@ program
     console.log(failed ? `\n${failed} problem(s) found` : '\nall checks passed');
     process.exitCode = failed ? 1 : 0;
   });
+
+registerUploadCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -324,8 +324,12 @@ export async function fetchToStorage(opts: FetchToStorageOptions): Promise<Fetch
           cb();
         },
       });
+      // Response errors are reported through `finished` below; this listener keeps a late one (e.g. the
+      // destroy right after `finished` fired) from becoming an uncaught exception that ends the process.
+      res.on('error', () => undefined);
+      counter.on('error', () => undefined); // the store sees the error through its own pipe; `fail` records it
       const stopBody = (err: Error) => {
-        res.destroy(err);
+        res.destroy();
         counter.destroy(err);
       };
       teardown.add(stopBody);
