@@ -1,2 +1,6 @@
+export * from './classify';
+export * from './encoders';
 export * from './errors';
+export * from './probe';
 export * from './runner';
+export * from './sniff';
