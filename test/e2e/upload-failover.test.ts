@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createObjectStore, S3ObjectStore } from '@vodcloud/storage';
 import { afterAll, describe, expect, it } from 'vitest';
-import { serve, type ServeHandle } from '../support/cli';
+import { type ServeHandle, serve } from '../support/cli';
 import { engineUrl } from '../support/engines';
 import { objectSha, sha256, tusUpload, waitFor } from '../support/uploads';
 
@@ -38,7 +38,7 @@ for (const v of variants) {
       const dir = mkdtempSync(path.join(tmpdir(), 'vodfail-'));
       dirs.push(dir);
       const adminKey = `failover-admin-key-${Date.now()}-xxxxxxxx`;
-      const env = {
+      const env: Record<string, string> = {
         VOD_DATA_DIR: dir,
         VOD_DB_URL: `sqlite:${path.join(dir, 'shared.db')}`,
         VOD_ADMIN_API_KEY: adminKey,
@@ -55,14 +55,33 @@ for (const v of variants) {
         const B = await serve(['--roles', 'api,upload,worker'], env);
         nodes.push(B);
         const admin = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-        const tenant = await (await fetch(`${A.url}/v1/tenants`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'f' }) })).json();
+        const tenant = await (
+          await fetch(`${A.url}/v1/tenants`, {
+            method: 'POST',
+            headers: admin,
+            body: JSON.stringify({ name: 'f' }),
+          })
+        ).json();
         const { key } = await (
-          await fetch(`${A.url}/v1/tenants/${tenant.id}/api-keys`, { method: 'POST', headers: admin, body: JSON.stringify({ name: 'k', scopes: ['read', 'write'] }) })
+          await fetch(`${A.url}/v1/tenants/${tenant.id}/api-keys`, {
+            method: 'POST',
+            headers: admin,
+            body: JSON.stringify({ name: 'k', scopes: ['read', 'write'] }),
+          })
         ).json();
         const auth = { authorization: `Bearer ${key}` };
-        const created = await (await fetch(`${A.url}/v1/uploads`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).json();
+        const created = await (
+          await fetch(`${A.url}/v1/uploads`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: '{}',
+          })
+        ).json();
         const data = randomBytes(24 * MiB + 333);
-        const res = await fetch(created.url, { method: 'POST', headers: { ...created.headers, ...TUS, 'upload-length': String(data.length) } });
+        const res = await fetch(created.url, {
+          method: 'POST',
+          headers: { ...created.headers, ...TUS, 'upload-length': String(data.length) },
+        });
         expect(res.status).toBe(201);
         const location = res.headers.get('location')!;
         const idPath = new URL(location).pathname;
@@ -74,16 +93,29 @@ for (const v of variants) {
           port: u.port,
           path: u.pathname,
           method: 'PATCH',
-          headers: { ...created.headers, ...TUS, 'upload-offset': '0', 'content-type': 'application/offset+octet-stream', 'content-length': String(data.length) },
+          headers: {
+            ...created.headers,
+            ...TUS,
+            'upload-offset': '0',
+            'content-type': 'application/offset+octet-stream',
+            'content-length': String(data.length),
+          },
         });
         req.on('error', () => undefined); // the node is about to die
         req.write(data.subarray(0, 12 * MiB));
         const headOnB = async () => {
-          const h = await fetch(`${B.url}${idPath}`, { method: 'HEAD', headers: { ...created.headers, ...TUS } });
+          const h = await fetch(`${B.url}${idPath}`, {
+            method: 'HEAD',
+            headers: { ...created.headers, ...TUS },
+          });
           return Number(h.headers.get('upload-offset') ?? 0);
         };
         // Node B sees the bytes node A has stored so far (S3: whole 8 MiB parts).
-        const stored = await waitFor(async () => ((await headOnB()) >= 8 * MiB ? headOnB() : undefined), 20_000, 'bytes stored through node A');
+        const stored = await waitFor(
+          async () => ((await headOnB()) >= 8 * MiB ? headOnB() : undefined),
+          20_000,
+          'bytes stored through node A',
+        );
         A.child.kill('SIGKILL');
         await A.exited;
         req.destroy();
@@ -92,17 +124,32 @@ for (const v of variants) {
         expect(offsetAfterKill).toBeGreaterThanOrEqual(stored);
         expect(offsetAfterKill).toBeLessThan(data.length);
         const progress: number[] = [];
-        await tusUpload(data, { uploadUrl: `${B.url}${idPath}`, headers: created.headers, onProgress: (sent) => progress.push(sent) }).promise;
+        await tusUpload(data, {
+          uploadUrl: `${B.url}${idPath}`,
+          headers: created.headers,
+          onProgress: (sent) => progress.push(sent),
+        }).promise;
         expect(progress[0]).toBeGreaterThanOrEqual(offsetAfterKill); // resumed, not restarted
 
         const videoUrl = `${B.url}/v1/videos/${created.videoId}`;
-        const video = await waitFor(async () => {
-          const x = await (await fetch(videoUrl, { headers: auth })).json();
-          return x.status === 'queued' ? x : undefined;
-        }, 30_000, 'the video to be queued');
+        const video = await waitFor(
+          async () => {
+            const x = await (await fetch(videoUrl, { headers: auth })).json();
+            return x.status === 'queued' ? x : undefined;
+          },
+          30_000,
+          'the video to be queued',
+        );
         expect(video.sizeBytes).toBe(data.length);
         const store = createObjectStore(env.VOD_STORAGE_URL ?? `file:${path.join(dir, 'objects')}`, {
-          s3: env.VOD_S3_ACCESS_KEY_ID ? { credentials: { accessKeyId: env.VOD_S3_ACCESS_KEY_ID, secretAccessKey: env.VOD_S3_SECRET_ACCESS_KEY! } } : undefined,
+          s3: env.VOD_S3_ACCESS_KEY_ID
+            ? {
+                credentials: {
+                  accessKeyId: env.VOD_S3_ACCESS_KEY_ID,
+                  secretAccessKey: env.VOD_S3_SECRET_ACCESS_KEY ?? '',
+                },
+              }
+            : undefined,
         });
         const key2 = `${tenant.id}/${created.videoId}/source`;
         await waitFor(async () => ((await store.head(key2)) ? true : undefined), 30_000, 'the source object');

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, constants as fsConstants } from 'node:fs';
+import { createReadStream, createWriteStream, constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
@@ -267,6 +267,33 @@ export class FileObjectStore implements ObjectStore {
     checkContentLength(opts.contentLength);
     const tmp = await this.writeTemp(toReadable(body), key, opts.contentLength);
     return this.publish(key, tmp, opts.contentType ?? DEFAULT_CONTENT_TYPE);
+  }
+
+  /**
+   * Makes an existing file (on the same file system, e.g. a finished tus upload) the object `key`
+   * by renaming it into place: no copy and no re-read, so a multi-GiB upload is published at once.
+   * Its etag is derived from size, modification time and inode instead of an md5 of the bytes.
+   * On another file system (EXDEV) it falls back to a streamed put. The source file is consumed.
+   */
+  async adoptFile(key: string, sourcePath: string, opts: { contentType?: string } = {}): Promise<PutResult> {
+    validateKey(key);
+    await this.init();
+    const tmp = this.tmpPath();
+    try {
+      await rename(sourcePath, tmp);
+    } catch (err) {
+      if (errno(err) !== 'EXDEV') return mapFsError(err, key);
+      const result = await this.put(key, createReadStream(sourcePath, { highWaterMark: 1 << 20 }), opts);
+      await rm(sourcePath, { force: true });
+      return result;
+    }
+    const st = await stat(tmp);
+    const etag = `f${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}-${st.ino.toString(16)}`;
+    return this.publish(
+      key,
+      { path: tmp, etag, size: st.size, ino: st.ino },
+      opts.contentType ?? DEFAULT_CONTENT_TYPE,
+    );
   }
 
   // ---- reading ----

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { ObjectStore } from '@vodcloud/storage';
+import { FileObjectStore, type ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { JobQueue } from '../../ports/queue';
@@ -35,10 +35,15 @@ export function defineUploadJobs(d: UploadJobDeps): void {
       if (file) {
         const st = await stat(file).catch(() => undefined);
         if (st) {
-          await d.storage.put(key, createReadStream(file, { highWaterMark: 1 << 20 }), {
-            contentLength: st.size,
-            contentType: 'application/octet-stream',
-          });
+          if (d.storage instanceof FileObjectStore) {
+            // Same disk: the finished upload is renamed into place, not copied.
+            await d.storage.adoptFile(key, file, { contentType: 'application/octet-stream' });
+          } else {
+            await d.storage.put(key, createReadStream(file, { highWaterMark: 1 << 20 }), {
+              contentLength: st.size,
+              contentType: 'application/octet-stream',
+            });
+          }
           await d.tus.remove(key);
         }
       }
