@@ -1,0 +1,52 @@
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Database } from '../../db/connect';
+import type { JobQueue } from '../../ports/queue';
+import type { EventService } from '../events/service';
+import type { LookupFn } from './delivery';
+import { WebhookRepository } from './repository';
+import { DELIVER_JOB, type RetryPolicy, WebhookService } from './service';
+
+const DeliverPayload = z.object({ webhookId: z.string(), eventId: z.string() });
+
+export interface WebhookSetup {
+  db: Database;
+  queue: JobQueue;
+  events: EventService;
+  log: Logger;
+  /** config.fetchAllowHosts (VOD_FETCH_ALLOW_HOSTS). */
+  allowHosts: readonly string[];
+  /** Default DEFAULT_RETRY: 31 attempts from 30 s doubling to 1 h, about 24 h in all. */
+  retry?: Partial<RetryPolicy>;
+  /** One attempt's bound, default 10 s. */
+  timeoutMs?: number;
+  lookup?: LookupFn;
+}
+
+/** Defines the delivery job on the queue (every process that may run the worker role needs it). */
+export function defineWebhookJobs(queue: JobQueue, webhooks: WebhookService): void {
+  queue.define(DELIVER_JOB, {
+    queue: 'io',
+    schema: DeliverPayload,
+    attempts: webhooks.retry.attempts,
+    backoff: { baseMs: webhooks.retry.baseMs, maxMs: webhooks.retry.maxMs },
+    timeoutMs: webhooks.timeoutMs + 5_000,
+    handler: ({ webhookId, eventId }, ctx) => webhooks.deliver(webhookId, eventId, ctx.attempt, ctx.signal),
+  });
+}
+
+/** Builds the service, defines its job and subscribes the fan-out to the event log. */
+export function setupWebhooks(s: WebhookSetup): WebhookService {
+  const webhooks = new WebhookService({
+    repo: new WebhookRepository(s.db),
+    queue: s.queue,
+    log: s.log,
+    allowHosts: s.allowHosts,
+    retry: s.retry,
+    timeoutMs: s.timeoutMs,
+    lookup: s.lookup,
+  });
+  defineWebhookJobs(s.queue, webhooks);
+  s.events.on((event) => webhooks.fanOut(event));
+  return webhooks;
+}

@@ -1,0 +1,292 @@
+import type { Logger } from 'pino';
+import type { CreateWebhook, WebhookEventType } from '../../../../../packages/contracts/src/webhooks';
+import { AppError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { nowIso } from '../../lib/time';
+import { type JobQueue, UnrecoverableJobError } from '../../ports/queue';
+import type { VodEvent } from '../events/service';
+import {
+  checkEndpointUrl,
+  DeliveryError,
+  type LookupFn,
+  newSecret,
+  type PostResult,
+  postWebhook,
+  signedHeaders,
+} from './delivery';
+import type { WebhookDeliveriesTable, WebhookRepository, WebhooksTable } from './repository';
+
+export const DELIVER_JOB = 'webhook.deliver';
+
+export interface RetryPolicy {
+  /** Delay before the 2nd attempt; doubles on each further one. */
+  baseMs: number;
+  /** Cap on one delay. */
+  maxMs: number;
+  /** Attempts in all, the first included. */
+  attempts: number;
+}
+
+/**
+ * The default schedule: 30 s, 1, 2, 4, 8, 16, 32 min, then every hour (capped): 31 attempts spread over
+ * about 24 h 3 min after the first one (30+60+…+1920 s = 63.5 min, then 23 × 1 h).
+ */
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 30_000, maxMs: 3_600_000, attempts: 31 };
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** Endpoints per tenant: fan-out is one job per endpoint and event. */
+export const MAX_WEBHOOKS_PER_TENANT = 50;
+
+/** Delay after a failed attempt `attempt` (1-based), the queue's formula: baseMs · 2^(attempt−1), capped. */
+export function retryDelay(policy: RetryPolicy, attempt: number): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+export interface WebhookServiceDeps {
+  repo: WebhookRepository;
+  queue: JobQueue;
+  log: Logger;
+  /** VOD_FETCH_ALLOW_HOSTS: hosts whose (private) addresses may be reached. */
+  allowHosts: readonly string[];
+  retry?: Partial<RetryPolicy>;
+  /** Bound on one delivery attempt (default 10 s). */
+  timeoutMs?: number;
+  /** DNS resolution, for tests. */
+  lookup?: LookupFn;
+}
+
+export function webhookView(row: WebhooksTable) {
+  return {
+    id: row.id,
+    url: row.url,
+    events: JSON.parse(row.events) as WebhookEventType[],
+    description: row.description,
+    createdAt: row.created_at,
+  };
+}
+
+export function deliveryView(row: WebhookDeliveriesTable) {
+  return {
+    id: row.id,
+    webhookId: row.webhook_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    attempt: row.attempt,
+    status: row.status as 'pending' | 'succeeded' | 'failed' | 'retrying',
+    responseStatus: row.response_status,
+    responseBody: row.response_body,
+    error: row.error,
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    createdAt: row.created_at,
+    nextAttemptAt: row.next_attempt_at,
+  };
+}
+
+/** What one attempt ended with. */
+interface Outcome {
+  ok: boolean;
+  /** Another attempt makes no sense (forbidden or malformed URL). */
+  permanent: boolean;
+  result?: PostResult;
+  error?: string;
+  durationMs: number;
+}
+
+export class WebhookService {
+  readonly retry: RetryPolicy;
+  readonly timeoutMs: number;
+  private readonly repo: WebhookRepository;
+  private readonly queue: JobQueue;
+  private readonly log: Logger;
+  private readonly allowHosts: readonly string[];
+  private readonly lookup: LookupFn | undefined;
+
+  constructor(d: WebhookServiceDeps) {
+    this.repo = d.repo;
+    this.queue = d.queue;
+    this.log = d.log;
+    this.allowHosts = d.allowHosts;
+    this.lookup = d.lookup;
+    this.retry = { ...DEFAULT_RETRY, ...d.retry };
+    this.timeoutMs = d.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  // ------------------------------------------------------------------ the API
+
+  async create(tenantId: string, input: CreateWebhook) {
+    let url: URL;
+    try {
+      url = await checkEndpointUrl(input.url, this.allowHosts, this.lookup);
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      throw new AppError('validation_failed', `The webhook URL cannot be used: ${err.message}`, {
+        errors: [{ path: 'body.url', message: err.message }],
+      });
+    }
+    if ((await this.repo.count(tenantId)) >= MAX_WEBHOOKS_PER_TENANT)
+      throw new AppError(
+        'conflict',
+        `A tenant can have at most ${MAX_WEBHOOKS_PER_TENANT} webhook endpoints; delete one first`,
+      );
+    const row: WebhooksTable = {
+      id: newId(),
+      tenant_id: tenantId,
+      url: url.href,
+      events: JSON.stringify(input.events),
+      description: input.description ?? null,
+      secret: newSecret(),
+      created_at: nowIso(),
+      disabled_at: null,
+    };
+    await this.repo.insert(row);
+    return { ...webhookView(row), secret: row.secret };
+  }
+
+  async get(tenantId: string, id: string) {
+    return webhookView(await this.require(tenantId, id));
+  }
+
+  async list(tenantId: string, limit: number, beforeId?: string) {
+    return (await this.repo.list(tenantId, limit, beforeId)).map(webhookView);
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    if ((await this.repo.delete(tenantId, id)) === 0) throw new AppError('not_found', 'Webhook not found');
+  }
+
+  async deliveries(tenantId: string, id: string, limit: number, beforeId?: string) {
+    await this.require(tenantId, id);
+    return (await this.repo.deliveries(tenantId, id, limit, beforeId)).map(deliveryView);
+  }
+
+  /** Sends a `webhook.test` ping at once (one attempt, not retried) and returns its delivery log entry. */
+  async test(tenantId: string, id: string) {
+    const hook = await this.require(tenantId, id);
+    const event = {
+      id: newId(),
+      type: 'webhook.test',
+      createdAt: nowIso(),
+      data: { webhookId: hook.id },
+    };
+    const outcome = await this.attempt(hook, event);
+    const row = this.deliveryRow(hook, event, 1, outcome, outcome.ok ? 'succeeded' : 'failed', null);
+    await this.repo.insertDelivery(row);
+    return deliveryView(row);
+  }
+
+  private async require(tenantId: string, id: string): Promise<WebhooksTable> {
+    const row = await this.repo.find(tenantId, id);
+    if (!row) throw new AppError('not_found', 'Webhook not found');
+    return row;
+  }
+
+  // ------------------------------------------------------------------ fan-out and delivery
+
+  /** Event listener: one delivery job per endpoint of the event's tenant subscribed to its type. */
+  async fanOut(event: VodEvent): Promise<void> {
+    const hooks = (await this.repo.active(event.tenantId)).filter((h) =>
+      (JSON.parse(h.events) as string[]).includes(event.type),
+    );
+    for (const h of hooks) {
+      // The job id makes a redelivered event (listener run twice) one delivery, never two.
+      await this.queue.enqueue(
+        DELIVER_JOB,
+        { webhookId: h.id, eventId: event.id },
+        { jobId: `wh.${h.id}.${event.id}` },
+      );
+    }
+  }
+
+  /**
+   * The job: one attempt to deliver `eventId` to `webhookId`, logged as a delivery row. Throws to have
+   * the queue retry (non-2xx, timeout, network), UnrecoverableJobError for a URL that can never work.
+   */
+  async deliver(webhookId: string, eventId: string, attempt: number, signal?: AbortSignal) {
+    const hook = await this.repo.findById(webhookId);
+    if (!hook) return { skipped: 'webhook deleted' };
+    const ev = await this.repo.event(eventId);
+    if (!ev || ev.tenant_id !== hook.tenant_id) return { skipped: 'event not found' };
+    const event = {
+      id: ev.id,
+      type: ev.type,
+      createdAt: ev.created_at,
+      data: JSON.parse(ev.data) as unknown,
+    };
+    const outcome = await this.attempt(hook, event, signal);
+    const last = attempt >= this.retry.attempts;
+    const status = outcome.ok ? 'succeeded' : outcome.permanent || last ? 'failed' : 'retrying';
+    const next =
+      status === 'retrying' ? new Date(Date.now() + retryDelay(this.retry, attempt)).toISOString() : null;
+    // A deleted endpoint keeps no log: do not write one for an attempt that raced its deletion.
+    if (await this.repo.findById(webhookId))
+      await this.repo.insertDelivery(this.deliveryRow(hook, event, attempt, outcome, status, next));
+    if (outcome.ok) return { status: outcome.result!.status };
+    this.log.info(
+      { webhookId, eventId, attempt, status, error: outcome.error },
+      'webhook delivery attempt failed',
+    );
+    if (outcome.permanent) throw new UnrecoverableJobError(outcome.error ?? 'delivery failed');
+    throw new Error(outcome.error ?? 'delivery failed');
+  }
+
+  private async attempt(
+    hook: WebhooksTable,
+    event: { id: string; type: string; createdAt: string; data: unknown },
+    signal?: AbortSignal,
+  ): Promise<Outcome> {
+    const started = Date.now();
+    // These exact bytes are signed and sent.
+    const body = JSON.stringify({
+      id: event.id,
+      type: event.type,
+      createdAt: event.createdAt,
+      data: event.data,
+    });
+    try {
+      const result = await postWebhook({
+        url: hook.url,
+        body,
+        headers: signedHeaders(hook.secret, event.id, body),
+        allowHosts: this.allowHosts,
+        timeoutMs: this.timeoutMs,
+        lookup: this.lookup,
+        signal,
+      });
+      const ok = result.status >= 200 && result.status < 300;
+      let error: string | undefined;
+      if (!ok)
+        error =
+          result.status >= 300 && result.status < 400
+            ? `the endpoint answered ${result.status} (redirects are not followed)`
+            : `the endpoint answered ${result.status}`;
+      return { ok, permanent: false, result, error, durationMs: result.durationMs };
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err; // aborted (job cancelled or stopping): the queue decides
+      return { ok: false, permanent: err.permanent, error: err.message, durationMs: Date.now() - started };
+    }
+  }
+
+  private deliveryRow(
+    hook: WebhooksTable,
+    event: { id: string; type: string },
+    attempt: number,
+    o: Outcome,
+    status: WebhookDeliveriesTable['status'],
+    nextAttemptAt: string | null,
+  ): WebhookDeliveriesTable {
+    return {
+      id: newId(),
+      webhook_id: hook.id,
+      tenant_id: hook.tenant_id,
+      event_id: event.id,
+      event_type: event.type,
+      attempt,
+      status,
+      response_status: o.result?.status ?? null,
+      response_body: o.result?.body ?? null,
+      error: o.error?.slice(0, 1000) ?? null,
+      duration_ms: o.durationMs,
+      created_at: nowIso(),
+      next_attempt_at: nextAttemptAt,
+    };
+  }
+}
