@@ -84,7 +84,7 @@ export async function createContext(
       closers.push(async () => void redis.disconnect());
       kvStore = new IoRedisKvStore(redis, 'vod:tus:');
     }
-    const tus = createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
+    const tus = await createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
     videos.hooks.push({
       beforeDelete: async (row) => {
         await tus.remove(`${row.tenant_id}/${row.id}/source`).catch(() => undefined);

@@ -54,7 +54,12 @@ export async function createPorts(config: Config, db: Database, log: Logger, sec
     opened.push(cache);
     const registry = await createRegistry(config.registryUrl);
     opened.push(registry);
-    const queue = createJobQueue(config.queueUrl, { db, log, leaseMs: config.queueLeaseMs, prefix: 'vod' });
+    const queue = await createJobQueue(config.queueUrl, {
+      db,
+      log,
+      leaseMs: config.queueLeaseMs,
+      prefix: 'vod',
+    });
     return { storage, cache, registry, queue };
   } catch (err) {
     for (const p of opened.reverse()) await p.close().catch(() => undefined);

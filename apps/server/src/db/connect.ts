@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import {
   Kysely,
   type Dialect as KyselyDialect,
@@ -9,8 +8,6 @@ import {
   SqliteDialect,
   sql,
 } from 'kysely';
-import { createPool } from 'mysql2';
-import pg from 'pg';
 import { isConnectionError } from './errors';
 import type { DB } from './schema';
 
@@ -38,8 +35,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-pg.types.setTypeParser(20, (v) => Number(v)); // int8 → number (sizes stay far below 2^53)
-
 export function dialectOf(url: string): DialectName {
   if (url.startsWith('sqlite:')) return 'sqlite';
   if (url.startsWith('mysql://') || url.startsWith('mariadb://')) return 'mysql';
@@ -62,17 +57,23 @@ function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
   if (dialect === 'sqlite') {
     const file = sqliteFile(url);
     if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    const conn = new BetterSqlite3(file, { timeout: timeoutMs });
-    conn.pragma('journal_mode = WAL');
-    conn.pragma('synchronous = NORMAL');
-    conn.pragma('foreign_keys = ON');
-    return new SqliteDialect({ database: conn });
+    // Drivers load on first use, so a deployment pays only for the engine it runs.
+    return new SqliteDialect({
+      database: async () => {
+        const { default: BetterSqlite3 } = await import('better-sqlite3');
+        const conn = new BetterSqlite3(file, { timeout: timeoutMs });
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('synchronous = NORMAL');
+        conn.pragma('foreign_keys = ON');
+        return conn;
+      },
+    });
   }
   if (dialect === 'mysql') {
     const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
     if (u.pathname.length <= 1)
       throw new Error(`VOD_DB_URL ${redactUrl(url)} names no database (add /dbname)`);
-    const pool = createPool({
+    const options = {
       host: u.hostname,
       port: Number(u.port || 3306),
       user: decodeURIComponent(u.username || 'root'),
@@ -83,24 +84,30 @@ function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
       enableKeepAlive: true,
       charset: 'utf8mb4',
       timezone: 'Z',
-    });
-    return new MysqlDialect({ pool });
+    };
+    return new MysqlDialect({ pool: async () => (await import('mysql2')).createPool(options) });
   }
-  const pool = new pg.Pool({
-    connectionString: url,
-    max: opts.poolSize ?? 10,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs * 3,
-    statement_timeout: timeoutMs * 3,
-    keepAlive: true,
+  return new PostgresDialect({
+    pool: async () => {
+      const { default: pg } = await import('pg');
+      pg.types.setTypeParser(20, (v) => Number(v)); // int8 → number (sizes stay far below 2^53)
+      const pool = new pg.Pool({
+        connectionString: url,
+        max: opts.poolSize ?? 10,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs * 3,
+        statement_timeout: timeoutMs * 3,
+        keepAlive: true,
+      });
+      // An idle client losing its connection must not crash the process; the pool replaces it.
+      pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres idle client error'));
+      // A checked-out client whose connection drops emits 'error' itself; unhandled, that would end the process.
+      pool.on('connect', (client) => {
+        client.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres connection lost'));
+      });
+      return pool;
+    },
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres idle client error'));
-  // A checked-out client whose connection drops emits 'error' itself; unhandled, that would end the process.
-  pool.on('connect', (client) => {
-    client.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres connection lost'));
-  });
-  return new PostgresDialect({ pool });
 }
 
 export function createKysely(url: string, opts: DatabaseOptions = {}): Kysely<DB> {

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
-import { S3Store } from '@tus/s3-store';
 import { EVENTS, Server } from '@tus/server';
 import { type DataStore, ERRORS, type KvStore, MemoryKvStore, type Upload } from '@tus/utils';
 import { type ObjectStore, S3ObjectStore } from '@vodcloud/storage';
@@ -49,11 +48,12 @@ export interface TusHandle {
   filePath(tusId: string): string | undefined;
 }
 
-export function createDatastore(deps: TusDeps): DataStore {
+export async function createDatastore(deps: TusDeps): Promise<DataStore> {
   const { storage, config } = deps;
   if (storage instanceof S3ObjectStore) {
     // Uploads are written straight to their final key ({tenant}/{video}/source) with S3 multipart;
     // upload state lives in the bucket ({key}.info, {key}.part), so any upload node can resume any upload.
+    const { S3Store } = await import('@tus/s3-store'); // loaded only with S3 storage
     return new S3Store({
       partSize: 8 * 1024 * 1024,
       useTags: false,
@@ -69,10 +69,10 @@ export function createDatastore(deps: TusDeps): DataStore {
   });
 }
 
-export function createTus(deps: TusDeps): TusHandle {
+export async function createTus(deps: TusDeps): Promise<TusHandle> {
   const { config, uploads, tenants, log } = deps;
   const callers = new WeakMap<Request, Caller>();
-  const datastore = createDatastore(deps);
+  const datastore = await createDatastore(deps);
   // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
   datastore.extensions = datastore.extensions.filter((e) => e !== 'creation-defer-length');
 

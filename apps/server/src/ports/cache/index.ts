@@ -1,9 +1,8 @@
 import { MemoryCache } from './memory';
-import { RedisCache } from './redis';
 import type { Cache, CacheOptions } from './types';
 
 export { MemoryCache } from './memory';
-export { RedisCache } from './redis';
+export type { RedisCache } from './redis';
 export * from './types';
 
 /**
@@ -19,6 +18,7 @@ export async function createCache(url: string, opts: CacheOptions = {}): Promise
     return new MemoryCache({ ...opts, storeName: storeName || undefined });
   }
   if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+    const { RedisCache } = await import('./redis'); // loaded only when configured
     const cache = new RedisCache(url, opts);
     try {
       return await cache.connect();

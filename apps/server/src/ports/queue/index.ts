@@ -1,9 +1,8 @@
 import type { Database } from '../../db/connect';
-import { BullJobQueue } from './bullmq';
 import { DbJobQueue } from './db';
 import { type JobQueue, JobQueueError, type QueueLogger } from './types';
 
-export { BullJobQueue } from './bullmq';
+export type { BullJobQueue } from './bullmq';
 export { DbJobQueue } from './db';
 export * from './types';
 
@@ -20,12 +19,13 @@ export interface CreateJobQueueOptions {
 }
 
 /** `db` keeps jobs in the main database; `redis://…` (or `rediss://…`) uses BullMQ. */
-export function createJobQueue(url: string, opts: CreateJobQueueOptions = {}): JobQueue {
+export async function createJobQueue(url: string, opts: CreateJobQueueOptions = {}): Promise<JobQueue> {
   if (url === 'db') {
     if (!opts.db) throw new JobQueueError('invalid_options', 'The db job queue needs the database (opts.db)');
     return new DbJobQueue(opts.db, { leaseMs: opts.leaseMs, pollMs: opts.pollMs, log: opts.log });
   }
   if (/^rediss?:\/\//.test(url)) {
+    const { BullJobQueue } = await import('./bullmq'); // loaded only when configured
     return new BullJobQueue(url, { prefix: opts.prefix, leaseMs: opts.leaseMs, log: opts.log });
   }
   throw new JobQueueError(

@@ -5,8 +5,9 @@ import { databaseEngines } from '../../../../../test/support/databases';
 import { engineUrl } from '../../../../../test/support/engines';
 import { createDatabase } from '../../db/connect';
 import { migrateToLatest } from '../../db/migrate';
+import { BullJobQueue } from './bullmq';
 import { runJobQueueSuite } from './conformance';
-import { createJobQueue } from './index';
+import { DbJobQueue } from './db';
 
 for (const engine of databaseEngines('job queue (db)')) {
   if (!engine.available) {
@@ -18,7 +19,7 @@ for (const engine of databaseEngines('job queue (db)')) {
     const db = createDatabase(tdb.url);
     await migrateToLatest(db.primary as unknown as Kysely<unknown>);
     return {
-      create: (opts) => createJobQueue('db', { db, leaseMs: opts?.leaseMs }),
+      create: (opts) => new DbJobQueue(db, { leaseMs: opts?.leaseMs }),
       reset: async () => {
         await db.primary.deleteFrom('jobs').execute();
       },
@@ -47,7 +48,7 @@ if (!redisUrl) {
       } while (cursor !== '0');
     };
     return {
-      create: (opts) => createJobQueue(redisUrl, { prefix, leaseMs: opts?.leaseMs }),
+      create: (opts) => new BullJobQueue(redisUrl!, { prefix, leaseMs: opts?.leaseMs }),
       reset,
       childArgs: [redisUrl, prefix],
       teardown: async () => {

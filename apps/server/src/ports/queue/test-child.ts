@@ -14,7 +14,7 @@ if (!queueUrl || !where || !leaseMs) {
   process.exit(2);
 }
 const db = queueUrl === 'db' ? createDatabase(where) : undefined;
-const queue = createJobQueue(queueUrl, {
+const queue = await createJobQueue(queueUrl, {
   db,
   prefix: queueUrl === 'db' ? undefined : where,
   leaseMs: Number(leaseMs),

@@ -1,10 +1,11 @@
 import { LocalRegistry } from './local';
 import type { Registry } from './types';
-import { parseZooKeeperUrl, ZooKeeperRegistry } from './zookeeper';
+import { parseZooKeeperUrl } from './url';
 
 export { LocalRegistry } from './local';
 export * from './types';
-export { parseZooKeeperUrl, ZooKeeperRegistry } from './zookeeper';
+export { parseZooKeeperUrl } from './url';
+export type { ZooKeeperRegistry } from './zookeeper';
 
 export interface RegistryOptions {
   /** ZooKeeper session timeout; also `?sessionTimeoutMs=` in the URL. Default 10 000 ms. */
@@ -24,6 +25,8 @@ export async function createRegistry(url: string, opts: RegistryOptions = {}): P
   if (url.startsWith('zookeeper://')) {
     const { servers, chroot, params } = parseZooKeeperUrl(url);
     const fromUrl = params.get('sessionTimeoutMs');
+    // Loaded only when configured: an embedded deployment never pays for the ZooKeeper client.
+    const { ZooKeeperRegistry } = await import('./zookeeper');
     return new ZooKeeperRegistry({
       servers,
       chroot,

@@ -13,6 +13,7 @@ import type {
   ServiceInstance,
 } from './types';
 import { applyPatch, checkName, normalizeInstance, sortInstances } from './types';
+import { parseZooKeeperUrl } from './url';
 
 /*
  * Layout under the chroot: /services/{service}/{instanceId}, one EPHEMERAL znode per instance whose
@@ -93,14 +94,6 @@ function parseInstance(data: Buffer | null, service: string, id: string): Servic
 }
 
 const isCode = (err: unknown, code: number) => (err as ZkException | null)?.code === code;
-
-export function parseZooKeeperUrl(url: string): { servers: string; chroot: string; params: URLSearchParams } {
-  const m = /^zookeeper:\/\/([^/?]+)(\/[^?]*)?(?:\?(.*))?$/.exec(url);
-  if (!m)
-    throw new Error(`registry: invalid ZooKeeper URL "${url}" (zookeeper://host:port[,host:port]/chroot)`);
-  const chroot = (m[2] ?? '').replace(/\/+$/, '');
-  return { servers: m[1]!, chroot, params: new URLSearchParams(m[3] ?? '') };
-}
 
 export class ZooKeeperRegistry implements Registry {
   readonly kind = 'zookeeper' as const;
