@@ -16,6 +16,8 @@ import { UploadService } from './modules/uploads/service';
 import { createTus, type TusHandle } from './modules/uploads/tus';
 import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
+import { setupWebhooks } from './modules/webhooks/jobs';
+import type { WebhookService } from './modules/webhooks/service';
 import { createPorts, ensureSecret, type Ports } from './ports';
 
 export interface HealthCheck {
@@ -37,6 +39,7 @@ export interface AppContext {
   events: EventService;
   uploads: UploadService;
   tus: TusHandle;
+  webhooks: WebhookService;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -109,6 +112,15 @@ export async function createContext(
     defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
     definePipelinePlaceholder(queue, log);
+    const webhooks = setupWebhooks({
+      db,
+      queue,
+      events,
+      log,
+      allowHosts: config.fetchAllowHosts,
+      retry: config.webhookRetry,
+      timeoutMs: config.webhookTimeoutMs,
+    });
     return {
       config,
       log,
@@ -122,6 +134,7 @@ export async function createContext(
       events,
       uploads,
       tus,
+      webhooks,
       node: {},
       health: [
         { name: 'database', check: () => db.health() },

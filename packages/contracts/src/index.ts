@@ -4,3 +4,4 @@ export * from './templates';
 export * from './tenants';
 export * from './uploads';
 export * from './videos';
+export * from './webhooks';

@@ -1,3 +1,5 @@
+import type { WebhookDeliveriesTable, WebhooksTable } from '../modules/webhooks/repository';
+
 /** Row types of every table, as Kysely sees them. Times are ISO-8601 UTC strings. JSON columns are text. */
 export interface TenantsTable {
   id: string;
@@ -84,6 +86,8 @@ export interface DB {
   jobs: JobsTable;
   uploads: UploadsTable;
   events: EventsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
 
 export interface UploadsTable {

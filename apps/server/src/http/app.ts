@@ -19,6 +19,7 @@ import { templateRoutes } from '../modules/templates/routes';
 import { tenantRoutes } from '../modules/tenants/routes';
 import { tusRoutes, uploadRoutes } from '../modules/uploads/routes';
 import { videoRoutes } from '../modules/videos/routes';
+import { webhookRoutes } from '../modules/webhooks/routes';
 import { registerAuth } from './auth';
 import { createMetrics, type Metrics, registerHttpMetrics } from './metrics';
 import { errorHandler, sendProblem } from './problem';
@@ -127,6 +128,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     templateRoutes(app, ctx.templates);
     categoryRoutes(app, ctx.categories);
     videoRoutes(app, ctx.videos, config.publicUrl);
+    webhookRoutes(app, ctx.webhooks);
     uploadRoutes(app, {
       uploads: ctx.uploads,
       registry: ctx.ports.registry,

@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_initial';
 import * as m002 from './002_jobs';
 import * as m003 from './003_uploads';
+import * as m004 from './004_webhooks';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_jobs': m002,
   '003_uploads': m003,
+  '004_webhooks': m004,
 };

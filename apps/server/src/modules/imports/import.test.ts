@@ -50,10 +50,14 @@ describe('import from a URL (POST /v1/videos with input.url)', () => {
     return (await res.json()) as { id: string; status: string };
   };
   const settled = (id: string) =>
-    waitFor(async () => {
-      const v = await (await fetch(`${s.url}/v1/videos/${id}`, { headers: t.auth })).json();
-      return v.status === 'queued' || v.status === 'errored' ? v : undefined;
-    }, 30_000, `video ${id} to settle`);
+    waitFor(
+      async () => {
+        const v = await (await fetch(`${s.url}/v1/videos/${id}`, { headers: t.auth })).json();
+        return v.status === 'queued' || v.status === 'errored' ? v : undefined;
+      },
+      30_000,
+      `video ${id} to settle`,
+    );
 
   it('streams an allow-listed URL into storage byte-exact and queues the video', async () => {
     const v = await importUrl(`http://127.0.0.1:${port}/video.mp4`);
