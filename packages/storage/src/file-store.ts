@@ -270,6 +270,21 @@ export class FileObjectStore implements ObjectStore {
   }
 
   /**
+   * The file holding `key`'s bytes, for local readers such as ffmpeg; null when the object does not exist.
+   * Read it only: a later put of the same key replaces the file by rename (readers keep the old inode).
+   */
+  async localPath(key: string): Promise<string | null> {
+    validateKey(key);
+    const p = this.paths(key);
+    try {
+      await stat(p.data);
+      return p.data;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
    * Makes an existing file (on the same file system, e.g. a finished tus upload) the object `key`
    * by renaming it into place: no copy and no re-read, so a multi-GiB upload is published at once.
    * Its etag is derived from size, modification time and inode instead of an md5 of the bytes.

@@ -176,7 +176,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
         throw fail(409, 'This upload was already created');
       return { metadata: { ...(upload.metadata ?? {}) } };
     },
-    onUploadFinish: async (req, upload: Upload) => {
+    onUploadFinish: async (_req, upload: Upload) => {
       await uploads.completed(upload.id, upload.size ?? upload.offset);
       const row = await uploads.byTusId(upload.id);
       return { headers: { 'X-Video-Id': row?.video_id ?? '', 'X-Upload-Id': row?.id ?? '' } };

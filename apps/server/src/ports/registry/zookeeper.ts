@@ -13,7 +13,6 @@ import type {
   ServiceInstance,
 } from './types';
 import { applyPatch, checkName, normalizeInstance, sortInstances } from './types';
-import { parseZooKeeperUrl } from './url';
 
 /*
  * Layout under the chroot: /services/{service}/{instanceId}, one EPHEMERAL znode per instance whose
