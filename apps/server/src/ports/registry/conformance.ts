@@ -215,7 +215,9 @@ export function runRegistrySuite(name: string, target: RegistrySuiteTarget): voi
       await expect(a.register('ok', { id: '..', host: 'h', port: 1 })).rejects.toThrow(/invalid instance id/);
     });
 
-    it.skipIf(!target.expireSession)(
+    // Engine-only cases are not defined at all for an adapter without an engine (a local registry has no
+    // process, session or server to kill, expire or restart), rather than reported as skipped.
+    (target.expireSession ? it : undefined)?.(
       onlyEngine('survives session expiry: re-registers and restores subscriptions', !!target.expireSession),
       async () => {
         const a = await client();
@@ -242,7 +244,7 @@ export function runRegistrySuite(name: string, target: RegistrySuiteTarget): voi
       },
     );
 
-    it.skipIf(!target.child)(
+    (target.child ? it : undefined)?.(
       onlyEngine('drops a SIGKILLed process within the session timeout', !!target.child),
       async () => {
         const { url, sessionTimeoutMs } = target.child!;
@@ -283,7 +285,7 @@ export function runRegistrySuite(name: string, target: RegistrySuiteTarget): voi
       },
     );
 
-    it.skipIf(!target.outage)(
+    (target.outage ? it : undefined)?.(
       onlyEngine(
         'serves the last known list during an engine outage and re-registers after restart',
         !!target.outage,
