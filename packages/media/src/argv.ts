@@ -293,8 +293,8 @@ function aacArgs(o: { bitrate: number; channels: number; sampleRate: number }): 
 
 /**
  * The whole audio track, encoded once (one AAC priming delay at the very start, none between segments),
- * split into TS segments at the same boundaries as the video (each audio segment starts at the first AAC
- * frame at or after the boundary, so within 1024 samples of it).
+ * split into TS segments at the same boundaries as the video (each audio segment starts at the AAC frame
+ * nearest the boundary: within half of 1024 samples of it).
  */
 export function audioArgs(o: AudioArgsOptions): string[] {
   const frameDur = 1024 / o.sampleRate;

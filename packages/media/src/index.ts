@@ -6,3 +6,4 @@ export * from './plan';
 export * from './probe';
 export * from './runner';
 export * from './sniff';
+export * from './images';
