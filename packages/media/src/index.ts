@@ -6,4 +6,3 @@ export * from './plan';
 export * from './probe';
 export * from './runner';
 export * from './sniff';
-export * from './images';
