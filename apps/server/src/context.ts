@@ -1,16 +1,20 @@
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/connect';
 import { migrateToLatest } from './db/migrate';
+import { newId } from './lib/ids';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
 import { defineImportJobs } from './modules/imports/jobs';
+import { cancelVideoJobs, definePipeline } from './modules/pipeline/jobs';
+import { SourceCache } from './modules/pipeline/sources';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
 import { TenantRepository } from './modules/tenants/repository';
 import { TenantService } from './modules/tenants/service';
-import { definePipelinePlaceholder, defineUploadJobs } from './modules/uploads/jobs';
+import { defineUploadJobs } from './modules/uploads/jobs';
 import { UploadRepository } from './modules/uploads/repository';
 import { UploadService } from './modules/uploads/service';
 import { createTus, type TusHandle } from './modules/uploads/tus';
@@ -91,6 +95,7 @@ export async function createContext(
     videos.hooks.push({
       beforeDelete: async (row) => {
         await tus.remove(`${row.tenant_id}/${row.id}/source`).catch(() => undefined);
+        await cancelVideoJobs(queue, row);
         await storage.deletePrefix(`${row.tenant_id}/${row.id}/`);
         await events.emit(row.tenant_id, 'video.deleted', row.id, { id: row.id });
       },
@@ -102,6 +107,13 @@ export async function createContext(
             { jobId: `import.${row.id}` },
           );
       },
+      onRetranscode: async (row, templateId) => {
+        await queue.enqueue(
+          'video.process',
+          { tenantId: row.tenant_id, videoId: row.id, templateId },
+          { jobId: `process.${row.id}.${newId()}` },
+        );
+      },
       onErrored: async (row) => {
         await events.emit(row.tenant_id, 'video.errored', row.id, {
           id: row.id,
@@ -111,7 +123,18 @@ export async function createContext(
     });
     defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
-    definePipelinePlaceholder(queue, log);
+    definePipeline({
+      config,
+      db,
+      queue,
+      storage,
+      videos,
+      templates,
+      events,
+      sources: new SourceCache(storage, path.join(config.dataDir, 'work')),
+      secret,
+      log,
+    });
     const webhooks = setupWebhooks({
       db,
       queue,

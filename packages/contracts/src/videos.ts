@@ -68,6 +68,8 @@ export const VideoListQuery = z
   })
   .strict();
 
+export const Retranscode = z.object({ templateId: Id }).strict();
+
 export const BatchDelete = z.object({ ids: z.array(Id).min(1).max(100) }).strict();
 export const BatchDeleteResult = z.object({
   deleted: z.array(z.string()),

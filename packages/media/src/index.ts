@@ -2,6 +2,7 @@ export * from './argv';
 export * from './classify';
 export * from './encoders';
 export * from './errors';
+export * from './images';
 export * from './plan';
 export * from './probe';
 export * from './runner';

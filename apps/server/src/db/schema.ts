@@ -69,6 +69,18 @@ export interface VideosTable {
   created_at: string;
   updated_at: string;
   ready_at: string | null;
+  /** JSON: the ladder, segments and chunks of `generation` (migration 005). */
+  plan?: string | null;
+  /** The output generation being made; objects live under {tenant}/{video}/{generation}/. */
+  generation?: string | null;
+  /** The generation players are served (switched by one update when a generation is complete). */
+  published_generation?: string | null;
+  /** JSON: keys of the published outputs (master playlist, MP4s, poster, storyboard). */
+  outputs?: string | null;
+  /** AES-128 key of the video, encrypted with the cluster secret (base64). */
+  hls_key?: string | null;
+  processing_started_at?: string | null;
+  chunks_done?: number;
 }
 
 export interface SettingsTable {

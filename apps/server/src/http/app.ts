@@ -14,6 +14,8 @@ import {
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { categoryRoutes } from '../modules/categories/routes';
+import { streamRoutes } from '../modules/stream/routes';
+import { storageRoutes } from '../modules/stream/storage-route';
 import { systemRoutes } from '../modules/system/routes';
 import { templateRoutes } from '../modules/templates/routes';
 import { tenantRoutes } from '../modules/tenants/routes';
@@ -143,6 +145,10 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     });
   }
   if (config.roles.includes('upload')) await tusRoutes(base, ctx.tus);
+  if (config.roles.includes('stream')) {
+    streamRoutes(base, { db: ctx.db, storage: ctx.ports.storage, secret: ctx.secret });
+    await storageRoutes(base, ctx.ports.storage, ctx.secret);
+  }
 
   await app.ready();
   return base;

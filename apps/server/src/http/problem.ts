@@ -13,6 +13,7 @@ const TITLES: Record<ErrorCode, string> = {
   gone: 'Gone',
   precondition_failed: 'Precondition Failed',
   payload_too_large: 'Payload Too Large',
+  range_not_satisfiable: 'Range Not Satisfiable',
   unsupported_media: 'Unsupported Media Type',
   rate_limited: 'Too Many Requests',
   internal: 'Internal Server Error',

@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   gone: 410,
   precondition_failed: 412,
   payload_too_large: 413,
+  range_not_satisfiable: 416,
   unsupported_media: 415,
   rate_limited: 429,
   internal: 500,

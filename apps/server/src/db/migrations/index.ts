@@ -3,6 +3,7 @@ import * as m001 from './001_initial';
 import * as m002 from './002_jobs';
 import * as m003 from './003_uploads';
 import * as m004 from './004_webhooks';
+import * as m005 from './005_pipeline';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '002_jobs': m002,
   '003_uploads': m003,
   '004_webhooks': m004,
+  '005_pipeline': m005,
 };

@@ -9,7 +9,6 @@ import { sourceKey, type UploadService } from './service';
 import type { TusHandle } from './tus';
 
 const FinalizePayload = z.object({ tenantId: z.string(), videoId: z.string(), uploadId: z.string() });
-export const ProcessPayload = z.object({ tenantId: z.string(), videoId: z.string() });
 
 export interface UploadJobDeps {
   queue: JobQueue;
@@ -70,21 +69,6 @@ export function defineUploadJobs(d: UploadJobDeps): void {
         }
       }),
     }),
-  });
-}
-
-/**
- * Placeholder for the media pipeline (its own issue replaces this handler): it only records that
- * processing was requested, so uploaded videos wait in `queued` with their source stored.
- */
-export function definePipelinePlaceholder(queue: JobQueue, log: Logger): void {
-  queue.define('video.process', {
-    queue: 'cpu',
-    schema: ProcessPayload,
-    handler: async ({ tenantId, videoId }) => {
-      log.info({ tenantId, videoId }, 'video.process requested (media pipeline not installed yet)');
-      return { recorded: true };
-    },
   });
 }
 

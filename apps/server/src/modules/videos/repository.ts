@@ -83,6 +83,33 @@ export class VideoRepository {
     });
   }
 
+  async countInStatus(tenantId: string, status: string): Promise<number> {
+    const row = await this.db.primary
+      .selectFrom('videos')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('status', '=', status)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Counts one more finished chunk of a generation, atomically; returns the new count. */
+  async bumpChunks(tenantId: string, id: string, generation: string): Promise<number> {
+    await this.db.primary
+      .updateTable('videos')
+      .set((eb) => ({ chunks_done: eb('chunks_done', '+', 1) }))
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('generation', '=', generation)
+      .execute();
+    const row = await this.db.primary
+      .selectFrom('videos')
+      .select('chunks_done')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(row?.chunks_done ?? 0);
+  }
+
   async delete(tenantId: string, id: string): Promise<number> {
     const r = await this.db.primary
       .deleteFrom('videos')

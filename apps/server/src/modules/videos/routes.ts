@@ -6,6 +6,7 @@ import {
   listOf,
   NoContent,
   Problem,
+  Retranscode,
   UpdateVideo,
   Video,
   VideoListQuery,
@@ -96,6 +97,24 @@ export function videoRoutes(app: ZodApp, videos: VideoService, publicUrl: string
     },
     handler: async (req) => videos.batchDelete(tenantOf(req), req.body.ids),
   });
+  app.post('/v1/videos/:id/retranscode', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary:
+        'Transcode again with another template; the current outputs keep playing until the new ones are published',
+      params: IdParams,
+      body: Retranscode,
+      response: { 202: Video, ...errors },
+    },
+    handler: async (req, reply) =>
+      reply
+        .code(202)
+        .send(
+          videoView(await videos.retranscode(tenantOf(req), req.params.id, req.body.templateId), base(req)),
+        ),
+  });
+
   app.post('/v1/videos/:id/block', {
     config: { access: 'write' },
     schema: {

@@ -71,13 +71,14 @@ export interface VideoHooks {
   afterCreate?(row: VideosTable): Promise<void>;
   beforeDelete?(row: VideosTable): Promise<void>;
   onErrored?(row: VideosTable): Promise<void>;
+  onRetranscode?(row: VideosTable, templateId: string): Promise<void>;
 }
 
 export class VideoService {
   readonly hooks: VideoHooks[] = [];
 
   constructor(
-    private readonly repo: VideoRepository,
+    readonly repo: VideoRepository,
     private readonly templates: TemplateService,
     private readonly categories: CategoryService,
   ) {}
@@ -209,6 +210,23 @@ export class VideoService {
   /** Removes a video row without the delete hooks (for placeholders whose upload never finished). */
   async deleteRow(tenantId: string, id: string): Promise<void> {
     await this.repo.delete(tenantId, id);
+  }
+
+  /**
+   * Transcodes again with another template. The published outputs keep playing; the new generation
+   * replaces them with one update when it is complete. Refused while the source is not stored yet.
+   */
+  async retranscode(tenantId: string, id: string, templateId: string): Promise<VideosTable> {
+    const row = await this.getRow(tenantId, id);
+    await this.templates.getSpec(tenantId, templateId); // validation_failed for another tenant's template
+    if (
+      ['waiting_upload', 'uploading'].includes(row.status) ||
+      (row.status === 'errored' && row.error_code === 'fetch_failed')
+    )
+      throw new AppError('conflict', 'The video has no stored source to transcode yet');
+    await this.repo.update(tenantId, id, { template_id: templateId, updated_at: nowIso() });
+    for (const h of this.hooks) await h.onRetranscode?.(row, templateId);
+    return this.getRow(tenantId, id);
   }
 
   async block(tenantId: string, id: string): Promise<VideosTable> {

@@ -1,0 +1,593 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  audioArgs,
+  choosePoster,
+  chunkArgs,
+  chunkSegments,
+  classify,
+  decodeCheck,
+  extractFrame,
+  fpsValue,
+  makeStoryboard,
+  mp4Args,
+  planAudio,
+  planLadder,
+  planSegments,
+  runFfmpeg,
+  segmentsPerChunk,
+  toFps,
+  tryProbe,
+} from '@vodcloud/media';
+import type { ObjectStore } from '@vodcloud/storage';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Config } from '../../config';
+import type { Database } from '../../db/connect';
+import type { VideosTable } from '../../db/schema';
+import { newId } from '../../lib/ids';
+import { open, seal } from '../../lib/secretbox';
+import { nowIso } from '../../lib/time';
+import type { JobQueue } from '../../ports/queue';
+import type { EventService } from '../events/service';
+import type { TemplateService } from '../templates/service';
+import type { VideoService } from '../videos/service';
+import { outputPrefix, type VideoPlan } from './plan-state';
+import {
+  audioOnlyMaster,
+  avcCodec,
+  masterPlaylist,
+  mediaPlaylist,
+  segmentName,
+  type VariantRef,
+} from './playlists';
+import type { SourceCache } from './sources';
+
+export interface PipelineDeps {
+  config: Config;
+  db: Database;
+  queue: JobQueue;
+  storage: ObjectStore;
+  videos: VideoService;
+  templates: TemplateService;
+  events: EventService;
+  sources: SourceCache;
+  secret: string;
+  log: Logger;
+}
+
+const KEY_PURPOSE = 'hls-key';
+const GenPayload = z.object({ tenantId: z.string(), videoId: z.string(), generation: z.string() });
+const ChunkPayload = GenPayload.extend({ chunk: z.number().int().min(0) });
+export const ProcessPayload = z.object({
+  tenantId: z.string(),
+  videoId: z.string(),
+  templateId: z.string().optional(),
+});
+
+export const LIMITS = {
+  maxDurationSec: 6 * 3600,
+  maxPixels: 8192 * 4320,
+  maxSizeBytes: 200 * 1024 ** 3,
+  maxFps: 240,
+};
+
+/** AES-128-CBC of one whole segment; the IV is the media sequence number (what players assume without IV=). */
+export function encryptSegment(data: Buffer, key: Buffer, index: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(index, 12);
+  const c = createCipheriv('aes-128-cbc', key, iv);
+  return Buffer.concat([c.update(data), c.final()]);
+}
+
+export function definePipeline(d: PipelineDeps): void {
+  const { queue, storage, videos } = d;
+  const workRoot = path.join(d.config.dataDir, 'work');
+
+  const current = async (
+    tenantId: string,
+    videoId: string,
+    generation?: string,
+  ): Promise<VideosTable | undefined> => {
+    const row = await videos.repo.find(tenantId, videoId);
+    if (!row) return undefined; // deleted meanwhile
+    if (generation && row.generation !== generation) return undefined; // superseded by a retranscode
+    return row;
+  };
+  const planOf = (row: VideosTable) => JSON.parse(row.plan ?? 'null') as VideoPlan;
+  const keyOf = (row: VideosTable) => (row.hls_key ? open(row.hls_key, d.secret, KEY_PURPOSE) : undefined);
+  const workDir = async (videoId: string, generation: string, part: string) => {
+    await mkdir(path.join(workRoot, videoId), { recursive: true });
+    return mkdtemp(path.join(workRoot, videoId, `${generation}-${part}-`));
+  };
+  /** Fair share: a tenant with many videos in flight gets lower priority than one with few. */
+  const fairPriority = async (tenantId: string) => -(await videos.repo.countInStatus(tenantId, 'processing'));
+
+  // 1. probe → validate → plan → publish the playlists → enqueue the chunk/audio/images flow.
+  queue.define('video.process', {
+    queue: 'io',
+    schema: ProcessPayload,
+    attempts: 4,
+    handler: async ({ tenantId, videoId, templateId }, ctx) => {
+      const row = await current(tenantId, videoId);
+      if (!row) return { skipped: 'deleted' };
+      await videos.setStatus(tenantId, videoId, 'processing');
+      const input = await d.sources.local(tenantId, videoId, ctx.signal);
+      const info = await tryProbe(input, { timeoutMs: 60_000, signal: ctx.signal });
+      const verdict = classify(info, LIMITS);
+      if (!verdict.ok) {
+        await videos.fail(tenantId, videoId, verdict.code, verdict.message);
+        return { errored: verdict.code };
+      }
+      if ('failed' in info) return { errored: 'probe' }; // classify refused it already
+      const check = await decodeCheck(input, { timeoutMs: 60_000, signal: ctx.signal } as never);
+      if (!(check as { ok: boolean }).ok) {
+        const c = check as { code?: string; message?: string };
+        await videos.fail(
+          tenantId,
+          videoId,
+          (c.code as 'malformed_media') ?? 'malformed_media',
+          c.message ?? 'the media data cannot be decoded',
+        );
+        return { errored: 'decode' };
+      }
+      const template = await d.templates.getSpec(tenantId, templateId ?? row.template_id ?? undefined);
+      const spec = template.spec;
+      const audioOnly = verdict.kind === 'audio_only';
+      const ladder = audioOnly
+        ? {
+            renditions: [],
+            audio: planAudio(spec, info),
+            fps: toFps(25),
+            segmentDuration: spec.hls.segmentDuration,
+            segmentFrames: 0,
+            deinterlace: false,
+            sourceDisplay: { width: 0, height: 0 },
+          }
+        : planLadder(spec, info);
+      const segments = planSegments(info.duration, spec.hls.segmentDuration, ladder.fps);
+      const perChunk = segmentsPerChunk(segments.length, spec.hls.segmentDuration, { minChunkSec: 20 });
+      const chunks = audioOnly ? [] : chunkSegments(segments, perChunk).map((c) => c.map((s) => s.index));
+      const names = ladder.renditions.map((r) => r.name);
+      const mp4 =
+        spec.mp4 === 'none'
+          ? []
+          : spec.mp4 === 'highest'
+            ? names.slice(0, 1)
+            : spec.mp4.filter((n) => names.includes(n));
+      const generation = newId();
+      const plan: VideoPlan = {
+        generation,
+        ladder: ladder as VideoPlan['ladder'],
+        segments,
+        chunks,
+        mp4,
+        encryption: spec.hls.encryption,
+        audioOnly,
+        durationSec: segments.at(-1)?.end ?? info.duration,
+        watermark: spec.watermark ?? null,
+      };
+      const hlsKey = spec.hls.encryption === 'aes-128' ? randomBytes(16) : undefined;
+      const v = info.video;
+      await videos.repo.update(tenantId, videoId, {
+        duration: Number(plan.durationSec.toFixed(3)),
+        width: v?.width ?? null,
+        height: v?.height ?? null,
+        source_info: JSON.stringify({
+          container: info.container,
+          videoCodec: v?.codec ?? null,
+          audioCodec: info.audio[0]?.codec ?? null,
+          width: v?.width ?? null,
+          height: v?.height ?? null,
+          fps: v ? Number(fpsValue(ladder.fps).toFixed(3)) : null,
+          bitrate: info.bitrate,
+          rotation: v?.rotation ?? 0,
+        }),
+        renditions: JSON.stringify(
+          ladder.renditions.map((r) => ({
+            name: r.name,
+            width: r.width,
+            height: r.height,
+            videoBitrate: r.videoBitrate,
+            status: 'pending',
+            mp4: mp4.includes(r.name),
+          })),
+        ),
+        plan: JSON.stringify(plan),
+        generation,
+        hls_key: hlsKey ? seal(hlsKey, d.secret, KEY_PURPOSE) : null,
+        chunks_done: 0,
+        progress: 0.02,
+        processing_started_at: nowIso(),
+        error_code: null,
+        error_message: null,
+        updated_at: nowIso(),
+      });
+      await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
+      const priority = await fairPriority(tenantId);
+      const base = { tenantId, videoId, generation };
+      await queue.enqueueFlow({
+        parent: { name: 'video.publish', payload: base, opts: { jobId: `publish.${generation}`, priority } },
+        children: [
+          ...chunks.map((_, k) => ({
+            name: 'video.chunk',
+            payload: { ...base, chunk: k },
+            opts: { jobId: `chunk.${generation}.${k}`, priority },
+          })),
+          ...(ladder.audio
+            ? [{ name: 'video.audio', payload: base, opts: { jobId: `audio.${generation}`, priority } }]
+            : []),
+          ...(audioOnly
+            ? []
+            : [{ name: 'video.images', payload: base, opts: { jobId: `images.${generation}`, priority } }]),
+        ],
+      });
+      return { generation, chunks: chunks.length, renditions: names };
+    },
+  });
+
+  // 2. one chunk of consecutive segments, every rendition, one decode.
+  queue.define('video.chunk', {
+    queue: 'cpu',
+    schema: ChunkPayload,
+    attempts: 4,
+    timeoutMs: 60 * 60_000,
+    handler: async ({ tenantId, videoId, generation, chunk }, ctx) => {
+      const row = await current(tenantId, videoId, generation);
+      if (!row) return { skipped: true };
+      const plan = planOf(row);
+      const segs = plan.chunks[chunk]!.map((i) => plan.segments[i]!);
+      const input = await d.sources.local(tenantId, videoId, ctx.signal);
+      const dir = await workDir(videoId, generation, `c${chunk}`);
+      try {
+        for (const r of plan.ladder.renditions) await mkdir(path.join(dir, r.name), { recursive: true });
+        const start = segs[0]!.start;
+        const end = segs.at(-1)!.end;
+        const args = chunkArgs({
+          input,
+          startSec: start,
+          endSec: end,
+          segments: segs,
+          renditions: plan.ladder.renditions,
+          outDir: dir,
+          deinterlace: plan.ladder.deinterlace,
+        });
+        await runFfmpeg(args, {
+          timeoutMs: Math.max(300_000, (end - start) * 60_000),
+          signal: ctx.signal,
+          nice: 5,
+        });
+        const key = keyOf(row);
+        const prefix = outputPrefix(tenantId, videoId, generation);
+        for (const r of plan.ladder.renditions) {
+          for (const s of segs) {
+            const file = path.join(dir, r.name, segmentName(s.index));
+            let data: Buffer = await readFile(file);
+            if (key) data = encryptSegment(data, key, s.index);
+            await storage.put(`${prefix}/hls/${r.name}/${segmentName(s.index)}`, data, {
+              contentType: 'video/mp2t',
+            });
+          }
+        }
+        const done = await videos.repo.bumpChunks(tenantId, videoId, generation);
+        await videos.repo.update(tenantId, videoId, {
+          progress: Math.min(0.95, 0.05 + (0.85 * done) / plan.chunks.length),
+        });
+        return { segments: segs.length };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  });
+
+  // 3. the audio track, encoded once for the whole video (no priming gaps between chunks).
+  queue.define('video.audio', {
+    queue: 'cpu',
+    schema: GenPayload,
+    attempts: 4,
+    timeoutMs: 60 * 60_000,
+    handler: async ({ tenantId, videoId, generation }, ctx) => {
+      const row = await current(tenantId, videoId, generation);
+      if (!row) return { skipped: true };
+      const plan = planOf(row);
+      const audio = plan.ladder.audio!;
+      const input = await d.sources.local(tenantId, videoId, ctx.signal);
+      const dir = await workDir(videoId, generation, 'audio');
+      try {
+        await mkdir(path.join(dir, 'audio'), { recursive: true });
+        const args = audioArgs({
+          input,
+          map: `0:${audio.sourceIndex}`,
+          durationSec: plan.durationSec,
+          segments: plan.segments,
+          outDir: dir,
+          bitrate: audio.bitrate,
+          channels: audio.channels,
+          sampleRate: audio.sampleRate,
+        });
+        await runFfmpeg(args, {
+          timeoutMs: Math.max(300_000, plan.durationSec * 10_000),
+          signal: ctx.signal,
+          nice: 5,
+        });
+        const key = keyOf(row);
+        const prefix = outputPrefix(tenantId, videoId, generation);
+        for (const s of plan.segments) {
+          let data: Buffer = await readFile(path.join(dir, 'audio', segmentName(s.index)));
+          if (key) data = encryptSegment(data, key, s.index);
+          await storage.put(`${prefix}/hls/audio/${segmentName(s.index)}`, data, {
+            contentType: 'video/mp2t',
+          });
+        }
+        return { segments: plan.segments.length };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  });
+
+  // 4. poster and storyboard.
+  queue.define('video.images', {
+    queue: 'cpu',
+    schema: GenPayload,
+    attempts: 3,
+    timeoutMs: 30 * 60_000,
+    handler: async ({ tenantId, videoId, generation }, ctx) => {
+      const row = await current(tenantId, videoId, generation);
+      if (!row) return { skipped: true };
+      const plan = planOf(row);
+      const input = await d.sources.local(tenantId, videoId, ctx.signal);
+      const prefix = outputPrefix(tenantId, videoId, generation);
+      const images = await makeImages(input, plan, row, ctx.signal);
+      for (const [name, body, type] of images.files)
+        await storage.put(`${prefix}/images/${name}`, body, { contentType: type });
+      return images.summary;
+    },
+  });
+
+  // 5. progressive MP4s, measured bandwidths, then one update publishes the generation.
+  queue.define('video.publish', {
+    queue: 'io',
+    schema: GenPayload,
+    attempts: 5,
+    timeoutMs: 60 * 60_000,
+    handler: async ({ tenantId, videoId, generation }, ctx) => {
+      const row = await current(tenantId, videoId, generation);
+      if (!row) return { skipped: true };
+      const plan = planOf(row);
+      const prefix = outputPrefix(tenantId, videoId, generation);
+      const key = keyOf(row);
+      const dir = await workDir(videoId, generation, 'publish');
+      const sizes: Record<string, number> = {};
+      try {
+        const fetchSegments = async (name: string) => {
+          const files: string[] = [];
+          let total = 0;
+          await mkdir(path.join(dir, name), { recursive: true });
+          for (const s of plan.segments) {
+            const obj = await storage.get(`${prefix}/hls/${name}/${segmentName(s.index)}`);
+            const chunks: Buffer[] = [];
+            for await (const c of obj.body) chunks.push(c as Buffer);
+            let data: Buffer = Buffer.concat(chunks);
+            total += data.length;
+            if (key) data = decryptSegment(data, key, s.index);
+            const f = path.join(dir, name, segmentName(s.index));
+            await writeFile(f, data);
+            files.push(f);
+          }
+          sizes[name] = total;
+          return files;
+        };
+        const audioFiles = plan.ladder.audio ? await fetchSegments('audio') : null;
+        const mp4s: Record<string, string> = {};
+        const targets = plan.audioOnly ? [] : plan.ladder.renditions.map((r) => r.name);
+        for (const name of targets) {
+          const files = await fetchSegments(name);
+          if (!plan.mp4.includes(name)) continue;
+          const listFile = path.join(dir, `${name}.list`);
+          await writeFile(listFile, files.join('\n'));
+          const audioList = audioFiles ? path.join(dir, 'audio.list') : null;
+          if (audioList && audioFiles) await writeFile(audioList, audioFiles.join('\n'));
+          const out = path.join(dir, `${name}.mp4`);
+          await runFfmpeg(
+            mp4Args({ video: { listFile }, audio: audioList ? { listFile: audioList } : null, output: out }),
+            {
+              timeoutMs: Math.max(300_000, plan.durationSec * 5_000),
+              signal: ctx.signal,
+            },
+          );
+          const mp4Key = `${prefix}/mp4/${name}.mp4`;
+          await storage.put(mp4Key, createReadStream(out), {
+            contentType: 'video/mp4',
+            contentLength: (await stat(out)).size,
+          });
+          mp4s[name] = mp4Key;
+        }
+        if (plan.audioOnly && audioFiles) {
+          const listFile = path.join(dir, 'audio.list');
+          await writeFile(listFile, audioFiles.join('\n'));
+          const out = path.join(dir, 'audio.m4a');
+          await runFfmpeg(
+            [
+              '-copyts',
+              '-f',
+              'mpegts',
+              '-i',
+              `concatf:${listFile}`,
+              '-map',
+              '0:a:0',
+              '-c',
+              'copy',
+              '-bsf:a',
+              'aac_adtstoasc',
+              '-movflags',
+              '+faststart',
+              '-f',
+              'mp4',
+              '-y',
+              out,
+            ],
+            {
+              timeoutMs: 300_000,
+              signal: ctx.signal,
+            },
+          );
+          const m4aKey = `${prefix}/mp4/audio.m4a`;
+          await storage.put(m4aKey, await readFile(out), { contentType: 'audio/mp4' });
+          mp4s.audio = m4aKey;
+        }
+        // Measured average bandwidths replace the planned ones in the master playlist.
+        await writePlaylists(d, tenantId, row.playback_id, videoId, plan, key !== undefined, sizes);
+        const images = (await ctx.childResults()) as Record<
+          string,
+          { poster?: string; storyboard?: unknown }
+        >;
+        const imageResult =
+          Object.values(images).find((r) => r && typeof r === 'object' && 'poster' in r) ?? null;
+        const previous = row.published_generation;
+        const at = nowIso();
+        const renditions = JSON.parse(row.renditions) as Array<Record<string, unknown>>;
+        await videos.repo.update(tenantId, videoId, {
+          published_generation: generation,
+          outputs: JSON.stringify({ prefix, mp4: mp4s, images: imageResult }),
+          renditions: JSON.stringify(renditions.map((r) => ({ ...r, status: 'ready' }))),
+          progress: 1,
+          playable: 1,
+          ready_at: at,
+          updated_at: at,
+        });
+        await videos.setStatus(tenantId, videoId, 'ready');
+        const fresh = await videos.repo.find(tenantId, videoId);
+        if (row.playable !== 1) await d.events.emit(tenantId, 'video.playable', videoId, { id: videoId });
+        await d.events.emit(tenantId, 'video.ready', videoId, {
+          id: videoId,
+          duration: fresh?.duration,
+          renditions: plan.ladder.renditions.map((r) => r.name),
+        });
+        if (previous && previous !== generation)
+          await storage.deletePrefix(`${tenantId}/${videoId}/${previous}/`).catch(() => undefined);
+        await d.sources.drop(videoId).catch(() => undefined);
+        return { published: generation };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  });
+}
+
+/** Cancels every job of a video's current generation (on delete): waiting ones never run, running ones stop. */
+export async function cancelVideoJobs(queue: JobQueue, row: VideosTable): Promise<void> {
+  const ids = [`process.${row.id}`, `finalize.${row.id}`, `import.${row.id}`];
+  if (row.generation) {
+    const plan = JSON.parse(row.plan ?? 'null') as VideoPlan | null;
+    const g = row.generation;
+    ids.push(
+      `publish.${g}`,
+      `audio.${g}`,
+      `images.${g}`,
+      ...(plan?.chunks ?? []).map((_, k) => `chunk.${g}.${k}`),
+    );
+  }
+  await Promise.allSettled(ids.map((id) => queue.cancel(id)));
+}
+
+export function decryptSegment(data: Buffer, key: Buffer, index: number): Buffer {
+  const iv = Buffer.alloc(16);
+  iv.writeUInt32BE(index, 12);
+  const c = createDecipheriv('aes-128-cbc', key, iv);
+  return Buffer.concat([c.update(data), c.final()]);
+}
+
+/** Writes master and child playlists of a generation; with `sizes`, the master carries measured bandwidths. */
+async function writePlaylists(
+  d: PipelineDeps,
+  tenantId: string,
+  playbackId: string,
+  videoId: string,
+  plan: VideoPlan,
+  encrypted: boolean,
+  sizes?: Record<string, number>,
+): Promise<void> {
+  const prefix = `${outputPrefix(tenantId, videoId, plan.generation)}/hls`;
+  const segs = plan.segments.map((s) => ({ index: s.index, duration: s.end - s.start }));
+  // Relative to the media playlist; the stream role adds the playback token to each URL it serves.
+  const key = encrypted ? { uri: `/hls/${playbackId}/key` } : undefined;
+  const put = (k: string, text: string) =>
+    d.storage.put(`${prefix}/${k}`, text, { contentType: 'application/vnd.apple.mpegurl' });
+  const audio = plan.ladder.audio;
+  if (audio) await put('audio/index.m3u8', mediaPlaylist(segs, { key }));
+  if (plan.audioOnly) {
+    await put('master.m3u8', audioOnlyMaster('audio/index.m3u8', audio?.bitrate ?? 128_000));
+    return;
+  }
+  const audioAvg = audio
+    ? sizes?.audio !== undefined
+      ? (sizes.audio * 8) / plan.durationSec
+      : audio.bitrate
+    : 0;
+  const variants: VariantRef[] = [];
+  for (const r of plan.ladder.renditions) {
+    await put(`${r.name}/index.m3u8`, mediaPlaylist(segs, { key }));
+    const measured = sizes?.[r.name] !== undefined ? (sizes[r.name]! * 8) / plan.durationSec : undefined;
+    const average = (measured ?? r.videoBitrate) + audioAvg;
+    variants.push({
+      name: r.name,
+      width: r.width,
+      height: r.height,
+      bandwidth: Math.max(r.maxrate + (audio?.bitrate ?? 0), average),
+      averageBandwidth: average,
+      fps: fpsValue(r.fps),
+      videoCodec: avcCodec(r.profile, r.level),
+      uri: `${r.name}/index.m3u8`,
+    });
+  }
+  await put(
+    'master.m3u8',
+    masterPlaylist(variants, audio ? { uri: 'audio/index.m3u8', channels: audio.channels } : null),
+  );
+}
+
+/** Poster (the cover frame when one was chosen, else a representative non-black one) and storyboard. */
+async function makeImages(
+  input: string,
+  plan: VideoPlan,
+  row: VideosTable,
+  signal: AbortSignal,
+): Promise<{ files: Array<[string, Buffer | string, string]>; summary: Record<string, unknown> }> {
+  const files: Array<[string, Buffer | string, string]> = [];
+  let posterTime: number;
+  if (row.cover_time !== null && row.cover_time !== undefined) {
+    const frame = await extractFrame(input, {
+      timeSec: row.cover_time,
+      width: 1280,
+      format: 'jpeg',
+      timeoutMs: 120_000,
+      signal,
+    });
+    files.push(['poster.jpg', frame.data, 'image/jpeg']);
+    posterTime = row.cover_time;
+  } else {
+    const poster = await choosePoster(input, { durationSec: plan.durationSec, timeoutMs: 120_000, signal });
+    files.push(['poster.jpg', poster.jpeg, 'image/jpeg']);
+    posterTime = poster.timeSec;
+  }
+  const board = await makeStoryboard(input, {
+    durationSec: plan.durationSec,
+    format: 'jpeg',
+    spriteUrl: (i: number) => `storyboard-${i}.jpg`,
+    timeoutMs: 600_000,
+    signal,
+  });
+  for (const [i, sheet] of board.sheets.entries()) files.push([`storyboard-${i}.jpg`, sheet, 'image/jpeg']);
+  files.push(['storyboard.vtt', board.vtt, 'text/vtt']);
+  return {
+    files,
+    summary: {
+      poster: 'poster.jpg',
+      posterTime,
+      storyboard: { vtt: 'storyboard.vtt', sheets: board.sheets.length, tiles: board.count },
+    },
+  };
+}
