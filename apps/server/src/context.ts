@@ -44,6 +44,8 @@ export interface AppContext {
   uploads: UploadService;
   tus: TusHandle;
   webhooks: WebhookService;
+  /** Local paths of video sources for ffmpeg (downloaded once per node from S3). */
+  sources: SourceCache;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -114,6 +116,14 @@ export async function createContext(
           { jobId: `process.${row.id}.${newId()}` },
         );
       },
+      onCoverChanged: async (row) => {
+        if (row.published_generation)
+          await queue.enqueue(
+            'video.cover',
+            { tenantId: row.tenant_id, videoId: row.id, time: row.cover_time ?? 0 },
+            { jobId: `cover.${row.id}.${newId()}` },
+          );
+      },
       onErrored: async (row) => {
         await events.emit(row.tenant_id, 'video.errored', row.id, {
           id: row.id,
@@ -123,6 +133,7 @@ export async function createContext(
     });
     defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
+    const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
     definePipeline({
       config,
       db,
@@ -131,7 +142,7 @@ export async function createContext(
       videos,
       templates,
       events,
-      sources: new SourceCache(storage, path.join(config.dataDir, 'work')),
+      sources,
       secret,
       log,
     });
@@ -158,6 +169,7 @@ export async function createContext(
       uploads,
       tus,
       webhooks,
+      sources,
       node: {},
       health: [
         { name: 'database', check: () => db.health() },

@@ -37,7 +37,7 @@ export async function ensureSecret(db: Database, config: Config): Promise<string
 
 export function storageOptions(config: Config, secret: string) {
   return {
-    publicBaseUrl: config.publicUrl ?? config.advertiseUrl ?? `http://localhost:${config.port}`,
+    publicBaseUrl: config.publicUrl ?? config.advertiseUrl ?? '',
     signingSecret: secret,
     s3: config.s3Credentials ? { credentials: config.s3Credentials } : undefined,
   };

@@ -706,7 +706,8 @@ export class FileObjectStore implements ObjectStore {
 
   private presignConfig(): { publicBaseUrl: string; secret: string } {
     const { publicBaseUrl, signingSecret } = this.opts;
-    if (!publicBaseUrl || !signingSecret) {
+    // An empty base gives root-relative URLs (/_storage/…), for a server that only knows its address per request.
+    if (publicBaseUrl === undefined || !signingSecret) {
       throw new Error('FileObjectStore presigned URLs need the publicBaseUrl and signingSecret options');
     }
     return { publicBaseUrl, secret: signingSecret };

@@ -14,6 +14,7 @@ import {
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { categoryRoutes } from '../modules/categories/routes';
+import { snapshotRoutes } from '../modules/pipeline/snapshots';
 import { streamRoutes } from '../modules/stream/routes';
 import { storageRoutes } from '../modules/stream/storage-route';
 import { systemRoutes } from '../modules/system/routes';
@@ -131,6 +132,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     categoryRoutes(app, ctx.categories);
     videoRoutes(app, ctx.videos, config.publicUrl);
     webhookRoutes(app, ctx.webhooks);
+    snapshotRoutes(
+      app,
+      { videos: ctx.videos, storage: ctx.ports.storage, sources: ctx.sources },
+      config.publicUrl,
+    );
     uploadRoutes(app, {
       uploads: ctx.uploads,
       registry: ctx.ports.registry,

@@ -32,6 +32,7 @@ import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
 import type { JobQueue } from '../../ports/queue';
 import type { EventService } from '../events/service';
+import { fetchToStorage } from '../imports/fetcher';
 import type { TemplateService } from '../templates/service';
 import type { VideoService } from '../videos/service';
 import { outputPrefix, type VideoPlan } from './plan-state';
@@ -205,6 +206,25 @@ export function definePipeline(d: PipelineDeps): void {
         error_message: null,
         updated_at: nowIso(),
       });
+      if (spec.watermark) {
+        try {
+          await storeWatermark(
+            d,
+            tenantId,
+            spec.watermark,
+            `${outputPrefix(tenantId, videoId, generation)}/watermark`,
+            ctx.signal,
+          );
+        } catch (err) {
+          await videos.fail(
+            tenantId,
+            videoId,
+            'internal',
+            `the template's watermark could not be loaded: ${(err as Error).message}`,
+          );
+          return { errored: 'watermark' };
+        }
+      }
       await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
       const priority = await fairPriority(tenantId);
       const base = { tenantId, videoId, generation };
@@ -245,6 +265,25 @@ export function definePipeline(d: PipelineDeps): void {
         for (const r of plan.ladder.renditions) await mkdir(path.join(dir, r.name), { recursive: true });
         const start = segs[0]!.start;
         const end = segs.at(-1)!.end;
+        const wm = plan.watermark as {
+          position: 'top-left';
+          margin: number;
+          opacity: number;
+          width: number;
+        } | null;
+        let watermark: Parameters<typeof chunkArgs>[0]['watermark'];
+        if (wm) {
+          const file = path.join(dir, 'watermark');
+          const obj = await storage.get(`${outputPrefix(tenantId, videoId, generation)}/watermark`);
+          await writeFile(file, obj.body);
+          watermark = {
+            path: file,
+            position: wm.position,
+            margin: wm.margin,
+            opacity: wm.opacity,
+            width: wm.width,
+          };
+        }
         const args = chunkArgs({
           input,
           startSec: start,
@@ -253,6 +292,7 @@ export function definePipeline(d: PipelineDeps): void {
           renditions: plan.ladder.renditions,
           outDir: dir,
           deinterlace: plan.ladder.deinterlace,
+          watermark,
         });
         await runFfmpeg(args, {
           timeoutMs: Math.max(300_000, (end - start) * 60_000),
@@ -344,6 +384,35 @@ export function definePipeline(d: PipelineDeps): void {
       for (const [name, body, type] of images.files)
         await storage.put(`${prefix}/images/${name}`, body, { contentType: type });
       return images.summary;
+    },
+  });
+
+  // A new cover for a published video: a new poster object (objects of a generation are cached as immutable).
+  queue.define('video.cover', {
+    queue: 'cpu',
+    schema: z.object({ tenantId: z.string(), videoId: z.string(), time: z.number().min(0) }),
+    attempts: 3,
+    handler: async ({ tenantId, videoId, time }, ctx) => {
+      const row = await current(tenantId, videoId);
+      if (!row?.published_generation) return { skipped: true };
+      const input = await d.sources.local(tenantId, videoId, ctx.signal);
+      const frame = await extractFrame(input, {
+        timeSec: time,
+        width: 1280,
+        format: 'jpeg',
+        timeoutMs: 120_000,
+        signal: ctx.signal,
+      });
+      const name = `poster-${Math.round(frame.timeSec * 1000)}.jpg`;
+      await storage.put(
+        `${outputPrefix(tenantId, videoId, row.published_generation)}/images/${name}`,
+        frame.data,
+        { contentType: 'image/jpeg' },
+      );
+      const outputs = JSON.parse(row.outputs ?? '{}') as { images?: Record<string, unknown> };
+      outputs.images = { ...(outputs.images ?? {}), poster: name, posterTime: frame.timeSec };
+      await videos.repo.update(tenantId, videoId, { outputs: JSON.stringify(outputs), updated_at: nowIso() });
+      return { poster: name };
     },
   });
 
@@ -475,6 +544,30 @@ export function definePipeline(d: PipelineDeps): void {
       }
     },
   });
+}
+
+/** Puts the template's watermark image into the generation's objects (URL: fetched under the SSRF rules). */
+async function storeWatermark(
+  d: PipelineDeps,
+  tenantId: string,
+  wm: { imageUrl?: string; objectKey?: string },
+  key: string,
+  signal: AbortSignal,
+) {
+  if (wm.imageUrl) {
+    await fetchToStorage({
+      url: wm.imageUrl,
+      store: d.storage,
+      key,
+      maxBytes: 5 * 1024 * 1024,
+      timeoutMs: 30_000,
+      allowHosts: d.config.fetchAllowHosts,
+      signal,
+    });
+    return;
+  }
+  // An object key is the tenant's own: it is looked up under the tenant's prefix only.
+  await d.storage.copy(`${tenantId}/${wm.objectKey}`, key);
 }
 
 /** Cancels every job of a video's current generation (on delete): waiting ones never run, running ones stop. */

@@ -248,7 +248,14 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       'the retranscoded generation',
     );
     expect(again.hls_key).toBeTruthy();
-    expect((await s.ctx.ports.storage.list(`${t.id}/${videoId}/${oldGen}/`)).items).toEqual([]);
+    await waitFor(
+      async () =>
+        (await s.ctx.ports.storage.list(`${t.id}/${videoId}/${oldGen}/`)).items.length === 0
+          ? true
+          : undefined,
+      20_000,
+      'the old generation to be removed',
+    );
     expect((await fetch(`${s.url}/hls/${pid}/key`)).status).toBe(200);
 
     // Delete: objects gone, playback gone.
@@ -293,6 +300,158 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     expect(plain[0]).toBe(0x47);
     expect(plain[188]).toBe(0x47);
   }, 180_000);
+
+  it('applies the template watermark to every rendition, takes snapshots at any time and width, and changes the cover', async () => {
+    // A white 64×64 logo over a black video: the watermark corner must be bright, the middle dark.
+    const logo = await makeClip('logo.png', [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=white:size=64x64',
+      '-frames:v',
+      '1',
+    ]);
+    await s.ctx.ports.storage.put(`${t.id}/assets/logo.png`, logo, { contentType: 'image/png' });
+    const res = await fetch(`${s.url}/v1/templates`, {
+      method: 'POST',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'watermarked',
+        renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+        hls: { segmentDuration: 2 },
+        mp4: 'none',
+        watermark: {
+          objectKey: 'assets/logo.png',
+          position: 'top-left',
+          margin: 0.02,
+          opacity: 1,
+          width: 0.2,
+        },
+      }),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const clip = await makeClip('black.mp4', [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=black:size=320x240:rate=25:duration=3',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+    ]);
+    const videoId = await upload(clip, (await res.json()).id);
+    const v = await settled(videoId);
+    expect(v.status, JSON.stringify(v.error)).toBe('ready');
+    const row = (await s.ctx.videos.repo.find(t.id, videoId))!;
+    const segFile = path.join(dir, `${videoId}-wm.ts`);
+    writeFileSync(
+      segFile,
+      await readObject(s, `${t.id}/${videoId}/${row.published_generation}/hls/240p/seg-00000.ts`),
+    );
+    const { stdout } = await run(
+      'ffmpeg',
+      ['-v', 'error', '-i', segFile, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+      { encoding: 'buffer', maxBuffer: 10 << 20 },
+    );
+    const gray = stdout as unknown as Buffer;
+    const w = 320;
+    const at = (x: number, y: number) => gray[y * w + x]!;
+    expect(at(30, 30)).toBeGreaterThan(200); // under the logo (2% margin ≈ 6 px, 20% width = 64 px)
+    expect(at(160, 120)).toBeLessThan(40); // the black middle
+
+    const snap = await fetch(`${s.url}/v1/videos/${videoId}/snapshots`, {
+      method: 'POST',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ time: 1.5, width: 160 }),
+    });
+    expect(snap.status, await snap.clone().text()).toBe(201);
+    const shot = await snap.json();
+    expect([shot.width, shot.height]).toEqual([160, 120]);
+    const img = await fetch(shot.url);
+    expect(img.status).toBe(200);
+    expect(img.headers.get('content-type')).toBe('image/jpeg');
+    expect(
+      Buffer.from(await img.arrayBuffer())
+        .subarray(0, 2)
+        .toString('hex'),
+    ).toBe('ffd8');
+    const past = await fetch(`${s.url}/v1/videos/${videoId}/snapshots`, {
+      method: 'POST',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ time: 99 }),
+    });
+    expect(past.status).toBe(400);
+
+    const before = (await fetch(v.playback.thumbnailUrl)).headers.get('etag');
+    const patched = await fetch(`${s.url}/v1/videos/${videoId}`, {
+      method: 'PATCH',
+      headers: { ...t.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ coverTime: 2.2 }),
+    });
+    expect(patched.status).toBe(200);
+    await waitFor(
+      async () => {
+        const e = (await fetch(v.playback.thumbnailUrl)).headers.get('etag');
+        return e && e !== before ? e : undefined;
+      },
+      30_000,
+      'the new cover',
+    );
+  }, 180_000);
+
+  it('is fair between tenants: one tenant’s backlog does not hold back another tenant’s single video', async () => {
+    const busy = await s.tenant('busy');
+    const quiet = await s.tenant('quiet');
+    const clip = await makeClip('fair.mp4', [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=6',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    const tpl = async (auth: Record<string, string>) => {
+      const r = await fetch(`${s.url}/v1/templates`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'fair',
+          renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+          hls: { segmentDuration: 2 },
+          mp4: 'none',
+        }),
+      });
+      return (await r.json()).id as string;
+    };
+    const busyTpl = await tpl(busy.auth);
+    const quietTpl = await tpl(quiet.auth);
+    const send = async (auth: Record<string, string>, templateId: string) => {
+      const c = await createUploadVia(s.url, auth, { templateId });
+      await tusUpload(clip, { endpoint: c.url, headers: c.headers }).promise;
+      return c.videoId;
+    };
+    const busyIds: string[] = [];
+    for (let i = 0; i < 6; i++) busyIds.push(await send(busy.auth, busyTpl));
+    const quietId = await send(quiet.auth, quietTpl);
+    const readyAt = async (auth: Record<string, string>, id: string) =>
+      waitFor(
+        async () => {
+          const v = await (await fetch(`${s.url}/v1/videos/${id}`, { headers: auth })).json();
+          return v.status === 'ready' ? v.readyAt : undefined;
+        },
+        180_000,
+        `video ${id}`,
+      );
+    const quietReady = await readyAt(quiet.auth, quietId);
+    const busyReady = await Promise.all(busyIds.map((id) => readyAt(busy.auth, id)));
+    // The quiet tenant's video, queued last, is not served last: it overtakes part of the backlog.
+    expect(busyReady.filter((at) => at > quietReady).length).toBeGreaterThan(0);
+  }, 240_000);
 
   it('errors a file that is not a video with non_video, and never gets stuck', async () => {
     const videoId = await upload(randomBytes(200_000), templateId);

@@ -112,9 +112,12 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     if (!m) return sendProblem(reply, 'not_found', 'Not found');
     const row = await find(req, reply, m[1]!);
     if (!row) return reply;
-    return sendObject(req, reply, d.storage, `${prefix(row)}/images/poster.jpg`, {
+    const outputs = JSON.parse(row.outputs ?? '{}') as { images?: { poster?: string } };
+    const poster = outputs.images?.poster ?? 'poster.jpg';
+    // Short cache: a new cover changes which poster this URL answers with.
+    return sendObject(req, reply, d.storage, `${prefix(row)}/images/${poster}`, {
       contentType: 'image/jpeg',
-      cacheControl: IMMUTABLE,
+      cacheControl: 'public, max-age=60',
     });
   });
 

@@ -72,6 +72,7 @@ export interface VideoHooks {
   beforeDelete?(row: VideosTable): Promise<void>;
   onErrored?(row: VideosTable): Promise<void>;
   onRetranscode?(row: VideosTable, templateId: string): Promise<void>;
+  onCoverChanged?(row: VideosTable): Promise<void>;
 }
 
 export class VideoService {
@@ -159,7 +160,9 @@ export class VideoService {
     if (patch.meta !== undefined) values.meta = JSON.stringify(patch.meta);
     if (patch.coverTime !== undefined) values.cover_time = patch.coverTime;
     await this.repo.update(tenantId, id, values);
-    return this.getRow(tenantId, id);
+    const updated = await this.getRow(tenantId, id);
+    if (patch.coverTime !== undefined) for (const h of this.hooks) await h.onCoverChanged?.(updated);
+    return updated;
   }
 
   async delete(tenantId: string, id: string): Promise<void> {

@@ -1,0 +1,109 @@
+import { IdParams, Problem } from '@vodcloud/contracts';
+import { extractFrame, isMediaError } from '@vodcloud/media';
+import type { ObjectStore } from '@vodcloud/storage';
+import { z } from 'zod';
+import { tenantOf } from '../../http/auth';
+import type { ZodApp } from '../../http/types';
+import { AppError } from '../../lib/errors';
+import { baseUrlFor } from '../videos/routes';
+import type { VideoService } from '../videos/service';
+import type { SourceCache } from './sources';
+
+export const CreateSnapshot = z
+  .object({
+    time: z.number().min(0).describe('seconds from the start'),
+    width: z
+      .number()
+      .int()
+      .min(16)
+      .max(3840)
+      .optional()
+      .describe('pixels; the height follows the aspect ratio'),
+    format: z.enum(['jpeg', 'webp']).default('jpeg'),
+  })
+  .strict();
+
+export const Snapshot = z
+  .object({ url: z.string(), width: z.number(), height: z.number(), time: z.number(), expiresAt: z.string() })
+  .meta({ id: 'Snapshot' });
+
+const EXPIRES_SEC = 24 * 3600;
+
+export interface SnapshotDeps {
+  videos: VideoService;
+  storage: ObjectStore;
+  sources: SourceCache;
+}
+
+/** A still of the video at any time and width, from the source, stored and handed out as a signed URL. */
+export async function takeSnapshot(
+  d: SnapshotDeps,
+  tenantId: string,
+  id: string,
+  input: z.infer<typeof CreateSnapshot>,
+) {
+  const row = await d.videos.getRow(tenantId, id);
+  if (row.duration === null)
+    throw new AppError(
+      'conflict',
+      'The video has not been probed yet; try again once it is processing or ready',
+    );
+  if (input.time > row.duration)
+    throw new AppError('validation_failed', 'time is past the end of the video', {
+      errors: [{ path: 'body.time', message: `at most ${row.duration}` }],
+    });
+  let frame: Awaited<ReturnType<typeof extractFrame>>;
+  try {
+    const path = await d.sources.local(tenantId, id);
+    frame = await extractFrame(path, {
+      timeSec: input.time,
+      width: input.width,
+      format: input.format,
+      timeoutMs: 30_000,
+    });
+  } catch (err) {
+    if (isMediaError(err)) throw new AppError('unavailable', `The frame could not be extracted: ${err.code}`);
+    throw err;
+  }
+  const ext = input.format === 'webp' ? 'webp' : 'jpg';
+  const key = `${tenantId}/${id}/snapshots/${Math.round(frame.timeSec * 1000)}-${frame.width}.${ext}`;
+  await d.storage.put(key, frame.data, { contentType: `image/${input.format}` });
+  const url = await d.storage.presignGet(key, {
+    expiresIn: EXPIRES_SEC,
+    responseContentType: `image/${input.format}`,
+  });
+  return {
+    url,
+    width: frame.width,
+    height: frame.height,
+    time: frame.timeSec,
+    expiresAt: new Date(Date.now() + EXPIRES_SEC * 1000).toISOString(),
+  };
+}
+
+export function snapshotRoutes(app: ZodApp, d: SnapshotDeps, publicUrl?: string): void {
+  const base = baseUrlFor(publicUrl);
+  app.post('/v1/videos/:id/snapshots', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['videos'],
+      summary: 'A still of the video at any time and width (a signed URL valid 24 h)',
+      params: IdParams,
+      body: CreateSnapshot,
+      response: {
+        201: Snapshot,
+        400: Problem,
+        401: Problem,
+        403: Problem,
+        404: Problem,
+        409: Problem,
+        503: Problem,
+      },
+    },
+    handler: async (req, reply) => {
+      const shot = await takeSnapshot(d, tenantOf(req), req.params.id, req.body);
+      // The file store signs root-relative URLs when no public URL is configured: make them absolute.
+      return reply.code(201).send({ ...shot, url: new URL(shot.url, base(req)).toString() });
+    },
+  });
+}
