@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vodcloud and its tests use, if any is missing:
-#   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests).
+#   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests),
+#   chromium + fonts-dejavu-core (real-browser playback tests).
 # Usage: scripts/install-system-deps.sh [--runtime]   (--runtime: only what `vodcloud serve` needs, i.e. ffmpeg)
 set -euo pipefail
 need=()
@@ -11,6 +12,8 @@ if [ "${1:-}" != "--runtime" ]; then
   have radosgw || need+=(radosgw)
   have ceph-mon || need+=(ceph-mon)
   have ceph-osd || need+=(ceph-osd)
+  have chromium || need+=(chromium)
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 fi
 [ ${#need[@]} -eq 0 ] && { echo "system packages present"; exit 0; }
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
