@@ -53,7 +53,7 @@ describe('import from a URL (POST /v1/videos with input.url)', () => {
     waitFor(
       async () => {
         const v = await (await fetch(`${s.url}/v1/videos/${id}`, { headers: t.auth })).json();
-        return v.status === 'queued' || v.status === 'errored' ? v : undefined;
+        return v.status === 'errored' || v.status === 'ready' ? v : undefined;
       },
       30_000,
       `video ${id} to settle`,
@@ -63,7 +63,9 @@ describe('import from a URL (POST /v1/videos with input.url)', () => {
     const v = await importUrl(`http://127.0.0.1:${port}/video.mp4`);
     expect(v.status).toBe('uploading');
     const done = await settled(v.id);
-    expect(done.status).toBe('queued');
+    // The body is random bytes: imported, queued, then errored by the pipeline as non_video.
+    expect(done.status).toBe('errored');
+    expect(done.error.code).toBe('non_video');
     expect(done.sizeBytes).toBe(body.length);
     expect(await objectSha(s.ctx.ports.storage, `${t.id}/${v.id}/source`)).toBe(sha256(body));
     const events = await s.ctx.events.list(t.id, { videoId: v.id });
