@@ -38,12 +38,12 @@ const schema = z
     ).default('db'),
     VOD_REGISTRY_URL: urlLike(
       'VOD_REGISTRY_URL',
-      /^(local$|zookeeper:\/\/)/,
+      /^(local(:\/\/[A-Za-z0-9_-]+)?$|zookeeper:\/\/)/,
       'local or zookeeper://host:2181/vodcloud',
     ).default('local'),
     VOD_CACHE_URL: urlLike(
       'VOD_CACHE_URL',
-      /^(memory$|redis:\/\/|rediss:\/\/)/,
+      /^(memory(:\/\/[A-Za-z0-9_-]+)?$|redis:\/\/|rediss:\/\/)/,
       'memory or redis://host:6379',
     ).default('memory'),
     VOD_PUBLIC_URL: z.url({ message: 'VOD_PUBLIC_URL must be an absolute http(s) URL' }).optional(),

@@ -109,3 +109,45 @@ describe('roles', () => {
     }
   });
 });
+
+describe('upload node selection', () => {
+  it('hands clients the least-loaded registered upload node', async () => {
+    const t = await startTestApp({ VOD_REGISTRY_URL: `local://lbs-${Date.now()}` });
+    try {
+      const a = await t.tenant('lbs');
+      const registry = t.ctx.ports.registry;
+      await registry.register('vod-upload', {
+        id: 'busy',
+        host: '10.0.0.5',
+        port: 8080,
+        load: 0.9,
+        metadata: { url: 'http://busy.example:8080' },
+      });
+      await registry.register('vod-upload', {
+        id: 'idle',
+        host: '10.0.0.6',
+        port: 8080,
+        load: 0.1,
+        metadata: { url: 'http://idle.example:8080' },
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const first = await t.app.inject({ method: 'POST', url: '/v1/uploads', headers: a.auth, payload: {} });
+      expect(first.statusCode).toBe(201);
+      expect(first.json().url).toBe('http://idle.example:8080/tus');
+      // Loads change: the choice follows.
+      const handle = await registry.register('vod-upload', {
+        id: 'idle',
+        host: '10.0.0.6',
+        port: 8080,
+        load: 0.95,
+        metadata: { url: 'http://idle.example:8080' },
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const second = await t.app.inject({ method: 'POST', url: '/v1/uploads', headers: a.auth, payload: {} });
+      expect(second.json().url).toBe('http://busy.example:8080/tus');
+      await handle.unregister();
+    } finally {
+      await t.close();
+    }
+  });
+});
