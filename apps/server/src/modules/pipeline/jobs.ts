@@ -103,6 +103,15 @@ export function definePipeline(d: PipelineDeps): void {
     await mkdir(path.join(workRoot, videoId), { recursive: true });
     return mkdtemp(path.join(workRoot, videoId, `${generation}-${part}-`));
   };
+  /**
+   * A video deleted while a job was writing its objects: the delete already removed the prefix, so the
+   * job removes what it wrote after that and reports it skipped.
+   */
+  const deletedMeanwhile = async (tenantId: string, videoId: string) => {
+    if (await videos.repo.find(tenantId, videoId)) return false;
+    await storage.deletePrefix(`${tenantId}/${videoId}/`);
+    return true;
+  };
   /** Fair share: a tenant with many videos in flight gets lower priority than one with few. */
   const fairPriority = async (tenantId: string) => -(await videos.repo.countInStatus(tenantId, 'processing'));
 
@@ -311,6 +320,7 @@ export function definePipeline(d: PipelineDeps): void {
             });
           }
         }
+        if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
         const done = await videos.repo.bumpChunks(tenantId, videoId, generation);
         await videos.repo.update(tenantId, videoId, {
           progress: Math.min(0.95, 0.05 + (0.85 * done) / plan.chunks.length),
@@ -361,6 +371,7 @@ export function definePipeline(d: PipelineDeps): void {
             contentType: 'video/mp2t',
           });
         }
+        if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
         return { segments: plan.segments.length };
       } finally {
         await rm(dir, { recursive: true, force: true });
@@ -383,6 +394,7 @@ export function definePipeline(d: PipelineDeps): void {
       const images = await makeImages(input, plan, row, ctx.signal);
       for (const [name, body, type] of images.files)
         await storage.put(`${prefix}/images/${name}`, body, { contentType: type });
+      if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
       return images.summary;
     },
   });

@@ -453,6 +453,46 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     expect(busyReady.filter((at) => at > quietReady).length).toBeGreaterThan(0);
   }, 240_000);
 
+  it('deleting a video while it is processing cancels its jobs and leaves no objects behind', async () => {
+    const clip = await makeClip('long.mp4', [
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=30:duration=40',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+    ]);
+    const videoId = await upload(clip, templateId);
+    const row = await waitFor(
+      async () => {
+        const r = await s.ctx.videos.repo.find(t.id, videoId);
+        return r?.generation ? r : undefined;
+      },
+      60_000,
+      'processing to start',
+    );
+    expect((await fetch(`${s.url}/v1/videos/${videoId}`, { method: 'DELETE', headers: t.auth })).status).toBe(
+      204,
+    );
+    const g = row.generation!;
+    const jobs = [`publish.${g}`, `chunk.${g}.0`, `chunk.${g}.1`];
+    await waitFor(
+      async () => {
+        const states = await Promise.all(jobs.map(async (id) => (await s.ctx.ports.queue.getJob(id))?.state));
+        return states.every((x) => x === undefined || ['cancelled', 'completed', 'failed'].includes(x))
+          ? states
+          : undefined;
+      },
+      60_000,
+      'the jobs to end',
+    );
+    expect((await s.ctx.ports.queue.getJob(`publish.${g}`))?.state).not.toBe('completed');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await s.ctx.ports.storage.list(`${t.id}/${videoId}/`)).items).toEqual([]);
+  }, 120_000);
+
   it('errors a file that is not a video with non_video, and never gets stuck', async () => {
     const videoId = await upload(randomBytes(200_000), templateId);
     const v = await settled(videoId, 60_000);
