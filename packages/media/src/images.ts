@@ -386,7 +386,7 @@ export async function makeStoryboard(input: string, opts: StoryboardOptions): Pr
   args.push('-i', input, '-map', '0:V:0', '-an', '-sn', '-dn');
   args.push(
     '-vf',
-    `fps=fps=1000/${intervalMs}:start_time=0,scale=${tileWidth}:${tileHeight}:flags=area,setsar=1,format=rgb24`,
+    `fps=fps=1000/${intervalMs}:start_time=0:eof_action=pass,scale=${tileWidth}:${tileHeight}:flags=area,setsar=1,format=rgb24`,
   );
   args.push('-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   const res = await runFfmpeg(args, {

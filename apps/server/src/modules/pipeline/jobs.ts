@@ -11,6 +11,7 @@ import {
   decodeCheck,
   extractFrame,
   fpsValue,
+  isMediaError,
   makeStoryboard,
   mp4Args,
   planAudio,
@@ -30,7 +31,7 @@ import type { VideosTable } from '../../db/schema';
 import { newId } from '../../lib/ids';
 import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
-import type { JobQueue } from '../../ports/queue';
+import { type JobContext, type JobQueue, UnrecoverableJobError } from '../../ports/queue';
 import type { EventService } from '../events/service';
 import { fetchToStorage } from '../imports/fetcher';
 import type { TemplateService } from '../templates/service';
@@ -100,9 +101,52 @@ export function definePipeline(d: PipelineDeps): void {
   const planOf = (row: VideosTable) => JSON.parse(row.plan ?? 'null') as VideoPlan;
   const keyOf = (row: VideosTable) => (row.hls_key ? open(row.hls_key, d.secret, KEY_PURPOSE) : undefined);
   const workDir = async (videoId: string, generation: string, part: string) => {
-    await mkdir(path.join(workRoot, videoId), { recursive: true });
-    return mkdtemp(path.join(workRoot, videoId, `${generation}-${part}-`));
+    await mkdir(workRoot, { recursive: true });
+    return mkdtemp(path.join(workRoot, `${videoId}-${generation}-${part}-`));
   };
+  /**
+   * A pipeline step that fails for good (last attempt, or unrecoverable) errors its video, so no video
+   * stays in `processing`: media trouble is `malformed_media` with ffmpeg's first words, anything else
+   * `internal` (and logged). A step cancelled because its video went away changes nothing.
+   */
+  const failsVideo =
+    <P extends { tenantId: string; videoId: string }, R>(
+      attempts: number,
+      fn: (p: P, ctx: JobContext) => Promise<R>,
+    ) =>
+    async (p: P, ctx: JobContext): Promise<R> => {
+      try {
+        return await fn(p, ctx);
+      } catch (err) {
+        const last = err instanceof UnrecoverableJobError || ctx.attempt >= attempts;
+        if (last && !ctx.signal.aborted) {
+          const row = await videos.repo.find(p.tenantId, p.videoId);
+          if (row && row.status !== 'errored') {
+            if (isMediaError(err)) {
+              const first = err.message.split('\n')[0]!.slice(0, 300);
+              await videos.fail(
+                p.tenantId,
+                p.videoId,
+                'malformed_media',
+                `the media could not be processed: ${first}`,
+              );
+            } else if (err instanceof UnrecoverableJobError) {
+              await videos.fail(p.tenantId, p.videoId, 'malformed_media', err.message);
+            } else {
+              d.log.error({ err, job: ctx.name, videoId: p.videoId }, 'processing failed');
+              await videos.fail(
+                p.tenantId,
+                p.videoId,
+                'internal',
+                `processing failed in ${ctx.name}; the error was logged`,
+              );
+            }
+          }
+        }
+        throw err;
+      }
+    };
+
   /**
    * A video deleted while a job was writing its objects: the delete already removed the prefix, so the
    * job removes what it wrote after that and reports it skipped.
@@ -120,7 +164,7 @@ export function definePipeline(d: PipelineDeps): void {
     queue: 'io',
     schema: ProcessPayload,
     attempts: 4,
-    handler: async ({ tenantId, videoId, templateId }, ctx) => {
+    handler: failsVideo(4, async ({ tenantId, videoId, templateId }, ctx) => {
       const row = await current(tenantId, videoId);
       if (!row) return { skipped: 'deleted' };
       await videos.setStatus(tenantId, videoId, 'processing');
@@ -132,15 +176,14 @@ export function definePipeline(d: PipelineDeps): void {
         return { errored: verdict.code };
       }
       if ('failed' in info) return { errored: 'probe' }; // classify refused it already
-      const check = await decodeCheck(input, { timeoutMs: 60_000, signal: ctx.signal } as never);
-      if (!(check as { ok: boolean }).ok) {
-        const c = check as { code?: string; message?: string };
-        await videos.fail(
-          tenantId,
-          videoId,
-          (c.code as 'malformed_media') ?? 'malformed_media',
-          c.message ?? 'the media data cannot be decoded',
-        );
+      const check = await decodeCheck(input, {
+        durationSec: info.duration,
+        hasVideo: info.video !== null,
+        timeoutMs: 60_000,
+        signal: ctx.signal,
+      });
+      if (!check.ok) {
+        await videos.fail(tenantId, videoId, check.code, check.message);
         return { errored: 'decode' };
       }
       const template = await d.templates.getSpec(tenantId, templateId ?? row.template_id ?? undefined);
@@ -235,6 +278,7 @@ export function definePipeline(d: PipelineDeps): void {
         }
       }
       await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
+      if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
       const priority = await fairPriority(tenantId);
       const base = { tenantId, videoId, generation };
       await queue.enqueueFlow({
@@ -254,7 +298,7 @@ export function definePipeline(d: PipelineDeps): void {
         ],
       });
       return { generation, chunks: chunks.length, renditions: names };
-    },
+    }),
   });
 
   // 2. one chunk of consecutive segments, every rendition, one decode.
@@ -263,7 +307,7 @@ export function definePipeline(d: PipelineDeps): void {
     schema: ChunkPayload,
     attempts: 4,
     timeoutMs: 60 * 60_000,
-    handler: async ({ tenantId, videoId, generation, chunk }, ctx) => {
+    handler: failsVideo(4, async ({ tenantId, videoId, generation, chunk }, ctx) => {
       const row = await current(tenantId, videoId, generation);
       if (!row) return { skipped: true };
       const plan = planOf(row);
@@ -313,6 +357,10 @@ export function definePipeline(d: PipelineDeps): void {
         for (const r of plan.ladder.renditions) {
           for (const s of segs) {
             const file = path.join(dir, r.name, segmentName(s.index));
+            if (!(await stat(file).catch(() => undefined)))
+              throw new UnrecoverableJobError(
+                `the media data ends before ${s.start.toFixed(2)} s although the file declares ${plan.durationSec.toFixed(2)} s (truncated or damaged)`,
+              );
             let data: Buffer = await readFile(file);
             if (key) data = encryptSegment(data, key, s.index);
             await storage.put(`${prefix}/hls/${r.name}/${segmentName(s.index)}`, data, {
@@ -329,7 +377,7 @@ export function definePipeline(d: PipelineDeps): void {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-    },
+    }),
   });
 
   // 3. the audio track, encoded once for the whole video (no priming gaps between chunks).
@@ -338,7 +386,7 @@ export function definePipeline(d: PipelineDeps): void {
     schema: GenPayload,
     attempts: 4,
     timeoutMs: 60 * 60_000,
-    handler: async ({ tenantId, videoId, generation }, ctx) => {
+    handler: failsVideo(4, async ({ tenantId, videoId, generation }, ctx) => {
       const row = await current(tenantId, videoId, generation);
       if (!row) return { skipped: true };
       const plan = planOf(row);
@@ -376,7 +424,7 @@ export function definePipeline(d: PipelineDeps): void {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-    },
+    }),
   });
 
   // 4. poster and storyboard.
@@ -385,7 +433,7 @@ export function definePipeline(d: PipelineDeps): void {
     schema: GenPayload,
     attempts: 3,
     timeoutMs: 30 * 60_000,
-    handler: async ({ tenantId, videoId, generation }, ctx) => {
+    handler: failsVideo(3, async ({ tenantId, videoId, generation }, ctx) => {
       const row = await current(tenantId, videoId, generation);
       if (!row) return { skipped: true };
       const plan = planOf(row);
@@ -396,7 +444,7 @@ export function definePipeline(d: PipelineDeps): void {
         await storage.put(`${prefix}/images/${name}`, body, { contentType: type });
       if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
       return images.summary;
-    },
+    }),
   });
 
   // A new cover for a published video: a new poster object (objects of a generation are cached as immutable).
@@ -434,7 +482,7 @@ export function definePipeline(d: PipelineDeps): void {
     schema: GenPayload,
     attempts: 5,
     timeoutMs: 60 * 60_000,
-    handler: async ({ tenantId, videoId, generation }, ctx) => {
+    handler: failsVideo(5, async ({ tenantId, videoId, generation }, ctx) => {
       const row = await current(tenantId, videoId, generation);
       if (!row) return { skipped: true };
       const plan = planOf(row);
@@ -554,7 +602,7 @@ export function definePipeline(d: PipelineDeps): void {
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
-    },
+    }),
   });
 }
 
