@@ -169,6 +169,13 @@ portChecks.push(
       'for redis://, is Redis running and reachable; for db, is the database healthy and migrated (vodcloud migrate)?',
     );
     await db.close();
+    // A database that was never migrated has no jobs table yet: say so plainly.
+    if (!r.ok && /no such table|doesn't exist|does not exist/i.test(r.detail))
+      return {
+        ...r,
+        detail: `${r.detail} (the database is not migrated yet)`,
+        fix: 'run `vodcloud migrate`, or start the server once (it migrates at start)',
+      };
     return r;
   },
 );
