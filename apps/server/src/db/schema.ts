@@ -1,3 +1,4 @@
+import type { ReferrerPoliciesTable, SigningKeysTable } from '../modules/playback/repository';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../modules/webhooks/repository';
 
 /** Row types of every table, as Kysely sees them. Times are ISO-8601 UTC strings. JSON columns are text. */
@@ -100,6 +101,8 @@ export interface DB {
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  signing_keys: SigningKeysTable;
+  referrer_policies: ReferrerPoliciesTable;
 }
 
 export interface UploadsTable {

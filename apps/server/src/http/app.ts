@@ -15,6 +15,8 @@ import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { categoryRoutes } from '../modules/categories/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';
+import { playbackRoutes } from '../modules/playback/routes';
+import { PlaybackService } from '../modules/playback/service';
 import { streamRoutes } from '../modules/stream/routes';
 import { storageRoutes } from '../modules/stream/storage-route';
 import { systemRoutes } from '../modules/system/routes';
@@ -125,6 +127,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   registerAuth(base, ctx.tenants);
+  // One per app: api-side revocations and policy changes reach this process's stream cache at once.
+  const playback = new PlaybackService(ctx.db, ctx.secret);
   systemRoutes(app, ctx);
   if (config.roles.includes('api')) {
     tenantRoutes(app, ctx.tenants);
@@ -132,6 +136,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     categoryRoutes(app, ctx.categories);
     videoRoutes(app, ctx.videos, config.publicUrl);
     webhookRoutes(app, ctx.webhooks);
+    playbackRoutes(app, playback);
     snapshotRoutes(
       app,
       { videos: ctx.videos, storage: ctx.ports.storage, sources: ctx.sources },
@@ -152,7 +157,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   }
   if (config.roles.includes('upload')) await tusRoutes(base, ctx.tus);
   if (config.roles.includes('stream')) {
-    streamRoutes(base, { db: ctx.db, storage: ctx.ports.storage, secret: ctx.secret });
+    streamRoutes(base, { db: ctx.db, storage: ctx.ports.storage, secret: ctx.secret, playback });
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
   }
 

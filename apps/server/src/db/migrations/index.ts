@@ -4,6 +4,7 @@ import * as m002 from './002_jobs';
 import * as m003 from './003_uploads';
 import * as m004 from './004_webhooks';
 import * as m005 from './005_pipeline';
+import * as m006 from './006_playback';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '003_uploads': m003,
   '004_webhooks': m004,
   '005_pipeline': m005,
+  '006_playback': m006,
 };

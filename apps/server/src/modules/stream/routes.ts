@@ -4,6 +4,10 @@ import type { Database } from '../../db/connect';
 import type { VideosTable } from '../../db/schema';
 import { sendProblem } from '../../http/problem';
 import { open } from '../../lib/secretbox';
+import type { Audience } from '../playback/jwt';
+import { referrerAllowed } from '../playback/referrer';
+import type { PlaybackService } from '../playback/service';
+import { addTokenToPlaylist, withQuery } from './playlist';
 import { sendObject } from './send-object';
 
 const PID = /^[A-Za-z0-9_-]{10,40}$/;
@@ -16,18 +20,27 @@ export interface StreamDeps {
   db: Database;
   storage: ObjectStore;
   secret: string;
+  playback: PlaybackService;
 }
+
+/** Signed responses may only be cached by the viewer's browser, not shared caches (the token is per viewer). */
+const privately = (cacheControl: string, signed: boolean) =>
+  signed ? cacheControl.replace(/^public/, 'private') : cacheControl;
 
 /**
  * The stream role: playlists, segments, AES keys, progressive MP4, poster and storyboard of published
  * videos. Objects of a generation never change, so they are served immutable; playlists briefly cached.
- * This serves public playback; signed tokens and referrer rules come with the playback issue.
+ *
+ * Every request passes the referrer policy of the video (else of its tenant), if one is set. A `signed`
+ * video also needs `?token=<RS256 JWT>` for the route's audience (v: HLS, MP4, key; t: thumbnail;
+ * s: storyboard); its playlists are rewritten so that every URI they name carries the same token.
  */
 export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
   const find = async (
     req: FastifyRequest,
     reply: FastifyReply,
     pid: string,
+    aud: Audience,
   ): Promise<VideosTable | undefined> => {
     if (!PID.test(pid)) {
       sendProblem(reply, 'not_found', 'Not found');
@@ -40,13 +53,37 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       sendProblem(reply, 'not_found', 'Not found');
       return undefined;
     }
-    if (row.playback_policy !== 'public') {
-      sendProblem(reply, 'forbidden', 'This video needs a signed playback token');
+    reply.header('access-control-allow-origin', '*');
+    const rules = await d.playback.referrerRules(row.tenant_id, row.id);
+    if (rules && !referrerAllowed(rules, req.headers.referer)) {
+      sendProblem(reply, 'forbidden', 'Playback of this video is not allowed from this page');
       return undefined;
     }
-    reply.header('access-control-allow-origin', '*');
-    void req;
+    if (row.playback_policy !== 'public') {
+      const why = await d.playback.checkToken(row, tokenOf(req), aud);
+      if (why) {
+        sendProblem(reply, 'forbidden', why);
+        return undefined;
+      }
+    }
     return row;
+  };
+  const tokenOf = (req: FastifyRequest): string | undefined => {
+    const t = (req.query as Record<string, unknown> | undefined)?.token;
+    return typeof t === 'string' ? t : undefined;
+  };
+  const signed = (row: VideosTable) => row.playback_policy !== 'public';
+  /** A playlist of a signed video, read whole and rewritten to carry the request's token. */
+  const sendSignedPlaylist = async (req: FastifyRequest, reply: FastifyReply, key: string) => {
+    const obj = await d.storage.get(key).catch(() => undefined);
+    if (!obj) return sendProblem(reply, 'not_found', 'Not found');
+    const parts: Buffer[] = [];
+    for await (const c of obj.body) parts.push(c as Buffer);
+    const text = addTokenToPlaylist(Buffer.concat(parts).toString('utf8'), tokenOf(req)!);
+    return reply
+      .header('cache-control', 'private, no-store')
+      .type('application/vnd.apple.mpegurl')
+      .send(text);
   };
   const prefix = (row: VideosTable) => `${row.tenant_id}/${row.id}/${row.published_generation}`;
   const cors = (reply: FastifyReply) => reply.header('access-control-allow-origin', '*');
@@ -55,8 +92,9 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     '/hls/:pid/master.m3u8',
     { schema: { hide: true } },
     async (req, reply) => {
-      const row = await find(req, reply, req.params.pid);
+      const row = await find(req, reply, req.params.pid, 'v');
       if (!row) return reply;
+      if (signed(row)) return sendSignedPlaylist(req, reply, `${prefix(row)}/hls/master.m3u8`);
       return sendObject(req, reply, d.storage, `${prefix(row)}/hls/master.m3u8`, {
         contentType: 'application/vnd.apple.mpegurl',
         cacheControl: PLAYLIST,
@@ -71,18 +109,20 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       const { name, file } = req.params;
       if (!(NAME.test(name) && (file === 'index.m3u8' || SEGMENT.test(file))))
         return sendProblem(reply, 'not_found', 'Not found');
-      const row = await find(req, reply, req.params.pid);
+      const row = await find(req, reply, req.params.pid, 'v');
       if (!row) return reply;
       const playlist = file === 'index.m3u8';
+      if (playlist && signed(row))
+        return sendSignedPlaylist(req, reply, `${prefix(row)}/hls/${name}/${file}`);
       return sendObject(req, reply, d.storage, `${prefix(row)}/hls/${name}/${file}`, {
         contentType: playlist ? 'application/vnd.apple.mpegurl' : 'video/mp2t',
-        cacheControl: playlist ? PLAYLIST : IMMUTABLE,
+        cacheControl: privately(playlist ? PLAYLIST : IMMUTABLE, signed(row)),
       });
     },
   );
 
   app.get<{ Params: { pid: string } }>('/hls/:pid/key', { schema: { hide: true } }, async (req, reply) => {
-    const row = await find(req, reply, req.params.pid);
+    const row = await find(req, reply, req.params.pid, 'v');
     if (!row) return reply;
     if (!row.hls_key) return sendProblem(reply, 'not_found', 'This video is not encrypted');
     return reply
@@ -98,26 +138,26 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     handler: async (req, reply) => {
       const m = /^([a-z0-9][a-z0-9_-]{0,31})\.(mp4|m4a)$/.exec(req.params.name);
       if (!m) return sendProblem(reply, 'not_found', 'Not found');
-      const row = await find(req, reply, req.params.pid);
+      const row = await find(req, reply, req.params.pid, 'v');
       if (!row) return reply;
       const outputs = JSON.parse(row.outputs ?? '{}') as { mp4?: Record<string, string> };
       const key = outputs.mp4?.[m[1]!];
       if (!key) return sendProblem(reply, 'not_found', 'No such rendition');
-      return sendObject(req, reply, d.storage, key, { cacheControl: IMMUTABLE });
+      return sendObject(req, reply, d.storage, key, { cacheControl: privately(IMMUTABLE, signed(row)) });
     },
   });
 
   app.get<{ Params: { file: string } }>('/thumb/:file', { schema: { hide: true } }, async (req, reply) => {
     const m = /^([A-Za-z0-9_-]+)\.jpg$/.exec(req.params.file);
     if (!m) return sendProblem(reply, 'not_found', 'Not found');
-    const row = await find(req, reply, m[1]!);
+    const row = await find(req, reply, m[1]!, 't');
     if (!row) return reply;
     const outputs = JSON.parse(row.outputs ?? '{}') as { images?: { poster?: string } };
     const poster = outputs.images?.poster ?? 'poster.jpg';
     // Short cache: a new cover changes which poster this URL answers with.
     return sendObject(req, reply, d.storage, `${prefix(row)}/images/${poster}`, {
       contentType: 'image/jpeg',
-      cacheControl: 'public, max-age=60',
+      cacheControl: privately('public, max-age=60', signed(row)),
     });
   });
 
@@ -127,7 +167,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     async (req, reply) => {
       const m = /^([A-Za-z0-9_-]+)\.vtt$/.exec(req.params.file);
       if (!m) return sendProblem(reply, 'not_found', 'Not found');
-      const row = await find(req, reply, m[1]!);
+      const row = await find(req, reply, m[1]!, 's');
       if (!row) return reply;
       const obj = await d.storage.get(`${prefix(row)}/images/storyboard.vtt`).catch(() => undefined);
       if (!obj) return sendProblem(reply, 'not_found', 'No storyboard');
@@ -135,8 +175,17 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       for await (const c of obj.body) text += (c as Buffer).toString('utf8');
       // Sprite URLs in the stored VTT are relative to it; here they point at this video's sprite route.
       text = text.replace(/^(storyboard-\d+\.jpg)(#xywh=)/gm, `/storyboard/${row.playback_id}/$1$2`);
+      // A signed video's sprite URLs carry the token the VTT was fetched with.
+      if (signed(row))
+        text = text.replace(
+          /^(\/storyboard\/[^\s#]+\.jpg)(#xywh=)/gm,
+          (_m, u: string, x: string) => `${withQuery(u, 'token', tokenOf(req)!)}${x}`,
+        );
       cors(reply);
-      return reply.header('cache-control', PLAYLIST).type('text/vtt; charset=utf-8').send(text);
+      return reply
+        .header('cache-control', signed(row) ? 'private, no-store' : PLAYLIST)
+        .type('text/vtt; charset=utf-8')
+        .send(text);
     },
   );
 
@@ -145,11 +194,11 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     { schema: { hide: true } },
     async (req, reply) => {
       if (!/^storyboard-\d+\.jpg$/.test(req.params.file)) return sendProblem(reply, 'not_found', 'Not found');
-      const row = await find(req, reply, req.params.pid);
+      const row = await find(req, reply, req.params.pid, 's');
       if (!row) return reply;
       return sendObject(req, reply, d.storage, `${prefix(row)}/images/${req.params.file}`, {
         contentType: 'image/jpeg',
-        cacheControl: IMMUTABLE,
+        cacheControl: privately(IMMUTABLE, signed(row)),
       });
     },
   );

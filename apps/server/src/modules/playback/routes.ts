@@ -1,0 +1,129 @@
+import {
+  CreatedSigningKey,
+  CreatePlaybackToken,
+  IdParams,
+  ListQuery,
+  listOf,
+  NoContent,
+  PlaybackToken,
+  Problem,
+  ReferrerPolicy,
+  ReferrerPolicyInput,
+  SigningKey,
+} from '@vodcloud/contracts';
+import { tenantOf } from '../../http/auth';
+import { decodeCursor, page } from '../../http/pagination';
+import type { ZodApp } from '../../http/types';
+import type { PlaybackService } from './service';
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
+
+/** Signing keys, server-minted playback tokens and referrer policies (api role). */
+export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
+  app.get('/v1/signing-keys', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['playback'],
+      summary: 'List signing keys (public metadata only; private keys are never stored)',
+      querystring: ListQuery,
+      response: { 200: listOf(SigningKey), ...errors },
+    },
+    handler: async (req) => {
+      const p = page(
+        await playback.listKeys(tenantOf(req), req.query.limit, decodeCursor(req.query.cursor)),
+        req.query.limit,
+      );
+      return { data: p.rows, nextCursor: p.nextCursor };
+    },
+  });
+  app.post('/v1/signing-keys', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['playback'],
+      summary: 'Create an RSA signing key for playback tokens; the private key is returned once',
+      response: { 201: CreatedSigningKey, ...errors },
+    },
+    handler: async (req, reply) => reply.code(201).send(await playback.createKey(tenantOf(req))),
+  });
+  app.get('/v1/signing-keys/:id', {
+    config: { access: 'read' },
+    schema: {
+      tags: ['playback'],
+      summary: 'Get a signing key',
+      params: IdParams,
+      response: { 200: SigningKey, ...errors },
+    },
+    handler: async (req) => playback.getKey(tenantOf(req), req.params.id),
+  });
+  app.delete('/v1/signing-keys/:id', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['playback'],
+      summary: 'Revoke a signing key: tokens signed with it stop playing within seconds',
+      params: IdParams,
+      response: { 204: NoContent, ...errors },
+    },
+    handler: async (req, reply) => {
+      await playback.revokeKey(tenantOf(req), req.params.id);
+      return reply.code(204).send(null);
+    },
+  });
+
+  app.post('/v1/videos/:id/playback-tokens', {
+    config: { access: 'write' },
+    schema: {
+      tags: ['playback'],
+      summary: "Mint a playback token for a video with the platform's key of the tenant",
+      params: IdParams,
+      body: CreatePlaybackToken,
+      response: { 201: PlaybackToken, ...errors },
+    },
+    handler: async (req, reply) =>
+      reply.code(201).send(await playback.mintToken(tenantOf(req), req.params.id, req.body ?? {})),
+  });
+
+  const policyRoutes = (url: string, scope: 'tenant' | 'video') => {
+    const params = scope === 'video' ? { params: IdParams } : {};
+    const videoOf = (req: { params: unknown }) =>
+      scope === 'video' ? (req.params as { id: string }).id : '';
+    app.get(url, {
+      config: { access: 'read' },
+      schema: {
+        tags: ['playback'],
+        summary: `Get the referrer policy of the ${scope}`,
+        ...params,
+        response: { 200: ReferrerPolicy, ...errors },
+      },
+      handler: async (req) => playback.getPolicy(tenantOf(req), videoOf(req)),
+    });
+    app.put(url, {
+      config: { access: 'write' },
+      schema: {
+        tags: ['playback'],
+        summary:
+          scope === 'video'
+            ? "Set the video's referrer policy (replaces the tenant's for this video)"
+            : "Set the tenant's referrer policy (for every video without its own)",
+        ...params,
+        body: ReferrerPolicyInput,
+        response: { 200: ReferrerPolicy, ...errors },
+      },
+      handler: async (req) => playback.putPolicy(tenantOf(req), videoOf(req), req.body),
+    });
+    app.delete(url, {
+      config: { access: 'write' },
+      schema: {
+        tags: ['playback'],
+        summary: `Remove the referrer policy of the ${scope}`,
+        ...params,
+        response: { 204: NoContent, ...errors },
+      },
+      handler: async (req, reply) => {
+        await playback.deletePolicy(tenantOf(req), videoOf(req));
+        return reply.code(204).send(null);
+      },
+    });
+  };
+  policyRoutes('/v1/referrer-policy', 'tenant');
+  policyRoutes('/v1/videos/:id/referrer-policy', 'video');
+}

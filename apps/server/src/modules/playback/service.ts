@@ -1,0 +1,240 @@
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { CreatePlaybackToken, ReferrerPolicyInput } from '@vodcloud/contracts';
+import type { z } from 'zod';
+import type { Database } from '../../db/connect';
+import { AppError } from '../../lib/errors';
+import { newId } from '../../lib/ids';
+import { open, seal } from '../../lib/secretbox';
+import { nowIso } from '../../lib/time';
+import { type Audience, checkClaims, parseJwt, publicKeyOf, signJwt, verifySignature } from './jwt';
+import type { ReferrerRules } from './referrer';
+import { PlaybackRepository, type ReferrerPoliciesTable, type SigningKeysTable } from './repository';
+
+const SEAL_PURPOSE = 'signing-key';
+const CACHE_MAX = 10_000;
+
+export function keyView(row: SigningKeysTable) {
+  return {
+    id: row.id,
+    managed: row.managed === 1,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+function policyView(row: ReferrerPoliciesTable) {
+  return {
+    scope: row.video_id === '' ? ('tenant' as const) : ('video' as const),
+    referrers: JSON.parse(row.referrers) as string[],
+    allowNoReferrer: row.allow_no_referrer === 1,
+    updatedAt: row.updated_at,
+  };
+}
+
+type CachedKey = { tenantId: string; publicKey: KeyObject; revoked: boolean } | null;
+
+/** A small time-bounded cache; entries older than ttlMs are reloaded. */
+class TtlCache<T> {
+  private readonly map = new Map<string, { at: number; value: T }>();
+  constructor(private readonly ttlMs: number) {}
+  get(key: string): T | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    if (Date.now() - e.at >= this.ttlMs) {
+      this.map.delete(key);
+      return undefined;
+    }
+    return e.value;
+  }
+  set(key: string, value: T): void {
+    if (this.map.size >= CACHE_MAX) this.map.clear();
+    this.map.set(key, { at: Date.now(), value });
+  }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+/**
+ * Signing keys, playback tokens and referrer policies.
+ *
+ * The stream role caches public keys (and unknown kids) and referrer policies in memory for `cacheTtlMs`
+ * (default 3 s). A revocation or policy change made through this process takes effect at once; on other
+ * nodes within that TTL at most.
+ */
+export class PlaybackService {
+  readonly repo: PlaybackRepository;
+  private readonly keys: TtlCache<CachedKey>;
+  private readonly policies: TtlCache<ReferrerRules | null>;
+  private readonly managed: TtlCache<{ kid: string; key: KeyObject }>;
+
+  constructor(
+    db: Database,
+    private readonly secret: string,
+    opts: { cacheTtlMs?: number } = {},
+  ) {
+    this.repo = new PlaybackRepository(db);
+    const ttl = opts.cacheTtlMs ?? 3000;
+    this.keys = new TtlCache(ttl);
+    this.policies = new TtlCache(ttl);
+    this.managed = new TtlCache(ttl);
+  }
+
+  // ---- signing keys ----
+
+  private async insertKey(tenantId: string, managed: boolean) {
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    const row: SigningKeysTable = {
+      id: newId(),
+      tenant_id: tenantId,
+      public_key: publicKey,
+      private_key: managed ? seal(Buffer.from(privateKey), this.secret, SEAL_PURPOSE) : null,
+      managed: managed ? 1 : 0,
+      created_at: nowIso(),
+      revoked_at: null,
+    };
+    await this.repo.insertKey(row);
+    return { row, privateKey, publicKey };
+  }
+
+  async createKey(tenantId: string) {
+    const { row, privateKey, publicKey } = await this.insertKey(tenantId, false);
+    return { ...keyView(row), privateKey, publicKey };
+  }
+
+  async listKeys(tenantId: string, limit: number, beforeId?: string) {
+    return (await this.repo.listKeys(tenantId, limit, beforeId)).map(keyView);
+  }
+
+  async getKey(tenantId: string, id: string) {
+    const row = await this.repo.findKey(tenantId, id);
+    if (!row) throw new AppError('not_found', 'Signing key not found');
+    return keyView(row);
+  }
+
+  /** Revokes a key (idempotent); tokens signed with it stop playing. Revoking the managed key rotates it. */
+  async revokeKey(tenantId: string, id: string): Promise<void> {
+    const row = await this.repo.findKey(tenantId, id);
+    if (!row) throw new AppError('not_found', 'Signing key not found');
+    await this.repo.revokeKey(tenantId, id, nowIso());
+    this.keys.delete(id);
+    this.managed.delete(tenantId);
+  }
+
+  // ---- tokens ----
+
+  private async managedKey(tenantId: string): Promise<{ kid: string; key: KeyObject }> {
+    const cached = this.managed.get(tenantId);
+    if (cached) return cached;
+    let row = await this.repo.managedKey(tenantId);
+    if (!row) row = (await this.insertKey(tenantId, true)).row;
+    const key = createPrivateKey(open(row.private_key!, this.secret, SEAL_PURPOSE).toString('utf8'));
+    const entry = { kid: row.id, key };
+    this.managed.set(tenantId, entry);
+    return entry;
+  }
+
+  /** Mints a token for a video of the tenant with the platform-held (managed) key of the tenant. */
+  async mintToken(tenantId: string, videoId: string, input: z.infer<typeof CreatePlaybackToken>) {
+    const video = await this.repo.video(tenantId, videoId);
+    if (!video) throw new AppError('not_found', 'Video not found');
+    const { kid, key } = await this.managedKey(tenantId);
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + input.expiresIn;
+    const token = signJwt({ sub: video.playback_id, aud: input.aud, iat: now, exp }, kid, key);
+    return { token, kid, aud: input.aud, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  private async publicKey(kid: string): Promise<CachedKey> {
+    const cached = this.keys.get(kid);
+    if (cached !== undefined) return cached;
+    let entry: CachedKey = null;
+    if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(kid)) {
+      const row = await this.repo.keyById(kid);
+      if (row)
+        entry = {
+          tenantId: row.tenant_id,
+          publicKey: publicKeyOf(row.public_key),
+          revoked: row.revoked_at !== null,
+        };
+    }
+    this.keys.set(kid, entry);
+    return entry;
+  }
+
+  /**
+   * Checks a playback token for `aud` on a video; returns why it is refused, or undefined when it grants
+   * access. RS256 only; the key must be the video's tenant's and not revoked.
+   */
+  async checkToken(
+    video: { tenant_id: string; playback_id: string },
+    token: string | undefined,
+    aud: Audience,
+  ): Promise<string | undefined> {
+    if (!token) return 'This video needs a signed playback token (?token=)';
+    const parsed = parseJwt(token);
+    if (!parsed) return 'The playback token is malformed or not RS256';
+    const key = await this.publicKey(parsed.kid);
+    if (!key || key.tenantId !== video.tenant_id) return 'The playback token names an unknown key';
+    if (key.revoked) return 'The playback token was signed with a revoked key';
+    if (!verifySignature(parsed, key.publicKey)) return 'The playback token signature is invalid';
+    const why = checkClaims(parsed.claims, { sub: video.playback_id, aud });
+    return why && `The playback token is refused: ${why}`;
+  }
+
+  // ---- referrer policies ----
+
+  /** The rules that apply to a video: its own policy, else its tenant's, else none (null). */
+  async referrerRules(tenantId: string, videoId: string): Promise<ReferrerRules | null> {
+    const k = `${tenantId}/${videoId}`;
+    const cached = this.policies.get(k);
+    if (cached !== undefined) return cached;
+    const rows = await this.repo.policies(tenantId, videoId);
+    const row = rows.find((r) => r.video_id === videoId) ?? rows.find((r) => r.video_id === '');
+    const rules = row
+      ? { referrers: JSON.parse(row.referrers) as string[], allowNoReferrer: row.allow_no_referrer === 1 }
+      : null;
+    this.policies.set(k, rules);
+    return rules;
+  }
+
+  private async assertVideo(tenantId: string, videoId: string) {
+    if (videoId && !(await this.repo.video(tenantId, videoId)))
+      throw new AppError('not_found', 'Video not found');
+  }
+
+  async getPolicy(tenantId: string, videoId = '') {
+    await this.assertVideo(tenantId, videoId);
+    const row = await this.repo.policy(tenantId, videoId);
+    if (!row) throw new AppError('not_found', 'No referrer policy is set');
+    return policyView(row);
+  }
+
+  async putPolicy(tenantId: string, videoId: string, input: z.infer<typeof ReferrerPolicyInput>) {
+    await this.assertVideo(tenantId, videoId);
+    const row: ReferrerPoliciesTable = {
+      tenant_id: tenantId,
+      video_id: videoId,
+      referrers: JSON.stringify([...new Set(input.referrers)]),
+      allow_no_referrer: input.allowNoReferrer ? 1 : 0,
+      updated_at: nowIso(),
+    };
+    await this.repo.putPolicy(row);
+    this.policies.clear();
+    return policyView(row);
+  }
+
+  async deletePolicy(tenantId: string, videoId = ''): Promise<void> {
+    await this.assertVideo(tenantId, videoId);
+    if ((await this.repo.deletePolicy(tenantId, videoId)) === 0)
+      throw new AppError('not_found', 'No referrer policy is set');
+    this.policies.clear();
+  }
+}
