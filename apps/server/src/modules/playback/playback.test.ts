@@ -299,6 +299,13 @@ describe('signed playback: signing keys, RS256 tokens carried into playlists, re
       .where('id', '=', kid)
       .executeTakeFirstOrThrow();
     expect(row.private_key).not.toMatch(/PRIVATE KEY/);
+    // No body at all: the defaults.
+    const bare = await fetch(`${s.url}/v1/videos/${signedA.id}/playback-tokens`, {
+      method: 'POST',
+      headers: a.auth,
+    });
+    expect(bare.status).toBe(201);
+    expect(await status(`/hls/${signedA.pid}/master.m3u8?token=${(await bare.json()).token}`)).toBe(200);
     // Another tenant cannot mint for this video; bad bodies are refused.
     expect((await api(b, 'POST', `/v1/videos/${signedA.id}/playback-tokens`, {})).status).toBe(404);
     expect((await api(a, 'POST', `/v1/videos/${signedA.id}/playback-tokens`, { aud: 'x' })).status).toBe(400);

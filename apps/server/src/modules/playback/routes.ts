@@ -75,11 +75,15 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
       tags: ['playback'],
       summary: "Mint a playback token for a video with the platform's key of the tenant",
       params: IdParams,
-      body: CreatePlaybackToken,
+      body: CreatePlaybackToken.nullish(),
       response: { 201: PlaybackToken, ...errors },
     },
     handler: async (req, reply) =>
-      reply.code(201).send(await playback.mintToken(tenantOf(req), req.params.id, req.body ?? {})),
+      reply
+        .code(201)
+        .send(
+          await playback.mintToken(tenantOf(req), req.params.id, req.body ?? CreatePlaybackToken.parse({})),
+        ),
   });
 
   const policyRoutes = (url: string, scope: 'tenant' | 'video') => {
