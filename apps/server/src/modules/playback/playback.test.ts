@@ -121,6 +121,15 @@ describe('signed playback: signing keys, RS256 tokens carried into playlists, re
     // Tenants do not see each other's keys.
     expect((await api(b, 'GET', `/v1/signing-keys/${keyA.id}`)).status).toBe(404);
     expect((await api(b, 'DELETE', `/v1/signing-keys/${keyA.id}`)).status).toBe(404);
+    const doc = await (await fetch(`${s.url}/openapi.json`)).json();
+    for (const p of [
+      '/v1/signing-keys',
+      '/v1/signing-keys/{id}',
+      '/v1/videos/{id}/playback-tokens',
+      '/v1/referrer-policy',
+      '/v1/videos/{id}/referrer-policy',
+    ])
+      expect(doc.paths, p).toHaveProperty([p]);
     // The stored row holds the public key only.
     const row = await s.ctx.db.primary
       .selectFrom('signing_keys')
