@@ -9,6 +9,10 @@ const BENCHMARKS: Record<
     about: 'tus upload into vodcloud vs curl PUT into nginx WebDAV; peak RSS; finalize time',
     load: () => import('./upload'),
   },
+  ladder: {
+    about: '60 s 1080p30 clip: upload complete → ready vs one ffmpeg for the ladder and ffmpeg per rendition',
+    load: () => import('./ladder'),
+  },
 };
 
 function usage(): string {
