@@ -567,6 +567,35 @@ export function definePipeline(d: PipelineDeps): void {
           await storage.put(m4aKey, await readFile(out), { contentType: 'audio/mp4' });
           mp4s.audio = m4aKey;
         }
+        // The storyboard is cut from the smallest rendition, already encoded and on this node: decoding a
+        // 360p stream costs a fraction of decoding the source a second time.
+        let storyboard: Record<string, unknown> | null = null;
+        const smallest = [...plan.ladder.renditions].sort(
+          (a, b) => a.width * a.height - b.width * b.height,
+        )[0];
+        if (smallest) {
+          const list = path.join(dir, `${smallest.name}.board.list`);
+          await writeFile(
+            list,
+            plan.segments.map((seg) => path.join(dir, smallest.name, segmentName(seg.index))).join('\n'),
+          );
+          const small = path.join(dir, 'storyboard-source.mp4');
+          await runFfmpeg(mp4Args({ video: { listFile: list }, audio: null, output: small }), {
+            timeoutMs: 300_000,
+            signal: ctx.signal,
+          });
+          const board = await makeStoryboard(small, {
+            durationSec: plan.durationSec,
+            format: 'jpeg',
+            spriteUrl: (i: number) => `storyboard-${i}.jpg`,
+            timeoutMs: 600_000,
+            signal: ctx.signal,
+          });
+          for (const [i, sheet] of board.sheets.entries())
+            await storage.put(`${prefix}/images/storyboard-${i}.jpg`, sheet, { contentType: 'image/jpeg' });
+          await storage.put(`${prefix}/images/storyboard.vtt`, board.vtt, { contentType: 'text/vtt' });
+          storyboard = { vtt: 'storyboard.vtt', sheets: board.sheets.length, tiles: board.count };
+        }
         // Measured average bandwidths replace the planned ones in the master playlist.
         await writePlaylists(d, tenantId, row.playback_id, videoId, plan, key !== undefined, sizes);
         const images = (await ctx.childResults()) as Record<
@@ -580,7 +609,7 @@ export function definePipeline(d: PipelineDeps): void {
         const renditions = JSON.parse(row.renditions) as Array<Record<string, unknown>>;
         await videos.repo.update(tenantId, videoId, {
           published_generation: generation,
-          outputs: JSON.stringify({ prefix, mp4: mp4s, images: imageResult }),
+          outputs: JSON.stringify({ prefix, mp4: mp4s, images: { ...(imageResult ?? {}), storyboard } }),
           renditions: JSON.stringify(renditions.map((r) => ({ ...r, status: 'ready' }))),
           progress: 1,
           playable: 1,
@@ -702,7 +731,7 @@ async function writePlaylists(
   );
 }
 
-/** Poster (the cover frame when one was chosen, else a representative non-black one) and storyboard. */
+/** The poster: the cover frame when one was chosen, else a representative non-black one (a few seeks, no full decode). */
 async function makeImages(
   input: string,
   plan: VideoPlan,
@@ -726,21 +755,8 @@ async function makeImages(
     files.push(['poster.jpg', poster.jpeg, 'image/jpeg']);
     posterTime = poster.timeSec;
   }
-  const board = await makeStoryboard(input, {
-    durationSec: plan.durationSec,
-    format: 'jpeg',
-    spriteUrl: (i: number) => `storyboard-${i}.jpg`,
-    timeoutMs: 600_000,
-    signal,
-  });
-  for (const [i, sheet] of board.sheets.entries()) files.push([`storyboard-${i}.jpg`, sheet, 'image/jpeg']);
-  files.push(['storyboard.vtt', board.vtt, 'text/vtt']);
   return {
     files,
-    summary: {
-      poster: 'poster.jpg',
-      posterTime,
-      storyboard: { vtt: 'storyboard.vtt', sheets: board.sheets.length, tiles: board.count },
-    },
+    summary: { poster: 'poster.jpg', posterTime },
   };
 }
