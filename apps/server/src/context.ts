@@ -10,6 +10,7 @@ import { EventService } from './modules/events/service';
 import { defineImportJobs } from './modules/imports/jobs';
 import { cancelVideoJobs, definePipeline } from './modules/pipeline/jobs';
 import { SourceCache } from './modules/pipeline/sources';
+import { DeliveryCounter } from './modules/stream/delivery';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
 import { TenantRepository } from './modules/tenants/repository';
@@ -46,6 +47,7 @@ export interface AppContext {
   webhooks: WebhookService;
   /** Local paths of video sources for ffmpeg (downloaded once per node from S3). */
   sources: SourceCache;
+  delivery: DeliveryCounter;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -133,6 +135,8 @@ export async function createContext(
     });
     defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
+    const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
+    closers.push(() => delivery.close());
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
     definePipeline({
       config,
@@ -170,6 +174,7 @@ export async function createContext(
       tus,
       webhooks,
       sources,
+      delivery,
       node: {},
       health: [
         { name: 'database', check: () => db.health() },

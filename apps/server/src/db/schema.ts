@@ -98,6 +98,7 @@ export interface DB {
   settings: SettingsTable;
   jobs: JobsTable;
   uploads: UploadsTable;
+  delivery_stats: DeliveryStatsTable;
   events: EventsTable;
   webhooks: WebhooksTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -154,4 +155,14 @@ export interface JobsTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+}
+
+/** Bytes and requests served per tenant, video and hour (migration 008). */
+export interface DeliveryStatsTable {
+  tenant_id: string;
+  video_id: string;
+  /** The hour, ISO-8601 UTC (e.g. 2026-11-24T07:00:00.000Z). */
+  period: string;
+  bytes: number;
+  requests: number;
 }

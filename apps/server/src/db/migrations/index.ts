@@ -5,6 +5,7 @@ import * as m003 from './003_uploads';
 import * as m004 from './004_webhooks';
 import * as m005 from './005_pipeline';
 import * as m006 from './006_playback';
+import * as m008 from './008_delivery';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '004_webhooks': m004,
   '005_pipeline': m005,
   '006_playback': m006,
+  '008_delivery': m008,
 };

@@ -7,6 +7,7 @@ import { open } from '../../lib/secretbox';
 import type { Audience } from '../playback/jwt';
 import { referrerAllowed } from '../playback/referrer';
 import type { PlaybackService } from '../playback/service';
+import type { DeliveryCounter } from './delivery';
 import { addTokenToPlaylist, withQuery } from './playlist';
 import { sendObject } from './send-object';
 
@@ -21,7 +22,17 @@ export interface StreamDeps {
   storage: ObjectStore;
   secret: string;
   playback: PlaybackService;
+  /** Counts delivered bytes and requests per tenant and video. */
+  delivery?: DeliveryCounter;
 }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    vodDelivery?: { tenantId: string; videoId: string };
+  }
+}
+
+const LOOKUP_TTL_MS = 2000;
 
 /** Signed responses may only be cached by the viewer's browser, not shared caches (the token is per viewer). */
 const privately = (cacheControl: string, signed: boolean) =>
@@ -36,6 +47,29 @@ const privately = (cacheControl: string, signed: boolean) =>
  * s: storyboard); its playlists are rewritten so that every URI they name carries the same token.
  */
 export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
+  // Playback ids resolve from a short-lived cache: a segment request costs no database read, and a block,
+  // delete or republish is seen within LOOKUP_TTL_MS.
+  const cache = new Map<string, { row: VideosTable | undefined; at: number }>();
+  const lookup = async (pid: string): Promise<VideosTable | undefined> => {
+    const hit = cache.get(pid);
+    if (hit && Date.now() - hit.at < LOOKUP_TTL_MS) return hit.row;
+    const row = await d.db.read((k) =>
+      k.selectFrom('videos').selectAll().where('playback_id', '=', pid).executeTakeFirst(),
+    );
+    if (cache.size > 10_000) cache.clear();
+    cache.set(pid, { row, at: Date.now() });
+    return row;
+  };
+  app.addHook('onResponse', async (req, reply) => {
+    const who = req.vodDelivery;
+    if (!who || !d.delivery || (reply.statusCode !== 200 && reply.statusCode !== 206)) return;
+    const bytes =
+      req.method === 'HEAD' || !reply.raw.writableFinished
+        ? 0
+        : Number(reply.getHeader('content-length') ?? 0);
+    d.delivery.count(who.tenantId, who.videoId, bytes);
+  });
+
   const find = async (
     req: FastifyRequest,
     reply: FastifyReply,
@@ -46,9 +80,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       sendProblem(reply, 'not_found', 'Not found');
       return undefined;
     }
-    const row = await d.db.read((k) =>
-      k.selectFrom('videos').selectAll().where('playback_id', '=', pid).executeTakeFirst(),
-    );
+    const row = await lookup(pid);
     if (!row?.published_generation || row.status === 'blocked') {
       sendProblem(reply, 'not_found', 'Not found');
       return undefined;
@@ -66,6 +98,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
         return undefined;
       }
     }
+    req.vodDelivery = { tenantId: row.tenant_id, videoId: row.id };
     return row;
   };
   const tokenOf = (req: FastifyRequest): string | undefined => {

@@ -1,0 +1,113 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../../../../../test/support/app';
+import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
+
+const run = promisify(execFile);
+
+describe('delivery accounting on the stream role', () => {
+  let s: TestServer;
+  let t: Awaited<ReturnType<TestServer['tenant']>>;
+  const dir = mkdtempSync(path.join(tmpdir(), 'voddeliv-'));
+  beforeAll(async () => {
+    s = await startTestServer({ VOD_DELIVERY_FLUSH_MS: '200' });
+    t = await s.tenant('delivery');
+  });
+  afterAll(async () => {
+    await s?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts the bytes and requests actually served per tenant and video, in batches', async () => {
+    const tpl = await (
+      await fetch(`${s.url}/v1/templates`, {
+        method: 'POST',
+        headers: { ...t.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'd',
+          renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+          hls: { segmentDuration: 2 },
+        }),
+      })
+    ).json();
+    const clip = path.join(dir, 'c.mp4');
+    await run('ffmpeg', [
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25:duration=4',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-y',
+      clip,
+    ]);
+    const created = await createUploadVia(s.url, t.auth, { templateId: tpl.id });
+    await tusUpload(readFileSync(clip), { endpoint: created.url, headers: created.headers }).promise;
+    const v = await waitFor(
+      async () => {
+        const x = await (await fetch(`${s.url}/v1/videos/${created.videoId}`, { headers: t.auth })).json();
+        return x.status === 'ready' ? x : undefined;
+      },
+      60_000,
+      'ready',
+    );
+    await s.ctx.delivery.flush();
+    const before = await s.ctx.db.primary
+      .selectFrom('delivery_stats')
+      .selectAll()
+      .where('video_id', '=', v.id)
+      .execute();
+    const base = {
+      bytes: before.reduce((a, r) => a + Number(r.bytes), 0),
+      requests: before.reduce((a, r) => a + Number(r.requests), 0),
+    };
+
+    let bytes = 0;
+    const get = async (url: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(url, { headers });
+      const body = Buffer.from(await res.arrayBuffer());
+      if (res.status === 200 || res.status === 206) bytes += body.length;
+      return res;
+    };
+    const seg = await get(`${s.url}/hls/${v.playback.id}/240p/seg-00000.ts`);
+    await get(`${s.url}/hls/${v.playback.id}/240p/seg-00001.ts`);
+    await get(v.playback.hlsUrl);
+    const part = await get(v.playback.mp4Urls['240p'], { range: 'bytes=0-999' });
+    expect(part.status).toBe(206);
+    // not delivered: a 304, a 404, a 416
+    expect(
+      (
+        await get(`${s.url}/hls/${v.playback.id}/240p/seg-00000.ts`, {
+          'if-none-match': seg.headers.get('etag')!,
+        })
+      ).status,
+    ).toBe(304);
+    expect((await get(`${s.url}/hls/${v.playback.id}/240p/seg-09999.ts`)).status).toBe(404);
+    expect((await get(v.playback.mp4Urls['240p'], { range: 'bytes=999999999-' })).status).toBe(416);
+
+    const rows = await waitFor(
+      async () => {
+        const r = await s.ctx.db.primary
+          .selectFrom('delivery_stats')
+          .selectAll()
+          .where('video_id', '=', v.id)
+          .execute();
+        const total = r.reduce((a, x) => a + Number(x.requests), 0);
+        return total - base.requests >= 4 ? r : undefined;
+      },
+      5000,
+      'the flush',
+    );
+    expect(rows.every((r) => r.tenant_id === t.id && /T\d\d:00:00\.000Z$/.test(r.period))).toBe(true);
+    expect(rows.reduce((a, r) => a + Number(r.requests), 0) - base.requests).toBe(4);
+    expect(rows.reduce((a, r) => a + Number(r.bytes), 0) - base.bytes).toBe(bytes);
+  }, 120_000);
+});
