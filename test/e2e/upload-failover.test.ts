@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createObjectStore, S3ObjectStore } from '@vodcloud/storage';
+import { createObjectStore, type S3ObjectStore } from '@vodcloud/storage';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ServeHandle, serve } from '../support/cli';
 import { engineUrl } from '../support/engines';
@@ -142,7 +142,7 @@ for (const v of variants) {
           'the video to be processed',
         );
         expect(video.sizeBytes).toBe(data.length);
-        const store = createObjectStore(env.VOD_STORAGE_URL ?? `file:${path.join(dir, 'objects')}`, {
+        const store = await createObjectStore(env.VOD_STORAGE_URL ?? `file:${path.join(dir, 'objects')}`, {
           s3: env.VOD_S3_ACCESS_KEY_ID
             ? {
                 credentials: {
@@ -155,7 +155,7 @@ for (const v of variants) {
         const key2 = `${tenant.id}/${created.videoId}/source`;
         await waitFor(async () => ((await store.head(key2)) ? true : undefined), 30_000, 'the source object');
         expect(await objectSha(store, key2)).toBe(sha256(data));
-        if (store instanceof S3ObjectStore) await store.removeBucket().catch(() => undefined);
+        if (store.kind === 's3') await (store as S3ObjectStore).removeBucket().catch(() => undefined);
         await store.close();
       } finally {
         for (const n of nodes) n.child.kill('SIGKILL');

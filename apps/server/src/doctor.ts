@@ -134,7 +134,7 @@ portChecks.push(
       'storage',
       'VOD_STORAGE_URL',
       config.storageUrl,
-      async () => createObjectStore(config.storageUrl),
+      () => createObjectStore(config.storageUrl),
       'is the directory writable, or the S3 endpoint reachable with valid keys (VOD_S3_ACCESS_KEY_ID, VOD_S3_SECRET_ACCESS_KEY) and the bucket created?',
     );
   },

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createObjectStore, type ObjectStore, S3ObjectStore } from '@vodcloud/storage';
+import { createObjectStore, type ObjectStore, type S3ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import type { Database } from './db/connect';
@@ -47,9 +47,9 @@ export function storageOptions(config: Config, secret: string) {
 export async function createPorts(config: Config, db: Database, log: Logger, secret: string): Promise<Ports> {
   const opened: Array<{ close(): Promise<void> }> = [];
   try {
-    const storage = createObjectStore(config.storageUrl, storageOptions(config, secret) as never);
+    const storage = await createObjectStore(config.storageUrl, storageOptions(config, secret) as never);
     opened.push(storage);
-    if (storage instanceof S3ObjectStore) await storage.ensureBucket();
+    if (storage.kind === 's3') await (storage as S3ObjectStore).ensureBucket();
     const cache = await createCache(config.cacheUrl, { namespace: 'vod' });
     opened.push(cache);
     const registry = await createRegistry(config.registryUrl);

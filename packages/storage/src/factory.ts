@@ -3,7 +3,6 @@ import { fileURLToPath } from 'node:url';
 import type { FileObjectStoreOptions } from './file-store';
 import { FileObjectStore } from './file-store';
 import type { S3ObjectStoreOptions } from './s3-store';
-import { S3ObjectStore } from './s3-store';
 import type { ObjectStore } from './types';
 
 export interface CreateObjectStoreOptions {
@@ -42,7 +41,10 @@ function parseBool(url: string, name: string, value: string | null, fallback: bo
  *   VOD_S3_ACCESS_KEY_ID / VOD_S3_SECRET_ACCESS_KEY, else AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
  *   (else the SDK's default chain).
  */
-export function createObjectStore(url: string, opts: CreateObjectStoreOptions = {}): ObjectStore {
+export async function createObjectStore(
+  url: string,
+  opts: CreateObjectStoreOptions = {},
+): Promise<ObjectStore> {
   if (typeof url !== 'string' || url.trim() === '') fail(String(url), 'it is empty');
   const env = opts.env ?? process.env;
 
@@ -107,6 +109,7 @@ export function createObjectStore(url: string, opts: CreateObjectStoreOptions = 
     if (Boolean(accessKeyId) !== Boolean(secretAccessKey)) {
       fail(url, 'set both VOD_S3_ACCESS_KEY_ID and VOD_S3_SECRET_ACCESS_KEY (or neither)');
     }
+    const { S3ObjectStore } = await import('./s3-store');
     return new S3ObjectStore({
       ...opts.s3,
       bucket,

@@ -323,18 +323,21 @@ describe('keys', () => {
 });
 
 describe('createObjectStore', () => {
-  it('parses file: URLs', () => {
-    const abs = createObjectStore('file:///var/tmp/vod-objects');
+  it('parses file: URLs', async () => {
+    const abs = await createObjectStore('file:///var/tmp/vod-objects');
     expect(abs).toBeInstanceOf(FileObjectStore);
     expect((abs as FileObjectStore).root).toBe('/var/tmp/vod-objects');
-    const rel = createObjectStore('file:./data/objects', { cwd: '/srv/app' });
+    const rel = await createObjectStore('file:./data/objects', { cwd: '/srv/app' });
     expect((rel as FileObjectStore).root).toBe('/srv/app/data/objects');
   });
 
   it('parses s3: URLs with credentials from the environment', async () => {
-    const store = createObjectStore('s3://media-bucket?endpoint=http://127.0.0.1:7480&region=eu-west-1', {
-      env: { VOD_S3_ACCESS_KEY_ID: 'AK', VOD_S3_SECRET_ACCESS_KEY: 'SK', AWS_ACCESS_KEY_ID: 'ignored' },
-    }) as S3ObjectStore;
+    const store = (await createObjectStore(
+      's3://media-bucket?endpoint=http://127.0.0.1:7480&region=eu-west-1',
+      {
+        env: { VOD_S3_ACCESS_KEY_ID: 'AK', VOD_S3_SECRET_ACCESS_KEY: 'SK', AWS_ACCESS_KEY_ID: 'ignored' },
+      },
+    )) as S3ObjectStore;
     expect(store).toBeInstanceOf(S3ObjectStore);
     expect(store.bucket).toBe('media-bucket');
     expect(await store.client.config.region()).toBe('eu-west-1');
@@ -344,15 +347,15 @@ describe('createObjectStore', () => {
     });
     expect(store.client.config.forcePathStyle).toBe(true);
     await store.close();
-    const fallback = createObjectStore('s3://b2b?forcePathStyle=false', {
+    const fallback = (await createObjectStore('s3://b2b?forcePathStyle=false', {
       env: { AWS_ACCESS_KEY_ID: 'A2', AWS_SECRET_ACCESS_KEY: 'S2' },
-    }) as S3ObjectStore;
+    })) as S3ObjectStore;
     expect(await fallback.client.config.credentials()).toMatchObject({ accessKeyId: 'A2' });
     expect(fallback.client.config.forcePathStyle).toBe(false);
     await fallback.close();
   });
 
-  it('names VOD_STORAGE_URL when the URL is bad', () => {
+  it('names VOD_STORAGE_URL when the URL is bad', async () => {
     for (const bad of [
       '',
       'ftp://x',
@@ -367,11 +370,11 @@ describe('createObjectStore', () => {
       's3://bucket?bogus=1',
       's3://user:pass@bucket',
     ]) {
-      expect(() => createObjectStore(bad, { env: {} }), bad).toThrow(/VOD_STORAGE_URL/);
+      await expect(createObjectStore(bad, { env: {} }), bad).rejects.toThrow(/VOD_STORAGE_URL/);
     }
-    expect(() => createObjectStore('s3://bucket', { env: { VOD_S3_ACCESS_KEY_ID: 'only-half' } })).toThrow(
-      /VOD_S3_SECRET_ACCESS_KEY/,
-    );
+    await expect(
+      createObjectStore('s3://bucket', { env: { VOD_S3_ACCESS_KEY_ID: 'only-half' } }),
+    ).rejects.toThrow(/VOD_S3_SECRET_ACCESS_KEY/);
   });
 });
 
@@ -398,12 +401,12 @@ describe.skipIf(!s3Endpoint)('S3ObjectStore against a real S3 engine', () => {
   );
 
   it('is built by createObjectStore from an s3:// URL', async () => {
-    const store = createObjectStore(`s3://${bucket}-factory?endpoint=${s3Endpoint}&region=us-east-1`, {
+    const store = (await createObjectStore(`s3://${bucket}-factory?endpoint=${s3Endpoint}&region=us-east-1`, {
       env: {
         VOD_S3_ACCESS_KEY_ID: s3Credentials.accessKeyId,
         VOD_S3_SECRET_ACCESS_KEY: s3Credentials.secretAccessKey,
       },
-    }) as S3ObjectStore;
+    })) as S3ObjectStore;
     expect((await store.health()).ok).toBe(false); // bucket not created yet
     await store.ensureBucket();
     try {

@@ -169,7 +169,7 @@ let store: ObjectStore;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vodcloud-fetch-'));
-  store = createObjectStore(`file:${dir}`);
+  store = await createObjectStore(`file:${dir}`);
   requests = [];
 });
 

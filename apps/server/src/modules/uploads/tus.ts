@@ -3,7 +3,7 @@ import path from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { EVENTS, Server } from '@tus/server';
 import { type DataStore, ERRORS, type KvStore, MemoryKvStore, type Upload } from '@tus/utils';
-import { type ObjectStore, S3ObjectStore } from '@vodcloud/storage';
+import type { ObjectStore, S3ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import type { UploadsTable } from '../../db/schema';
@@ -50,7 +50,8 @@ export interface TusHandle {
 
 export async function createDatastore(deps: TusDeps): Promise<DataStore> {
   const { storage, config } = deps;
-  if (storage instanceof S3ObjectStore) {
+  if (storage.kind === 's3') {
+    const s3 = storage as S3ObjectStore;
     // Uploads are written straight to their final key ({tenant}/{video}/source) with S3 multipart;
     // upload state lives in the bucket ({key}.info, {key}.part), so any upload node can resume any upload.
     const { S3Store } = await import('@tus/s3-store'); // loaded only with S3 storage
@@ -59,7 +60,7 @@ export async function createDatastore(deps: TusDeps): Promise<DataStore> {
       useTags: false,
       expirationPeriodInMilliseconds: config.uploadExpiresInSec * 1000,
       cache: (deps.kvStore as never) ?? new MemoryKvStore(),
-      s3ClientConfig: { ...(storage.clientConfig() as object), bucket: storage.bucket } as never,
+      s3ClientConfig: { ...(s3.clientConfig() as object), bucket: s3.bucket } as never,
     });
   }
   // Files on the data folder (shared storage in a multi-node file deployment); state in .json files beside them.

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { S3ObjectStore } from '@vodcloud/storage';
+import type { S3ObjectStore } from '@vodcloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { engineUrl } from '../../../../../test/support/engines';
@@ -38,7 +38,7 @@ for (const store of stores) {
     afterAll(async () => {
       const storage = s?.ctx.ports.storage;
       await s?.close();
-      if (storage instanceof S3ObjectStore) await storage.removeBucket().catch(() => undefined);
+      if (storage?.kind === 's3') await (storage as S3ObjectStore).removeBucket().catch(() => undefined);
     });
 
     const sourceKey = (t: Tenant, videoId: string) => `${t.id}/${videoId}/source`;
