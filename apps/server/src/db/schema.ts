@@ -1,3 +1,4 @@
+import type { BeaconsTable } from '../modules/beacons/repository';
 import type { ReferrerPoliciesTable, SigningKeysTable } from '../modules/playback/repository';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../modules/webhooks/repository';
 
@@ -104,6 +105,7 @@ export interface DB {
   webhook_deliveries: WebhookDeliveriesTable;
   signing_keys: SigningKeysTable;
   referrer_policies: ReferrerPoliciesTable;
+  beacons: BeaconsTable;
 }
 
 export interface UploadsTable {

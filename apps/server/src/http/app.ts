@@ -13,7 +13,9 @@ import {
 } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
+import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
+import { embedRoutes } from '../modules/embed/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';
 import { playbackRoutes } from '../modules/playback/routes';
 import { PlaybackService } from '../modules/playback/service';
@@ -165,7 +167,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       delivery: ctx.delivery,
     });
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
+    embedRoutes(base, { db: ctx.db, playback });
   }
+  // Player QoE beacons: public, on any node that serves players or the API.
+  if (config.roles.includes('api') || config.roles.includes('stream'))
+    await base.register(beaconRoutes, { db: ctx.db, playback });
 
   await app.ready();
   return base;

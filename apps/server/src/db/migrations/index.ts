@@ -5,6 +5,7 @@ import * as m003 from './003_uploads';
 import * as m004 from './004_webhooks';
 import * as m005 from './005_pipeline';
 import * as m006 from './006_playback';
+import * as m007 from './007_beacons';
 import * as m008 from './008_delivery';
 
 /**
@@ -18,5 +19,6 @@ export const migrations: Record<string, Migration> = {
   '004_webhooks': m004,
   '005_pipeline': m005,
   '006_playback': m006,
+  '007_beacons': m007,
   '008_delivery': m008,
 };

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from '../../../../../test/support/app';
+import { BeaconsRepository } from './repository';
+
+describe('POST /v1/beacons', () => {
+  let t: TestApp;
+  let tenantId: string;
+  let pub: { id: string; pid: string };
+  let signed: { id: string; pid: string };
+  let auth: { authorization: string };
+
+  const create = async (policy: 'public' | 'signed') => {
+    const r = await t.app.inject({
+      method: 'POST',
+      url: '/v1/videos',
+      headers: auth,
+      payload: { input: { url: 'http://127.0.0.1:9/clip.mp4' }, playbackPolicy: policy },
+    });
+    expect(r.statusCode, r.body).toBe(201);
+    return { id: r.json().id as string, pid: r.json().playback.id as string };
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    const ten = await t.tenant('beacons');
+    tenantId = ten.id;
+    auth = ten.auth;
+    pub = await create('public');
+    signed = await create('signed');
+  });
+  afterAll(() => t?.close());
+
+  const post = (payload: unknown, headers: Record<string, string> = {}) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/beacons',
+      headers: { 'content-type': 'application/json', 'user-agent': 'vitest-ua', ...headers },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+  const base = (pid: string) => ({ viewId: 'view-0123456789', playbackId: pid, position: 1.5 });
+
+  it('stores a beacon of a public video (JSON and text/plain bodies), tenant from the video', async () => {
+    const a = await post({ ...base(pub.pid), event: 'view_start' }, { referer: 'https://site.example/p' });
+    expect(a.statusCode, a.body).toBe(202);
+    const b = await post(JSON.stringify({ ...base(pub.pid), event: 'playing', startupMs: 420 }), {
+      'content-type': 'text/plain;charset=UTF-8',
+    });
+    expect(b.statusCode, b.body).toBe(202);
+    const rows = await new BeaconsRepository(t.ctx.db).forVideo(tenantId, pub.id);
+    expect(rows.map((r) => r.event)).toEqual(['view_start', 'playing']);
+    expect(rows[0]).toMatchObject({
+      tenant_id: tenantId,
+      playback_id: pub.pid,
+      view_id: 'view-0123456789',
+      position: 1.5,
+      user_agent: 'vitest-ua',
+      referrer: 'https://site.example/p',
+      startup_ms: null,
+    });
+    expect(rows[1]!.startup_ms).toBe(420);
+  });
+
+  it('400 on a bad body, 404 on an unknown playback id, 413 on a huge body', async () => {
+    expect((await post({ ...base(pub.pid), event: 'nope' })).statusCode).toBe(400);
+    expect((await post({ ...base(pub.pid), event: 'heartbeat', position: -1 })).statusCode).toBe(400);
+    expect((await post({ ...base(pub.pid), event: 'heartbeat', extra: 1 })).statusCode).toBe(400);
+    expect((await post('not json', { 'content-type': 'text/plain' })).statusCode).toBe(400);
+    expect((await post({ ...base('Unknown0123456789'), event: 'view_start' })).statusCode).toBe(404);
+    expect((await post({ ...base(pub.pid), event: 'error', error: 'x'.repeat(20_000) })).statusCode).toBe(
+      413,
+    );
+  });
+
+  it('a signed video needs a valid token for aud v in the body', async () => {
+    expect((await post({ ...base(signed.pid), event: 'view_start' })).statusCode).toBe(403);
+    const mint = async (aud: string) =>
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: `/v1/videos/${signed.id}/playback-tokens`,
+          headers: auth,
+          payload: { aud },
+        })
+      ).json().token as string;
+    const thumb = await mint('t');
+    expect((await post({ ...base(signed.pid), event: 'view_start', token: thumb })).statusCode).toBe(403);
+    const token = await mint('v');
+    const ok = await post({ ...base(signed.pid), event: 'view_start', token });
+    expect(ok.statusCode, ok.body).toBe(202);
+    const rows = await new BeaconsRepository(t.ctx.db).forVideo(tenantId, signed.id);
+    expect(rows).toHaveLength(1);
+  });
+});

@@ -1,0 +1,94 @@
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../db/connect';
+import { sendProblem } from '../../http/problem';
+import { referrerAllowed } from '../playback/referrer';
+import type { PlaybackService } from '../playback/service';
+import { playerBundle } from './bundle';
+
+const PID = /^[A-Za-z0-9_-]{10,40}$/;
+const TOKEN = /^[A-Za-z0-9_.-]{1,4096}$/;
+
+export interface EmbedDeps {
+  db: Database;
+  playback: PlaybackService;
+  /** Base URL of the API (beacons); empty: the embed page's own origin. */
+  apiBase?: string;
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** Content-Security-Policy of the embed page; no frame-ancestors and no X-Frame-Options: it is embeddable. */
+export const EMBED_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/**
+ * The embed page (stream role): GET /embed/{playbackId}[?token=&thumbToken=&storyboardToken=] answers a
+ * minimal HTML page with one full-size <vod-player>, for an <iframe>. The video's referrer policy and, for
+ * a signed video, the token (aud v) are checked as on the stream routes. GET /embed/vod-player.js is the
+ * player bundle, built in memory on first request (see bundle.ts).
+ */
+export function embedRoutes(app: FastifyInstance, d: EmbedDeps): void {
+  app.get('/embed/vod-player.js', { schema: { hide: true } }, async (req, reply) => {
+    const b = await playerBundle();
+    reply.header('access-control-allow-origin', '*').header('etag', b.etag);
+    if (req.headers['if-none-match'] === b.etag) return reply.code(304).send();
+    return reply
+      .header('cache-control', 'public, max-age=300')
+      .type('text/javascript; charset=utf-8')
+      .send(b.code);
+  });
+
+  app.get<{ Params: { pid: string } }>('/embed/:pid', { schema: { hide: true } }, async (req, reply) => {
+    const { pid } = req.params;
+    if (!PID.test(pid)) return sendProblem(reply, 'not_found', 'Not found');
+    const row = await d.db.read((k) =>
+      k.selectFrom('videos').selectAll().where('playback_id', '=', pid).executeTakeFirst(),
+    );
+    if (!row?.published_generation || row.status === 'blocked')
+      return sendProblem(reply, 'not_found', 'Not found');
+    const rules = await d.playback.referrerRules(row.tenant_id, row.id);
+    if (rules && !referrerAllowed(rules, req.headers.referer))
+      return sendProblem(reply, 'forbidden', 'Playback of this video is not allowed from this page');
+    const q = (name: string) => {
+      const v = (req.query as Record<string, unknown> | undefined)?.[name];
+      return typeof v === 'string' && TOKEN.test(v) ? v : undefined;
+    };
+    const token = q('token');
+    if (row.playback_policy !== 'public') {
+      const why = await d.playback.checkToken(row, token, 'v');
+      if (why) return sendProblem(reply, 'forbidden', why);
+    }
+    const attrs: string[] = [`playback-id="${esc(pid)}"`];
+    if (token) attrs.push(`token="${esc(token)}"`);
+    const thumb = q('thumbToken');
+    const story = q('storyboardToken');
+    if (thumb) attrs.push(`thumb-token="${esc(thumb)}"`);
+    if (story) attrs.push(`storyboard-token="${esc(story)}"`);
+    if (d.apiBase) attrs.push(`api-base="${esc(d.apiBase)}"`);
+    const flags = req.query as Record<string, unknown>;
+    if (flags.autoplay === '1') attrs.push('autoplay', 'muted');
+    else if (flags.muted === '1') attrs.push('muted');
+    const title = esc(row.title ?? 'video');
+    const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title}</title>
+<style>html,body{margin:0;height:100%;background:#000;overflow:hidden}vod-player{display:block;width:100%;height:100%}</style>
+<script type="module" src="/embed/vod-player.js"></script></head>
+<body><vod-player ${attrs.join(' ')}></vod-player></body></html>`;
+    return reply
+      .header('content-security-policy', EMBED_CSP)
+      .header('x-content-type-options', 'nosniff')
+      .header('cache-control', row.playback_policy === 'public' ? 'public, max-age=60' : 'private, no-store')
+      .type('text/html; charset=utf-8')
+      .send(html);
+  });
+}
