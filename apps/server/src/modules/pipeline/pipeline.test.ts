@@ -256,7 +256,12 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       20_000,
       'the old generation to be removed',
     );
-    expect((await fetch(`${s.url}/hls/${pid}/key`)).status).toBe(200);
+    // The stream role caches playback lookups for 2 s: the new generation is served within that.
+    await waitFor(
+      async () => ((await fetch(`${s.url}/hls/${pid}/key`)).status === 200 ? true : undefined),
+      5000,
+      'the new key',
+    );
 
     // Delete: objects gone, playback gone.
     expect((await fetch(`${s.url}/v1/videos/${videoId}`, { method: 'DELETE', headers: t.auth })).status).toBe(
