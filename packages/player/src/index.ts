@@ -19,6 +19,18 @@ export type BeaconEvent =
 const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
 const SEEK_STEP = 5;
 
+const svg = (d: string) =>
+  `<svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true" focusable="false">${d}</svg>`;
+const ICON = {
+  play: svg('<path d="M7 5v14l12-7z"/>'),
+  pause: svg('<path d="M6 5h4v14H6zM14 5h4v14h-4z"/>'),
+  volume: svg('<path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M14 7.5a5 5 0 0 1 0 9v-2a3 3 0 0 0 0-5z"/>'),
+  muted: svg(
+    '<path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M15 9l6 6M21 9l-6 6" stroke="currentColor" stroke-width="2"/>',
+  ),
+  fullscreen: svg('<path d="M4 4h6v2H6v4H4zM14 4h6v6h-2V6h-4zM4 14h2v4h4v2H4zM18 14h2v6h-6v-2h4z"/>'),
+};
+
 const STYLE = `
 :host{display:inline-block;position:relative;width:640px;aspect-ratio:16/9;background:#000;color:#fff;
   font:13px/1.2 system-ui,sans-serif;outline:none;overflow:hidden}
@@ -27,7 +39,7 @@ const STYLE = `
 video{width:100%;height:100%;display:block;background:#000;object-fit:contain}
 .bar{position:absolute;left:0;right:0;bottom:0;display:flex;align-items:center;gap:6px;padding:6px 8px;
   background:linear-gradient(transparent,rgba(0,0,0,.8));}
-button{background:none;border:0;color:inherit;font:inherit;cursor:pointer;padding:4px 6px;border-radius:3px;min-width:28px}
+button{background:none;border:0;color:inherit;font:inherit;cursor:pointer;padding:4px 6px;border-radius:3px;min-width:28px;display:inline-flex;align-items:center;justify-content:center}
 button:focus-visible,[role=slider]:focus-visible,input:focus-visible,[role=menuitemradio]:focus-visible{outline:2px solid #4af}
 .seek{flex:1;height:16px;position:relative;cursor:pointer;display:flex;align-items:center}
 .track{position:relative;width:100%;height:4px;background:rgba(255,255,255,.3);border-radius:2px}
@@ -53,13 +65,13 @@ const TEMPLATE = `
   <video part="video" playsinline preload="metadata"></video>
   <div class="preview" part="preview" hidden><div class="tile"></div><span class="ptime"></span></div>
   <div class="bar" part="controls" role="group" aria-label="Video controls">
-    <button class="play" type="button" aria-label="Play">▶</button>
+    <button class="play" type="button" aria-label="Play">${ICON.play}</button>
     <div class="seek" role="slider" tabindex="0" aria-label="Seek" aria-valuemin="0" aria-valuemax="0"
       aria-valuenow="0" aria-valuetext="0 seconds of 0 seconds">
       <div class="track"><div class="buffered"></div><div class="progress"></div></div>
     </div>
     <span class="time" aria-hidden="true">0:00 / 0:00</span>
-    <button class="mute" type="button" aria-label="Mute" aria-pressed="false">🔊</button>
+    <button class="mute" type="button" aria-label="Mute" aria-pressed="false">${ICON.volume}</button>
     <input class="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
     <button class="cc" type="button" aria-label="Captions" aria-pressed="false" hidden>CC</button>
     <div class="menuwrap">
@@ -70,7 +82,7 @@ const TEMPLATE = `
       <button class="quality-btn" type="button" aria-label="Quality" aria-haspopup="menu" aria-expanded="false">Auto</button>
       <ul class="quality-menu" role="menu" aria-label="Quality" hidden></ul>
     </div>
-    <button class="fs" type="button" aria-label="Fullscreen" aria-pressed="false">⛶</button>
+    <button class="fs" type="button" aria-label="Fullscreen" aria-pressed="false">${ICON.fullscreen}</button>
   </div>
 </div>`;
 
@@ -295,7 +307,7 @@ export class VodPlayer extends HTMLElement {
     playBtn.addEventListener('click', () => this.togglePlay());
     v.addEventListener('click', () => this.togglePlay());
     const syncPlay = () => {
-      playBtn.textContent = v.paused ? '▶' : '❚❚';
+      playBtn.innerHTML = v.paused ? ICON.play : ICON.pause;
       playBtn.setAttribute('aria-label', v.paused ? 'Play' : 'Pause');
     };
     v.addEventListener('play', syncPlay);
@@ -314,7 +326,7 @@ export class VodPlayer extends HTMLElement {
     v.addEventListener('volumechange', () => {
       muteBtn.setAttribute('aria-pressed', String(v.muted));
       muteBtn.setAttribute('aria-label', v.muted ? 'Unmute' : 'Mute');
-      muteBtn.textContent = v.muted || v.volume === 0 ? '🔇' : '🔊';
+      muteBtn.innerHTML = v.muted || v.volume === 0 ? ICON.muted : ICON.volume;
       volume.value = String(v.muted ? 0 : v.volume);
     });
 
