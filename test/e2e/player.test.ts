@@ -205,8 +205,12 @@ describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
       const before2 = await time(page);
       await page.keyboard.press('ArrowLeft');
       await expect.poll(() => time(page)).toBeLessThanOrEqual(before2 - 4.9);
+      expect(await player.locator('button.mute').getAttribute('aria-pressed')).toBe('true'); // muted attribute
       await page.keyboard.press('m');
-      expect(await player.locator('button.mute').getAttribute('aria-pressed')).toBe('false'); // was muted
+      await expect
+        .poll(() => page.evaluate(() => (document.getElementById('p') as unknown as Player).video.muted))
+        .toBe(false);
+      await expect.poll(() => player.locator('button.mute').getAttribute('aria-pressed')).toBe('false');
       await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
 
       // Beacons: view_start, playing with startupMs > 0, heartbeats (interval 1 s here).

@@ -192,8 +192,10 @@ export class VodPlayer extends HTMLElement {
 
   attributeChangedCallback(name: string, old: string | null, value: string | null) {
     if (old === value) return;
-    if (name === 'muted') this.video.muted = value !== null;
-    else if (name === 'poster') this.video.poster = this.posterUrl;
+    if (name === 'muted') {
+      this.video.muted = value !== null;
+      this.syncVolume();
+    } else if (name === 'poster') this.video.poster = this.posterUrl;
     else if (this.isConnected) this.load();
   }
 
@@ -218,6 +220,7 @@ export class VodPlayer extends HTMLElement {
     this.abort = new AbortController();
     const v = this.video;
     v.muted = this.hasAttribute('muted');
+    this.syncVolume();
     v.poster = this.posterUrl;
     this.buildRateMenu();
     this.$('.quality').hidden = true;
@@ -323,12 +326,7 @@ export class VodPlayer extends HTMLElement {
       v.volume = Number(volume.value);
       if (v.volume > 0 && v.muted) v.muted = false;
     });
-    v.addEventListener('volumechange', () => {
-      muteBtn.setAttribute('aria-pressed', String(v.muted));
-      muteBtn.setAttribute('aria-label', v.muted ? 'Unmute' : 'Mute');
-      muteBtn.innerHTML = v.muted || v.volume === 0 ? ICON.muted : ICON.volume;
-      volume.value = String(v.muted ? 0 : v.volume);
-    });
+    v.addEventListener('volumechange', () => this.syncVolume());
 
     // captions
     const syncCc = () => {
@@ -476,6 +474,15 @@ export class VodPlayer extends HTMLElement {
       const e = v.error;
       if (e) this.beacon('error', { error: `media error ${e.code}: ${e.message}`.slice(0, 1000) });
     });
+  }
+
+  private syncVolume() {
+    const v = this.video;
+    const muteBtn = this.$<HTMLButtonElement>('.mute');
+    muteBtn.setAttribute('aria-pressed', String(v.muted));
+    muteBtn.setAttribute('aria-label', v.muted ? 'Unmute' : 'Mute');
+    muteBtn.innerHTML = v.muted || v.volume === 0 ? ICON.muted : ICON.volume;
+    this.$<HTMLInputElement>('.volume').value = String(v.muted ? 0 : v.volume);
   }
 
   private togglePlay() {
