@@ -52,10 +52,8 @@ export async function sendObject(
 
   const inm = req.headers['if-none-match'];
   const ims = req.headers['if-modified-since'];
-  if (
-    (inm && inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*')) ||
-    (!inm && ims && new Date(ims) >= new Date(lastModified))
-  ) {
+  const matches = inm?.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
+  if (matches || (!inm && ims && new Date(ims) >= new Date(lastModified))) {
     return reply.code(304).send();
   }
   let range = parseRange(req.headers.range, head.size);
