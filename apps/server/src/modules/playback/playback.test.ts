@@ -395,6 +395,11 @@ describe('signed playback: signing keys, RS256 tokens carried into playlists, re
       expect(await status(seg, ref(u)), String(u)).toBe(want);
       expect(await status(signedSeg, ref(u)), `signed ${u}`).toBe(want);
     }
+    // The player inside this server's own embed page of the same video passes (the embed page itself
+    // was checked against the policy); an embed page of another video does not.
+    expect(await status(seg, ref(`${s.url}/embed/${publicA.pid}`))).toBe(200);
+    expect(await status(seg, ref(`${s.url}/embed/${signedA.pid}`))).toBe(403);
+    expect(await status(seg, ref(`http://elsewhere.test/embed/${publicA.pid}`))).toBe(403);
     // A valid token does not bypass the referrer policy, nor does the policy bypass the token.
     expect(await status(`/hls/${signedA.pid}/240p/seg-00000.ts`, ref('https://example.com/'))).toBe(403);
     // Tenant B is not affected by A's policy.

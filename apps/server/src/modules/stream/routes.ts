@@ -46,6 +46,21 @@ const privately = (cacheControl: string, signed: boolean) =>
  * video also needs `?token=<RS256 JWT>` for the route's audience (v: HLS, MP4, key; t: thumbnail;
  * s: storyboard); its playlists are rewritten so that every URI they name carries the same token.
  */
+/**
+ * Requests made by the player inside this server's own embed page carry that page as their Referer; the
+ * embed page itself was already held to the referrer policy (its Referer is the embedding site).
+ */
+function fromOwnEmbed(req: FastifyRequest, pid: string): boolean {
+  const ref = req.headers.referer;
+  if (!ref) return false;
+  try {
+    const u = new URL(ref);
+    return u.host === req.host && u.pathname === `/embed/${pid}`;
+  } catch {
+    return false;
+  }
+}
+
 export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
   // Playback ids resolve from a short-lived cache: a segment request costs no database read, and a block,
   // delete or republish is seen within LOOKUP_TTL_MS.
@@ -87,7 +102,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     }
     reply.header('access-control-allow-origin', '*');
     const rules = await d.playback.referrerRules(row.tenant_id, row.id);
-    if (rules && !referrerAllowed(rules, req.headers.referer)) {
+    if (rules && !fromOwnEmbed(req, pid) && !referrerAllowed(rules, req.headers.referer)) {
       sendProblem(reply, 'forbidden', 'Playback of this video is not allowed from this page');
       return undefined;
     }
