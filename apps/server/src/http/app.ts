@@ -21,6 +21,7 @@ import { playbackRoutes } from '../modules/playback/routes';
 import { PlaybackService } from '../modules/playback/service';
 import { streamRoutes } from '../modules/stream/routes';
 import { storageRoutes } from '../modules/stream/storage-route';
+import { Thumbnailer } from '../modules/stream/thumbnails';
 import { systemRoutes } from '../modules/system/routes';
 import { templateRoutes } from '../modules/templates/routes';
 import { tenantRoutes } from '../modules/tenants/routes';
@@ -165,6 +166,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       secret: ctx.secret,
       playback,
       delivery: ctx.delivery,
+      thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources),
     });
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
     embedRoutes(base, { db: ctx.db, playback });

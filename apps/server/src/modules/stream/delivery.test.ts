@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
@@ -109,5 +110,29 @@ describe('delivery accounting on the stream role', () => {
     expect(rows.every((r) => r.tenant_id === t.id && /T\d\d:00:00\.000Z$/.test(r.period))).toBe(true);
     expect(rows.reduce((a, r) => a + Number(r.requests), 0) - base.requests).toBe(4);
     expect(rows.reduce((a, r) => a + Number(r.bytes), 0) - base.bytes).toBe(bytes);
+
+    // Thumbnails at any time and size, made once and then served from storage.
+    const thumb = async (q: string, ext = 'jpg') => {
+      const res = await fetch(`${s.url}/thumb/${v.playback.id}.${ext}${q}`);
+      return { res, body: Buffer.from(await res.arrayBuffer()) };
+    };
+    const plain = await thumb('');
+    expect(plain.res.headers.get('content-type')).toBe('image/jpeg');
+    const small = await thumb('?width=160', 'webp');
+    expect(small.res.status).toBe(200);
+    expect(small.res.headers.get('content-type')).toBe('image/webp');
+    expect((await sharp(small.body).metadata()).width).toBe(160);
+    const timed = await thumb('?time=2&width=200&height=200&fit=cover');
+    expect(timed.res.status).toBe(200);
+    expect(timed.res.headers.get('cache-control')).toContain('immutable');
+    const meta = await sharp(timed.body).metadata();
+    expect([meta.width, meta.height, meta.format]).toEqual([200, 200, 'jpeg']);
+    const stored = await s.ctx.ports.storage.list(`${t.id}/${v.id}/`);
+    expect(stored.items.filter((i) => i.key.includes('/thumbs/')).length).toBe(2);
+    const again = await thumb('?time=2&width=200&height=200&fit=cover');
+    expect(again.body.equals(timed.body)).toBe(true);
+    expect((await thumb('?time=99')).res.status).toBe(400);
+    expect((await thumb('?width=99999')).res.status).toBe(400);
+    expect((await thumb('?bogus=1')).res.status).toBe(400);
   }, 120_000);
 });

@@ -10,6 +10,7 @@ import type { PlaybackService } from '../playback/service';
 import type { DeliveryCounter } from './delivery';
 import { addTokenToPlaylist, withQuery } from './playlist';
 import { sendObject } from './send-object';
+import { type Thumbnailer, ThumbQuery } from './thumbnails';
 
 const PID = /^[A-Za-z0-9_-]{10,40}$/;
 const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -24,6 +25,8 @@ export interface StreamDeps {
   playback: PlaybackService;
   /** Counts delivered bytes and requests per tenant and video. */
   delivery?: DeliveryCounter;
+  /** Makes thumbnails at any time and size on demand. */
+  thumbnails?: Thumbnailer;
 }
 
 declare module 'fastify' {
@@ -195,19 +198,35 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
     },
   });
 
-  app.get<{ Params: { file: string } }>('/thumb/:file', { schema: { hide: true } }, async (req, reply) => {
-    const m = /^([A-Za-z0-9_-]+)\.jpg$/.exec(req.params.file);
-    if (!m) return sendProblem(reply, 'not_found', 'Not found');
-    const row = await find(req, reply, m[1]!, 't');
-    if (!row) return reply;
-    const outputs = JSON.parse(row.outputs ?? '{}') as { images?: { poster?: string } };
-    const poster = outputs.images?.poster ?? 'poster.jpg';
-    // Short cache: a new cover changes which poster this URL answers with.
-    return sendObject(req, reply, d.storage, `${prefix(row)}/images/${poster}`, {
-      contentType: 'image/jpeg',
-      cacheControl: privately('public, max-age=60', signed(row)),
-    });
-  });
+  app.get<{ Params: { file: string }; Querystring: Record<string, string> }>(
+    '/thumb/:file',
+    { schema: { hide: true } },
+    async (req, reply) => {
+      const m = /^([A-Za-z0-9_-]+)\.(jpg|webp)$/.exec(req.params.file);
+      if (!m) return sendProblem(reply, 'not_found', 'Not found');
+      const parsed = ThumbQuery.safeParse(req.query);
+      if (!parsed.success)
+        return sendProblem(reply, 'validation_failed', 'The thumbnail parameters are invalid', {
+          errors: parsed.error.issues.map((i) => ({ path: `query.${i.path.join('.')}`, message: i.message })),
+        });
+      const row = await find(req, reply, m[1]!, 't');
+      if (!row) return reply;
+      const format = m[2] === 'webp' ? 'webp' : 'jpeg';
+      const outputs = JSON.parse(row.outputs ?? '{}') as { images?: { poster?: string } };
+      const poster = outputs.images?.poster ?? 'poster.jpg';
+      const posterKey = `${prefix(row)}/images/${poster}`;
+      const key = d.thumbnails?.keyFor(prefix(row), parsed.data, format, poster) ?? null;
+      if (key && d.thumbnails) await d.thumbnails.ensure(row, key, parsed.data, format, posterKey);
+      // The plain poster URL is cached briefly (a new cover changes it); a sized or timed one never changes.
+      return sendObject(req, reply, d.storage, key ?? posterKey, {
+        contentType: `image/${format}`,
+        cacheControl: privately(
+          key && parsed.data.time !== undefined ? IMMUTABLE : 'public, max-age=60',
+          signed(row),
+        ),
+      });
+    },
+  );
 
   app.get<{ Params: { file: string } }>(
     '/storyboard/:file',

@@ -52,7 +52,9 @@ export async function sendObject(
 
   const inm = req.headers['if-none-match'];
   const ims = req.headers['if-modified-since'];
-  const matches = inm?.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
+  const matches = inm
+    ?.split(',')
+    .some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*');
   if (matches || (!inm && ims && new Date(ims) >= new Date(lastModified))) {
     return reply.code(304).send();
   }
