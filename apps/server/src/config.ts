@@ -77,6 +77,7 @@ const schema = z
     VOD_WEBHOOK_RETRY_MAX_MS: intFrom(100, 86_400_000).default(3_600_000),
     VOD_WEBHOOK_ATTEMPTS: intFrom(1, 100).default(31),
     VOD_WEBHOOK_TIMEOUT_MS: intFrom(1000, 120_000).default(10_000),
+    VOD_STREAM_REDIRECT: z.enum(['off', 'presigned']).default('off'),
     VOD_DELIVERY_FLUSH_MS: intFrom(100, 10_000).default(10_000),
     VOD_QUEUE_LEASE_MS: intFrom(1000, 3_600_000).default(30_000),
   })
@@ -120,6 +121,8 @@ export interface Config {
   queueLeaseMs: number;
   /** How often delivery counts are written (at most every 10 s). */
   deliveryFlushMs: number;
+  /** With S3 storage, send players to short-lived presigned URLs for segments and MP4s instead of streaming through. */
+  streamRedirect: 'off' | 'presigned';
   /** Webhook retries: baseMs doubling up to maxMs, attempts in all (default 31 over about 24 h). */
   webhookRetry: { baseMs: number; maxMs: number; attempts: number };
   /** Bound on one webhook delivery attempt. */
@@ -260,6 +263,7 @@ export function loadConfig(
     workerConcurrency: parseConcurrency(c.VOD_WORKER_CONCURRENCY),
     queueLeaseMs: c.VOD_QUEUE_LEASE_MS,
     deliveryFlushMs: c.VOD_DELIVERY_FLUSH_MS,
+    streamRedirect: c.VOD_STREAM_REDIRECT,
     webhookRetry: {
       baseMs: c.VOD_WEBHOOK_RETRY_BASE_MS,
       maxMs: c.VOD_WEBHOOK_RETRY_MAX_MS,

@@ -49,7 +49,10 @@ export async function createPorts(config: Config, db: Database, log: Logger, sec
   try {
     const storage = await createObjectStore(config.storageUrl, storageOptions(config, secret) as never);
     opened.push(storage);
-    if (storage.kind === 's3') await (storage as S3ObjectStore).ensureBucket();
+    if (storage.kind === 's3') {
+      await (storage as S3ObjectStore).ensureBucket();
+      if (config.streamRedirect === 'presigned') await (storage as S3ObjectStore).allowBrowserReads();
+    }
     const cache = await createCache(config.cacheUrl, { namespace: 'vod' });
     opened.push(cache);
     const registry = await createRegistry(config.registryUrl);

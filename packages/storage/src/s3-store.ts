@@ -20,6 +20,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
+  PutBucketCorsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -224,6 +225,31 @@ export class S3ObjectStore implements ObjectStore {
       }
       throw mapS3Error(err);
     }
+  }
+
+  /**
+   * Lets browsers read objects of the bucket from any origin (GET/HEAD, ranges), for players sent
+   * straight to presigned URLs by the stream role.
+   */
+  async allowBrowserReads(): Promise<void> {
+    await this.send(undefined, () =>
+      this.client.send(
+        new PutBucketCorsCommand({
+          Bucket: this.bucket,
+          CORSConfiguration: {
+            CORSRules: [
+              {
+                AllowedOrigins: ['*'],
+                AllowedMethods: ['GET', 'HEAD'],
+                AllowedHeaders: ['*'],
+                ExposeHeaders: ['Content-Length', 'Content-Range', 'ETag', 'Accept-Ranges'],
+                MaxAgeSeconds: 600,
+              },
+            ],
+          },
+        }),
+      ),
+    );
   }
 
   /** Aborts every pending multipart upload, deletes every object, then the bucket (tests, teardown). */

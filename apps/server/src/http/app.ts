@@ -167,6 +167,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       playback,
       delivery: ctx.delivery,
       thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources),
+      redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
     });
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
     embedRoutes(base, { db: ctx.db, playback });

@@ -27,6 +27,8 @@ export interface StreamDeps {
   delivery?: DeliveryCounter;
   /** Makes thumbnails at any time and size on demand. */
   thumbnails?: Thumbnailer;
+  /** Send segments and MP4s as redirects to short-lived presigned storage URLs (S3), bytes bypassing the node. */
+  redirect?: boolean;
 }
 
 declare module 'fastify' {
@@ -65,6 +67,20 @@ function fromOwnEmbed(req: FastifyRequest, pid: string): boolean {
 }
 
 export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
+  /** 302 to a presigned URL valid 5 minutes; the object's size is counted as delivered (the bytes bypass us). */
+  const redirectToStorage = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    key: string,
+    contentType: string,
+  ) => {
+    const head = await d.storage.head(key);
+    if (!head) return sendProblem(reply, 'not_found', 'Not found');
+    const url = await d.storage.presignGet(key, { expiresIn: 300, responseContentType: contentType });
+    if (req.vodDelivery) d.delivery?.count(req.vodDelivery.tenantId, req.vodDelivery.videoId, head.size);
+    req.vodDelivery = undefined; // counted here, not again on the response
+    return reply.header('cache-control', 'private, max-age=240').redirect(url, 302);
+  };
   // Playback ids resolve from a short-lived cache: a segment request costs no database read, and a block,
   // delete or republish is seen within LOOKUP_TTL_MS.
   const cache = new Map<string, { row: VideosTable | undefined; at: number }>();
@@ -165,6 +181,8 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       const playlist = file === 'index.m3u8';
       if (playlist && signed(row))
         return sendSignedPlaylist(req, reply, `${prefix(row)}/hls/${name}/${file}`);
+      if (!playlist && d.redirect)
+        return redirectToStorage(req, reply, `${prefix(row)}/hls/${name}/${file}`, 'video/mp2t');
       return sendObject(req, reply, d.storage, `${prefix(row)}/hls/${name}/${file}`, {
         contentType: playlist ? 'application/vnd.apple.mpegurl' : 'video/mp2t',
         cacheControl: privately(playlist ? PLAYLIST : IMMUTABLE, signed(row)),
@@ -194,6 +212,8 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       const outputs = JSON.parse(row.outputs ?? '{}') as { mp4?: Record<string, string> };
       const key = outputs.mp4?.[m[1]!];
       if (!key) return sendProblem(reply, 'not_found', 'No such rendition');
+      if (d.redirect && req.method === 'GET')
+        return redirectToStorage(req, reply, key, m[2] === 'm4a' ? 'audio/mp4' : 'video/mp4');
       return sendObject(req, reply, d.storage, key, { cacheControl: privately(IMMUTABLE, signed(row)) });
     },
   });
