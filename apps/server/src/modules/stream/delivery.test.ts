@@ -134,5 +134,17 @@ describe('delivery accounting on the stream role', () => {
     expect((await thumb('?time=99')).res.status).toBe(400);
     expect((await thumb('?width=99999')).res.status).toBe(400);
     expect((await thumb('?bogus=1')).res.status).toBe(400);
+
+    // A blocked video is not served (within the stream role's 2 s lookup cache), and is again once unblocked.
+    const segUrl = `${s.url}/hls/${v.playback.id}/240p/seg-00000.ts`;
+    expect(
+      (await fetch(`${s.url}/v1/videos/${v.id}/block`, { method: 'POST', headers: t.auth })).status,
+    ).toBe(200);
+    await waitFor(async () => ((await fetch(segUrl)).status === 404 ? true : undefined), 5000, 'the block');
+    expect((await fetch(v.playback.hlsUrl)).status).toBe(404);
+    expect(
+      (await fetch(`${s.url}/v1/videos/${v.id}/unblock`, { method: 'POST', headers: t.auth })).status,
+    ).toBe(200);
+    await waitFor(async () => ((await fetch(segUrl)).status === 200 ? true : undefined), 5000, 'the unblock');
   }, 120_000);
 });
