@@ -13,6 +13,10 @@ const BENCHMARKS: Record<
     about: '60 s 1080p30 clip: upload complete → ready vs one ffmpeg for the ladder and ffmpeg per rendition',
     load: () => import('./ladder'),
   },
+  delivery: {
+    about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
+    load: () => import('./delivery'),
+  },
 };
 
 function usage(): string {
