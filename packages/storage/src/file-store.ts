@@ -400,7 +400,12 @@ export class FileObjectStore implements ObjectStore {
       lastModified: mtime,
     };
     if (!opts.range) {
-      return { ...base, body: fh.createReadStream({ autoClose: true }), size: meta.size };
+      // 1 MiB reads: a few large reads per segment instead of dozens of 64 KiB ones (fewer syscalls and buffers).
+      return {
+        ...base,
+        body: fh.createReadStream({ autoClose: true, highWaterMark: 1 << 20 }),
+        size: meta.size,
+      };
     }
     const { start } = opts.range;
     if (start >= meta.size) {
@@ -412,7 +417,7 @@ export class FileObjectStore implements ObjectStore {
     const end = Math.min(opts.range.end ?? meta.size - 1, meta.size - 1);
     return {
       ...base,
-      body: fh.createReadStream({ start, end, autoClose: true }),
+      body: fh.createReadStream({ start, end, autoClose: true, highWaterMark: 1 << 20 }),
       size: end - start + 1,
       contentRange: `bytes ${start}-${end}/${meta.size}`,
     };

@@ -97,7 +97,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
           ? `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
           : `ip:${req.ip}`;
       },
-      allowList: (req) => ['/livez', '/readyz', '/metrics'].includes(req.url.split('?')[0] ?? ''),
+      // Playback is not limited per address: many viewers share one NAT, and a player makes a request per
+      // segment. Health checks are not limited either.
+      allowList: (req) => {
+        const p = req.url.split('?')[0] ?? '';
+        return (
+          ['/livez', '/readyz', '/metrics'].includes(p) ||
+          /^\/(hls|mp4|thumb|storyboard|embed|_storage)\//.test(p)
+        );
+      },
       errorResponseBuilder: (_req, ctx2) =>
         new AppError(
           'rate_limited',

@@ -66,6 +66,8 @@ class TtlCache<T> {
  * nodes within that TTL at most.
  */
 export class PlaybackService {
+  /** Bumped by every revocation here, so callers that memoise verified tokens can drop them at once. */
+  revocations = 0;
   readonly repo: PlaybackRepository;
   private readonly keys: TtlCache<CachedKey>;
   private readonly policies: TtlCache<ReferrerRules | null>;
@@ -124,6 +126,7 @@ export class PlaybackService {
     const row = await this.repo.findKey(tenantId, id);
     if (!row) throw new AppError('not_found', 'Signing key not found');
     await this.repo.revokeKey(tenantId, id, nowIso());
+    this.revocations++;
     this.keys.delete(id);
     this.managed.delete(tenantId);
   }

@@ -38,6 +38,7 @@ declare module 'fastify' {
 }
 
 const LOOKUP_TTL_MS = 2000;
+const VERIFIED_TTL_MS = 1000;
 
 /** Signed responses may only be cached by the viewer's browser, not shared caches (the token is per viewer). */
 const privately = (cacheControl: string, signed: boolean) =>
@@ -84,6 +85,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
   // Playback ids resolve from a short-lived cache: a segment request costs no database read, and a block,
   // delete or republish is seen within LOOKUP_TTL_MS.
   const cache = new Map<string, { row: VideosTable | undefined; at: number }>();
+  const verified = new Map<string, number>();
   const lookup = async (pid: string): Promise<VideosTable | undefined> => {
     const hit = cache.get(pid);
     if (hit && Date.now() - hit.at < LOOKUP_TTL_MS) return hit.row;
@@ -126,7 +128,17 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       return undefined;
     }
     if (row.playback_policy !== 'public') {
-      const why = await d.playback.checkToken(row, tokenOf(req), aud);
+      // A token verified for this video and audience is trusted for VERIFIED_TTL_MS (an RSA verify per
+      // segment request is the largest part of its cost); revocations still apply within seconds.
+      const token = tokenOf(req);
+      const memo = token ? `${d.playback.revocations}|${row.id}|${aud}|${token}` : '';
+      const until = memo ? verified.get(memo) : undefined;
+      const why =
+        until !== undefined && until > Date.now() ? undefined : await d.playback.checkToken(row, token, aud);
+      if (!why && memo && until === undefined) {
+        if (verified.size > 50_000) verified.clear();
+        verified.set(memo, Date.now() + VERIFIED_TTL_MS);
+      }
       if (why) {
         sendProblem(reply, 'forbidden', why);
         return undefined;
@@ -141,12 +153,20 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
   };
   const signed = (row: VideosTable) => row.playback_policy !== 'public';
   /** A playlist of a signed video, read whole and rewritten to carry the request's token. */
+  // Playlists of a published generation never change: their text is kept in memory for the per-viewer rewrite.
+  const playlists = new Map<string, string>();
   const sendSignedPlaylist = async (req: FastifyRequest, reply: FastifyReply, key: string) => {
-    const obj = await d.storage.get(key).catch(() => undefined);
-    if (!obj) return sendProblem(reply, 'not_found', 'Not found');
-    const parts: Buffer[] = [];
-    for await (const c of obj.body) parts.push(c as Buffer);
-    const text = addTokenToPlaylist(Buffer.concat(parts).toString('utf8'), tokenOf(req)!);
+    let stored = playlists.get(key);
+    if (stored === undefined) {
+      const obj = await d.storage.get(key).catch(() => undefined);
+      if (!obj) return sendProblem(reply, 'not_found', 'Not found');
+      const parts: Buffer[] = [];
+      for await (const c of obj.body) parts.push(c as Buffer);
+      stored = Buffer.concat(parts).toString('utf8');
+      if (playlists.size > 5_000) playlists.clear();
+      playlists.set(key, stored);
+    }
+    const text = addTokenToPlaylist(stored, tokenOf(req)!);
     return reply
       .header('cache-control', 'private, no-store')
       .type('application/vnd.apple.mpegurl')

@@ -38,6 +38,27 @@ export async function sendObject(
   key: string,
   opts: SendOptions,
 ) {
+  // The common case (a plain GET, no range, no validators) opens the object once: the open gives size,
+  // etag and mtime along with the stream.
+  const h = req.headers;
+  if (req.method === 'GET' && !h.range && !h['if-none-match'] && !h['if-modified-since']) {
+    let obj: Awaited<ReturnType<ObjectStore['get']>>;
+    try {
+      obj = await storage.get(key);
+    } catch (err) {
+      if (isStorageError(err, 'not_found')) return sendProblem(reply, 'not_found', 'Not found');
+      throw err;
+    }
+    reply
+      .header('etag', `"${obj.etag.replace(/"/g, '')}"`)
+      .header('last-modified', obj.lastModified.toUTCString())
+      .header('cache-control', opts.cacheControl)
+      .header('accept-ranges', 'bytes')
+      .header('content-type', opts.contentType ?? obj.contentType)
+      .header('content-length', String(obj.size));
+    for (const [k, v] of Object.entries(opts.headers ?? {})) reply.header(k, v);
+    return reply.send(obj.body);
+  }
   const head = await storage.head(key);
   if (!head) return sendProblem(reply, 'not_found', 'Not found');
   const etag = `"${head.etag.replace(/"/g, '')}"`;
