@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/connect';
 import { migrateToLatest } from './db/migrate';
+import { createMetrics, type Metrics } from './http/metrics';
 import { newId } from './lib/ids';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
@@ -48,6 +49,8 @@ export interface AppContext {
   /** Local paths of video sources for ffmpeg (downloaded once per node from S3). */
   sources: SourceCache;
   delivery: DeliveryCounter;
+  /** This process's Prometheus registry (HTTP, process, pipeline timings), served on /metrics. */
+  metrics: Metrics;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -135,6 +138,7 @@ export async function createContext(
     });
     defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
+    const metrics = createMetrics();
     const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
     closers.push(() => delivery.close());
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
@@ -149,6 +153,7 @@ export async function createContext(
       sources,
       secret,
       log,
+      metrics,
     });
     const webhooks = setupWebhooks({
       db,
@@ -175,6 +180,7 @@ export async function createContext(
       webhooks,
       sources,
       delivery,
+      metrics,
       node: {},
       health: [
         { name: 'database', check: () => db.health() },

@@ -127,6 +127,14 @@ export const Video = z
     createdAt: IsoTime,
     updatedAt: IsoTime,
     readyAt: IsoTime.nullable(),
+    timings: z
+      .object({
+        uploadCompletedAt: IsoTime.nullable(),
+        playableAt: IsoTime.nullable(),
+        toPlayableSec: z.number().nullable().describe('upload (or import) complete → first playable'),
+        toReadySec: z.number().nullable().describe('upload (or import) complete → every rendition ready'),
+      })
+      .describe('how long the video took to become playable and ready'),
   })
   .meta({ id: 'Video' });
 export type Video = z.infer<typeof Video>;

@@ -83,6 +83,10 @@ export interface VideosTable {
   hls_key?: string | null;
   processing_started_at?: string | null;
   chunks_done?: number;
+  /** All the source's bytes were in (upload or import complete) (migration 009). */
+  upload_completed_at?: string | null;
+  /** When a player could first start it. */
+  playable_at?: string | null;
 }
 
 export interface SettingsTable {

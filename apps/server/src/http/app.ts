@@ -74,7 +74,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     reply.header('x-request-id', req.id);
   });
 
-  const metrics = createMetrics();
+  const metrics = ctx.metrics;
   app.decorate('metrics', metrics);
   registerHttpMetrics(base, metrics);
 

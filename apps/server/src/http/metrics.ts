@@ -18,7 +18,14 @@ export function createMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return { registry, requests, duration };
+  const videoTimes = new Histogram({
+    name: 'vod_video_time_to_seconds',
+    help: "Seconds from a video's upload (or import) completing until it was playable, and until it was ready",
+    labelNames: ['stage'] as const,
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
+    registers: [registry],
+  });
+  return { registry, requests, duration, videoTimes };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 

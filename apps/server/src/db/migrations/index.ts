@@ -7,6 +7,7 @@ import * as m005 from './005_pipeline';
 import * as m006 from './006_playback';
 import * as m007 from './007_beacons';
 import * as m008 from './008_delivery';
+import * as m009 from './009_timings';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '006_playback': m006,
   '007_beacons': m007,
   '008_delivery': m008,
+  '009_timings': m009,
 };

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import type { Config } from '../../config';
 import type { Database } from '../../db/connect';
 import type { VideosTable } from '../../db/schema';
+import type { Metrics } from '../../http/metrics';
 import { newId } from '../../lib/ids';
 import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
@@ -57,6 +58,7 @@ export interface PipelineDeps {
   events: EventService;
   sources: SourceCache;
   secret: string;
+  metrics?: Metrics;
   log: Logger;
 }
 
@@ -613,12 +615,19 @@ export function definePipeline(d: PipelineDeps): void {
           renditions: JSON.stringify(renditions.map((r) => ({ ...r, status: 'ready' }))),
           progress: 1,
           playable: 1,
+          playable_at: row.playable_at ?? at,
           ready_at: at,
           updated_at: at,
         });
         await videos.setStatus(tenantId, videoId, 'ready');
         const fresh = await videos.repo.find(tenantId, videoId);
         if (row.playable !== 1) await d.events.emit(tenantId, 'video.playable', videoId, { id: videoId });
+        // Time to playable / ready of a new video (not of a retranscode), for /metrics.
+        if (!previous && row.upload_completed_at) {
+          const since = (Date.parse(at) - Date.parse(row.upload_completed_at)) / 1000;
+          d.metrics?.videoTimes.observe({ stage: 'playable' }, since);
+          d.metrics?.videoTimes.observe({ stage: 'ready' }, since);
+        }
         await d.events.emit(tenantId, 'video.ready', videoId, {
           id: videoId,
           duration: fresh?.duration,

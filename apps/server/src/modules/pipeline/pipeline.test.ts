@@ -115,6 +115,15 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     ]);
     expect(v.readyAt).not.toBeNull();
     expect(Object.keys(v.playback.mp4Urls)).toEqual(['360p']);
+    // How long it took, on the video and on /metrics.
+    expect(v.timings.uploadCompletedAt).not.toBeNull();
+    expect(v.timings.playableAt).not.toBeNull();
+    expect(v.timings.toReadySec).toBeGreaterThan(0);
+    expect(v.timings.toReadySec).toBeLessThan(180);
+    expect(v.timings.toPlayableSec).toBeLessThanOrEqual(v.timings.toReadySec);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toMatch(/vod_video_time_to_seconds_count\{stage="ready"\} [1-9]/);
+    expect(metrics).toMatch(/vod_video_time_to_seconds_count\{stage="playable"\} [1-9]/);
 
     const row = await s.ctx.videos.repo.find(t.id, videoId);
     const prefix = `${t.id}/${videoId}/${row!.published_generation}`;

@@ -10,6 +10,9 @@ import type { VideoFilter, VideoRepository } from './repository';
 
 const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
 
+const secondsBetween = (from?: string | null, to?: string | null) =>
+  from && to ? Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000) : null;
+
 export function videoView(row: VideosTable, baseUrl: string) {
   const renditions = parse<
     Array<{
@@ -62,6 +65,12 @@ export function videoView(row: VideosTable, baseUrl: string) {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     readyAt: row.ready_at,
+    timings: {
+      uploadCompletedAt: row.upload_completed_at ?? null,
+      playableAt: row.playable_at ?? null,
+      toPlayableSec: secondsBetween(row.upload_completed_at, row.playable_at),
+      toReadySec: secondsBetween(row.upload_completed_at, row.ready_at),
+    },
   };
 }
 export type VideoView = ReturnType<typeof videoView>;
@@ -194,6 +203,8 @@ export class VideoService {
   ): Promise<void> {
     const values: Partial<VideosTable> = { updated_at: nowIso() };
     if (extra.sizeBytes !== undefined) values.size_bytes = extra.sizeBytes;
+    // `queued` is reached once, when the source's last byte is stored (upload or import).
+    if (status === 'queued') values.upload_completed_at = values.updated_at;
     // A blocked video stays blocked; the status it returns to on unblock moves on instead.
     await this.repo.updateStatus(tenantId, id, status, values);
   }
