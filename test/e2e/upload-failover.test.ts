@@ -37,7 +37,7 @@ for (const v of variants) {
     it('SIGKILL of node A mid-PATCH, then the same upload resumes and completes on node B, byte-exact', async () => {
       const dir = mkdtempSync(path.join(tmpdir(), 'vodfail-'));
       dirs.push(dir);
-      const adminKey = `failover-admin-key-${Date.now()}-xxxxxxxx`;
+      const adminKey = `failover-admin-key-${Date.now()}-padding-to-24-chars`;
       const env: Record<string, string> = {
         VOD_DATA_DIR: dir,
         VOD_DB_URL: `sqlite:${path.join(dir, 'shared.db')}`,

@@ -21,7 +21,7 @@ export interface TestApp {
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'vodapp-'));
-  const adminKey = `admin-${Math.random().toString(36).slice(2)}-${Date.now()}-xxxxxxxx`;
+  const adminKey = `admin-${Math.random().toString(36).slice(2)}-${Date.now()}-padding-to-24-chars`;
   const config = loadConfig(
     {},
     { VOD_DATA_DIR: dir, VOD_ADMIN_API_KEY: adminKey, VOD_LOG_LEVEL: 'silent', ...env },
@@ -67,7 +67,7 @@ export interface TestServer extends TestApp {
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const { startServer } = await import('../../apps/server/src/server');
   const dir = env.VOD_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'vodsrv-'));
-  const adminKey = `admin-${Math.random().toString(36).slice(2)}-${Date.now()}-xxxxxxxx`;
+  const adminKey = `admin-${Math.random().toString(36).slice(2)}-${Date.now()}-padding-to-24-chars`;
   const config = loadConfig(
     {},
     {

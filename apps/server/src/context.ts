@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/connect';
+import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
 import { newId } from './lib/ids';
@@ -226,7 +227,6 @@ export async function withBackoff<T>(
     try {
       return await fn();
     } catch (err) {
-      const { isConnectionError } = await import('./db/errors');
       if (i >= attempts || !isConnectionError(err)) throw err;
       const delay = Math.min(200 * 2 ** (i - 1), 5000);
       log.warn(

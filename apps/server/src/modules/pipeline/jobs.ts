@@ -78,11 +78,16 @@ export const LIMITS = {
   maxFps: 240,
 };
 
-/** AES-128-CBC of one whole segment; the IV is the media sequence number (what players assume without IV=). */
-export function encryptSegment(data: Buffer, key: Buffer, index: number): Buffer {
+/** AES-128-CBC of one whole segment (see segmentIv). */
+/** The IV players assume without an IV attribute: the segment's media sequence number, big-endian. */
+function segmentIv(index: number): Buffer {
   const iv = Buffer.alloc(16);
   iv.writeUInt32BE(index, 12);
-  const c = createCipheriv('aes-128-cbc', key, iv);
+  return iv;
+}
+
+export function encryptSegment(data: Buffer, key: Buffer, index: number): Buffer {
+  const c = createCipheriv('aes-128-cbc', key, segmentIv(index));
   return Buffer.concat([c.update(data), c.final()]);
 }
 
@@ -493,34 +498,49 @@ export function definePipeline(d: PipelineDeps): void {
       const dir = await workDir(videoId, generation, 'publish');
       const sizes: Record<string, number> = {};
       try {
+        // Sizes for the measured bandwidths come from a listing; only the renditions that are remuxed to
+        // MP4 or cut into the storyboard (and the audio they need) are fetched back to this node.
+        for (let cursor: string | null | undefined; cursor !== null; ) {
+          const page = await storage.list(`${prefix}/hls/`, { cursor });
+          for (const item of page.items) {
+            const m = /\/hls\/([^/]+)\/seg-\d{5}\.ts$/.exec(item.key);
+            if (m) sizes[m[1]!] = (sizes[m[1]!] ?? 0) + item.size;
+          }
+          cursor = page.nextCursor;
+        }
         const fetchSegments = async (name: string) => {
           const files: string[] = [];
-          let total = 0;
           await mkdir(path.join(dir, name), { recursive: true });
           for (const s of plan.segments) {
             const obj = await storage.get(`${prefix}/hls/${name}/${segmentName(s.index)}`);
             const chunks: Buffer[] = [];
             for await (const c of obj.body) chunks.push(c as Buffer);
             let data: Buffer = Buffer.concat(chunks);
-            total += data.length;
             if (key) data = decryptSegment(data, key, s.index);
             const f = path.join(dir, name, segmentName(s.index));
             await writeFile(f, data);
             files.push(f);
           }
-          sizes[name] = total;
           return files;
         };
-        const audioFiles = plan.ladder.audio ? await fetchSegments('audio') : null;
+        const smallest = [...plan.ladder.renditions].sort(
+          (a, b) => a.width * a.height - b.width * b.height,
+        )[0];
+        const needsAudio = plan.audioOnly || plan.mp4.length > 0;
+        const audioFiles = plan.ladder.audio && needsAudio ? await fetchSegments('audio') : null;
+        const audioList = audioFiles ? path.join(dir, 'audio.list') : null;
+        if (audioList && audioFiles) await writeFile(audioList, audioFiles.join('\n'));
         const mp4s: Record<string, string> = {};
-        const targets = plan.audioOnly ? [] : plan.ladder.renditions.map((r) => r.name);
+        const targets = plan.audioOnly
+          ? []
+          : plan.ladder.renditions
+              .map((r) => r.name)
+              .filter((n) => plan.mp4.includes(n) || n === smallest?.name);
         for (const name of targets) {
           const files = await fetchSegments(name);
           if (!plan.mp4.includes(name)) continue;
           const listFile = path.join(dir, `${name}.list`);
           await writeFile(listFile, files.join('\n'));
-          const audioList = audioFiles ? path.join(dir, 'audio.list') : null;
-          if (audioList && audioFiles) await writeFile(audioList, audioFiles.join('\n'));
           const out = path.join(dir, `${name}.mp4`);
           await runFfmpeg(
             mp4Args({ video: { listFile }, audio: audioList ? { listFile: audioList } : null, output: out }),
@@ -536,9 +556,8 @@ export function definePipeline(d: PipelineDeps): void {
           });
           mp4s[name] = mp4Key;
         }
-        if (plan.audioOnly && audioFiles) {
-          const listFile = path.join(dir, 'audio.list');
-          await writeFile(listFile, audioFiles.join('\n'));
+        if (plan.audioOnly && audioList) {
+          const listFile = audioList;
           const out = path.join(dir, 'audio.m4a');
           await runFfmpeg(
             [
@@ -572,9 +591,6 @@ export function definePipeline(d: PipelineDeps): void {
         // The storyboard is cut from the smallest rendition, already encoded and on this node: decoding a
         // 360p stream costs a fraction of decoding the source a second time.
         let storyboard: Record<string, unknown> | null = null;
-        const smallest = [...plan.ladder.renditions].sort(
-          (a, b) => a.width * a.height - b.width * b.height,
-        )[0];
         if (smallest) {
           const list = path.join(dir, `${smallest.name}.board.list`);
           await writeFile(
@@ -685,9 +701,7 @@ export async function cancelVideoJobs(queue: JobQueue, row: VideosTable): Promis
 }
 
 export function decryptSegment(data: Buffer, key: Buffer, index: number): Buffer {
-  const iv = Buffer.alloc(16);
-  iv.writeUInt32BE(index, 12);
-  const c = createDecipheriv('aes-128-cbc', key, iv);
+  const c = createDecipheriv('aes-128-cbc', key, segmentIv(index));
   return Buffer.concat([c.update(data), c.final()]);
 }
 

@@ -38,6 +38,19 @@ export async function sendObject(
   key: string,
   opts: SendOptions,
 ) {
+  /** Validators, caching and type of the object; returns the quoted etag and Last-Modified. */
+  const describe = (meta: { etag: string; lastModified: Date; contentType: string }) => {
+    const etag = `"${meta.etag.replace(/"/g, '')}"`;
+    const lastModified = meta.lastModified.toUTCString();
+    reply
+      .header('etag', etag)
+      .header('last-modified', lastModified)
+      .header('cache-control', opts.cacheControl)
+      .header('accept-ranges', 'bytes')
+      .header('content-type', opts.contentType ?? meta.contentType);
+    for (const [k, v] of Object.entries(opts.headers ?? {})) reply.header(k, v);
+    return { etag, lastModified };
+  };
   // The common case (a plain GET, no range, no validators) opens the object once: the open gives size,
   // etag and mtime along with the stream.
   const h = req.headers;
@@ -49,27 +62,12 @@ export async function sendObject(
       if (isStorageError(err, 'not_found')) return sendProblem(reply, 'not_found', 'Not found');
       throw err;
     }
-    reply
-      .header('etag', `"${obj.etag.replace(/"/g, '')}"`)
-      .header('last-modified', obj.lastModified.toUTCString())
-      .header('cache-control', opts.cacheControl)
-      .header('accept-ranges', 'bytes')
-      .header('content-type', opts.contentType ?? obj.contentType)
-      .header('content-length', String(obj.size));
-    for (const [k, v] of Object.entries(opts.headers ?? {})) reply.header(k, v);
-    return reply.send(obj.body);
+    describe(obj);
+    return reply.header('content-length', String(obj.size)).send(obj.body);
   }
   const head = await storage.head(key);
   if (!head) return sendProblem(reply, 'not_found', 'Not found');
-  const etag = `"${head.etag.replace(/"/g, '')}"`;
-  const lastModified = head.lastModified.toUTCString();
-  reply
-    .header('etag', etag)
-    .header('last-modified', lastModified)
-    .header('cache-control', opts.cacheControl)
-    .header('accept-ranges', 'bytes');
-  reply.header('content-type', opts.contentType ?? head.contentType);
-  for (const [k, v] of Object.entries(opts.headers ?? {})) reply.header(k, v);
+  const { etag, lastModified } = describe(head);
 
   const inm = req.headers['if-none-match'];
   const ims = req.headers['if-modified-since'];
