@@ -1,11 +1,9 @@
 // Real-browser playback: headless Chromium plays a vodcloud video with hls.js (MSE, demuxed audio group,
 // MPEG-TS segments, a manual level switch, a seek) and as a progressive MP4 (Range requests → 206),
 // from a page on another origin, so the stream role's CORS is exercised too.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
@@ -16,9 +14,7 @@ import {
   type PlayerState,
   startPageServer,
 } from '../support/browser';
-import { createUploadVia, tusUpload, waitFor } from '../support/uploads';
-
-const run = promisify(execFile);
+import { createTemplate, makeClip, uploadUntilReady } from '../support/videos';
 
 interface ReadyVideo {
   id: string;
@@ -40,51 +36,23 @@ describe.skipIf(!hasChromium())('playback in a real browser (headless Chromium)'
       startTestServer({ VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=4' }),
       startPageServer(),
       launchBrowser(),
-      run(
-        'ffmpeg',
-        [
-          ...['-hide_banner', '-loglevel', 'error', '-y'],
-          ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=12'],
-          ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=12'],
-          ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest'],
-          clipFile,
-        ],
-        { timeout: 60_000 },
-      ),
+      makeClip(clipFile, { size: '640x360', rate: 30, duration: 12, audio: true }),
     ]);
     s = server;
     pages = pageServer;
     browser = b;
     const t = await s.tenant('playback');
-    const tpl = await fetch(`${s.url}/v1/templates`, {
-      method: 'POST',
-      headers: { ...t.auth, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'two-rung',
-        renditions: [
-          { name: '360p', height: 360, videoBitrate: 600_000 },
-          { name: '240p', height: 240, videoBitrate: 300_000 },
-        ],
-        audio: { bitrate: 96_000 },
-        hls: { segmentDuration: 2, encryption: 'none' },
-        mp4: 'highest',
-      }),
+    const templateId = await createTemplate(s.url, t.auth, {
+      name: 'two-rung',
+      renditions: [
+        { name: '360p', height: 360, videoBitrate: 600_000 },
+        { name: '240p', height: 240, videoBitrate: 300_000 },
+      ],
+      audio: { bitrate: 96_000 },
+      hls: { segmentDuration: 2, encryption: 'none' },
+      mp4: 'highest',
     });
-    expect(tpl.status).toBe(201);
-    const templateId = ((await tpl.json()) as { id: string }).id;
-    const created = await createUploadVia(s.url, t.auth, { templateId, title: 'playback clip' });
-    await tusUpload(readFileSync(clipFile), { endpoint: created.url, headers: created.headers }).promise;
-    video = await waitFor(
-      async () => {
-        const v = (await (
-          await fetch(`${s.url}/v1/videos/${created.videoId}`, { headers: t.auth })
-        ).json()) as ReadyVideo & { error: unknown };
-        if (v.status === 'errored') throw new Error(`video errored: ${JSON.stringify(v.error)}`);
-        return v.status === 'ready' ? v : undefined;
-      },
-      60_000,
-      'the video to be ready',
-    );
+    video = await uploadUntilReady(s.url, t.auth, clipFile, { templateId, title: 'playback clip' }, 60_000);
   }, 90_000);
 
   afterAll(async () => {

@@ -2,21 +2,18 @@
 // origin (the bundle is the server's /embed/vod-player.js, built in memory by esbuild on first request),
 // its quality menu, storyboard previews, keyboard and ARIA, QoE beacons in the table, and the embed page
 // in an <iframe>.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BeaconsRepository } from '../../apps/server/src/modules/beacons/repository';
 import { startTestServer, type TestServer } from '../support/app';
 import { hasChromium, launchBrowser } from '../support/browser';
-import { createUploadVia, tusUpload, waitFor } from '../support/uploads';
-
-const run = promisify(execFile);
+import { waitFor } from '../support/uploads';
+import { createTemplate, makeClip, uploadUntilReady } from '../support/videos';
 
 interface ReadyVideo {
   id: string;
@@ -63,51 +60,23 @@ describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
     const [server, b] = await Promise.all([
       startTestServer({ VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=4' }),
       launchBrowser(),
-      run(
-        'ffmpeg',
-        [
-          ...['-hide_banner', '-loglevel', 'error', '-y'],
-          ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30:duration=20'],
-          ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=20'],
-          ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest'],
-          clipFile,
-        ],
-        { timeout: 60_000 },
-      ),
+      makeClip(clipFile, { size: '640x360', rate: 30, duration: 20, audio: true }),
     ]);
     s = server;
     browser = b;
     const t = await s.tenant('player');
     tenantId = t.id;
-    const tpl = await fetch(`${s.url}/v1/templates`, {
-      method: 'POST',
-      headers: { ...t.auth, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        name: 'two-rung',
-        renditions: [
-          { name: '360p', height: 360, videoBitrate: 600_000 },
-          { name: '240p', height: 240, videoBitrate: 300_000 },
-        ],
-        audio: { bitrate: 96_000 },
-        hls: { segmentDuration: 2, encryption: 'none' },
-        mp4: 'none',
-      }),
+    const templateId = await createTemplate(s.url, t.auth, {
+      name: 'two-rung',
+      renditions: [
+        { name: '360p', height: 360, videoBitrate: 600_000 },
+        { name: '240p', height: 240, videoBitrate: 300_000 },
+      ],
+      audio: { bitrate: 96_000 },
+      hls: { segmentDuration: 2, encryption: 'none' },
+      mp4: 'none',
     });
-    expect(tpl.status, await tpl.clone().text()).toBe(201);
-    const templateId = ((await tpl.json()) as { id: string }).id;
-    const created = await createUploadVia(s.url, t.auth, { templateId, title: 'player clip' });
-    await tusUpload(readFileSync(clipFile), { endpoint: created.url, headers: created.headers }).promise;
-    video = await waitFor(
-      async () => {
-        const v = (await (
-          await fetch(`${s.url}/v1/videos/${created.videoId}`, { headers: t.auth })
-        ).json()) as ReadyVideo & { error: unknown };
-        if (v.status === 'errored') throw new Error(`video errored: ${JSON.stringify(v.error)}`);
-        return v.status === 'ready' ? v : undefined;
-      },
-      60_000,
-      'the video to be ready',
-    );
+    video = await uploadUntilReady(s.url, t.auth, clipFile, { templateId, title: 'player clip' }, 60_000);
     const pid = video.playback.id;
     pages = await pageServer({
       '/player.html': `<!doctype html><html><head><meta charset="utf-8">

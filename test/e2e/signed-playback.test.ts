@@ -3,12 +3,10 @@
 // fatal for hls.js, nothing else fetched); with an RS256 token on the master URL the token is carried
 // into every child request (media playlists, segments, the AES key) and it plays; an expired token is
 // refused like a missing one.
-import { execFile } from 'node:child_process';
 import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
@@ -20,8 +18,7 @@ import {
   startPageServer,
 } from '../support/browser';
 import { createUploadVia, tusUpload, waitFor } from '../support/uploads';
-
-const run = promisify(execFile);
+import { makeClip } from '../support/videos';
 
 interface ReadyVideo {
   id: string;
@@ -61,17 +58,7 @@ describe.skipIf(!hasChromium())('signed playback in a real browser (headless Chr
       startTestServer({ VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=4' }),
       startPageServer(),
       launchBrowser(),
-      run(
-        'ffmpeg',
-        [
-          ...['-hide_banner', '-loglevel', 'error', '-y'],
-          ...['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25:duration=6'],
-          ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=6'],
-          ...['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest'],
-          clipFile,
-        ],
-        { timeout: 60_000 },
-      ),
+      makeClip(clipFile, { size: '320x240', rate: 25, duration: 6, audio: true }),
     ]);
     s = server;
     pages = pageServer;

@@ -1,14 +1,11 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
-import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
-
-const run = promisify(execFile);
+import { waitFor } from '../../../../../test/support/uploads';
+import { createTemplate, makeClip, uploadUntilReady } from '../../../../../test/support/videos';
 
 describe('delivery accounting on the stream role', () => {
   let s: TestServer;
@@ -24,42 +21,13 @@ describe('delivery accounting on the stream role', () => {
   });
 
   it('counts the bytes and requests actually served per tenant and video, in batches', async () => {
-    const tpl = await (
-      await fetch(`${s.url}/v1/templates`, {
-        method: 'POST',
-        headers: { ...t.auth, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          name: 'd',
-          renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
-          hls: { segmentDuration: 2 },
-        }),
-      })
-    ).json();
-    const clip = path.join(dir, 'c.mp4');
-    await run('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25:duration=4',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-y',
-      clip,
-    ]);
-    const created = await createUploadVia(s.url, t.auth, { templateId: tpl.id });
-    await tusUpload(readFileSync(clip), { endpoint: created.url, headers: created.headers }).promise;
-    const v = await waitFor(
-      async () => {
-        const x = await (await fetch(`${s.url}/v1/videos/${created.videoId}`, { headers: t.auth })).json();
-        return x.status === 'ready' ? x : undefined;
-      },
-      60_000,
-      'ready',
-    );
+    const templateId = await createTemplate(s.url, t.auth, {
+      name: 'd',
+      renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+      hls: { segmentDuration: 2 },
+    });
+    const clip = await makeClip(path.join(dir, 'c.mp4'), { duration: 4 });
+    const v = await uploadUntilReady(s.url, t.auth, clip, { templateId }, 60_000);
     await s.ctx.delivery.flush();
     const before = await s.ctx.db.primary
       .selectFrom('delivery_stats')
@@ -81,7 +49,7 @@ describe('delivery accounting on the stream role', () => {
     const seg = await get(`${s.url}/hls/${v.playback.id}/240p/seg-00000.ts`);
     await get(`${s.url}/hls/${v.playback.id}/240p/seg-00001.ts`);
     await get(v.playback.hlsUrl);
-    const part = await get(v.playback.mp4Urls['240p'], { range: 'bytes=0-999' });
+    const part = await get(v.playback.mp4Urls['240p']!, { range: 'bytes=0-999' });
     expect(part.status).toBe(206);
     // not delivered: a 304, a 404, a 416
     expect(
@@ -92,7 +60,7 @@ describe('delivery accounting on the stream role', () => {
       ).status,
     ).toBe(304);
     expect((await get(`${s.url}/hls/${v.playback.id}/240p/seg-09999.ts`)).status).toBe(404);
-    expect((await get(v.playback.mp4Urls['240p'], { range: 'bytes=999999999-' })).status).toBe(416);
+    expect((await get(v.playback.mp4Urls['240p']!, { range: 'bytes=999999999-' })).status).toBe(416);
 
     const rows = await waitFor(
       async () => {

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { S3ObjectStore } from '@vodcloud/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { engineUrl } from '../../../../../test/support/engines';
-import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
+import { waitFor } from '../../../../../test/support/uploads';
+import { createTemplate, makeClip, uploadUntilReady } from '../../../../../test/support/videos';
 
-const run = promisify(execFile);
 const s3 = engineUrl('s3', 'stream redirects to presigned S3 URLs');
 
 describe.skipIf(!s3)('stream role with VOD_STREAM_REDIRECT=presigned on S3', () => {
@@ -34,43 +32,14 @@ describe.skipIf(!s3)('stream role with VOD_STREAM_REDIRECT=presigned on S3', () 
   });
 
   it('sends players to short-lived presigned URLs for segments and MP4s; the bytes come from S3, CORS open', async () => {
-    const tpl = await (
-      await fetch(`${s.url}/v1/templates`, {
-        method: 'POST',
-        headers: { ...t.auth, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          name: 'r',
-          renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
-          hls: { segmentDuration: 2 },
-          mp4: 'highest',
-        }),
-      })
-    ).json();
-    const clip = path.join(dir, 'c.mp4');
-    await run('ffmpeg', [
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25:duration=4',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-y',
-      clip,
-    ]);
-    const created = await createUploadVia(s.url, t.auth, { templateId: tpl.id });
-    await tusUpload(readFileSync(clip), { endpoint: created.url, headers: created.headers }).promise;
-    const v = await waitFor(
-      async () => {
-        const x = await (await fetch(`${s.url}/v1/videos/${created.videoId}`, { headers: t.auth })).json();
-        return x.status === 'ready' ? x : undefined;
-      },
-      90_000,
-      'ready',
-    );
+    const templateId = await createTemplate(s.url, t.auth, {
+      name: 'r',
+      renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+      hls: { segmentDuration: 2 },
+      mp4: 'highest',
+    });
+    const clip = await makeClip(path.join(dir, 'c.mp4'), { duration: 4 });
+    const v = await uploadUntilReady(s.url, t.auth, clip, { templateId });
     const row = (await s.ctx.videos.repo.find(t.id, v.id))!;
     const key = `${t.id}/${v.id}/${row.published_generation}/hls/240p/seg-00000.ts`;
     const stored = await s.ctx.ports.storage.get(key);
@@ -88,7 +57,7 @@ describe.skipIf(!s3)('stream role with VOD_STREAM_REDIRECT=presigned on S3', () 
     expect(fromS3.headers.get('access-control-allow-origin')).toBeTruthy();
     expect(Buffer.from(await fromS3.arrayBuffer()).equals(original)).toBe(true);
 
-    const mp4 = await fetch(v.playback.mp4Urls['240p'], { redirect: 'manual' });
+    const mp4 = await fetch(v.playback.mp4Urls['240p']!, { redirect: 'manual' });
     expect(mp4.status).toBe(302);
     const ranged = await fetch(mp4.headers.get('location')!, { headers: { range: 'bytes=0-99' } });
     expect(ranged.status).toBe(206);
