@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { Strategy } from './modules/rpc/balance';
 
 export const ROLES = ['api', 'upload', 'stream', 'worker', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -80,6 +81,18 @@ const schema = z
     VOD_STREAM_REDIRECT: z.enum(['off', 'presigned']).default('off'),
     VOD_DELIVERY_FLUSH_MS: intFrom(100, 10_000).default(10_000),
     VOD_QUEUE_LEASE_MS: intFrom(1000, 3_600_000).default(30_000),
+    VOD_RPC_STRATEGIES: z
+      .string()
+      .regex(
+        /^([a-z][a-z0-9-]*=(random|round_robin|least_active|consistent_hash)(:(failover|failfast))?)(,[a-z][a-z0-9-]*=(random|round_robin|least_active|consistent_hash)(:(failover|failfast))?)*$/,
+        'VOD_RPC_STRATEGIES looks like media=least_active,monitor=round_robin:failfast',
+      )
+      .optional(),
+    VOD_RPC_RETRIES: intFrom(0, 10).default(2),
+    VOD_RPC_STATS: z.enum(['on', 'off']).default('on'),
+    VOD_RPC_REPORT_MS: intFrom(200, 600_000).default(5_000),
+    VOD_NODE_WEIGHT: intFrom(0, 1000).default(1),
+    VOD_JIT_WAIT_MS: intFrom(0, 120_000).default(15_000),
   })
   .strict();
 
@@ -127,6 +140,18 @@ export interface Config {
   webhookRetry: { baseMs: number; maxMs: number; attempts: number };
   /** Bound on one webhook delivery attempt. */
   webhookTimeoutMs: number;
+  /** RPC: per-service load-balancing strategy and cluster mode overrides, retries for idempotent calls. */
+  rpc: {
+    strategies: Record<string, Strategy>;
+    modes: Record<string, 'failover' | 'failfast'>;
+    retries: number;
+    stats: boolean;
+    reportMs: number;
+  };
+  /** This node's weight in the registry (weighted strategies); 0 takes it out of weighted picks. */
+  nodeWeight: number;
+  /** How long the stream role waits for a just-in-time segment before answering 503 + Retry-After. */
+  jitWaitMs: number;
 }
 
 export class ConfigError extends Error {
@@ -144,6 +169,18 @@ function parseConcurrency(value: string | undefined): { cpu: number; io: number;
     out[k] = Math.max(1, Number(v));
   }
   return out;
+}
+
+function parseStrategies(value: string | undefined) {
+  const strategies: Record<string, Strategy> = {};
+  const modes: Record<string, 'failover' | 'failfast'> = {};
+  for (const part of value ? value.split(',') : []) {
+    const [service, rest] = part.split('=') as [string, string];
+    const [strategy, mode] = rest.split(':') as [Strategy, 'failover' | 'failfast' | undefined];
+    strategies[service] = strategy;
+    if (mode) modes[service] = mode;
+  }
+  return { strategies, modes };
 }
 
 export function parseRoles(value: string | undefined): Role[] {
@@ -264,6 +301,14 @@ export function loadConfig(
     queueLeaseMs: c.VOD_QUEUE_LEASE_MS,
     deliveryFlushMs: c.VOD_DELIVERY_FLUSH_MS,
     streamRedirect: c.VOD_STREAM_REDIRECT,
+    rpc: {
+      ...parseStrategies(c.VOD_RPC_STRATEGIES),
+      retries: c.VOD_RPC_RETRIES,
+      stats: c.VOD_RPC_STATS === 'on',
+      reportMs: c.VOD_RPC_REPORT_MS,
+    },
+    nodeWeight: c.VOD_NODE_WEIGHT,
+    jitWaitMs: c.VOD_JIT_WAIT_MS,
     webhookRetry: {
       baseMs: c.VOD_WEBHOOK_RETRY_BASE_MS,
       maxMs: c.VOD_WEBHOOK_RETRY_MAX_MS,

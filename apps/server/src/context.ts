@@ -10,8 +10,12 @@ import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
 import { defineImportJobs } from './modules/imports/jobs';
-import { cancelVideoJobs, definePipeline } from './modules/pipeline/jobs';
+import { cancelVideoJobs, definePipeline, type Pipeline } from './modules/pipeline/jobs';
+import { mediaProvider } from './modules/pipeline/media-provider';
 import { SourceCache } from './modules/pipeline/sources';
+import { mediaService } from './modules/rpc/contracts';
+import { Rpc } from './modules/rpc/rpc';
+import { CallStats } from './modules/rpc/stats';
 import { DeliveryCounter } from './modules/stream/delivery';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
@@ -52,6 +56,12 @@ export interface AppContext {
   delivery: DeliveryCounter;
   /** This process's Prometheus registry (HTTP, process, pipeline timings), served on /metrics. */
   metrics: Metrics;
+  /** RPC over the registry's providers (this node's providers are set up per role). */
+  rpc: Rpc;
+  /** This node's RPC call statistics (null when VOD_RPC_STATS=off). */
+  callStats: CallStats | null;
+  /** The media pipeline's in-process entry points (just-in-time segments). */
+  pipeline: Pipeline;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -140,10 +150,22 @@ export async function createContext(
     defineImportJobs({ config, queue, storage, videos, events, log });
     defineUploadJobs({ queue, storage, uploads, tus, log });
     const metrics = createMetrics();
+    const node: AppContext['node'] = {};
+    const callStats = config.rpc.stats ? new CallStats(metrics.registry) : null;
+    const rpc = new Rpc({
+      registry: ports.registry,
+      secret,
+      log,
+      stats: callStats,
+      retries: config.rpc.retries,
+      strategies: config.rpc.strategies,
+      modes: config.rpc.modes,
+    });
+    closers.push(() => rpc.close());
     const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
     closers.push(() => delivery.close());
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
-    definePipeline({
+    const pipeline = definePipeline({
       config,
       db,
       queue,
@@ -156,6 +178,8 @@ export async function createContext(
       log,
       metrics,
     });
+    if (config.roles.includes('worker'))
+      rpc.provide(mediaService, mediaProvider({ node: () => node.id, pipeline, videos, storage, sources }));
     const webhooks = setupWebhooks({
       db,
       queue,
@@ -182,7 +206,10 @@ export async function createContext(
       sources,
       delivery,
       metrics,
-      node: {},
+      rpc,
+      callStats,
+      pipeline,
+      node,
       health: [
         { name: 'database', check: () => db.health() },
         { name: 'storage', check: () => ports.storage.health() },

@@ -4,6 +4,8 @@ import { type AppContext, closeContext, createContext } from './context';
 import { buildApp, VERSION } from './http/app';
 import { createLogger } from './logger';
 import { registerNode } from './modules/cluster/node';
+import { monitorService } from './modules/rpc/contracts';
+import { startStatsReporter } from './modules/rpc/rpc';
 import { scheduleUploadExpiry } from './modules/uploads/jobs';
 
 export interface RunningServer {
@@ -36,10 +38,22 @@ export async function startServer(
   log.info({ url, roles: config.roles }, 'vodcloud listening');
   const stoppers: Array<() => Promise<void> | void> = [];
   try {
-    const reg = await registerNode(ctx.ports.registry, config, port, VERSION, log);
+    const reg = await registerNode(ctx.ports.registry, config, port, VERSION, log, ctx.rpc.provided());
     ctx.node.id = reg.node.id;
     ctx.node.url = reg.node.url;
     stoppers.push(() => reg.stop());
+    if (ctx.callStats) {
+      const reporter = startStatsReporter({
+        rpc: ctx.rpc,
+        stats: ctx.callStats,
+        report: (r) => ctx.rpc.client(monitorService).report(r),
+        node: () => ctx.node.id,
+        roles: config.roles,
+        intervalMs: config.rpc.reportMs,
+        log,
+      });
+      stoppers.push(() => reporter.stop());
+    }
     if (config.roles.includes('worker')) {
       await ctx.ports.queue.start({ concurrency: config.workerConcurrency });
       stoppers.push(scheduleUploadExpiry(ctx.ports.queue, log));

@@ -431,34 +431,36 @@ export function mp4Args(o: Mp4ArgsOptions): string[] {
 
 export interface RemuxArgsOptions {
   input: string;
-  /** Target boundaries (absolute seconds); each segment is cut at the first keyframe at or after one. */
+  /** Target boundaries (output timeline seconds); each segment is cut at the first keyframe at or after one. */
   splitTimes: number[];
   outDir: string;
   name: string;
   /** Optional CSV written by the segment muxer (`file,start,end` per segment): the real boundaries. */
   segmentListFile?: string;
+  /** What to copy: the main video (+ first audio, default), only the video, or only one audio stream. */
+  streams?: 'both' | 'video' | 'audio';
+  /** Input stream index of the audio to copy (streams 'audio'); default the first audio stream. */
+  audioIndex?: number;
+  /** The source's start time (probe startTime): output time 0 is the source's first timestamp. */
+  startTimeSec?: number;
 }
 
 /**
- * Fast path for a web-ready H.264/AAC source: stream-copy video (+ first audio) into TS segments cut at
- * keyframes. Boundaries land on the source's keyframes, so the playlist must come from `segmentListFile`.
+ * Fast path for a web-ready H.264/AAC source: stream-copy video and/or audio into TS segments cut at
+ * keyframes (for audio every frame is one). Boundaries land on the source's keyframes, so the playlist must
+ * come from `segmentListFile`. Timestamps follow TS_OFFSET_SEC like every other builder here.
  */
 export function remuxArgs(o: RemuxArgsOptions): string[] {
-  const args = [
-    '-i',
-    o.input,
-    '-map',
-    '0:v:0',
-    '-map',
-    '0:a:0?',
-    '-c',
-    'copy',
-    '-sn',
-    '-dn',
-    '-map_metadata',
-    '-1',
-  ];
-  args.push('-output_ts_offset', t(TS_OFFSET_SEC), '-muxdelay', '0', '-muxpreload', '0');
+  const streams = o.streams ?? 'both';
+  const maps =
+    streams === 'video'
+      ? ['-map', '0:v:0']
+      : streams === 'audio'
+        ? ['-map', o.audioIndex === undefined ? '0:a:0' : `0:${o.audioIndex}`]
+        : ['-map', '0:v:0', '-map', '0:a:0?'];
+  const args = ['-i', o.input, ...maps, '-c', 'copy', '-sn', '-dn', '-map_metadata', '-1'];
+  const offset = TS_OFFSET_SEC - (o.startTimeSec ?? 0);
+  args.push('-output_ts_offset', t(offset), '-muxdelay', '0', '-muxpreload', '0');
   args.push('-f', 'segment', '-segment_format', 'mpegts');
   if (o.splitTimes.length)
     args.push('-segment_times', o.splitTimes.map((s) => t(s + TS_OFFSET_SEC)).join(','));

@@ -345,3 +345,57 @@ export function chunkSegments(segments: Segment[], perChunk: number): Segment[][
   for (let i = 0; i < segments.length; i += perChunk) out.push(segments.slice(i, i + perChunk));
   return out;
 }
+
+export type WebReadyVerdict =
+  | { ok: true; codec: { profile: string; level: string } }
+  | { ok: false; reason: string };
+
+/**
+ * Whether the source's video can stand in for the ladder's top rendition by stream copy (no re-encode):
+ * H.264 8-bit 4:2:0 progressive, Baseline/Main/High up to level 5.1, no rotation or non-square pixels (TS
+ * carries neither), the top rendition's exact size, a frame rate within its cap (constant), and a bitrate
+ * no higher than 1.5× the rendition's peak rate.
+ */
+export function webReadyVideo(info: MediaInfo, top: PlannedRendition): WebReadyVerdict {
+  const v = info.video;
+  if (!v) return { ok: false, reason: 'no video' };
+  if (v.codec !== 'h264') return { ok: false, reason: `codec ${v.codec}` };
+  const profile = (v.profile ?? '').toLowerCase();
+  const p =
+    profile === 'high'
+      ? 'high'
+      : profile === 'main'
+        ? 'main'
+        : profile.includes('baseline')
+          ? 'baseline'
+          : null;
+  if (!p) return { ok: false, reason: `profile ${v.profile}` };
+  if (v.bitDepth !== null && v.bitDepth !== 8) return { ok: false, reason: `${v.bitDepth}-bit` };
+  if (v.pixFmt && v.pixFmt !== 'yuv420p' && v.pixFmt !== 'yuvj420p') return { ok: false, reason: v.pixFmt };
+  if (v.interlaced) return { ok: false, reason: 'interlaced' };
+  if (v.rotation !== 0) return { ok: false, reason: 'rotated' };
+  if (v.sar.num !== v.sar.den) return { ok: false, reason: 'non-square pixels' };
+  if (v.vfr) return { ok: false, reason: 'variable frame rate' };
+  if (v.width !== top.width || v.height !== top.height)
+    return {
+      ok: false,
+      reason: `size ${v.width}x${v.height} is not the top rendition's ${top.width}x${top.height}`,
+    };
+  if (v.fps === null || Math.abs(v.fps - fpsValue(top.fps)) > 0.01)
+    return { ok: false, reason: 'frame rate capped' };
+  const level = v.level ?? 0;
+  if (level <= 0 || level > 51) return { ok: false, reason: `level ${v.level}` };
+  const bitrate = v.bitrate ?? info.bitrate;
+  if (bitrate === null || bitrate > top.maxrate * 1.5) return { ok: false, reason: `bitrate ${bitrate}` };
+  return { ok: true, codec: { profile: p, level: (level / 10).toFixed(1) } };
+}
+
+/** Whether the planned audio can be a stream copy of the source's: AAC-LC, mono/stereo, 44.1/48 kHz, ≤ 1.5× the planned bitrate. */
+export function copyableAudio(info: MediaInfo, plan: AudioPlan): boolean {
+  const a = info.audio.find((x) => x.index === plan.sourceIndex);
+  if (!a || a.codec !== 'aac') return false;
+  if (a.profile && a.profile !== 'LC') return false;
+  if (a.channels !== plan.channels) return false;
+  if (a.sampleRate !== plan.sampleRate) return false;
+  return a.bitrate === null || a.bitrate <= plan.bitrate * 1.5;
+}

@@ -19,6 +19,7 @@ import { embedRoutes } from '../modules/embed/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';
 import { playbackRoutes } from '../modules/playback/routes';
 import { PlaybackService } from '../modules/playback/service';
+import { mediaService } from '../modules/rpc/contracts';
 import { streamRoutes } from '../modules/stream/routes';
 import { storageRoutes } from '../modules/stream/storage-route';
 import { Thumbnailer } from '../modules/stream/thumbnails';
@@ -103,6 +104,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         const p = req.url.split('?')[0] ?? '';
         return (
           ['/livez', '/readyz', '/metrics'].includes(p) ||
+          p.startsWith('/internal/rpc/') ||
           /^\/(hls|mp4|thumb|storyboard|embed|_storage)\//.test(p)
         );
       },
@@ -141,6 +143,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
   const playback = new PlaybackService(ctx.db, ctx.secret);
   systemRoutes(app, ctx);
+  ctx.rpc.routes(base);
   if (config.roles.includes('api')) {
     tenantRoutes(app, ctx.tenants);
     templateRoutes(app, ctx.templates);
@@ -150,7 +153,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     playbackRoutes(app, playback);
     snapshotRoutes(
       app,
-      { videos: ctx.videos, storage: ctx.ports.storage, sources: ctx.sources },
+      { videos: ctx.videos, storage: ctx.ports.storage, media: ctx.rpc.client(mediaService) },
       config.publicUrl,
     );
     uploadRoutes(app, {
@@ -176,6 +179,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       delivery: ctx.delivery,
       thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources),
       redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
+      media: ctx.rpc.client(mediaService),
+      jitWaitMs: config.jitWaitMs,
     });
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
     embedRoutes(base, { db: ctx.db, playback });

@@ -25,7 +25,12 @@ export function createMetrics() {
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
     registers: [registry],
   });
-  return { registry, requests, duration, videoTimes };
+  const jitEncodes = new Counter({
+    name: 'vod_jit_segment_encodes_total',
+    help: 'Segments encoded just in time because a player asked for them before the background encode',
+    registers: [registry],
+  });
+  return { registry, requests, duration, videoTimes, jitEncodes };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -18,6 +18,8 @@ export async function registerNode(
   port: number,
   version: string,
   log: Logger,
+  /** Further registry services this node provides (RPC providers: `rpc-<service>`). */
+  extraServices: string[] = [],
 ): Promise<{ node: NodeInfo; stop(): Promise<void> }> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? os.hostname() : config.host;
   const url = config.advertiseUrl ?? `http://${host === os.hostname() ? '127.0.0.1' : host}:${port}`;
@@ -25,13 +27,14 @@ export async function registerNode(
   const load = () => Number((os.loadavg()[0]! / Math.max(1, os.cpus().length)).toFixed(3));
   const startedAt = new Date().toISOString();
   const handles: RegistrationHandle[] = [];
-  for (const role of config.roles) {
+  for (const service of [...config.roles.map(serviceOf), ...extraServices]) {
     handles.push(
-      await registry.register(serviceOf(role), {
+      await registry.register(service, {
         id,
         host,
         port,
         roles: config.roles,
+        weight: config.nodeWeight,
         metadata: { url },
         load: load(),
         version,

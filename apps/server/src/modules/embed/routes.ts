@@ -3,6 +3,7 @@ import type { Database } from '../../db/connect';
 import { sendProblem } from '../../http/problem';
 import { referrerAllowed } from '../playback/referrer';
 import type { PlaybackService } from '../playback/service';
+import { servedGeneration } from '../stream/routes';
 import { playerBundle } from './bundle';
 
 const PID = /^[A-Za-z0-9_-]{10,40}$/;
@@ -53,7 +54,7 @@ export function embedRoutes(app: FastifyInstance, d: EmbedDeps): void {
     const row = await d.db.read((k) =>
       k.selectFrom('videos').selectAll().where('playback_id', '=', pid).executeTakeFirst(),
     );
-    if (!row?.published_generation || row.status === 'blocked')
+    if (!row || !servedGeneration(row) || row.status === 'blocked')
       return sendProblem(reply, 'not_found', 'Not found');
     const rules = await d.playback.referrerRules(row.tenant_id, row.id);
     if (rules && !referrerAllowed(rules, req.headers.referer))

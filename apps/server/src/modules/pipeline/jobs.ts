@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   audioArgs,
@@ -8,6 +8,7 @@ import {
   chunkArgs,
   chunkSegments,
   classify,
+  copyableAudio,
   decodeCheck,
   extractFrame,
   fpsValue,
@@ -17,10 +18,13 @@ import {
   planAudio,
   planLadder,
   planSegments,
+  remuxArgs,
   runFfmpeg,
   segmentsPerChunk,
   toFps,
   tryProbe,
+  type WatermarkOptions,
+  webReadyVideo,
 } from '@vodcloud/media';
 import type { ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
@@ -29,6 +33,7 @@ import type { Config } from '../../config';
 import type { Database } from '../../db/connect';
 import type { VideosTable } from '../../db/schema';
 import type { Metrics } from '../../http/metrics';
+import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
@@ -37,7 +42,7 @@ import type { EventService } from '../events/service';
 import { fetchToStorage } from '../imports/fetcher';
 import type { TemplateService } from '../templates/service';
 import type { VideoService } from '../videos/service';
-import { outputPrefix, type VideoPlan } from './plan-state';
+import { encodedRenditions, outputPrefix, type VideoPlan } from './plan-state';
 import {
   audioOnlyMaster,
   avcCodec,
@@ -91,7 +96,28 @@ export function encryptSegment(data: Buffer, key: Buffer, index: number): Buffer
   return Buffer.concat([c.update(data), c.final()]);
 }
 
-export function definePipeline(d: PipelineDeps): void {
+export interface SegmentRequest {
+  tenantId: string;
+  videoId: string;
+  generation: string;
+  rendition: string;
+  index: number;
+}
+
+export interface Pipeline {
+  /**
+   * Just in time: makes one segment of one rendition unless it is stored already, and returns its key.
+   * Concurrent calls for one segment share one encode.
+   */
+  ensureSegment(
+    p: SegmentRequest,
+    signal?: AbortSignal,
+  ): Promise<{ key: string; encoded: boolean; ms: number }>;
+  /** Just-in-time encodes running in this process. */
+  activeSegments(): number;
+}
+
+export function definePipeline(d: PipelineDeps): Pipeline {
   const { queue, storage, videos } = d;
   const workRoot = path.join(d.config.dataDir, 'work');
 
@@ -166,6 +192,259 @@ export function definePipeline(d: PipelineDeps): void {
   /** Fair share: a tenant with many videos in flight gets lower priority than one with few. */
   const fairPriority = async (tenantId: string) => -(await videos.repo.countInStatus(tenantId, 'processing'));
 
+  /** The template's watermark for ffmpeg, copied from the generation's objects into `dir`. */
+  const watermarkFor = async (
+    tenantId: string,
+    videoId: string,
+    plan: VideoPlan,
+    dir: string,
+  ): Promise<WatermarkOptions | undefined> => {
+    const wm = plan.watermark as {
+      position: 'top-left';
+      margin: number;
+      opacity: number;
+      width: number;
+    } | null;
+    if (!wm) return undefined;
+    const file = path.join(dir, 'watermark');
+    const obj = await storage.get(`${outputPrefix(tenantId, videoId, plan.generation)}/watermark`);
+    await writeFile(file, obj.body);
+    return { path: file, position: wm.position, margin: wm.margin, opacity: wm.opacity, width: wm.width };
+  };
+
+  /** Stores one rendition's segment files from `dir`, encrypted when the video is; skips keys in `skip`. */
+  const storeSegments = async (
+    row: VideosTable,
+    plan: VideoPlan,
+    name: string,
+    indices: number[],
+    dir: string,
+    skip?: Set<string>,
+  ) => {
+    const key = keyOf(row);
+    const prefix = outputPrefix(row.tenant_id, row.id, plan.generation);
+    for (const i of indices) {
+      const objectKey = `${prefix}/hls/${name}/${segmentName(i)}`;
+      // A segment made just in time may already have been served (and cached as immutable): keep it.
+      if (skip?.has(objectKey)) continue;
+      const file = path.join(dir, name, segmentName(i));
+      if (!(await stat(file).catch(() => undefined)))
+        throw new UnrecoverableJobError(
+          `the media data ends before ${plan.segments[i]?.start.toFixed(2)} s although the file declares ${plan.durationSec.toFixed(2)} s (truncated or damaged)`,
+        );
+      let data: Buffer = await readFile(file);
+      if (key) data = encryptSegment(data, key, i);
+      await storage.put(objectKey, data, { contentType: 'video/mp2t' });
+    }
+  };
+
+  /** Keys stored under a prefix (one listing, paged). */
+  const storedKeys = async (prefix: string): Promise<Set<string>> => {
+    const keys = new Set<string>();
+    for (let cursor: string | null | undefined; cursor !== null; ) {
+      const page = await storage.list(prefix, { cursor });
+      for (const item of page.items) keys.add(item.key);
+      cursor = page.nextCursor;
+    }
+    return keys;
+  };
+
+  /**
+   * The audio track of a generation: a stream copy of the source's AAC cut at the segment boundaries when
+   * it qualifies (instant), else encoded once for the whole video (no priming gaps between segments). One
+   * run per generation per process.
+   */
+  const audioRuns = new Map<string, Promise<void>>();
+  const makeAudio = (row: VideosTable, plan: VideoPlan, signal: AbortSignal): Promise<void> => {
+    const running = audioRuns.get(plan.generation);
+    if (running) return running;
+    const job = (async () => {
+      const audio = plan.ladder.audio!;
+      const input = await d.sources.local(row.tenant_id, row.id, signal);
+      const dir = await workDir(row.id, plan.generation, 'audio');
+      try {
+        await mkdir(path.join(dir, 'audio'), { recursive: true });
+        const all = plan.segments.map((s) => s.index);
+        if (plan.audioCopy) {
+          await runFfmpeg(
+            remuxArgs({
+              input,
+              streams: 'audio',
+              audioIndex: audio.sourceIndex,
+              splitTimes: plan.segments.slice(1).map((s) => s.start),
+              outDir: dir,
+              name: 'audio',
+            }),
+            { timeoutMs: Math.max(60_000, plan.durationSec * 1_000), signal },
+          );
+          // A source whose audio ends early has fewer segments than the timeline: encode instead (padded).
+          if ((await readdir(path.join(dir, 'audio'))).length === plan.segments.length) {
+            await storeSegments(row, plan, 'audio', all, dir);
+            return;
+          }
+          await rm(path.join(dir, 'audio'), { recursive: true, force: true });
+          await mkdir(path.join(dir, 'audio'), { recursive: true });
+        }
+        await runFfmpeg(
+          audioArgs({
+            input,
+            map: `0:${audio.sourceIndex}`,
+            durationSec: plan.durationSec,
+            segments: plan.segments,
+            outDir: dir,
+            bitrate: audio.bitrate,
+            channels: audio.channels,
+            sampleRate: audio.sampleRate,
+          }),
+          { timeoutMs: Math.max(300_000, plan.durationSec * 10_000), signal },
+        );
+        await storeSegments(row, plan, 'audio', all, dir);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    })().finally(() => audioRuns.delete(plan.generation));
+    audioRuns.set(plan.generation, job);
+    return job;
+  };
+
+  /**
+   * Web-ready fast path: the source's video copied into TS segments cut at its keyframes at or after each
+   * planned boundary. Returns the real segment durations, or null when the cut does not give one segment
+   * per planned boundary or a segment would be far longer than planned (then the rendition is encoded).
+   */
+  const remuxPassthrough = async (
+    row: VideosTable,
+    plan: VideoPlan,
+    signal: AbortSignal,
+  ): Promise<Array<{ index: number; duration: number }> | null> => {
+    const name = plan.passthrough!.rendition;
+    const input = await d.sources.local(row.tenant_id, row.id, signal);
+    const dir = await workDir(row.id, plan.generation, 'remux');
+    try {
+      await mkdir(path.join(dir, name), { recursive: true });
+      const list = path.join(dir, 'segments.csv');
+      await runFfmpeg(
+        remuxArgs({
+          input,
+          streams: 'video',
+          splitTimes: plan.segments.slice(1).map((s) => s.start),
+          outDir: dir,
+          name,
+          segmentListFile: list,
+        }),
+        { timeoutMs: Math.max(60_000, plan.durationSec * 1_000), signal },
+      );
+      const rows = (await readFile(list, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => l.split(','))
+        .map(([, start, end]) => Number(end) - Number(start));
+      const target = plan.ladder.segmentDuration;
+      if (rows.length !== plan.segments.length || rows.some((dur) => !(dur > 0) || dur > target * 2.5))
+        return null;
+      await storeSegments(
+        row,
+        plan,
+        name,
+        plan.segments.map((s) => s.index),
+        dir,
+      );
+      return rows.map((duration, index) => ({ index, duration }));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  /** One segment of one encoded rendition, alone (at normal priority: background chunks run niced). */
+  const encodeSegment = async (
+    row: VideosTable,
+    plan: VideoPlan,
+    rendition: string,
+    index: number,
+    signal: AbortSignal,
+  ) => {
+    const r = plan.ladder.renditions.find((x) => x.name === rendition);
+    const s = plan.segments[index];
+    if (!r || !s) throw new AppError('not_found', `no segment ${index} of rendition ${rendition}`);
+    const input = await d.sources.local(row.tenant_id, row.id, signal);
+    const dir = await workDir(row.id, plan.generation, `jit-${rendition}-${index}`);
+    try {
+      await mkdir(path.join(dir, r.name), { recursive: true });
+      const watermark = await watermarkFor(row.tenant_id, row.id, plan, dir);
+      await runFfmpeg(
+        chunkArgs({
+          input,
+          startSec: s.start,
+          endSec: s.end,
+          segments: [s],
+          renditions: [r],
+          outDir: dir,
+          deinterlace: plan.ladder.deinterlace,
+          watermark,
+        }),
+        { timeoutMs: 120_000, signal },
+      );
+      // The background chunk may have stored it meanwhile: what was stored first stays.
+      const objectKey = `${outputPrefix(row.tenant_id, row.id, plan.generation)}/hls/${r.name}/${segmentName(index)}`;
+      await storeSegments(
+        row,
+        plan,
+        r.name,
+        [index],
+        dir,
+        (await storage.head(objectKey)) ? new Set([objectKey]) : undefined,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  /** Playable from now on: the first segment of the first variant (and the audio) can be served. */
+  const markPlayable = async (tenantId: string, videoId: string, generation: string) => {
+    const row = await videos.repo.find(tenantId, videoId);
+    // A retranscode of a published video: it stays playable (its published generation) throughout.
+    if (!row || row.generation !== generation || row.playable === 1) return;
+    const at = nowIso();
+    await videos.repo.update(tenantId, videoId, { playable: 1, playable_at: at, updated_at: at });
+    await d.events.emit(tenantId, 'video.playable', videoId, { id: videoId });
+    if (row.upload_completed_at)
+      d.metrics?.videoTimes.observe(
+        { stage: 'playable' },
+        (Date.parse(at) - Date.parse(row.upload_completed_at)) / 1000,
+      );
+  };
+
+  const segmentRuns = new Map<string, Promise<{ key: string; encoded: boolean; ms: number }>>();
+  const ensureSegment: Pipeline['ensureSegment'] = (p, signal) => {
+    const flight = `${p.generation}/${p.rendition}/${p.index}`;
+    const running = segmentRuns.get(flight);
+    if (running) return running.then((r) => ({ ...r, encoded: false }));
+    const job = (async () => {
+      const started = performance.now();
+      const row = await videos.repo.find(p.tenantId, p.videoId);
+      if (!row || (row.generation !== p.generation && row.published_generation !== p.generation))
+        throw new AppError('not_found', 'no such video generation');
+      const plan = planOf(row);
+      if (plan.generation !== p.generation) throw new AppError('not_found', 'the generation was replaced');
+      if (!plan.segments[p.index]) throw new AppError('not_found', `no segment ${p.index}`);
+      const key = `${outputPrefix(p.tenantId, p.videoId, p.generation)}/hls/${p.rendition}/${segmentName(p.index)}`;
+      if (await storage.head(key)) return { key, encoded: false, ms: performance.now() - started };
+      const sig = signal ?? AbortSignal.timeout(120_000);
+      if (p.rendition === 'audio') {
+        if (!plan.ladder.audio) throw new AppError('not_found', 'this video has no audio');
+        await makeAudio(row, plan, sig);
+      } else if (p.rendition === plan.passthrough?.rendition) {
+        throw new AppError('not_found', 'the passthrough rendition has no such segment');
+      } else {
+        await encodeSegment(row, plan, p.rendition, p.index, sig);
+        d.metrics?.jitEncodes.inc();
+      }
+      return { key, encoded: true, ms: performance.now() - started };
+    })().finally(() => segmentRuns.delete(flight));
+    segmentRuns.set(flight, job);
+    return job;
+  };
+
   // 1. probe → validate → plan → publish the playlists → enqueue the chunk/audio/images flow.
   queue.define('video.process', {
     queue: 'io',
@@ -183,16 +462,15 @@ export function definePipeline(d: PipelineDeps): void {
         return { errored: verdict.code };
       }
       if ('failed' in info) return { errored: 'probe' }; // classify refused it already
-      const check = await decodeCheck(input, {
+      // The decode check (head and tail) runs beside the fast path below; its verdict is awaited before the
+      // video becomes playable.
+      const checking = decodeCheck(input, {
         durationSec: info.duration,
         hasVideo: info.video !== null,
         timeoutMs: 60_000,
         signal: ctx.signal,
       });
-      if (!check.ok) {
-        await videos.fail(tenantId, videoId, check.code, check.message);
-        return { errored: 'decode' };
-      }
+      checking.catch(() => undefined);
       const template = await d.templates.getSpec(tenantId, templateId ?? row.template_id ?? undefined);
       const spec = template.spec;
       const audioOnly = verdict.kind === 'audio_only';
@@ -228,7 +506,12 @@ export function definePipeline(d: PipelineDeps): void {
         audioOnly,
         durationSec: segments.at(-1)?.end ?? info.duration,
         watermark: spec.watermark ?? null,
+        passthrough: null,
+        audioCopy: ladder.audio ? copyableAudio(info, ladder.audio) : false,
       };
+      const top = ladder.renditions[0];
+      const web = top && !audioOnly && !spec.watermark ? webReadyVideo(info, top) : undefined;
+      if (web?.ok && top) plan.passthrough = { rendition: top.name, codec: web.codec, segments: [] };
       const hlsKey = spec.hls.encryption === 'aes-128' ? randomBytes(16) : undefined;
       const v = info.video;
       await videos.repo.update(tenantId, videoId, {
@@ -284,27 +567,52 @@ export function definePipeline(d: PipelineDeps): void {
           return { errored: 'watermark' };
         }
       }
+      // Fast path, before anything is encoded: the audio track (copied, or encoded once: ~1 % of the
+      // duration), the passthrough rendition (remuxed) or else the first segment of the first variant.
+      const fresh = (await videos.repo.find(tenantId, videoId))!;
+      const fastPath = async () => {
+        if (plan.passthrough) {
+          const cut = await remuxPassthrough(fresh, plan, ctx.signal);
+          if (cut) plan.passthrough.segments = cut;
+          else plan.passthrough = null;
+        }
+        if (plan.ladder.audio) await makeAudio(fresh, plan, ctx.signal);
+      };
+      const [check] = await Promise.all([checking, fastPath()]);
+      if (!check.ok) {
+        await videos.fail(tenantId, videoId, check.code, check.message);
+        return { errored: 'decode' };
+      }
+      if (!plan.passthrough) plan.passthrough = null;
+      await videos.repo.update(tenantId, videoId, { plan: JSON.stringify(plan) });
       await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
+      const first = firstVariant(plan);
+      if (first && first !== plan.passthrough?.rendition)
+        await ensureSegment({ tenantId, videoId, generation, rendition: first, index: 0 }, ctx.signal);
       if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
+      await markPlayable(tenantId, videoId, generation);
       const priority = await fairPriority(tenantId);
       const base = { tenantId, videoId, generation };
       await queue.enqueueFlow({
         parent: { name: 'video.publish', payload: base, opts: { jobId: `publish.${generation}`, priority } },
         children: [
-          ...chunks.map((_, k) => ({
+          ...(encodedRenditions(plan).length ? chunks : []).map((_, k) => ({
             name: 'video.chunk',
             payload: { ...base, chunk: k },
             opts: { jobId: `chunk.${generation}.${k}`, priority },
           })),
-          ...(ladder.audio
-            ? [{ name: 'video.audio', payload: base, opts: { jobId: `audio.${generation}`, priority } }]
-            : []),
           ...(audioOnly
             ? []
             : [{ name: 'video.images', payload: base, opts: { jobId: `images.${generation}`, priority } }]),
         ],
       });
-      return { generation, chunks: chunks.length, renditions: names };
+      return {
+        generation,
+        chunks: chunks.length,
+        renditions: names,
+        passthrough: plan.passthrough?.rendition ?? null,
+        audioCopy: plan.audioCopy,
+      };
     }),
   });
 
@@ -319,62 +627,38 @@ export function definePipeline(d: PipelineDeps): void {
       if (!row) return { skipped: true };
       const plan = planOf(row);
       const segs = plan.chunks[chunk]!.map((i) => plan.segments[i]!);
+      const renditions = encodedRenditions(plan);
       const input = await d.sources.local(tenantId, videoId, ctx.signal);
       const dir = await workDir(videoId, generation, `c${chunk}`);
       try {
-        for (const r of plan.ladder.renditions) await mkdir(path.join(dir, r.name), { recursive: true });
+        for (const r of renditions) await mkdir(path.join(dir, r.name), { recursive: true });
         const start = segs[0]!.start;
         const end = segs.at(-1)!.end;
-        const wm = plan.watermark as {
-          position: 'top-left';
-          margin: number;
-          opacity: number;
-          width: number;
-        } | null;
-        let watermark: Parameters<typeof chunkArgs>[0]['watermark'];
-        if (wm) {
-          const file = path.join(dir, 'watermark');
-          const obj = await storage.get(`${outputPrefix(tenantId, videoId, generation)}/watermark`);
-          await writeFile(file, obj.body);
-          watermark = {
-            path: file,
-            position: wm.position,
-            margin: wm.margin,
-            opacity: wm.opacity,
-            width: wm.width,
-          };
-        }
         const args = chunkArgs({
           input,
           startSec: start,
           endSec: end,
           segments: segs,
-          renditions: plan.ladder.renditions,
+          renditions,
           outDir: dir,
           deinterlace: plan.ladder.deinterlace,
-          watermark,
+          watermark: await watermarkFor(tenantId, videoId, plan, dir),
         });
         await runFfmpeg(args, {
           timeoutMs: Math.max(300_000, (end - start) * 60_000),
           signal: ctx.signal,
           nice: 5,
         });
-        const key = keyOf(row);
-        const prefix = outputPrefix(tenantId, videoId, generation);
-        for (const r of plan.ladder.renditions) {
-          for (const s of segs) {
-            const file = path.join(dir, r.name, segmentName(s.index));
-            if (!(await stat(file).catch(() => undefined)))
-              throw new UnrecoverableJobError(
-                `the media data ends before ${s.start.toFixed(2)} s although the file declares ${plan.durationSec.toFixed(2)} s (truncated or damaged)`,
-              );
-            let data: Buffer = await readFile(file);
-            if (key) data = encryptSegment(data, key, s.index);
-            await storage.put(`${prefix}/hls/${r.name}/${segmentName(s.index)}`, data, {
-              contentType: 'video/mp2t',
-            });
-          }
-        }
+        const have = await storedKeys(`${outputPrefix(tenantId, videoId, generation)}/hls/`);
+        for (const r of renditions)
+          await storeSegments(
+            row,
+            plan,
+            r.name,
+            segs.map((x) => x.index),
+            dir,
+            have,
+          );
         if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
         const done = await videos.repo.bumpChunks(tenantId, videoId, generation);
         await videos.repo.update(tenantId, videoId, {
@@ -387,7 +671,7 @@ export function definePipeline(d: PipelineDeps): void {
     }),
   });
 
-  // 3. the audio track, encoded once for the whole video (no priming gaps between chunks).
+  // 3. the audio track (now made by video.process itself; kept for jobs enqueued by earlier versions).
   queue.define('video.audio', {
     queue: 'cpu',
     schema: GenPayload,
@@ -397,40 +681,9 @@ export function definePipeline(d: PipelineDeps): void {
       const row = await current(tenantId, videoId, generation);
       if (!row) return { skipped: true };
       const plan = planOf(row);
-      const audio = plan.ladder.audio!;
-      const input = await d.sources.local(tenantId, videoId, ctx.signal);
-      const dir = await workDir(videoId, generation, 'audio');
-      try {
-        await mkdir(path.join(dir, 'audio'), { recursive: true });
-        const args = audioArgs({
-          input,
-          map: `0:${audio.sourceIndex}`,
-          durationSec: plan.durationSec,
-          segments: plan.segments,
-          outDir: dir,
-          bitrate: audio.bitrate,
-          channels: audio.channels,
-          sampleRate: audio.sampleRate,
-        });
-        await runFfmpeg(args, {
-          timeoutMs: Math.max(300_000, plan.durationSec * 10_000),
-          signal: ctx.signal,
-          nice: 5,
-        });
-        const key = keyOf(row);
-        const prefix = outputPrefix(tenantId, videoId, generation);
-        for (const s of plan.segments) {
-          let data: Buffer = await readFile(path.join(dir, 'audio', segmentName(s.index)));
-          if (key) data = encryptSegment(data, key, s.index);
-          await storage.put(`${prefix}/hls/audio/${segmentName(s.index)}`, data, {
-            contentType: 'video/mp2t',
-          });
-        }
-        if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
-        return { segments: plan.segments.length };
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
+      await makeAudio(row, plan, ctx.signal);
+      if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
+      return { segments: plan.segments.length };
     }),
   });
 
@@ -638,10 +891,11 @@ export function definePipeline(d: PipelineDeps): void {
         await videos.setStatus(tenantId, videoId, 'ready');
         const fresh = await videos.repo.find(tenantId, videoId);
         if (row.playable !== 1) await d.events.emit(tenantId, 'video.playable', videoId, { id: videoId });
-        // Time to playable / ready of a new video (not of a retranscode), for /metrics.
+        // Time to ready of a new video (not of a retranscode), for /metrics (playable was observed when it
+        // became playable).
         if (!previous && row.upload_completed_at) {
           const since = (Date.parse(at) - Date.parse(row.upload_completed_at)) / 1000;
-          d.metrics?.videoTimes.observe({ stage: 'playable' }, since);
+          if (!row.playable_at) d.metrics?.videoTimes.observe({ stage: 'playable' }, since);
           d.metrics?.videoTimes.observe({ stage: 'ready' }, since);
         }
         await d.events.emit(tenantId, 'video.ready', videoId, {
@@ -658,6 +912,7 @@ export function definePipeline(d: PipelineDeps): void {
       }
     }),
   });
+  return { ensureSegment, activeSegments: () => segmentRuns.size };
 }
 
 /** Puts the template's watermark image into the generation's objects (URL: fetched under the SSRF rules). */
@@ -705,6 +960,17 @@ export function decryptSegment(data: Buffer, key: Buffer, index: number): Buffer
   return Buffer.concat([c.update(data), c.final()]);
 }
 
+/**
+ * The variant players start with (listed first in the master): the passthrough rendition when there is
+ * one (ready at once), else the smallest (its first segment is made before the video turns playable and is
+ * the quickest to make just in time); players then switch up by measured bandwidth.
+ */
+export function firstVariant(plan: VideoPlan): string | undefined {
+  if (plan.audioOnly) return undefined;
+  if (plan.passthrough?.segments.length) return plan.passthrough.rendition;
+  return [...plan.ladder.renditions].sort((a, b) => a.width * a.height - b.width * b.height)[0]?.name;
+}
+
 /** Writes master and child playlists of a generation; with `sizes`, the master carries measured bandwidths. */
 async function writePlaylists(
   d: PipelineDeps,
@@ -733,8 +999,10 @@ async function writePlaylists(
       : audio.bitrate
     : 0;
   const variants: VariantRef[] = [];
+  const pass = plan.passthrough?.segments.length ? plan.passthrough : null;
   for (const r of plan.ladder.renditions) {
-    await put(`${r.name}/index.m3u8`, mediaPlaylist(segs, { key }));
+    const own = pass?.rendition === r.name ? pass.segments : segs;
+    await put(`${r.name}/index.m3u8`, mediaPlaylist(own, { key }));
     const measured = sizes?.[r.name] !== undefined ? (sizes[r.name]! * 8) / plan.durationSec : undefined;
     const average = (measured ?? r.videoBitrate) + audioAvg;
     variants.push({
@@ -744,13 +1012,18 @@ async function writePlaylists(
       bandwidth: Math.max(r.maxrate + (audio?.bitrate ?? 0), average),
       averageBandwidth: average,
       fps: fpsValue(r.fps),
-      videoCodec: avcCodec(r.profile, r.level),
+      videoCodec:
+        pass?.rendition === r.name
+          ? avcCodec(pass.codec.profile, pass.codec.level)
+          : avcCodec(r.profile, r.level),
       uri: `${r.name}/index.m3u8`,
     });
   }
   await put(
     'master.m3u8',
-    masterPlaylist(variants, audio ? { uri: 'audio/index.m3u8', channels: audio.channels } : null),
+    masterPlaylist(variants, audio ? { uri: 'audio/index.m3u8', channels: audio.channels } : null, {
+      first: firstVariant(plan),
+    }),
   );
 }
 

@@ -13,7 +13,22 @@ export interface VideoPlan {
   audioOnly: boolean;
   durationSec: number;
   watermark: unknown | null;
+  /**
+   * Fast path for a web-ready source: the top rendition is a stream copy of the source's video (no
+   * re-encode), cut at the source's keyframes; `segments` holds its real durations once remuxed.
+   */
+  passthrough?: {
+    rendition: string;
+    codec: { profile: string; level: string };
+    segments: Array<{ index: number; duration: number }>;
+  } | null;
+  /** The audio track is a stream copy of the source's AAC (else encoded once for the whole video). */
+  audioCopy?: boolean;
 }
+
+/** Renditions the chunk jobs encode (all but a passthrough one). */
+export const encodedRenditions = (plan: VideoPlan) =>
+  plan.ladder.renditions.filter((r) => r.name !== plan.passthrough?.rendition);
 
 export const outputPrefix = (tenantId: string, videoId: string, generation: string) =>
   `${tenantId}/${videoId}/${generation}`;

@@ -66,14 +66,19 @@ export function mediaPlaylist(
 export function masterPlaylist(
   variants: VariantRef[],
   audio: { uri: string; channels: number } | null,
+  opts: { first?: string } = {},
 ): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:4', '#EXT-X-INDEPENDENT-SEGMENTS'];
   if (audio)
     lines.push(
       `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud",NAME="default",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="${audio.channels}",URI="${audio.uri}"`,
     );
-  // Highest first: players that ignore BANDWIDTH start with the first entry; hls.js picks by bandwidth.
-  for (const v of [...variants].sort((a, b) => b.bandwidth - a.bandwidth)) {
+  // Players start with the first entry (hls.js too, then switches by measured bandwidth): `first` (the
+  // variant ready soonest), then highest to lowest.
+  const ordered = [...variants].sort(
+    (a, b) => Number(b.name === opts.first) - Number(a.name === opts.first) || b.bandwidth - a.bandwidth,
+  );
+  for (const v of ordered) {
     const codecs = audio ? `${v.videoCodec},${AAC_LC}` : v.videoCodec;
     const attrs = [
       `BANDWIDTH=${Math.round(v.bandwidth)}`,

@@ -1,13 +1,13 @@
 import { IdParams, Problem } from '@vodcloud/contracts';
-import { extractFrame, isMediaError } from '@vodcloud/media';
 import type { ObjectStore } from '@vodcloud/storage';
 import { z } from 'zod';
 import { tenantOf } from '../../http/auth';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
+import type { mediaService } from '../rpc/contracts';
+import type { Client } from '../rpc/define';
 import { baseUrlFor } from '../videos/routes';
 import type { VideoService } from '../videos/service';
-import type { SourceCache } from './sources';
 
 export const CreateSnapshot = z
   .object({
@@ -32,7 +32,7 @@ const EXPIRES_SEC = 24 * 3600;
 export interface SnapshotDeps {
   videos: VideoService;
   storage: ObjectStore;
-  sources: SourceCache;
+  media: Client<typeof mediaService>;
 }
 
 /** A still of the video at any time and width, from the source, stored and handed out as a signed URL. */
@@ -52,22 +52,12 @@ export async function takeSnapshot(
     throw new AppError('validation_failed', 'time is past the end of the video', {
       errors: [{ path: 'body.time', message: `at most ${row.duration}` }],
     });
-  let frame: Awaited<ReturnType<typeof extractFrame>>;
-  try {
-    const path = await d.sources.local(tenantId, id);
-    frame = await extractFrame(path, {
-      timeSec: input.time,
-      width: input.width,
-      format: input.format,
-      timeoutMs: 30_000,
-    });
-  } catch (err) {
-    if (isMediaError(err)) throw new AppError('unavailable', `The frame could not be extracted: ${err.code}`);
-    throw err;
-  }
-  const ext = input.format === 'webp' ? 'webp' : 'jpg';
-  const key = `${tenantId}/${id}/snapshots/${Math.round(frame.timeSec * 1000)}-${frame.width}.${ext}`;
-  await d.storage.put(key, frame.data, { contentType: `image/${input.format}` });
+  // A worker makes the still (it has ffmpeg and, by consistent hashing on the video, usually its source).
+  const frame = await d.media.snapshot(
+    { tenantId, videoId: id, time: input.time, width: input.width, format: input.format },
+    { hashKey: id },
+  );
+  const key = frame.key;
   const url = await d.storage.presignGet(key, {
     expiresIn: EXPIRES_SEC,
     responseContentType: `image/${input.format}`,
@@ -76,7 +66,7 @@ export async function takeSnapshot(
     url,
     width: frame.width,
     height: frame.height,
-    time: frame.timeSec,
+    time: frame.time,
     expiresAt: new Date(Date.now() + EXPIRES_SEC * 1000).toISOString(),
   };
 }

@@ -7,6 +7,8 @@ import { open } from '../../lib/secretbox';
 import type { Audience } from '../playback/jwt';
 import { referrerAllowed } from '../playback/referrer';
 import type { PlaybackService } from '../playback/service';
+import type { mediaService } from '../rpc/contracts';
+import type { Client } from '../rpc/define';
 import type { DeliveryCounter } from './delivery';
 import { addTokenToPlaylist, withQuery } from './playlist';
 import { sendObject } from './send-object';
@@ -29,7 +31,18 @@ export interface StreamDeps {
   thumbnails?: Thumbnailer;
   /** Send segments and MP4s as redirects to short-lived presigned storage URLs (S3), bytes bypassing the node. */
   redirect?: boolean;
+  /** Workers' media service: segments of a video still processing are made just in time. */
+  media?: Client<typeof mediaService>;
+  /** How long a request waits for a just-in-time segment (default 15 s). */
+  jitWaitMs?: number;
 }
+
+/**
+ * The generation a video plays from: the published one, else (still processing, already playable) the
+ * current one, whose playlists are complete and whose missing segments are made just in time.
+ */
+export const servedGeneration = (row: VideosTable): string | null =>
+  row.published_generation ?? (row.playable === 1 && row.generation ? row.generation : null);
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -39,6 +52,7 @@ declare module 'fastify' {
 
 const LOOKUP_TTL_MS = 2000;
 const VERIFIED_TTL_MS = 1000;
+const NOT_YET_TTL_MS = 100;
 
 /** Signed responses may only be cached by the viewer's browser, not shared caches (the token is per viewer). */
 const privately = (cacheControl: string, signed: boolean) =>
@@ -88,7 +102,9 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
   const verified = new Map<string, number>();
   const lookup = async (pid: string): Promise<VideosTable | undefined> => {
     const hit = cache.get(pid);
-    if (hit && Date.now() - hit.at < LOOKUP_TTL_MS) return hit.row;
+    // A video not served yet is looked up again soon: it turns playable within a second of its upload.
+    if (hit && Date.now() - hit.at < (hit.row && servedGeneration(hit.row) ? LOOKUP_TTL_MS : NOT_YET_TTL_MS))
+      return hit.row;
     const row = await d.db.read((k) =>
       k.selectFrom('videos').selectAll().where('playback_id', '=', pid).executeTakeFirst(),
     );
@@ -117,7 +133,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       return undefined;
     }
     const row = await lookup(pid);
-    if (!row?.published_generation || row.status === 'blocked') {
+    if (!row || !servedGeneration(row) || row.status === 'blocked') {
       sendProblem(reply, 'not_found', 'Not found');
       return undefined;
     }
@@ -172,7 +188,41 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       .type('application/vnd.apple.mpegurl')
       .send(text);
   };
-  const prefix = (row: VideosTable) => `${row.tenant_id}/${row.id}/${row.published_generation}`;
+  const prefix = (row: VideosTable) => `${row.tenant_id}/${row.id}/${servedGeneration(row)}`;
+  /**
+   * A segment of a video still processing that is not encoded yet: a worker makes it now (consistent
+   * hashing sends one video's requests to one worker; concurrent requests share one encode). False after
+   * answering 503 + Retry-After when no worker made it in time.
+   */
+  const ensureSegment = async (reply: FastifyReply, row: VideosTable, name: string, file: string) => {
+    if (row.published_generation || !d.media) return true;
+    const key = `${prefix(row)}/hls/${name}/${file}`;
+    if (await d.storage.head(key)) return true;
+    try {
+      await d.media.segment(
+        {
+          tenantId: row.tenant_id,
+          videoId: row.id,
+          generation: servedGeneration(row)!,
+          rendition: name,
+          index: Number(file.slice(4, 9)),
+        },
+        { hashKey: row.id, timeoutMs: d.jitWaitMs ?? 15_000, requestId: String(reply.request.id) },
+      );
+      return true;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'not_found') {
+        sendProblem(reply, 'not_found', 'Not found');
+        return false;
+      }
+      reply.request.log.warn({ err: (err as Error).message }, 'just-in-time segment failed');
+      sendProblem(reply, 'unavailable', 'The segment is being prepared; retry shortly', {
+        headers: { 'retry-after': '1' },
+      });
+      return false;
+    }
+  };
   const cors = (reply: FastifyReply) => reply.header('access-control-allow-origin', '*');
 
   app.get<{ Params: { pid: string } }>(
@@ -201,6 +251,7 @@ export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
       const playlist = file === 'index.m3u8';
       if (playlist && signed(row))
         return sendSignedPlaylist(req, reply, `${prefix(row)}/hls/${name}/${file}`);
+      if (!playlist && !(await ensureSegment(reply, row, name, file))) return reply;
       if (!playlist && d.redirect)
         return redirectToStorage(req, reply, `${prefix(row)}/hls/${name}/${file}`, 'video/mp2t');
       return sendObject(req, reply, d.storage, `${prefix(row)}/hls/${name}/${file}`, {

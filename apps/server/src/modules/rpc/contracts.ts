@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { defineService } from './define';
+import { StatsReport } from './report';
+
+const VideoRef = z.object({ tenantId: z.string().min(1).max(64), videoId: z.string().min(1).max(64) });
+
+/** Provided by the `worker` role: work that needs ffmpeg and the video's source. */
+export const mediaService = defineService({
+  name: 'media',
+  // One video's calls go to one worker, which then has its source cached locally.
+  strategy: 'consistent_hash',
+  methods: {
+    /** What this worker can do right now (cheap; used for health and benchmarks). */
+    capabilities: {
+      input: z.object({}).strict().default({}),
+      output: z.object({
+        node: z.string(),
+        encoders: z.array(z.string()),
+        activeSegments: z.number().int(),
+        uptimeSec: z.number(),
+      }),
+      idempotent: true,
+      timeoutMs: 5_000,
+    },
+    /** ffprobe of the video's source, summarised. */
+    probe: {
+      input: VideoRef,
+      output: z.object({
+        container: z.string().nullable(),
+        durationSec: z.number(),
+        bitrate: z.number().nullable(),
+        video: z
+          .object({ codec: z.string(), width: z.number(), height: z.number(), fps: z.number().nullable() })
+          .nullable(),
+        audio: z.array(z.object({ codec: z.string(), channels: z.number(), sampleRate: z.number() })),
+      }),
+      idempotent: true,
+      timeoutMs: 60_000,
+    },
+    /** A still of the source at a time and width, stored; returns its object key. */
+    snapshot: {
+      input: VideoRef.extend({
+        time: z.number().min(0),
+        width: z.number().int().min(16).max(3840).optional(),
+        format: z.enum(['jpeg', 'webp']).default('jpeg'),
+      }),
+      output: z.object({ key: z.string(), width: z.number(), height: z.number(), time: z.number() }),
+      idempotent: true,
+      timeoutMs: 30_000,
+    },
+    /**
+     * Just-in-time: makes one segment of one rendition of a generation that is not encoded yet, stores it
+     * and returns its key. Concurrent calls for one segment share one encode; a stored one is returned as is.
+     */
+    segment: {
+      input: VideoRef.extend({
+        generation: z.string().min(1).max(64),
+        rendition: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/),
+        index: z.number().int().min(0),
+      }),
+      output: z.object({ key: z.string(), encoded: z.boolean(), ms: z.number() }),
+      idempotent: true,
+      timeoutMs: 20_000,
+    },
+  },
+});
+
+/** Provided by the `monitor` role: receives every node's call statistics. */
+export const monitorService = defineService({
+  name: 'monitor',
+  strategy: 'round_robin',
+  methods: {
+    // Adds to totals: not idempotent, so never failed over (an undelivered report is kept and resent).
+    report: {
+      input: StatsReport,
+      output: z.object({ entries: z.number() }),
+      idempotent: false,
+      timeoutMs: 10_000,
+    },
+  },
+});
