@@ -148,7 +148,14 @@ export class Rpc {
     const requestId = opts.requestId ?? randomUUID();
     let ok = false;
     try {
-      const input = m.input.parse(rawInput);
+      const parsed = m.input.safeParse(rawInput);
+      if (!parsed.success)
+        throw Object.assign(new RpcError('validation_failed', `rpc: invalid input for ${def.name}.${method}`, false), {
+          extra: {
+            errors: parsed.error.issues.map((i) => ({ path: `body.${i.path.join('.')}`, message: i.message })),
+          },
+        });
+      const input = parsed.data;
       const local = this.o.preferLocal !== false ? this.impls.get(def.name) : undefined;
       const result = local
         ? await this.runLocal(def, method, m, local.impl, input, { requestId, deadline, signal: opts.signal })
