@@ -13,6 +13,11 @@ const BENCHMARKS: Record<
     about: '60 s 1080p30 clip: upload complete → ready vs one ffmpeg for the ladder and ffmpeg per rendition',
     load: () => import('./ladder'),
   },
+  rpc: {
+    about:
+      'RPC between two processes over ZooKeeper: calls/s and p99 with accounting on/off; provider death → removal',
+    load: () => import('./rpc'),
+  },
   delivery: {
     about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
     load: () => import('./delivery'),

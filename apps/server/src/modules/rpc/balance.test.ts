@@ -84,7 +84,8 @@ describe('load-balancing strategies', () => {
     const list = [inst('w1'), inst('w2'), inst('w3')];
     const keys = Array.from({ length: 3000 }, (_, i) => `video-${i}`);
     const before = new Map(keys.map((k) => [k, b.pick('s', 'consistent_hash', list, k)!.id]));
-    for (const k of keys.slice(0, 100)) expect(b.pick('s', 'consistent_hash', list, k)!.id).toBe(before.get(k));
+    for (const k of keys.slice(0, 100))
+      expect(b.pick('s', 'consistent_hash', list, k)!.id).toBe(before.get(k));
     const spread = count(keys.map((k) => inst(before.get(k)!)));
     for (const id of ['w1', 'w2', 'w3']) expect(spread[id]!).toBeGreaterThan(600); // ~1000 each
     // w4 joins: keys either stay or move to w4; none moves between the old three.

@@ -56,7 +56,11 @@ interface Provider {
   stop(): Promise<void>;
 }
 
-async function startProvider(registry: Registry, id: string, opts: { weight?: number; failAdd?: boolean } = {}) {
+async function startProvider(
+  registry: Registry,
+  id: string,
+  opts: { weight?: number; failAdd?: boolean } = {},
+) {
   const stats = new CallStats();
   const rpc = new Rpc({ registry, secret, log, stats });
   const p = { id, calls: 0, aborted: 0, stats } as Provider & { stats: CallStats };
@@ -116,7 +120,13 @@ async function startProvider(registry: Registry, id: string, opts: { weight?: nu
 describe('RPC over HTTP between providers found in the registry', async () => {
   const registry = await createRegistry(`local://rpc-${run}`);
   const consumerStats = new CallStats();
-  const consumer = new Rpc({ registry, secret, log, stats: consumerStats, breaker: { threshold: 2, openMs: 60_000 } });
+  const consumer = new Rpc({
+    registry,
+    secret,
+    log,
+    stats: consumerStats,
+    breaker: { threshold: 2, openMs: 60_000 },
+  });
   const client = consumer.client(echo);
   const a = await startProvider(registry, 'a');
   const b = await startProvider(registry, 'b');
@@ -273,13 +283,17 @@ describe.skipIf(!zkUrl)('RPC between real worker processes registered in ZooKeep
       const dir = await mkdtemp(path.join(os.tmpdir(), 'vod-rpc-'));
       dirs.push(dir);
       children.push(
-        await serve(['--roles', 'worker', '--port', '0'], {
-          VOD_DATA_DIR: dir,
-          VOD_REGISTRY_URL: url,
-          VOD_SECRET: secret,
-          VOD_LOG_LEVEL: 'warn',
-          VOD_HOST: '127.0.0.1',
-        }, 60_000),
+        await serve(
+          ['--roles', 'worker', '--port', '0'],
+          {
+            VOD_DATA_DIR: dir,
+            VOD_REGISTRY_URL: url,
+            VOD_SECRET: secret,
+            VOD_LOG_LEVEL: 'warn',
+            VOD_HOST: '127.0.0.1',
+          },
+          60_000,
+        ),
       );
     }
     const registry = await createRegistry(url);

@@ -150,11 +150,17 @@ export class Rpc {
     try {
       const parsed = m.input.safeParse(rawInput);
       if (!parsed.success)
-        throw Object.assign(new RpcError('validation_failed', `rpc: invalid input for ${def.name}.${method}`, false), {
-          extra: {
-            errors: parsed.error.issues.map((i) => ({ path: `body.${i.path.join('.')}`, message: i.message })),
+        throw Object.assign(
+          new RpcError('validation_failed', `rpc: invalid input for ${def.name}.${method}`, false),
+          {
+            extra: {
+              errors: parsed.error.issues.map((i) => ({
+                path: `body.${i.path.join('.')}`,
+                message: i.message,
+              })),
+            },
           },
-        });
+        );
       const input = parsed.data;
       const local = this.o.preferLocal !== false ? this.impls.get(def.name) : undefined;
       const result = local
@@ -177,13 +183,20 @@ export class Rpc {
   ): Promise<unknown> {
     const remaining = c.deadline - Date.now();
     if (remaining <= 0) throw deadlineError(def.name, method);
-    const signals = [AbortSignal.timeout(remaining)];
-    if (c.signal) signals.push(c.signal);
-    return this.serve(def, method, m, impl, input, {
-      requestId: c.requestId,
-      deadline: c.deadline,
-      signal: AbortSignal.any(signals),
-    });
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), remaining);
+    const onAbort = () => ac.abort();
+    c.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.serve(def, method, m, impl, input, {
+        requestId: c.requestId,
+        deadline: c.deadline,
+        signal: ac.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+      c.signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   /** Runs a provider's handler with provider-side accounting and the deadline enforced. */
@@ -309,8 +322,6 @@ export class Rpc {
     const base = (instance.metadata as { url?: string }).url ?? `http://${instance.host}:${instance.port}`;
     const remaining = opts.deadline - Date.now();
     if (remaining <= 0) throw deadlineError(service, method);
-    const signals = [AbortSignal.timeout(remaining)];
-    if (opts.signal) signals.push(opts.signal);
     let res: Awaited<ReturnType<typeof request>>;
     try {
       res = await request(`${base}${RPC_PATH}/${service}/${method}`, {
@@ -323,7 +334,8 @@ export class Rpc {
           'x-request-id': opts.requestId,
         },
         body: JSON.stringify(input ?? null),
-        signal: AbortSignal.any(signals),
+        // undici's own timers bound the call (an AbortSignal per call costs more than the call itself).
+        ...(opts.signal ? { signal: opts.signal } : {}),
         headersTimeout: remaining,
         bodyTimeout: remaining,
       });
@@ -369,11 +381,17 @@ export class Rpc {
             'not_found',
             `rpc: ${req.params.service}.${req.params.method} is not provided here`,
           );
-        const remaining = Math.min(Number(req.headers[DEADLINE_HEADER]) || m.timeoutMs, 3_600_000);
+        const remaining = Math.max(
+          1,
+          Math.min(Number(req.headers[DEADLINE_HEADER]) || m.timeoutMs, 3_600_000),
+        );
         const deadline = Date.now() + remaining;
-        const gone = new AbortController();
-        reply.raw.on('close', () => {
-          if (!reply.raw.writableFinished) gone.abort();
+        // Aborted at the caller's deadline or when the caller goes away.
+        const ac = new AbortController();
+        const timer = setTimeout(() => ac.abort(), remaining);
+        reply.raw.once('close', () => {
+          clearTimeout(timer);
+          if (!reply.raw.writableFinished) ac.abort();
         });
         let input: unknown;
         try {
@@ -392,8 +410,9 @@ export class Rpc {
         const result = await this.serve(entry.def, req.params.method, m, entry.impl, input, {
           requestId: String(req.id),
           deadline,
-          signal: AbortSignal.any([AbortSignal.timeout(Math.max(1, remaining)), gone.signal]),
+          signal: ac.signal,
         });
+        clearTimeout(timer);
         return reply
           .type('application/json')
           .serializer((v: unknown) => JSON.stringify(v ?? null))
