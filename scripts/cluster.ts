@@ -149,7 +149,7 @@ try {
     onUnexpectedExit: (p, code, signal) => {
       say(
         `!! ${p.name} (pid ${p.pid}, ${p.url}) exited with ${signal ? `signal ${signal}` : `code ${code}`}; ` +
-          `last lines of ${p.logFile}:\n${logTail(p.logFile, 15)}`,
+          `last lines of ${p.logFile}:\n${logTail(p.logFile, 8)}`,
       );
     },
   });
