@@ -37,6 +37,10 @@ const schema = z
       /^(db$|redis:\/\/|rediss:\/\/)/,
       'db or redis://host:6379',
     ).default('db'),
+    VOD_QUEUE_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'VOD_QUEUE_PREFIX is 1-64 letters, digits, _ or -')
+      .default('vod'),
     VOD_REGISTRY_URL: urlLike(
       'VOD_REGISTRY_URL',
       /^(local(:\/\/[A-Za-z0-9_-]+)?$|zookeeper:\/\/)/,
@@ -105,6 +109,8 @@ export interface Config {
   dbReplicaUrl?: string;
   storageUrl: string;
   queueUrl: string;
+  /** Key prefix of the Redis (BullMQ) queue: clusters sharing one Redis need different ones. */
+  queuePrefix: string;
   registryUrl: string;
   cacheUrl: string;
   publicUrl?: string;
@@ -266,6 +272,7 @@ export function loadConfig(
     dbReplicaUrl: c.VOD_DB_REPLICA_URL,
     storageUrl: c.VOD_STORAGE_URL ?? `file:${path.join(dataDir, 'objects')}`,
     queueUrl: c.VOD_QUEUE_URL,
+    queuePrefix: c.VOD_QUEUE_PREFIX,
     registryUrl: c.VOD_REGISTRY_URL,
     cacheUrl: c.VOD_CACHE_URL,
     publicUrl: c.VOD_PUBLIC_URL?.replace(/\/+$/, ''),

@@ -61,7 +61,7 @@ export async function createPorts(config: Config, db: Database, log: Logger, sec
       db,
       log,
       leaseMs: config.queueLeaseMs,
-      prefix: 'vod',
+      prefix: config.queuePrefix,
     });
     return { storage, cache, registry, queue };
   } catch (err) {

@@ -32,6 +32,9 @@ export interface UploadRouteDeps {
 
 export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
   const base = baseUrlFor(d.publicUrl);
+  // Track the upload nodes from now on: the registry's first list() of a service only starts watching it
+  // (and returns []), so without this an API-only node answers its first POST /v1/uploads with 503.
+  d.registry.list(serviceOf('upload'));
 
   /** LBS: the least-loaded healthy upload node, or this node when it is the only one (or none is registered yet). */
   const uploadBase = (req: FastifyRequest): string => {
