@@ -52,6 +52,7 @@ const schema = z
       'memory or redis://host:6379',
     ).default('memory'),
     VOD_PUBLIC_URL: z.url({ message: 'VOD_PUBLIC_URL must be an absolute http(s) URL' }).optional(),
+    VOD_CDN_URL: z.url({ message: 'VOD_CDN_URL must be an absolute http(s) URL' }).optional(),
     VOD_ADMIN_API_KEY: z.string().min(24, 'VOD_ADMIN_API_KEY must be at least 24 characters').optional(),
     VOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     VOD_RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(1200),
@@ -114,6 +115,8 @@ export interface Config {
   registryUrl: string;
   cacheUrl: string;
   publicUrl?: string;
+  /** Base URL of a CDN in front of the stream nodes: playback URLs in API responses use it. */
+  cdnUrl?: string;
   adminApiKey?: string;
   logLevel: string;
   rateLimitPerMinute: number;
@@ -308,6 +311,7 @@ export function loadConfig(
     queueLeaseMs: c.VOD_QUEUE_LEASE_MS,
     deliveryFlushMs: c.VOD_DELIVERY_FLUSH_MS,
     streamRedirect: c.VOD_STREAM_REDIRECT,
+    cdnUrl: c.VOD_CDN_URL,
     rpc: {
       ...parseStrategies(c.VOD_RPC_STRATEGIES),
       retries: c.VOD_RPC_RETRIES,

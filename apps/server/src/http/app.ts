@@ -15,6 +15,7 @@ import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
+import { playbackBase } from '../modules/cluster/node';
 import { embedRoutes } from '../modules/embed/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';
 import { playbackRoutes } from '../modules/playback/routes';
@@ -148,7 +149,18 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     tenantRoutes(app, ctx.tenants);
     templateRoutes(app, ctx.templates);
     categoryRoutes(app, ctx.categories);
-    videoRoutes(app, ctx.videos, config.publicUrl);
+    videoRoutes(
+      app,
+      ctx.videos,
+      config.publicUrl,
+      playbackBase({
+        cdnUrl: config.cdnUrl,
+        publicUrl: config.publicUrl,
+        registry: ctx.ports.registry,
+        selfServesStream: config.roles.includes('stream'),
+        requestBase: (req) => `${req.protocol}://${req.host}`,
+      }),
+    );
     webhookRoutes(app, ctx.webhooks);
     playbackRoutes(app, playback);
     snapshotRoutes(

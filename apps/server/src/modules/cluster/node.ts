@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../../config';
 import type { RegistrationHandle, Registry, ServiceInstance } from '../../ports/registry';
@@ -60,4 +61,52 @@ export async function registerNode(
 /** The least-loaded instance of a role, ties broken by id; undefined when none is registered. */
 export function leastLoaded(instances: ServiceInstance[]): ServiceInstance | undefined {
   return [...instances].sort((a, b) => a.load - b.load || a.id.localeCompare(b.id))[0];
+}
+
+/** Instance ids the sentinel(s) currently report unhealthy (their view, published in the registry). */
+export function sentinelUnhealthy(registry: Registry): Set<string> {
+  const ids = new Set<string>();
+  for (const s of registry.list('vod-sentinel')) {
+    const list = (s.metadata as { unhealthy?: unknown }).unhealthy;
+    if (Array.isArray(list)) for (const id of list) if (typeof id === 'string') ids.add(id);
+  }
+  return ids;
+}
+
+/** Registered instances of a role that the sentinel does not report unhealthy. */
+export function healthyInstances(registry: Registry, role: Role): ServiceInstance[] {
+  const sick = sentinelUnhealthy(registry);
+  return registry.list(serviceOf(role)).filter((i) => !sick.has(i.id));
+}
+
+/**
+ * LBS for playback: the base URL players are sent to. A CDN or public URL when configured; else this node
+ * when it serves the stream role itself; else a healthy stream node (weighted random, so viewers spread);
+ * else the URL the request came in on.
+ */
+export function playbackBase(o: {
+  cdnUrl?: string;
+  publicUrl?: string;
+  registry: Registry;
+  selfServesStream: boolean;
+  requestBase: (req: FastifyRequest) => string;
+}): (req: FastifyRequest) => string {
+  // The first list() of a service starts watching it: do it now, not on the first request.
+  o.registry.list(serviceOf('stream'));
+  o.registry.list('vod-sentinel');
+  return (req) => {
+    if (o.cdnUrl) return o.cdnUrl.replace(/\/$/, '');
+    if (o.publicUrl) return o.publicUrl;
+    if (!o.selfServesStream) {
+      const nodes = healthyInstances(o.registry, 'stream').filter((i) => typeof i.metadata.url === 'string');
+      const total = nodes.reduce((a, i) => a + Math.max(0, i.weight), 0);
+      let r = Math.random() * total;
+      for (const i of nodes) {
+        r -= Math.max(0, i.weight);
+        if (r < 0) return String(i.metadata.url);
+      }
+      if (nodes[0]) return String(nodes[0].metadata.url);
+    }
+    return o.requestBase(req);
+  };
 }

@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../lib/errors';
 import type { Registry, ServiceInstance } from '../../ports/registry';
+import { sentinelUnhealthy } from '../cluster/node';
 import { Balancer, CircuitBreaker, type Strategy } from './balance';
 import {
   type CallContext,
@@ -131,13 +132,8 @@ export class Rpc {
   private unhealthy(): Set<string> {
     const now = Date.now();
     if (now - this.unhealthyCache.at < 500) return this.unhealthyCache.ids;
-    const ids = new Set<string>();
-    for (const s of this.o.registry.list('vod-sentinel')) {
-      const list = (s.metadata as { unhealthy?: unknown }).unhealthy;
-      if (Array.isArray(list)) for (const id of list) if (typeof id === 'string') ids.add(id);
-    }
-    this.unhealthyCache = { at: now, ids };
-    return ids;
+    this.unhealthyCache = { at: now, ids: sentinelUnhealthy(this.o.registry) };
+    return this.unhealthyCache.ids;
   }
 
   async call(def: ServiceDef, method: string, rawInput: unknown, opts: CallOptions = {}): Promise<never> {

@@ -4,7 +4,7 @@ import { tenantOf } from '../../http/auth';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import type { Registry } from '../../ports/registry';
-import { leastLoaded, serviceOf } from '../cluster/node';
+import { healthyInstances, leastLoaded, serviceOf } from '../cluster/node';
 import { baseUrlFor } from '../videos/routes';
 import type { UploadService } from './service';
 import { uploadView } from './service';
@@ -38,7 +38,7 @@ export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
 
   /** LBS: the least-loaded healthy upload node, or this node when it is the only one (or none is registered yet). */
   const uploadBase = (req: FastifyRequest): string => {
-    const chosen = leastLoaded(d.registry.list(serviceOf('upload')));
+    const chosen = leastLoaded(healthyInstances(d.registry, 'upload'));
     if (!chosen || chosen.id === d.self.id) {
       if (!d.self.servesUploads && !chosen)
         throw new AppError('unavailable', 'No upload node is available; retry later');

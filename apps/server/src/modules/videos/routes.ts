@@ -24,8 +24,14 @@ export function baseUrlFor(publicUrl: string | undefined) {
   return (req: FastifyRequest) => publicUrl ?? `${req.protocol}://${req.host}`;
 }
 
-export function videoRoutes(app: ZodApp, videos: VideoService, publicUrl: string | undefined): void {
-  const base = baseUrlFor(publicUrl);
+/** `playback`: the base URL of playback URLs (see cluster/node.ts playbackBase); default the public or request URL. */
+export function videoRoutes(
+  app: ZodApp,
+  videos: VideoService,
+  publicUrl: string | undefined,
+  playback?: (req: FastifyRequest) => string,
+): void {
+  const base = playback ?? baseUrlFor(publicUrl);
 
   app.post('/v1/videos', {
     config: { access: 'write' },
