@@ -1,7 +1,10 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -349,6 +352,38 @@ describe.skipIf(!zkUrl)('RPC between real worker processes registered in ZooKeep
       expect(by.get(victimId)).toBeGreaterThan(50); // it did serve before dying
       expect(goneAfterMs).toBeGreaterThan(0);
       expect(goneAfterMs).toBeLessThan(3000 + 3000); // session timeout plus ZooKeeper's expiry check
+
+      // ZooKeeper stopped: calls go on with the last known list; restarted: the provider re-registers.
+      const servers = base.replace(/^zookeeper:\/\//, '').split('/')[0]!;
+      if (/^(127\.0\.0\.1|localhost):\d+$/.test(servers)) {
+        const sh = promisify(execFile);
+        const root = fileURLToPath(new URL('../../../../../', import.meta.url));
+        const zkEnv = { ...process.env, ZK_PORT: servers.split(':')[1]!, ZK_KEEP_DATA: '1' };
+        await sh('bash', [`${root}scripts/zk-down.sh`], { env: zkEnv });
+        try {
+          let outageFailures = 0;
+          for (let i = 0; i < 100; i++) await media.capabilities({}).catch(() => outageFailures++);
+          expect(outageFailures).toBe(0);
+          expect(consumer.instances('media')).toHaveLength(1);
+        } finally {
+          await sh('bash', [`${root}scripts/zk-up.sh`], { env: zkEnv });
+        }
+        const back = Date.now();
+        const probe = await createRegistry(url);
+        try {
+          while (probe.list('rpc-media').length < 1 && Date.now() - back < 20_000)
+            await new Promise((r) => setTimeout(r, 50));
+          expect(probe.list('rpc-media').map((i) => i.id)).toEqual(
+            consumer.instances('media').map((i) => i.id),
+          );
+          console.log(
+            `rpc: after a ZooKeeper restart the provider is listed again in ${Date.now() - back} ms`,
+          );
+        } finally {
+          await probe.close();
+        }
+        expect((await media.capabilities({})).node).toBe(consumer.instances('media')[0]!.id);
+      }
     } finally {
       await consumer.close();
       await registry.close();
