@@ -76,6 +76,9 @@ export const ProcessPayload = z.object({
   templateId: z.string().optional(),
 });
 
+/** Segments a just-in-time encode makes after the requested one (see ensureSegment). */
+const JIT_READ_AHEAD = 2;
+
 export const LIMITS = {
   maxDurationSec: 6 * 3600,
   maxPixels: 8192 * 4320,
@@ -112,6 +115,7 @@ export interface Pipeline {
   ensureSegment(
     p: SegmentRequest,
     signal?: AbortSignal,
+    opts?: { readAhead?: number; prefetch?: boolean },
   ): Promise<{ key: string; encoded: boolean; ms: number }>;
   /** Just-in-time encodes running in this process. */
   activeSegments(): number;
@@ -355,45 +359,49 @@ export function definePipeline(d: PipelineDeps): Pipeline {
     }
   };
 
-  /** One segment of one encoded rendition, alone (at normal priority: background chunks run niced). */
-  const encodeSegment = async (
+  /**
+   * Consecutive segments of one encoded rendition, alone (at normal priority: background chunks run
+   * niced): the requested one and the read-ahead after it, in one ffmpeg run.
+   */
+  const encodeSegments = async (
     row: VideosTable,
     plan: VideoPlan,
     rendition: string,
-    index: number,
+    indices: number[],
     signal: AbortSignal,
   ) => {
     const r = plan.ladder.renditions.find((x) => x.name === rendition);
-    const s = plan.segments[index];
-    if (!r || !s) throw new AppError('not_found', `no segment ${index} of rendition ${rendition}`);
+    const segs = indices.map((i) => plan.segments[i]);
+    if (!r || !segs.length || segs.some((s) => !s))
+      throw new AppError('not_found', `no segment ${indices[0]} of rendition ${rendition}`);
+    const first = segs[0]!;
+    const last = segs.at(-1)!;
     const input = await d.sources.local(row.tenant_id, row.id, signal);
-    const dir = await workDir(row.id, plan.generation, `jit-${rendition}-${index}`);
+    const dir = await workDir(row.id, plan.generation, `jit-${rendition}-${first.index}`);
     try {
       await mkdir(path.join(dir, r.name), { recursive: true });
       const watermark = await watermarkFor(row.tenant_id, row.id, plan, dir);
       await runFfmpeg(
         chunkArgs({
           input,
-          startSec: s.start,
-          endSec: s.end,
-          segments: [s],
+          startSec: first.start,
+          endSec: last.end,
+          segments: segs as NonNullable<(typeof segs)[number]>[],
           renditions: [r],
           outDir: dir,
           deinterlace: plan.ladder.deinterlace,
           watermark,
         }),
-        { timeoutMs: 120_000, signal },
+        { timeoutMs: 120_000 * indices.length, signal },
       );
-      // The background chunk may have stored it meanwhile: what was stored first stays.
-      const objectKey = `${outputPrefix(row.tenant_id, row.id, plan.generation)}/hls/${r.name}/${segmentName(index)}`;
-      await storeSegments(
-        row,
-        plan,
-        r.name,
-        [index],
-        dir,
-        (await storage.head(objectKey)) ? new Set([objectKey]) : undefined,
-      );
+      // The background chunk may have stored some meanwhile: what was stored first stays.
+      const prefix = outputPrefix(row.tenant_id, row.id, plan.generation);
+      const have = new Set<string>();
+      for (const i of indices) {
+        const objectKey = `${prefix}/hls/${r.name}/${segmentName(i)}`;
+        if (await storage.head(objectKey)) have.add(objectKey);
+      }
+      await storeSegments(row, plan, r.name, indices, dir, have);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -415,11 +423,23 @@ export function definePipeline(d: PipelineDeps): Pipeline {
   };
 
   const segmentRuns = new Map<string, Promise<{ key: string; encoded: boolean; ms: number }>>();
-  const ensureSegment: Pipeline['ensureSegment'] = (p, signal) => {
-    const flight = `${p.generation}/${p.rendition}/${p.index}`;
+  const flightOf = (p: SegmentRequest, index: number) => `${p.generation}/${p.rendition}/${index}`;
+  /**
+   * A player that asked for segment i asks for i+1 next: a just-in-time encode also makes the next
+   * `readAhead` segments (not stored and not in flight) in the same ffmpeg run, so playback from a segment
+   * nobody encoded yet keeps up with real time (one run per few segments instead of an ffmpeg start, seek
+   * and encoder warm-up per segment). Requests for those join the run.
+   */
+  const ensureSegment: Pipeline['ensureSegment'] = (p, signal, opts) => {
+    const readAhead = opts?.readAhead ?? JIT_READ_AHEAD;
+    const flight = flightOf(p, p.index);
     const running = segmentRuns.get(flight);
-    if (running) return running.then((r) => ({ ...r, encoded: false }));
-    const job = (async () => {
+    const requested = `${outputPrefix(p.tenantId, p.videoId, p.generation)}/hls/${p.rendition}/${segmentName(p.index)}`;
+    // (A run started for an earlier segment may hold this one as read-ahead.)
+    if (running) return running.then((r) => ({ ...r, key: requested, encoded: false }));
+    const flights = [flight];
+    let job: Promise<{ key: string; encoded: boolean; ms: number }> | undefined;
+    job = (async () => {
       const started = performance.now();
       const row = await videos.repo.find(p.tenantId, p.videoId);
       if (!row || (row.generation !== p.generation && row.published_generation !== p.generation))
@@ -427,7 +447,7 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       const plan = planOf(row);
       if (plan.generation !== p.generation) throw new AppError('not_found', 'the generation was replaced');
       if (!plan.segments[p.index]) throw new AppError('not_found', `no segment ${p.index}`);
-      const key = `${outputPrefix(p.tenantId, p.videoId, p.generation)}/hls/${p.rendition}/${segmentName(p.index)}`;
+      const key = requested;
       if (await storage.head(key)) return { key, encoded: false, ms: performance.now() - started };
       const sig = signal ?? AbortSignal.timeout(120_000);
       if (p.rendition === 'audio') {
@@ -436,11 +456,22 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       } else if (p.rendition === plan.passthrough?.rendition) {
         throw new AppError('not_found', 'the passthrough rendition has no such segment');
       } else {
-        await encodeSegment(row, plan, p.rendition, p.index, sig);
-        d.metrics?.jitEncodes.inc();
+        const indices = [p.index];
+        const prefix = `${outputPrefix(p.tenantId, p.videoId, p.generation)}/hls/${p.rendition}`;
+        for (let i = p.index + 1; i <= p.index + readAhead && plan.segments[i]; i++) {
+          if (await storage.head(`${prefix}/${segmentName(i)}`)) break;
+          if (segmentRuns.has(flightOf(p, i))) break; // checked right before it joins this run
+          segmentRuns.set(flightOf(p, i), job!);
+          flights.push(flightOf(p, i));
+          indices.push(i);
+        }
+        await encodeSegments(row, plan, p.rendition, indices, sig);
+        if (!opts?.prefetch) d.metrics?.jitEncodes.inc(); // counts what players asked for
       }
       return { key, encoded: true, ms: performance.now() - started };
-    })().finally(() => segmentRuns.delete(flight));
+    })().finally(() => {
+      for (const f of flights) segmentRuns.delete(f);
+    });
     segmentRuns.set(flight, job);
     return job;
   };
@@ -588,9 +619,19 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
       const first = firstVariant(plan);
       if (first && first !== plan.passthrough?.rendition)
-        await ensureSegment({ tenantId, videoId, generation, rendition: first, index: 0 }, ctx.signal);
+        await ensureSegment({ tenantId, videoId, generation, rendition: first, index: 0 }, ctx.signal, {
+          readAhead: 0, // playable as soon as this one segment exists
+        });
       if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
       await markPlayable(tenantId, videoId, generation);
+      // A player starting now has one segment buffered: the next ones are made before it asks for them
+      // (a request for one of them joins this run).
+      if (first && first !== plan.passthrough?.rendition && plan.segments.length > 1)
+        ensureSegment({ tenantId, videoId, generation, rendition: first, index: 1 }, undefined, {
+          prefetch: true,
+        })
+          .then(() => deletedMeanwhile(tenantId, videoId))
+          .catch((err) => d.log.warn({ err, videoId }, 'prefetching the first segments failed'));
       const priority = await fairPriority(tenantId);
       const base = { tenantId, videoId, generation };
       await queue.enqueueFlow({
