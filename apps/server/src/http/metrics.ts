@@ -27,7 +27,7 @@ export function createMetrics() {
   });
   const jitEncodes = new Counter({
     name: 'vod_jit_segment_encodes_total',
-    help: 'Segments encoded just in time because a player asked for them before the background encode',
+    help: 'Just-in-time encodes (ffmpeg runs: the requested segment and its read-ahead) made because a player asked for a segment before the background encode',
     registers: [registry],
   });
   return { registry, requests, duration, videoTimes, jitEncodes };

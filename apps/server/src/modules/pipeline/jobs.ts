@@ -223,14 +223,15 @@ export function definePipeline(d: PipelineDeps): Pipeline {
     name: string,
     indices: number[],
     dir: string,
-    skip?: Set<string>,
+    /** Checked right before each write: a key already stored (made just in time and maybe served) stays. */
+    keepExisting = false,
   ) => {
     const key = keyOf(row);
     const prefix = outputPrefix(row.tenant_id, row.id, plan.generation);
     for (const i of indices) {
       const objectKey = `${prefix}/hls/${name}/${segmentName(i)}`;
       // A segment made just in time may already have been served (and cached as immutable): keep it.
-      if (skip?.has(objectKey)) continue;
+      if (keepExisting && (await storage.head(objectKey))) continue;
       const file = path.join(dir, name, segmentName(i));
       if (!(await stat(file).catch(() => undefined)))
         throw new UnrecoverableJobError(
@@ -240,17 +241,6 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       if (key) data = encryptSegment(data, key, i);
       await storage.put(objectKey, data, { contentType: 'video/mp2t' });
     }
-  };
-
-  /** Keys stored under a prefix (one listing, paged). */
-  const storedKeys = async (prefix: string): Promise<Set<string>> => {
-    const keys = new Set<string>();
-    for (let cursor: string | null | undefined; cursor !== null; ) {
-      const page = await storage.list(prefix, { cursor });
-      for (const item of page.items) keys.add(item.key);
-      cursor = page.nextCursor;
-    }
-    return keys;
   };
 
   /**
@@ -395,13 +385,7 @@ export function definePipeline(d: PipelineDeps): Pipeline {
         { timeoutMs: 120_000 * indices.length, signal },
       );
       // The background chunk may have stored some meanwhile: what was stored first stays.
-      const prefix = outputPrefix(row.tenant_id, row.id, plan.generation);
-      const have = new Set<string>();
-      for (const i of indices) {
-        const objectKey = `${prefix}/hls/${r.name}/${segmentName(i)}`;
-        if (await storage.head(objectKey)) have.add(objectKey);
-      }
-      await storeSegments(row, plan, r.name, indices, dir, have);
+      await storeSegments(row, plan, r.name, indices, dir, true);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -690,7 +674,6 @@ export function definePipeline(d: PipelineDeps): Pipeline {
           signal: ctx.signal,
           nice: 5,
         });
-        const have = await storedKeys(`${outputPrefix(tenantId, videoId, generation)}/hls/`);
         for (const r of renditions)
           await storeSegments(
             row,
@@ -698,7 +681,7 @@ export function definePipeline(d: PipelineDeps): Pipeline {
             r.name,
             segs.map((x) => x.index),
             dir,
-            have,
+            true,
           );
         if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
         const done = await videos.repo.bumpChunks(tenantId, videoId, generation);
