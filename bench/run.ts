@@ -13,6 +13,11 @@ const BENCHMARKS: Record<
     about: '60 s 1080p30 clip: upload complete → ready vs one ffmpeg for the ladder and ffmpeg per rendition',
     load: () => import('./ladder'),
   },
+  playable: {
+    about:
+      '60 s 1080p30 H.264 and HEVC uploads: upload complete → master playlist / first segment servable; --cpu, --workers',
+    load: () => import('./playable'),
+  },
   delivery: {
     about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
     load: () => import('./delivery'),
