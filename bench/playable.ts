@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { probe } from '@vodcloud/media';
 import { type LadderSummary, ladderBench } from './ladder';
 import { type ClipCodec, ensureClip, hasEncoder, tusUpload } from './lib/clips';
-import { run, sleep } from './lib/proc';
+import { readMachineBusySeconds, run, sleep } from './lib/proc';
 import { printTable, writeResults } from './lib/report';
 import { median, p95 } from './lib/stats';
 import { createTenantKey, startVodcloud, type VodcloudProcess } from './lib/vodcloud';
@@ -78,6 +78,8 @@ interface Round {
   /** Server's upload_completed_at minus the client's upload-complete moment, ms (same clock). */
   serverUploadCompletedOffsetMs: number | null;
   masterPolls: number;
+  /** CPU of every other process on the machine from upload complete to the end of the round, in cores. */
+  otherCores: number;
   status: string;
   capped: boolean;
   urls: { master: string; video?: string; audio?: string; videoSegment?: string; audioSegment?: string };
@@ -128,6 +130,23 @@ export function firstSegment(text: string, base: string): string | undefined {
   return uri ? new URL(uri, base).href : undefined;
 }
 
+const CLK_TCK = 100;
+/** utime+stime+cutime+cstime of a process, seconds. */
+function cpuWithChildren(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const cpuOfThisProcess = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 async function oneRound(
   server: VodcloudProcess,
   key: string,
@@ -148,6 +167,8 @@ async function oneRound(
   const t0 = performance.now();
   const done = await tusUpload(file, created);
   const at0 = done.at; // upload complete
+  const busy0 = readMachineBusySeconds();
+  const own0 = cpuWithChildren(server.pid) + cpuOfThisProcess();
   const deadline = at0 + readyTimeoutSec * 1000;
   const sec = (t: number | undefined) => (t === undefined ? Number.NaN : (t - at0) / 1000);
   const urls: Round['urls'] = { master };
@@ -188,6 +209,9 @@ async function oneRound(
   })();
 
   const [h, a] = await Promise.all([hls, api]);
+  const otherCpu =
+    readMachineBusySeconds() - busy0 - (cpuWithChildren(server.pid) + cpuOfThisProcess() - own0);
+  const otherCores = Math.max(0, otherCpu) / ((performance.now() - at0) / 1000);
   const final = await server.api<VideoView>('GET', `/v1/videos/${created.videoId}`, key);
   const serverDone = final.timings.uploadCompletedAt ? Date.parse(final.timings.uploadCompletedAt) : null;
   const videoSegmentSec = sec(h?.v?.segmentAt);
@@ -207,6 +231,7 @@ async function oneRound(
     serverToReadySec: final.timings.toReadySec,
     serverUploadCompletedOffsetMs: serverDone === null ? null : serverDone - done.epochMs,
     masterPolls: h?.polls ?? 0,
+    otherCores,
     status: final.status,
     capped: a.readyAt === undefined,
     urls,
@@ -231,18 +256,8 @@ interface WorkersResult {
   /** CPU seconds (self + reaped ffmpeg children) of each worker process over the run. */
   workerCpuSec: number[];
   apiCpuSec: number;
-}
-
-const CLK_TCK = 100;
-/** utime+stime+cutime+cstime of a process, seconds. */
-function cpuWithChildren(pid: number): number {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
+  /** CPU of every other process on the machine during the run, in cores. */
+  otherCores: number;
 }
 
 /** One `api,upload,stream` process + `n` `--roles worker` processes on one data dir and SQLite file. */
@@ -281,6 +296,8 @@ async function workersRun(
     const t0 = performance.now();
     const api0 = cpuWithChildren(api.pid);
     const w0 = workers.map((w) => cpuWithChildren(w.pid));
+    const busy0 = readMachineBusySeconds();
+    const own0 = cpuOfThisProcess();
     let status = '';
     for (;;) {
       status = (await api.api<VideoView>('GET', `/v1/videos/${created.videoId}`, key)).status;
@@ -288,13 +305,12 @@ async function workersRun(
       if (performance.now() - t0 > readyTimeoutSec * 1000) break;
       await sleep(100);
     }
-    return {
-      workers: n,
-      wallSec: (performance.now() - t0) / 1000,
-      status,
-      workerCpuSec: workers.map((w, i) => cpuWithChildren(w.pid) - w0[i]!),
-      apiCpuSec: cpuWithChildren(api.pid) - api0,
-    };
+    const wallSec = (performance.now() - t0) / 1000;
+    const workerCpuSec = workers.map((w, i) => cpuWithChildren(w.pid) - w0[i]!);
+    const apiCpuSec = cpuWithChildren(api.pid) - api0;
+    const ours = workerCpuSec.reduce((a, b) => a + b, 0) + apiCpuSec + cpuOfThisProcess() - own0;
+    const otherCores = Math.max(0, readMachineBusySeconds() - busy0 - ours) / wallSec;
+    return { workers: n, wallSec, status, workerCpuSec, apiCpuSec, otherCores };
   } finally {
     for (const w of workers) await w.stop();
     await api.stop();
@@ -373,7 +389,7 @@ export async function main(argv: string[]): Promise<void> {
             const r = await oneRound(server, key, kind, round, clips[kind]!, pollMs, readyTimeoutSec);
             rounds.push(r);
             console.log(
-              `${kind.padEnd(5)} round ${String(round).padStart(2)}: upload ${f2(r.uploadSec)} s; after upload complete: master 200 ${f2(r.masterSec)} s, first segment ${f2(r.firstSegmentSec)} s (video ${f2(r.videoSegmentSec)}, audio ${f2(r.audioSegmentSec)}), API playable ${f2(r.apiPlayableSec)} s, ready ${f2(r.apiReadySec)} s; server: playable ${f2(r.serverToPlayableSec)} s, ready ${f2(r.serverToReadySec)} s (its upload_completed_at ${r.serverUploadCompletedOffsetMs} ms from ours)${r.capped ? `; CAPPED at ${readyTimeoutSec} s, status ${r.status}` : ''}`,
+              `${kind.padEnd(5)} round ${String(round).padStart(2)}: upload ${f2(r.uploadSec)} s; after upload complete: master 200 ${f2(r.masterSec)} s, first segment ${f2(r.firstSegmentSec)} s (video ${f2(r.videoSegmentSec)}, audio ${f2(r.audioSegmentSec)}), API playable ${f2(r.apiPlayableSec)} s, ready ${f2(r.apiReadySec)} s; server: playable ${f2(r.serverToPlayableSec)} s, ready ${f2(r.serverToReadySec)} s (its upload_completed_at ${r.serverUploadCompletedOffsetMs} ms from ours); other processes ${r.otherCores.toFixed(2)} cores${r.capped ? `; CAPPED at ${readyTimeoutSec} s, status ${r.status}` : ''}`,
             );
             if (r.status !== 'ready' && !r.capped) throw new Error(`video ended ${r.status}`);
             await sleep(500); // let the publish job's row finish before the next upload
@@ -411,7 +427,7 @@ export async function main(argv: string[]): Promise<void> {
         const r = await workersRun(n, clip.file, path.join(runDir, `workers-${n}`), readyTimeoutSec);
         workerRuns.push(r);
         console.log(
-          `${n} worker process(es) + 1 api,upload,stream process: upload complete → ${r.status} ${r.wallSec.toFixed(1)} s; CPU per worker (incl. ffmpeg) ${r.workerCpuSec.map((c) => c.toFixed(0)).join(' + ')} s, api process ${r.apiCpuSec.toFixed(1)} s`,
+          `${n} worker process(es) + 1 api,upload,stream process: upload complete → ${r.status} ${r.wallSec.toFixed(1)} s; CPU per worker (incl. ffmpeg) ${r.workerCpuSec.map((c) => c.toFixed(0)).join(' + ')} s, api process ${r.apiCpuSec.toFixed(1)} s; other processes ${r.otherCores.toFixed(2)} cores`,
         );
         if (r.status !== 'ready') console.log(`  (not ready within ${readyTimeoutSec} s)`);
       }
@@ -456,6 +472,14 @@ export async function main(argv: string[]): Promise<void> {
         f.goal ? (m <= goal ? 'PASS' : 'MISS') : '',
       ]);
     }
+    rows.push([
+      `${kind} other processes' CPU (cores)`,
+      String(rs.length),
+      f2(median(rs.map((r) => r.otherCores))),
+      f2(p95(rs.map((r) => r.otherCores))),
+      '',
+      '',
+    ]);
   }
   const cpuRatio =
     ladder?.medians.ours1 && ladder.medians.a
@@ -490,6 +514,9 @@ export async function main(argv: string[]): Promise<void> {
       `\nseconds from upload complete (the final tus PATCH returned); ${runs} upload(s) per kind, one after another, polling every ${pollMs} ms`,
     );
     printTable(['figure', 'n', 'median', 'p95', 'goal', ''], rows);
+    console.log(
+      `\n"other processes" is the CPU every other process on this machine used meanwhile, in cores (it has ${os.cpus().length}): anything well above 0 makes the times longer than on a quiet machine.`,
+    );
     console.log(
       '\nNote: the stream role caches a playback id lookup for 2 s, a miss too (LOOKUP_TTL_MS in stream/routes.ts): a player polling the master playlist before the video is published sees it up to 2 s after publish. "API says playable" and the server timings do not have that delay.',
     );
