@@ -19,7 +19,7 @@ import {
   probe,
 } from '@vodcloud/media';
 import Database from 'better-sqlite3';
-import { Upload } from 'tus-js-client';
+import { ensureClip, tusUpload } from './lib/clips';
 import { childPids, readMachineBusySeconds, run, sleep } from './lib/proc';
 import { printTable, writeResults } from './lib/report';
 import { median } from './lib/stats';
@@ -162,59 +162,6 @@ class ChildCpuPoller {
   }
 }
 
-const FFMPEG_GEN = (duration: number, out: string) => [
-  '-hide_banner',
-  '-nostdin',
-  '-y',
-  '-f',
-  'lavfi',
-  '-i',
-  `testsrc2=s=1920x1080:r=30:d=${duration},noise=alls=3:allf=t`,
-  '-f',
-  'lavfi',
-  '-i',
-  `sine=f=440:d=${duration}:sample_rate=48000`,
-  '-filter_complex',
-  '[1:a]aformat=channel_layouts=stereo[a]',
-  '-map',
-  '0:v',
-  '-map',
-  '[a]',
-  '-c:v',
-  'libx264',
-  '-preset',
-  'veryfast',
-  '-crf',
-  '23',
-  '-g',
-  '60',
-  '-pix_fmt',
-  'yuv420p',
-  '-c:a',
-  'aac',
-  '-b:a',
-  '192k',
-  '-movflags',
-  '+faststart',
-  '-t',
-  String(duration),
-  '-f',
-  'mp4',
-  out,
-];
-
-/** testsrc2 + light temporal noise (so x264 has real work), 1080p30 H.264 (CRF 23, 2 s GOP) + stereo AAC. */
-async function ensureClip(workDir: string, duration: number): Promise<{ file: string; how: string }> {
-  const file = path.join(workDir, `ladder-src-${duration}s-1080p30.mp4`);
-  if ((await stat(file).catch(() => undefined))?.size) return { file, how: 'reused' };
-  await mkdir(workDir, { recursive: true });
-  const partial = `${file}.partial.mp4`;
-  const r = await run('ffmpeg', FFMPEG_GEN(duration, partial));
-  if (r.code !== 0) throw new Error(`clip generation failed: ${r.stderr.slice(-2000)}`);
-  await run('mv', [partial, file]);
-  return { file, how: 'created' };
-}
-
 /** Runs `nice -n 5 ffmpeg -hide_banner -nostdin ARGS` under /usr/bin/time; wall and the child's CPU. */
 async function timedFfmpeg(args: string[]): Promise<{ wallSec: number; cpuSec: number }> {
   const t0 = performance.now();
@@ -235,25 +182,22 @@ async function timedFfmpeg(args: string[]): Promise<{ wallSec: number; cpuSec: n
   return { wallSec, cpuSec: m ? Number(m[1]) + Number(m[2]) : Number.NaN };
 }
 
-function tusUpload(file: string, created: { url: string; headers: Record<string, string> }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const upload = new Upload(readFileSync(file), {
-      endpoint: created.url,
-      headers: created.headers,
-      chunkSize: Number.POSITIVE_INFINITY,
-      metadata: { filename: path.basename(file), filetype: 'video/mp4' },
-      retryDelays: null,
-      storeFingerprintForResuming: false,
-      onSuccess: () => resolve(),
-      onError: reject,
-    });
-    upload.start();
-  });
-}
-
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
+/** Medians of one `ladder` run, per variant that ran. */
+export interface LadderSummary {
+  durationSec: number;
+  runs: number;
+  medians: Partial<Record<VariantId, { wallSec: number; cpuSec: number }>>;
+  resultsFile: string;
+}
+
 export async function main(argv: string[]): Promise<void> {
+  await ladderBench(argv);
+}
+
+/** The whole `ladder` benchmark (also used by `playable --cpu`); prints as it goes and returns the medians. */
+export async function ladderBench(argv: string[]): Promise<LadderSummary> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -267,7 +211,7 @@ export async function main(argv: string[]): Promise<void> {
   });
   if (values.help) {
     console.log(HELP);
-    return;
+    return { durationSec: 0, runs: 0, medians: {}, resultsFile: '' };
   }
   const runs = Math.floor(Number(values.runs));
   const duration = Number(values.duration);
@@ -277,7 +221,7 @@ export async function main(argv: string[]): Promise<void> {
   const workDir = path.resolve(values['work-dir']);
 
   const t0 = performance.now();
-  const clip = await ensureClip(workDir, duration);
+  const clip = await ensureClip(workDir, 'h264', duration);
   const info = await probe(clip.file);
   const clipSize = (await stat(clip.file)).size;
   console.log(
@@ -564,4 +508,10 @@ export async function main(argv: string[]): Promise<void> {
     measurements,
   });
   console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+  return {
+    durationSec: duration,
+    runs,
+    medians: Object.fromEntries(variants.map((v) => [v, { wallSec: medWall(v), cpuSec: medCpu(v) }])),
+    resultsFile: file,
+  };
 }

@@ -18,6 +18,11 @@ const BENCHMARKS: Record<
       'RPC between two processes over ZooKeeper: calls/s and p99 with accounting on/off; provider death → removal',
     load: () => import('./rpc'),
   },
+  playable: {
+    about:
+      '60 s 1080p30 H.264 and HEVC uploads: upload complete → master playlist / first segment servable; --cpu, --workers',
+    load: () => import('./playable'),
+  },
   delivery: {
     about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
     load: () => import('./delivery'),

@@ -22,20 +22,31 @@ export interface VodcloudProcess {
 /**
  * Starts `node apps/server/bin/vodcloud.js serve` as its own process (so its RSS and CPU are its own) with
  * embedded defaults under `dataDir`, and waits for its "serving … on http://…" line. Its output goes to
- * `<dataDir>/server.log`.
+ * `<dataDir>/server.log` (or `logName`).
  */
 export async function startVodcloud(opts: {
   dataDir: string;
   env?: Record<string, string>;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR'] (the profile is written when it stops). */
   nodeArgs?: string[];
+  /** Arguments after `serve`, e.g. ['--roles', 'worker']. */
+  serveArgs?: string[];
+  /** The admin key to set (processes sharing one database must share it); default a fresh random one. */
+  adminKey?: string;
+  /** Log file name inside `dataDir` (default server.log; give each process sharing a data dir its own). */
+  logName?: string;
 }): Promise<VodcloudProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const port = await freePort();
-  const adminKey = `bench-admin-${randomBytes(16).toString('hex')}`;
+  const adminKey = opts.adminKey ?? `bench-admin-${randomBytes(16).toString('hex')}`;
   const child = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), path.join(REPO_ROOT, 'apps/server/bin/vodcloud.js'), 'serve'],
+    [
+      ...(opts.nodeArgs ?? []),
+      path.join(REPO_ROOT, 'apps/server/bin/vodcloud.js'),
+      'serve',
+      ...(opts.serveArgs ?? []),
+    ],
     {
       cwd: REPO_ROOT,
       env: {
@@ -51,7 +62,7 @@ export async function startVodcloud(opts: {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  const log = createWriteStream(path.join(opts.dataDir, 'server.log'));
+  const log = createWriteStream(path.join(opts.dataDir, opts.logName ?? 'server.log'));
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   let url: string;
