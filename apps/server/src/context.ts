@@ -10,6 +10,7 @@ import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
 import { defineImportJobs } from './modules/imports/jobs';
+import { MonitorService } from './modules/monitor/service';
 import { cancelVideoJobs, definePipeline } from './modules/pipeline/jobs';
 import { SourceCache } from './modules/pipeline/sources';
 import { DeliveryCounter } from './modules/stream/delivery';
@@ -52,6 +53,8 @@ export interface AppContext {
   delivery: DeliveryCounter;
   /** This process's Prometheus registry (HTTP, process, pipeline timings), served on /metrics. */
   metrics: Metrics;
+  /** RPC call statistics per minute and the sentinel's alerts (modules/monitor). */
+  monitor: MonitorService;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -182,6 +185,7 @@ export async function createContext(
       sources,
       delivery,
       metrics,
+      monitor: new MonitorService(db, log),
       node: {},
       health: [
         { name: 'database', check: () => db.health() },
