@@ -32,7 +32,8 @@ function viewOf(instance: ServiceInstance): SentinelView {
 
 /**
  * Instance ids some sentinel holds unhealthy (the union over every registered sentinel), from the
- * registry's local cache: never waits for the network. For load balancers: skip these while others exist.
+ * registry's local cache: never waits for the network (with ZooKeeper the first call starts tracking
+ * vod-sentinel and sees nothing until it has loaded). For load balancers: skip these while others exist.
  */
 export function unhealthyInstances(registry: Registry): Set<string> {
   const out = new Set<string>();
@@ -47,11 +48,11 @@ export type HealthStatus = {
 };
 
 /**
- * The merged view of every sentinel per instance id: unhealthy when any sentinel says so (as
+ * The merged view of the sentinels (instances of vod-sentinel) per instance id: unhealthy when any sentinel says so (as
  * unhealthyInstances does), else healthy when one says so; the latest check of that verdict.
  */
-export function clusterHealth(registry: Registry): (instanceId: string) => HealthStatus {
-  const views = registry.list(SENTINEL_SERVICE).map(viewOf);
+export function clusterHealth(sentinels: ServiceInstance[]): (instanceId: string) => HealthStatus {
+  const views = sentinels.map(viewOf);
   return (id) => {
     const checks = views.map((v) => v.health[id]).filter((h): h is InstanceHealth => !!h);
     const bad = checks.filter((h) => !h.ok);

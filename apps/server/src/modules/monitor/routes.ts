@@ -30,7 +30,8 @@ export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; regi
     },
     handler: async () => {
       const names = await registry.services();
-      const health = clusterHealth(registry);
+      const sentinels = await instancesOf(registry, SENTINEL_SERVICE);
+      const health = clusterHealth(sentinels);
       const now = Date.now();
       const services = await Promise.all(
         names.map(async (name) => ({
@@ -49,7 +50,7 @@ export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; regi
           })),
         })),
       );
-      return { services, sentinels: registry.list(SENTINEL_SERVICE).length };
+      return { services, sentinels: sentinels.length };
     },
   });
 

@@ -7,7 +7,7 @@ import type { DB } from '../../db/schema';
 import type { JobQueue } from '../../ports/queue';
 import type { RegistrationHandle, Registry, ServiceInstance } from '../../ports/registry';
 import { AlertNotifier, type Evaluation } from './alerts';
-import { type InstanceHealth, SENTINEL_SERVICE, type SentinelView } from './health';
+import { type InstanceHealth, instancesOf, SENTINEL_SERVICE, type SentinelView } from './health';
 import { evaluateDisk, evaluateProviders, evaluateQueue, evaluateReplica, evaluateRpc } from './rules';
 import type { MonitorService } from './service';
 
@@ -146,11 +146,13 @@ export class Sentinel {
     const { registry, log } = this.o;
     const names = (await registry.services()).filter((s) => s !== SENTINEL_SERVICE);
     const instances = new Map<string, ServiceInstance[]>();
-    for (const s of new Set([...names, ...this.seen, ...this.o.thresholds.requiredServices])) {
-      const list = registry.list(s);
-      instances.set(s, list);
-      if (list.length) this.seen.add(s);
-    }
+    // With ZooKeeper a service not tracked yet lists [] until loaded: wait for its first list.
+    const all = [...new Set([...names, ...this.seen, ...this.o.thresholds.requiredServices])];
+    const lists = await Promise.all(all.map((s) => instancesOf(registry, s)));
+    all.forEach((s, i) => {
+      instances.set(s, lists[i]!);
+      if (lists[i]!.length) this.seen.add(s);
+    });
     await this.probeAll(instances);
     await this.publish().catch((err) =>
       log.warn({ err: (err as Error).message }, 'sentinel could not publish its view in the registry'),
