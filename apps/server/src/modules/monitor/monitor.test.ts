@@ -162,6 +162,37 @@ for (const engine of databaseEngines('monitor store suite')) {
       });
     });
 
+    it('adds up reports ingested concurrently, from several nodes, into the same minute', async () => {
+      const t = base + 20 * 60_000; // 08:50
+      const method = 'media.concurrent';
+      await Promise.all(
+        Array.from({ length: 24 }, (_, i) =>
+          monitor.ingest(
+            report(`node-${i % 4}`, t + 1000 + i, [
+              entry({
+                method,
+                calls: 2,
+                errors: i % 2,
+                sumMs: 10,
+                maxMs: 5 + i,
+                buckets: buckets({ 2: 1, 3: 1 }),
+              }),
+              entry({ method, side: 'provider', calls: 1, sumMs: 1, maxMs: 1, buckets: buckets({ 0: 1 }) }),
+            ]),
+          ),
+        ),
+      );
+      const r = await monitor.query({
+        method,
+        from: new Date(t).toISOString(),
+        to: new Date(t + 60_000).toISOString(),
+      });
+      expect(r.series.map((s) => [s.side, s.totals.calls, s.totals.errors, s.totals.maxMs])).toEqual([
+        ['consumer', 48, 12, 28],
+        ['provider', 24, 0, 1],
+      ]);
+    });
+
     it('rejects a malformed report without writing', async () => {
       const bad = report('node-a', base, [entry({ calls: 1, buckets: [1, 2, 3] })]);
       await expect(monitor.ingest(bad)).rejects.toThrow();

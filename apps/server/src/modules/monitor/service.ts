@@ -67,6 +67,12 @@ class Acc {
   }
 }
 
+/** MariaDB/MySQL deadlock, PostgreSQL deadlock or serialization failure: the transaction may be re-run. */
+function isDeadlock(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ER_LOCK_DEADLOCK' || code === '40P01' || code === '40001';
+}
+
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
 function parseBuckets(text: string): number[] {
@@ -117,8 +123,25 @@ export class MonitorService {
       m.acc.add(e.calls, e.errors, e.sumMs, e.maxMs, e.buckets);
     }
     if (merged.size === 0) return { minute, rows: 0 };
-    // Read-modify-write in one transaction (rows locked on MariaDB/PostgreSQL; SQLite serialises writers).
-    // Two monitors creating the same row at once: the loser's transaction fails on the key and is re-run.
+    // The rows are created empty first, outside the transaction (a duplicate is ignored): inserting
+    // inside it, next to rows other reports lock, deadlocks on MariaDB. Then read-modify-write in one
+    // transaction (rows locked on MariaDB/PostgreSQL; SQLite serialises writers). A transaction that
+    // still meets a deadlock or a concurrent insert is re-run.
+    const empty = JSON.stringify(new Array(BUCKETS_MS.length + 1).fill(0));
+    const placeholders = this.db.primary.insertInto('rpc_stats').values(
+      [...merged.values()].map(({ key }) => ({
+        ...key,
+        calls: 0,
+        errors: 0,
+        sum_ms: 0,
+        max_ms: 0,
+        buckets: empty,
+      })),
+    );
+    await (this.db.dialect === 'mysql'
+      ? placeholders.ignore()
+      : placeholders.onConflict((oc) => oc.doNothing())
+    ).execute();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.db.primary.transaction().execute(async (trx) => {
@@ -175,7 +198,8 @@ export class MonitorService {
         });
         return { minute, rows: merged.size };
       } catch (err) {
-        if (attempt >= 3 || !isUniqueViolation(err)) throw err;
+        if (attempt >= 5 || !(isUniqueViolation(err) || isDeadlock(err))) throw err;
+        await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
       }
     }
   }
