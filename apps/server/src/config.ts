@@ -98,6 +98,36 @@ const schema = z
     VOD_RPC_REPORT_MS: intFrom(200, 600_000).default(5_000),
     VOD_NODE_WEIGHT: intFrom(0, 1000).default(1),
     VOD_JIT_WAIT_MS: intFrom(0, 120_000).default(15_000),
+    // Monitor, sentinel and alerts (modules/monitor).
+    VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
+    VOD_SENTINEL_INTERVAL_MS: intFrom(500, 600_000).default(5000),
+    VOD_ALERT_REQUIRED_SERVICES: z
+      .string()
+      .regex(
+        /^(none|[A-Za-z0-9_:@.-]+(\s*,\s*[A-Za-z0-9_:@.-]+)*)?$/,
+        'a comma-separated list of service names',
+      )
+      .default('vod-api,vod-upload,vod-stream,vod-worker'),
+    VOD_ALERT_RPC_WINDOW_MINUTES: intFrom(1, 1440).default(5),
+    VOD_ALERT_RPC_MIN_CALLS: intFrom(1, 1_000_000_000).default(20),
+    VOD_ALERT_RPC_ERROR_RATE_PERCENT: z.coerce.number().min(0).max(100).default(5),
+    VOD_ALERT_RPC_P95_MS: intFrom(1, 3_600_000).default(2000),
+    VOD_ALERT_QUEUE_WAITING: intFrom(0, 1_000_000_000).default(1000),
+    VOD_ALERT_QUEUE_WAIT_SECONDS: intFrom(1, 30 * 86_400).default(900),
+    VOD_ALERT_DISK_FREE_PERCENT: z.coerce.number().min(0).max(100).default(10),
+    VOD_ALERT_DB_REPLICA_LAG_SECONDS: intFrom(1, 86_400).default(60),
+    VOD_ALERT_WEBHOOK_URLS: z
+      .string()
+      .refine(
+        (v) =>
+          v
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean)
+            .every((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u)),
+        'VOD_ALERT_WEBHOOK_URLS must be comma-separated absolute http(s) URLs',
+      )
+      .default(''),
   })
   .strict();
 
@@ -161,6 +191,26 @@ export interface Config {
   nodeWeight: number;
   /** How long the stream role waits for a just-in-time segment before answering 503 + Retry-After. */
   jitWaitMs: number;
+  /** Call statistics kept this long; the monitor role purges older minutes. */
+  monitorRetentionHours: number;
+  /** How often the sentinel (monitor role) probes instances and evaluates the alert rules. */
+  sentinelIntervalMs: number;
+  alerts: AlertThresholds;
+}
+
+/** VOD_ALERT_*: the sentinel's rule thresholds and where alerts are posted. */
+export interface AlertThresholds {
+  /** Services that must always have a healthy instance (besides every service seen since start). */
+  requiredServices: string[];
+  rpcWindowMinutes: number;
+  rpcMinCalls: number;
+  rpcErrorRatePercent: number;
+  rpcP95Ms: number;
+  queueWaiting: number;
+  queueWaitSeconds: number;
+  diskFreePercent: number;
+  dbReplicaLagSeconds: number;
+  webhookUrls: string[];
 }
 
 export class ConfigError extends Error {
@@ -326,5 +376,28 @@ export function loadConfig(
       attempts: c.VOD_WEBHOOK_ATTEMPTS,
     },
     webhookTimeoutMs: c.VOD_WEBHOOK_TIMEOUT_MS,
+    monitorRetentionHours: c.VOD_MONITOR_RETENTION_HOURS,
+    sentinelIntervalMs: c.VOD_SENTINEL_INTERVAL_MS,
+    alerts: {
+      requiredServices: splitList(
+        c.VOD_ALERT_REQUIRED_SERVICES === 'none' ? '' : c.VOD_ALERT_REQUIRED_SERVICES,
+      ),
+      rpcWindowMinutes: c.VOD_ALERT_RPC_WINDOW_MINUTES,
+      rpcMinCalls: c.VOD_ALERT_RPC_MIN_CALLS,
+      rpcErrorRatePercent: c.VOD_ALERT_RPC_ERROR_RATE_PERCENT,
+      rpcP95Ms: c.VOD_ALERT_RPC_P95_MS,
+      queueWaiting: c.VOD_ALERT_QUEUE_WAITING,
+      queueWaitSeconds: c.VOD_ALERT_QUEUE_WAIT_SECONDS,
+      diskFreePercent: c.VOD_ALERT_DISK_FREE_PERCENT,
+      dbReplicaLagSeconds: c.VOD_ALERT_DB_REPLICA_LAG_SECONDS,
+      webhookUrls: splitList(c.VOD_ALERT_WEBHOOK_URLS),
+    },
   };
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -10,10 +10,11 @@ import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
 import { defineImportJobs } from './modules/imports/jobs';
+import { MonitorService } from './modules/monitor/service';
 import { cancelVideoJobs, definePipeline, type Pipeline } from './modules/pipeline/jobs';
 import { mediaProvider } from './modules/pipeline/media-provider';
 import { SourceCache } from './modules/pipeline/sources';
-import { mediaService } from './modules/rpc/contracts';
+import { mediaService, monitorService } from './modules/rpc/contracts';
 import { Rpc } from './modules/rpc/rpc';
 import { CallStats } from './modules/rpc/stats';
 import { DeliveryCounter } from './modules/stream/delivery';
@@ -62,6 +63,8 @@ export interface AppContext {
   callStats: CallStats | null;
   /** The media pipeline's in-process entry points (just-in-time segments). */
   pipeline: Pipeline;
+  /** RPC call statistics per minute and the sentinel's alerts (modules/monitor). */
+  monitor: MonitorService;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -180,6 +183,15 @@ export async function createContext(
     });
     if (config.roles.includes('worker'))
       rpc.provide(mediaService, mediaProvider({ node: () => node.id, pipeline, videos, storage, sources }));
+    const monitor = new MonitorService(db, log);
+    // The monitor role receives every node's call statistics (sent by the reporter in server.ts).
+    if (config.roles.includes('monitor'))
+      rpc.provide(monitorService, {
+        report: async (report) => {
+          await monitor.ingest(report);
+          return { entries: report.entries.length };
+        },
+      });
     const webhooks = setupWebhooks({
       db,
       queue,
@@ -209,6 +221,7 @@ export async function createContext(
       rpc,
       callStats,
       pipeline,
+      monitor,
       node,
       health: [
         { name: 'database', check: () => db.health() },

@@ -4,6 +4,7 @@ import { type AppContext, closeContext, createContext } from './context';
 import { buildApp, VERSION } from './http/app';
 import { createLogger } from './logger';
 import { registerNode } from './modules/cluster/node';
+import { startMonitorRole } from './modules/monitor/role';
 import { monitorService } from './modules/rpc/contracts';
 import { startStatsReporter } from './modules/rpc/rpc';
 import { scheduleUploadExpiry } from './modules/uploads/jobs';
@@ -57,6 +58,10 @@ export async function startServer(
     if (config.roles.includes('worker')) {
       await ctx.ports.queue.start({ concurrency: config.workerConcurrency });
       stoppers.push(scheduleUploadExpiry(ctx.ports.queue, log));
+    }
+    if (config.roles.includes('monitor')) {
+      const monitorRole = startMonitorRole(ctx, { ...reg.node, version: VERSION });
+      stoppers.push(() => monitorRole.stop());
     }
   } catch (err) {
     await app.close();

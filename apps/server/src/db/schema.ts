@@ -1,4 +1,5 @@
 import type { BeaconsTable } from '../modules/beacons/repository';
+import type { AlertsTable, RpcStatsTable } from '../modules/monitor/tables';
 import type { ReferrerPoliciesTable, SigningKeysTable } from '../modules/playback/repository';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../modules/webhooks/repository';
 
@@ -110,6 +111,8 @@ export interface DB {
   signing_keys: SigningKeysTable;
   referrer_policies: ReferrerPoliciesTable;
   beacons: BeaconsTable;
+  rpc_stats: RpcStatsTable;
+  alerts: AlertsTable;
 }
 
 export interface UploadsTable {

@@ -17,6 +17,7 @@ import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster/node';
 import { embedRoutes } from '../modules/embed/routes';
+import { monitorRoutes } from '../modules/monitor/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';
 import { playbackRoutes } from '../modules/playback/routes';
 import { PlaybackService } from '../modules/playback/service';
@@ -197,6 +198,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
     embedRoutes(base, { db: ctx.db, playback });
   }
+  // Cluster, call statistics and alerts (admin key only): wherever the API or the monitor runs.
+  if (config.roles.includes('api') || config.roles.includes('monitor'))
+    monitorRoutes(app, { monitor: ctx.monitor, registry: ctx.ports.registry });
   // Player QoE beacons: public, on any node that serves players or the API.
   if (config.roles.includes('api') || config.roles.includes('stream'))
     await base.register(beaconRoutes, { db: ctx.db, playback });

@@ -8,6 +8,8 @@ import * as m006 from './006_playback';
 import * as m007 from './007_beacons';
 import * as m008 from './008_delivery';
 import * as m009 from './009_timings';
+import * as m010 from './010_rpc_stats';
+import * as m011 from './011_alerts';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -23,4 +25,6 @@ export const migrations: Record<string, Migration> = {
   '007_beacons': m007,
   '008_delivery': m008,
   '009_timings': m009,
+  '010_rpc_stats': m010,
+  '011_alerts': m011,
 };

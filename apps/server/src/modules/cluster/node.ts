@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../../config';
 import type { RegistrationHandle, Registry, ServiceInstance } from '../../ports/registry';
+import { unhealthyInstances } from '../monitor/health';
 
 export const serviceOf = (role: Role) => `vod-${role}`;
 
@@ -63,19 +64,9 @@ export function leastLoaded(instances: ServiceInstance[]): ServiceInstance | und
   return [...instances].sort((a, b) => a.load - b.load || a.id.localeCompare(b.id))[0];
 }
 
-/** Instance ids the sentinel(s) currently report unhealthy (their view, published in the registry). */
-export function sentinelUnhealthy(registry: Registry): Set<string> {
-  const ids = new Set<string>();
-  for (const s of registry.list('vod-sentinel')) {
-    const list = (s.metadata as { unhealthy?: unknown }).unhealthy;
-    if (Array.isArray(list)) for (const id of list) if (typeof id === 'string') ids.add(id);
-  }
-  return ids;
-}
-
 /** Registered instances of a role that the sentinel does not report unhealthy. */
 export function healthyInstances(registry: Registry, role: Role): ServiceInstance[] {
-  const sick = sentinelUnhealthy(registry);
+  const sick = unhealthyInstances(registry);
   return registry.list(serviceOf(role)).filter((i) => !sick.has(i.id));
 }
 

@@ -5,7 +5,7 @@ import { Agent, request } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../lib/errors';
 import type { Registry, ServiceInstance } from '../../ports/registry';
-import { sentinelUnhealthy } from '../cluster/node';
+import { unhealthyInstances } from '../monitor/health';
 import { Balancer, CircuitBreaker, type Strategy } from './balance';
 import {
   type CallContext,
@@ -132,7 +132,7 @@ export class Rpc {
   private unhealthy(): Set<string> {
     const now = Date.now();
     if (now - this.unhealthyCache.at < 500) return this.unhealthyCache.ids;
-    this.unhealthyCache = { at: now, ids: sentinelUnhealthy(this.o.registry) };
+    this.unhealthyCache = { at: now, ids: unhealthyInstances(this.o.registry) };
     return this.unhealthyCache.ids;
   }
 
