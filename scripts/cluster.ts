@@ -176,7 +176,7 @@ Upload (the api hands out a tus endpoint on the least-loaded upload node):
        -H 'content-type: application/json' -d '{"name":"cli","scopes":["read","write"]}'
   npx vodcloud upload talk.mp4 --api $VOD --key <tenant key>
   curl -s $VOD/v1/videos/<video id> -H "authorization: Bearer <tenant key>"     # until "status": "ready"
-Play: the playback URLs name the api node; the same paths are served by the stream nodes:
+Play: the playback URLs in API responses name a healthy stream node (any stream node serves the same paths):
   ${c.urls.stream.map((u) => `${u}/hls/<playback id>/master.m3u8`).join('\n  ')}
 
 Logs: ${path.join(c.dir, 'logs')}/<process>.log     Ctrl-C stops the cluster.

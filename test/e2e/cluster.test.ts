@@ -209,6 +209,8 @@ describe.skipIf(needed.length > 0)(SUITE, () => {
       );
     });
     expect(video.playback.id).toBeTruthy();
+    // LBS: the api (which does not stream) hands out a stream node in playback URLs.
+    expect(cluster.urls.stream).toContain(new URL(video.playback.hlsUrl).origin);
   }, 300_000);
 
   it('both stream nodes serve the master playlist, a child playlist, the key and byte-identical segments', async () => {
