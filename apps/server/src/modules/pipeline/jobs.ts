@@ -618,19 +618,24 @@ export function definePipeline(d: PipelineDeps): Pipeline {
           .catch((err) => d.log.warn({ err, videoId }, 'prefetching the first segments failed'));
       const priority = await fairPriority(tenantId);
       const base = { tenantId, videoId, generation };
-      await queue.enqueueFlow({
-        parent: { name: 'video.publish', payload: base, opts: { jobId: `publish.${generation}`, priority } },
-        children: [
-          ...(encodedRenditions(plan).length ? chunks : []).map((_, k) => ({
-            name: 'video.chunk',
-            payload: { ...base, chunk: k },
-            opts: { jobId: `chunk.${generation}.${k}`, priority },
-          })),
-          ...(audioOnly
-            ? []
-            : [{ name: 'video.images', payload: base, opts: { jobId: `images.${generation}`, priority } }]),
-        ],
-      });
+      const children = [
+        ...(encodedRenditions(plan).length ? chunks : []).map((_, k) => ({
+          name: 'video.chunk',
+          payload: { ...base, chunk: k },
+          opts: { jobId: `chunk.${generation}.${k}`, priority },
+        })),
+        ...(audioOnly
+          ? []
+          : [{ name: 'video.images', payload: base, opts: { jobId: `images.${generation}`, priority } }]),
+      ];
+      const publish = {
+        name: 'video.publish',
+        payload: base,
+        opts: { jobId: `publish.${generation}`, priority },
+      };
+      // Nothing left to encode (an audio-only source: its track was made above): publish at once.
+      if (children.length === 0) await queue.enqueue(publish.name, publish.payload, publish.opts);
+      else await queue.enqueueFlow({ parent: publish, children });
       return {
         generation,
         chunks: chunks.length,
