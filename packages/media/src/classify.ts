@@ -232,7 +232,6 @@ export async function decodeCheck(
   const started = performance.now();
   const seconds = opts.seconds ?? 2;
   const timeoutMs = opts.timeoutMs ?? 30_000;
-  const deadline = Date.now() + timeoutMs;
   const map = opts.map ?? (opts.hasVideo === false ? '0:a:0' : '0:v:0?');
   const audioOnly = opts.hasVideo === false || map.startsWith('0:a');
   const bad = (message: string, stderr: string): DecodeCheckResult => ({
@@ -263,6 +262,14 @@ export async function decodeCheck(
     return null;
   };
   try {
+    // Head and tail are decoded at once (two ffmpeg processes): the check sits on the path to playable.
+    const tailStart =
+      opts.durationSec && opts.durationSec > seconds * 2 ? Math.max(0, opts.durationSec - seconds) : null;
+    const tailRun =
+      tailStart === null
+        ? null
+        : decodeWindow(input, tailStart, seconds, map, opts, Math.max(1000, timeoutMs));
+    tailRun?.catch(() => undefined);
     const head = await decodeWindow(input, null, seconds, map, opts, timeoutMs);
     if (opts.durationSec) {
       const headVerdict = judge(head, Math.min(seconds, opts.durationSec), 'start');
@@ -271,11 +278,10 @@ export async function decodeCheck(
       return bad('nothing could be decoded at the start of the file', head.stderr);
     }
     let tail: Decoded | null = null;
-    if (opts.durationSec && opts.durationSec > seconds * 2) {
-      const start = Math.max(0, opts.durationSec - seconds);
-      tail = await decodeWindow(input, start, seconds, map, opts, Math.max(1000, deadline - Date.now()));
+    if (tailRun && tailStart !== null && opts.durationSec) {
+      tail = await tailRun;
       // Seeking lands on the keyframe before `start`, so more than `seconds` can come out; that is fine.
-      const tailVerdict = judge(tail, opts.durationSec - start, 'end');
+      const tailVerdict = judge(tail, opts.durationSec - tailStart, 'end');
       if (tailVerdict) return tailVerdict;
     }
     return {

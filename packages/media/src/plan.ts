@@ -390,12 +390,12 @@ export function webReadyVideo(info: MediaInfo, top: PlannedRendition): WebReadyV
   return { ok: true, codec: { profile: p, level: (level / 10).toFixed(1) } };
 }
 
-/** Whether the planned audio can be a stream copy of the source's: AAC-LC, mono/stereo, 44.1/48 kHz, ≤ 1.5× the planned bitrate. */
+/** Whether the planned audio can be a stream copy of the source's: AAC-LC, mono/stereo, 44.1/48 kHz, ≤ 2× the planned bitrate (256 kb/s for the default 128). */
 export function copyableAudio(info: MediaInfo, plan: AudioPlan): boolean {
   const a = info.audio.find((x) => x.index === plan.sourceIndex);
   if (!a || a.codec !== 'aac') return false;
   if (a.profile && a.profile !== 'LC') return false;
   if (a.channels !== plan.channels) return false;
   if (a.sampleRate !== plan.sampleRate) return false;
-  return a.bitrate === null || a.bitrate <= plan.bitrate * 1.5;
+  return a.bitrate === null || a.bitrate <= plan.bitrate * 2;
 }

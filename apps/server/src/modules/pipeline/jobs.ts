@@ -585,14 +585,16 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       // Fast path, before anything is encoded: the audio track (copied, or encoded once: ~1 % of the
       // duration), the passthrough rendition (remuxed) or else the first segment of the first variant.
       const fresh = (await videos.repo.find(tenantId, videoId))!;
-      const fastPath = async () => {
-        if (plan.passthrough) {
-          const cut = await remuxPassthrough(fresh, plan, ctx.signal);
-          if (cut) plan.passthrough.segments = cut;
-          else plan.passthrough = null;
-        }
-        if (plan.ladder.audio) await makeAudio(fresh, plan, ctx.signal);
-      };
+      const fastPath = () =>
+        Promise.all([
+          (async () => {
+            if (!plan.passthrough) return;
+            const cut = await remuxPassthrough(fresh, plan, ctx.signal);
+            if (cut) plan.passthrough.segments = cut;
+            else plan.passthrough = null;
+          })(),
+          plan.ladder.audio ? makeAudio(fresh, plan, ctx.signal) : undefined,
+        ]);
       const [check] = await Promise.all([checking, fastPath()]);
       if (!check.ok) {
         await videos.fail(tenantId, videoId, check.code, check.message);
