@@ -469,3 +469,43 @@ export function remuxArgs(o: RemuxArgsOptions): string[] {
   args.push('-segment_start_number', '0', '-reset_timestamps', '0', segmentPattern(o.outDir, o.name));
   return args;
 }
+
+export interface CopyArgsOptions {
+  input: string;
+  /** Target boundaries (output timeline seconds), as in remuxArgs. */
+  splitTimes: number[];
+  outDir: string;
+  /** Copy the main video to `${outDir}/${name}/`, its real boundaries to `segmentListFile` (CSV). */
+  video?: { name: string; segmentListFile: string };
+  /** Copy one audio stream (input stream index) to `${outDir}/${name}/`. */
+  audio?: { index: number; name: string };
+}
+
+/**
+ * The fast path's stream copies in one ffmpeg: video and audio segments from one read of the source (one
+ * process start, which costs more than the copy itself for a minute of video).
+ */
+export function copyArgs(o: CopyArgsOptions): string[] {
+  const seg = (name: string) => {
+    const a = ['-output_ts_offset', t(TS_OFFSET_SEC), '-muxdelay', '0', '-muxpreload', '0'];
+    a.push('-f', 'segment', '-segment_format', 'mpegts');
+    if (o.splitTimes.length)
+      a.push('-segment_times', o.splitTimes.map((s) => t(s + TS_OFFSET_SEC)).join(','));
+    else a.push('-segment_time', '1000000000');
+    return { a, out: segmentPattern(o.outDir, name) };
+  };
+  const args = ['-i', o.input];
+  if (o.video) {
+    const s = seg(o.video.name);
+    args.push('-map', '0:v:0', '-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', ...s.a);
+    args.push('-segment_list', o.video.segmentListFile, '-segment_list_type', 'csv');
+    args.push('-segment_start_number', '0', '-reset_timestamps', '0', s.out);
+  }
+  if (o.audio) {
+    const s = seg(o.audio.name);
+    args.push('-map', `0:${o.audio.index}`, '-c', 'copy', '-sn', '-dn', '-map_metadata', '-1', ...s.a);
+    args.push('-segment_start_number', '0', '-reset_timestamps', '0', s.out);
+  }
+  if (!o.video && !o.audio) throw new Error('copyArgs: nothing to copy');
+  return args;
+}

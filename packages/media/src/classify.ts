@@ -176,13 +176,15 @@ export interface DecodeCheckOptions {
   map?: string;
   nice?: number;
   signal?: AbortSignal;
+  /** Which ends to decode (default both; `tail` needs `durationSec`): callers may run them apart. */
+  ends?: 'both' | 'head' | 'tail';
 }
 
 export type DecodeCheckResult =
   | {
       ok: true;
-      headFrames: number;
-      headSec: number;
+      headFrames: number | null;
+      headSec: number | null;
       tailFrames: number | null;
       tailSec: number | null;
       durationMs: number;
@@ -263,15 +265,20 @@ export async function decodeCheck(
   };
   try {
     // Head and tail are decoded at once (two ffmpeg processes): the check sits on the path to playable.
+    const ends = opts.ends ?? 'both';
     const tailStart =
-      opts.durationSec && opts.durationSec > seconds * 2 ? Math.max(0, opts.durationSec - seconds) : null;
+      ends !== 'head' && opts.durationSec && opts.durationSec > seconds * 2
+        ? Math.max(0, opts.durationSec - seconds)
+        : null;
     const tailRun =
       tailStart === null
         ? null
         : decodeWindow(input, tailStart, seconds, map, opts, Math.max(1000, timeoutMs));
     tailRun?.catch(() => undefined);
-    const head = await decodeWindow(input, null, seconds, map, opts, timeoutMs);
-    if (opts.durationSec) {
+    const head = ends === 'tail' ? null : await decodeWindow(input, null, seconds, map, opts, timeoutMs);
+    if (!head) {
+      // tail only
+    } else if (opts.durationSec) {
       const headVerdict = judge(head, Math.min(seconds, opts.durationSec), 'start');
       if (headVerdict) return headVerdict;
     } else if (audioOnly ? head.outSec <= 0 : head.frames === 0) {
@@ -286,8 +293,8 @@ export async function decodeCheck(
     }
     return {
       ok: true,
-      headFrames: head.frames,
-      headSec: head.outSec,
+      headFrames: head?.frames ?? null,
+      headSec: head?.outSec ?? null,
       tailFrames: tail?.frames ?? null,
       tailSec: tail?.outSec ?? null,
       durationMs: performance.now() - started,

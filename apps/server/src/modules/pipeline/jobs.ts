@@ -8,6 +8,7 @@ import {
   chunkArgs,
   chunkSegments,
   classify,
+  copyArgs,
   copyableAudio,
   decodeCheck,
   extractFrame,
@@ -302,48 +303,54 @@ export function definePipeline(d: PipelineDeps): Pipeline {
   };
 
   /**
-   * Web-ready fast path: the source's video copied into TS segments cut at its keyframes at or after each
-   * planned boundary. Returns the real segment durations, or null when the cut does not give one segment
-   * per planned boundary or a segment would be far longer than planned (then the rendition is encoded).
+   * Web-ready fast path, one ffmpeg: the source's video copied into TS segments cut at its keyframes at or
+   * after each planned boundary (the passthrough rendition) and/or its AAC copied at the boundaries. The
+   * video counts only when the cut gives one segment per planned boundary and none far longer than
+   * planned (else it is encoded); the audio only when every segment is there (else it is encoded, padded).
    */
-  const remuxPassthrough = async (
+  const copyFast = async (
     row: VideosTable,
     plan: VideoPlan,
+    want: { video: boolean; audio: boolean },
     signal: AbortSignal,
-  ): Promise<Array<{ index: number; duration: number }> | null> => {
-    const name = plan.passthrough!.rendition;
+  ): Promise<{ video: Array<{ index: number; duration: number }> | null; audio: boolean }> => {
+    const name = plan.passthrough?.rendition ?? 'passthrough';
     const input = await d.sources.local(row.tenant_id, row.id, signal);
-    const dir = await workDir(row.id, plan.generation, 'remux');
+    const dir = await workDir(row.id, plan.generation, 'copy');
     try {
-      await mkdir(path.join(dir, name), { recursive: true });
       const list = path.join(dir, 'segments.csv');
+      if (want.video) await mkdir(path.join(dir, name), { recursive: true });
+      if (want.audio) await mkdir(path.join(dir, 'audio'), { recursive: true });
       await runFfmpeg(
-        remuxArgs({
+        copyArgs({
           input,
-          streams: 'video',
           splitTimes: plan.segments.slice(1).map((s) => s.start),
           outDir: dir,
-          name,
-          segmentListFile: list,
+          video: want.video ? { name, segmentListFile: list } : undefined,
+          audio: want.audio ? { index: plan.ladder.audio!.sourceIndex, name: 'audio' } : undefined,
         }),
         { timeoutMs: Math.max(60_000, plan.durationSec * 1_000), signal },
       );
-      const rows = (await readFile(list, 'utf8'))
-        .trim()
-        .split('\n')
-        .map((l) => l.split(','))
-        .map(([, start, end]) => Number(end) - Number(start));
-      const target = plan.ladder.segmentDuration;
-      if (rows.length !== plan.segments.length || rows.some((dur) => !(dur > 0) || dur > target * 2.5))
-        return null;
-      await storeSegments(
-        row,
-        plan,
-        name,
-        plan.segments.map((s) => s.index),
-        dir,
-      );
-      return rows.map((duration, index) => ({ index, duration }));
+      const all = plan.segments.map((s) => s.index);
+      let video: Array<{ index: number; duration: number }> | null = null;
+      if (want.video) {
+        const rows = (await readFile(list, 'utf8'))
+          .trim()
+          .split('\n')
+          .map((l) => l.split(','))
+          .map(([, start, end]) => Number(end) - Number(start));
+        const target = plan.ladder.segmentDuration;
+        if (rows.length === plan.segments.length && rows.every((dur) => dur > 0 && dur <= target * 2.5)) {
+          await storeSegments(row, plan, name, all, dir);
+          video = rows.map((duration, index) => ({ index, duration }));
+        }
+      }
+      let audio = false;
+      if (want.audio && (await readdir(path.join(dir, 'audio'))).length === plan.segments.length) {
+        await storeSegments(row, plan, 'audio', all, dir);
+        audio = true;
+      }
+      return { video, audio };
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -468,24 +475,38 @@ export function definePipeline(d: PipelineDeps): Pipeline {
     handler: failsVideo(4, async ({ tenantId, videoId, templateId }, ctx) => {
       const row = await current(tenantId, videoId);
       if (!row) return { skipped: 'deleted' };
+      // Milliseconds from the job's start to each step (debug log and job result): the path to playable.
+      const t0 = performance.now();
+      const steps: Record<string, number> = {
+        queued: row.upload_completed_at ? Date.now() - Date.parse(row.upload_completed_at) : -1,
+      };
+      const lap = (name: string) => {
+        steps[name] = Math.round(performance.now() - t0);
+      };
       await videos.setStatus(tenantId, videoId, 'processing');
+      lap('status');
       const input = await d.sources.local(tenantId, videoId, ctx.signal);
+      lap('source');
       const info = await tryProbe(input, { timeoutMs: 60_000, signal: ctx.signal });
+      lap('probe');
       const verdict = classify(info, LIMITS);
       if (!verdict.ok) {
         await videos.fail(tenantId, videoId, verdict.code, verdict.message);
         return { errored: verdict.code };
       }
       if ('failed' in info) return { errored: 'probe' }; // classify refused it already
-      // The decode check (head and tail) runs beside the fast path below; its verdict is awaited before the
-      // video becomes playable.
-      const checking = decodeCheck(input, {
-        durationSec: info.duration,
-        hasVideo: info.video !== null,
-        timeoutMs: 60_000,
-        signal: ctx.signal,
-      });
-      checking.catch(() => undefined);
+      // The decode check (one second at each end, at once) is not on the path to playable: the fast path's
+      // own ffmpeg runs read the source first. It runs right after the video turns playable (a source damaged
+      // at its end errors a moment later and stops being served), or at once when the fast path fails, to
+      // tell damaged media from other trouble.
+      const verify = () =>
+        decodeCheck(input, {
+          seconds: 1,
+          durationSec: info.duration,
+          hasVideo: info.video !== null,
+          timeoutMs: 60_000,
+          signal: ctx.signal,
+        });
       const template = await d.templates.getSpec(tenantId, templateId ?? row.template_id ?? undefined);
       const spec = template.spec;
       const audioOnly = verdict.kind === 'audio_only';
@@ -585,31 +606,59 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       // Fast path, before anything is encoded: the audio track (copied, or encoded once: ~1 % of the
       // duration), the passthrough rendition (remuxed) or else the first segment of the first variant.
       const fresh = (await videos.repo.find(tenantId, videoId))!;
-      const fastPath = () =>
-        Promise.all([
-          (async () => {
-            if (!plan.passthrough) return;
-            const cut = await remuxPassthrough(fresh, plan, ctx.signal);
-            if (cut) plan.passthrough.segments = cut;
+      const fastPath = async () => {
+        const want = { video: !!plan.passthrough, audio: !!(plan.ladder.audio && plan.audioCopy) };
+        if (want.video || want.audio) {
+          const copied = await copyFast(fresh, plan, want, ctx.signal);
+          lap('copy');
+          if (plan.passthrough) {
+            if (copied.video) plan.passthrough.segments = copied.video;
             else plan.passthrough = null;
-          })(),
-          plan.ladder.audio ? makeAudio(fresh, plan, ctx.signal) : undefined,
-        ]);
-      const [check] = await Promise.all([checking, fastPath()]);
-      if (!check.ok) {
-        await videos.fail(tenantId, videoId, check.code, check.message);
-        return { errored: 'decode' };
+          }
+          if (want.audio && !copied.audio) plan.audioCopy = false;
+          if (copied.audio) return;
+        }
+        if (plan.ladder.audio) {
+          await makeAudio(fresh, plan, ctx.signal);
+          lap('audio');
+        }
+      };
+      lap('planned');
+      // Without a passthrough, the first variant is the smallest: its first segment is encoded meanwhile.
+      const smallest = firstVariant({ ...plan, passthrough: null });
+      const firstEncoded = () =>
+        smallest
+          ? ensureSegment({ tenantId, videoId, generation, rendition: smallest, index: 0 }, ctx.signal, {
+              readAhead: 0, // playable as soon as this one segment exists
+            }).finally(() => lap('firstSegment'))
+          : Promise.resolve();
+      const early = plan.passthrough ? undefined : firstEncoded();
+      early?.catch(() => undefined);
+      try {
+        await fastPath();
+        lap('fastPath');
+        if (!plan.passthrough) plan.passthrough = null;
+        await videos.repo.update(tenantId, videoId, { plan: JSON.stringify(plan) });
+        await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
+        // The passthrough copy failed after all: the smallest rendition's first segment is made now.
+        if (early) await early;
+        else if (firstVariant(plan) && firstVariant(plan) !== plan.passthrough?.rendition)
+          await firstEncoded();
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        const checked = await verify();
+        if (!checked.ok) {
+          await videos.fail(tenantId, videoId, checked.code, checked.message);
+          return { errored: 'decode' };
+        }
+        throw err;
       }
-      if (!plan.passthrough) plan.passthrough = null;
-      await videos.repo.update(tenantId, videoId, { plan: JSON.stringify(plan) });
-      await writePlaylists(d, tenantId, row.playback_id, videoId, plan, hlsKey !== undefined);
       const first = firstVariant(plan);
-      if (first && first !== plan.passthrough?.rendition)
-        await ensureSegment({ tenantId, videoId, generation, rendition: first, index: 0 }, ctx.signal, {
-          readAhead: 0, // playable as soon as this one segment exists
-        });
       if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
+      lap('firstSegment');
       await markPlayable(tenantId, videoId, generation);
+      lap('playable');
+      d.log.debug({ videoId, steps }, 'video playable');
       // A player starting now has one segment buffered: the next ones are made before it asks for them
       // (a request for one of them joins this run).
       if (first && first !== plan.passthrough?.rendition && plan.segments.length > 1)
@@ -618,6 +667,13 @@ export function definePipeline(d: PipelineDeps): Pipeline {
         })
           .then(() => deletedMeanwhile(tenantId, videoId))
           .catch((err) => d.log.warn({ err, videoId }, 'prefetching the first segments failed'));
+      const checked = await verify();
+      lap('decodeCheck');
+      if (!checked.ok) {
+        await videos.repo.update(tenantId, videoId, { playable: 0 });
+        await videos.fail(tenantId, videoId, checked.code, checked.message);
+        return { errored: 'decode' };
+      }
       const priority = await fairPriority(tenantId);
       const base = { tenantId, videoId, generation };
       const children = [
@@ -679,7 +735,8 @@ export function definePipeline(d: PipelineDeps): Pipeline {
         await runFfmpeg(args, {
           timeoutMs: Math.max(300_000, (end - start) * 60_000),
           signal: ctx.signal,
-          nice: 5,
+          // Background work yields to just-in-time segments and fast paths (CFS weight 110 vs 1024).
+          nice: 10,
         });
         for (const r of renditions)
           await storeSegments(
