@@ -27,7 +27,7 @@ import {
   type WatermarkOptions,
   webReadyVideo,
 } from '@vodcloud/media';
-import type { ObjectStore } from '@vodcloud/storage';
+import { FileObjectStore, type ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Config } from '../../config';
@@ -238,6 +238,11 @@ export function definePipeline(d: PipelineDeps): Pipeline {
         throw new UnrecoverableJobError(
           `the media data ends before ${plan.segments[i]?.start.toFixed(2)} s although the file declares ${plan.durationSec.toFixed(2)} s (truncated or damaged)`,
         );
+      // With the file store an unencrypted segment is moved into place (a rename, not a second write).
+      if (!key && storage instanceof FileObjectStore) {
+        await storage.adoptFile(objectKey, file, { contentType: 'video/mp2t' });
+        continue;
+      }
       let data: Buffer = await readFile(file);
       if (key) data = encryptSegment(data, key, i);
       await storage.put(objectKey, data, { contentType: 'video/mp2t' });
@@ -506,6 +511,7 @@ export function definePipeline(d: PipelineDeps): Pipeline {
           hasVideo: info.video !== null,
           timeoutMs: 60_000,
           signal: ctx.signal,
+          nice: 10, // players are fetching the first segments meanwhile
         });
       const template = await d.templates.getSpec(tenantId, templateId ?? row.template_id ?? undefined);
       const spec = template.spec;
