@@ -304,7 +304,8 @@ export async function ladderBench(argv: string[]): Promise<LadderSummary> {
     const dataDir = path.join(runDir, `vodcloud-cpu${cpu}-r${round}`);
     const server = await startVodcloud({
       dataDir,
-      env: cpu === 2 ? { VOD_WORKER_CONCURRENCY: 'cpu=2' } : {},
+      // The same renditions as the references: no passthrough (which would skip encoding the top one).
+      env: { VOD_PASSTHROUGH: 'off', ...(cpu === 2 ? { VOD_WORKER_CONCURRENCY: 'cpu=2' } : {}) },
     });
     try {
       const { key } = await createTenantKey(server, 'bench');

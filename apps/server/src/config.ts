@@ -98,6 +98,7 @@ const schema = z
     VOD_RPC_REPORT_MS: intFrom(200, 600_000).default(5_000),
     VOD_NODE_WEIGHT: intFrom(0, 1000).default(1),
     VOD_JIT_WAIT_MS: intFrom(0, 120_000).default(15_000),
+    VOD_PASSTHROUGH: z.enum(['on', 'off']).default('on'),
     // Monitor, sentinel and alerts (modules/monitor).
     VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
     VOD_SENTINEL_INTERVAL_MS: intFrom(500, 600_000).default(5000),
@@ -191,6 +192,8 @@ export interface Config {
   nodeWeight: number;
   /** How long the stream role waits for a just-in-time segment before answering 503 + Retry-After. */
   jitWaitMs: number;
+  /** Web-ready sources become the top rendition by stream copy (off: every rendition is encoded). */
+  passthrough: boolean;
   /** Call statistics kept this long; the monitor role purges older minutes. */
   monitorRetentionHours: number;
   /** How often the sentinel (monitor role) probes instances and evaluates the alert rules. */
@@ -370,6 +373,7 @@ export function loadConfig(
     },
     nodeWeight: c.VOD_NODE_WEIGHT,
     jitWaitMs: c.VOD_JIT_WAIT_MS,
+    passthrough: c.VOD_PASSTHROUGH === 'on',
     webhookRetry: {
       baseMs: c.VOD_WEBHOOK_RETRY_BASE_MS,
       maxMs: c.VOD_WEBHOOK_RETRY_MAX_MS,

@@ -552,7 +552,8 @@ export function definePipeline(d: PipelineDeps): Pipeline {
         audioCopy: ladder.audio ? copyableAudio(info, ladder.audio) : false,
       };
       const top = ladder.renditions[0];
-      const web = top && !audioOnly && !spec.watermark ? webReadyVideo(info, top) : undefined;
+      const web =
+        top && !audioOnly && !spec.watermark && d.config.passthrough ? webReadyVideo(info, top) : undefined;
       if (web?.ok && top) plan.passthrough = { rendition: top.name, codec: web.codec, segments: [] };
       const hlsKey = spec.hls.encryption === 'aes-128' ? randomBytes(16) : undefined;
       const v = info.video;
