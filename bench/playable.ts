@@ -518,7 +518,7 @@ export async function main(argv: string[]): Promise<void> {
       `\n"other processes" is the CPU every other process on this machine used meanwhile, in cores (it has ${os.cpus().length}): anything well above 0 makes the times longer than on a quiet machine.`,
     );
     console.log(
-      '\nNote: the stream role caches a playback id lookup for 2 s, a miss too (LOOKUP_TTL_MS in stream/routes.ts): a player polling the master playlist before the video is published sees it up to 2 s after publish. "API says playable" and the server timings do not have that delay.',
+      '\nNote: the stream role caches a lookup of a video not served yet for 100 ms (NOT_YET_TTL_MS in stream/routes.ts), so "master playlist 200" can trail "API says playable" by up to that.',
     );
   }
   const file = await writeResults('playable', {
