@@ -27,6 +27,9 @@ export class CallStats {
         });
   }
 
+  /** Prometheus children per labels, so a call observes without hashing its labels again. */
+  private readonly children = new Map<string, { observe(v: number): void }>();
+
   record(side: Side, service: string, method: string, ms: number, ok: boolean): void {
     const key = `${side}|${service}|${method}`;
     let t = this.totals.get(key);
@@ -50,7 +53,16 @@ export class CallStats {
     let b = 0;
     while (b < BUCKETS_MS.length && ms > BUCKETS_MS[b]!) b++;
     t.buckets[b]!++;
-    this.histogram?.observe({ service, method, side, outcome: ok ? 'ok' : 'error' }, ms / 1000);
+    if (this.histogram) {
+      const outcome = ok ? 'ok' : 'error';
+      const ck = `${key}|${outcome}`;
+      let child = this.children.get(ck);
+      if (!child) {
+        child = this.histogram.labels({ service, method, side, outcome });
+        this.children.set(ck, child);
+      }
+      child.observe(ms / 1000);
+    }
   }
 
   /** The totals since the last drain (and resets them); `undefined` when no call was made. */
