@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/connect';
 import { isConnectionError } from './db/errors';
@@ -118,6 +119,12 @@ export async function createContext(
         await tus.remove(`${row.tenant_id}/${row.id}/source`).catch(() => undefined);
         await cancelVideoJobs(queue, row);
         await storage.deletePrefix(`${row.tenant_id}/${row.id}/`);
+        // A job stopped by the cancel may still finish a write it had begun: sweep again a little later.
+        await queue.enqueue(
+          'video.purge',
+          { tenantId: row.tenant_id, videoId: row.id },
+          { jobId: `purge.${row.id}.${newId()}`, delayMs: 3_000 },
+        );
         await events.emit(row.tenant_id, 'video.deleted', row.id, { id: row.id });
       },
       afterCreate: async (row) => {
@@ -148,6 +155,16 @@ export async function createContext(
           id: row.id,
           error: { code: row.error_code, message: row.error_message },
         });
+      },
+    });
+    queue.define('video.purge', {
+      queue: 'io',
+      schema: z.object({ tenantId: z.string(), videoId: z.string() }),
+      attempts: 5,
+      handler: async ({ tenantId, videoId }) => {
+        if (await videos.repo.find(tenantId, videoId)) return { skipped: 'exists' };
+        await storage.deletePrefix(`${tenantId}/${videoId}/`);
+        return { purged: true };
       },
     });
     defineImportJobs({ config, queue, storage, videos, events, log });

@@ -652,6 +652,8 @@ export function definePipeline(d: PipelineDeps): Pipeline {
         else if (firstVariant(plan) && firstVariant(plan) !== plan.passthrough?.rendition)
           await firstEncoded();
       } catch (err) {
+        await early?.catch(() => undefined);
+        if (await deletedMeanwhile(tenantId, videoId)) return { skipped: 'deleted' };
         if (ctx.signal.aborted) throw err;
         const checked = await verify();
         if (!checked.ok) {

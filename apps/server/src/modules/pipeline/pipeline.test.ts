@@ -503,6 +503,13 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       'the jobs to end',
     );
     expect((await s.ctx.ports.queue.getJob(`publish.${g}`))?.state).not.toBe('completed');
+    // A write the cancel caught mid-way is swept by the delayed purge (3 s after the delete).
+    await waitFor(
+      async () =>
+        (await s.ctx.ports.storage.list(`${t.id}/${videoId}/`)).items.length === 0 ? true : undefined,
+      15_000,
+      'no objects left',
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect((await s.ctx.ports.storage.list(`${t.id}/${videoId}/`)).items).toEqual([]);
   }, 120_000);
