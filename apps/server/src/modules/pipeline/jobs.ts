@@ -19,7 +19,6 @@ import {
   planAudio,
   planLadder,
   planSegments,
-  remuxArgs,
   runFfmpeg,
   segmentsPerChunk,
   toFps,
@@ -265,26 +264,9 @@ export function definePipeline(d: PipelineDeps): Pipeline {
       try {
         await mkdir(path.join(dir, 'audio'), { recursive: true });
         const all = plan.segments.map((s) => s.index);
-        if (plan.audioCopy) {
-          await runFfmpeg(
-            remuxArgs({
-              input,
-              streams: 'audio',
-              audioIndex: audio.sourceIndex,
-              splitTimes: plan.segments.slice(1).map((s) => s.start),
-              outDir: dir,
-              name: 'audio',
-            }),
-            { timeoutMs: Math.max(60_000, plan.durationSec * 1_000), signal },
-          );
-          // A source whose audio ends early has fewer segments than the timeline: encode instead (padded).
-          if ((await readdir(path.join(dir, 'audio'))).length === plan.segments.length) {
-            await storeSegments(row, plan, 'audio', all, dir);
-            return;
-          }
-          await rm(path.join(dir, 'audio'), { recursive: true, force: true });
-          await mkdir(path.join(dir, 'audio'), { recursive: true });
-        }
+        // A source whose audio ends early has fewer segments than the timeline: encoded instead (padded).
+        if (plan.audioCopy && (await copyFast(row, plan, { video: false, audio: true }, signal)).audio)
+          return;
         await runFfmpeg(
           audioArgs({
             input,
