@@ -1,3 +1,5 @@
-/** The videos module's public surface: other features import from here (or the service), never the repository. */
+/**
+ * The videos module's public surface for other features (with `service.ts` for the service class). It
+ * re-exports only what imports no other feature, so importing it can never close a dependency cycle.
+ */
 export * from './layout';
-export { type VideoHooks, VideoService, type VideoView, videoView } from './service';
