@@ -9,7 +9,7 @@ import { referrerAllowed } from '../playback/referrer';
 import type { PlaybackService } from '../playback/service';
 import type { mediaService } from '../rpc/contracts';
 import type { Client } from '../rpc/define';
-import type { DeliveryCounter } from './delivery';
+import type { DeliveryCounter } from './delivery-counter';
 import { addTokenToPlaylist, withQuery } from './playlist';
 import { sendObject } from './send-object';
 import { type Thumbnailer, ThumbQuery } from './thumbnails';
