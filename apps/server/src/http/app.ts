@@ -185,7 +185,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   if (config.roles.includes('upload')) await tusRoutes(base, ctx.tus);
   if (config.roles.includes('stream')) {
     streamRoutes(base, {
-      db: ctx.db,
       storage: ctx.ports.storage,
       secret: ctx.secret,
       playback,

@@ -36,11 +36,12 @@ export class Thumbnailer {
     private readonly sources: SourceCache,
   ) {}
 
-  keyFor(prefix: string, q: ThumbQuery, format: 'jpeg' | 'webp', posterName: string): string | null {
+  /** The key of a thumbnail under `thumbs` (the generation's thumbs folder), or null for the plain poster. */
+  keyFor(thumbs: string, q: ThumbQuery, format: 'jpeg' | 'webp', posterName: string): string | null {
     if (q.time === undefined && q.width === undefined && q.height === undefined && format === 'jpeg')
       return null;
     const t = q.time === undefined ? `p-${posterName.replace(/\W/g, '')}` : `t${Math.round(q.time * 10)}`;
-    return `${prefix}/thumbs/${t}-${q.width ?? 0}x${q.height ?? 0}-${q.fit}.${format === 'webp' ? 'webp' : 'jpg'}`;
+    return `${thumbs}/${t}-${q.width ?? 0}x${q.height ?? 0}-${q.fit}.${format === 'webp' ? 'webp' : 'jpg'}`;
   }
 
   /** Makes the thumbnail at `key` unless it exists; resolves when it is stored. */
