@@ -40,6 +40,12 @@ const SHEET_IN_VTT = new RegExp(`^(${STORYBOARD_SHEET.source.replace(/^\^|\$$/g,
  * for the served generation only; the contract URLs without one are cached briefly.
  */
 export function fileRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
+  mp4Routes(app, d, s);
+  imageRoutes(app, d, s);
+}
+
+/** `/mp4/{pid}/{rendition}.mp4` (contract, briefly cached) and `/mp4/{pid}/{generation}/…` (immutable). */
+function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   /** `{rendition}.mp4` (or `.m4a`) of the admitted generation, if it has one. */
   const sendMp4 = async (
     req: FastifyRequest,
@@ -83,7 +89,10 @@ export function fileRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): voi
       return a ? sendMp4(req, reply, a, name, IMMUTABLE) : reply;
     },
   });
+}
 
+/** Thumbnails (`/thumb/{pid}.jpg|webp`), the storyboard VTT and its sprites. */
+function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.get<{ Params: { file: string }; Querystring: Record<string, string> }>(
     '/thumb/:file',
     { schema: { hide: true } },
