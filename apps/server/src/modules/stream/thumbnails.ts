@@ -78,7 +78,9 @@ export class Thumbnailer {
         const input = await this.sources.local(row.tenant_id, row.id);
         try {
           const frame = await extractFrame(input, {
-            timeSec: q.time,
+            // The key's time, not the request's: every request of a key gets the same frame, in any
+            // generation (the URL is cached immutable; the thumbnail is re-made under a new generation).
+            timeSec: Math.round(q.time * 10) / 10,
             width: q.width,
             height: q.height,
             fit: q.fit,
