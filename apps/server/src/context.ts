@@ -18,7 +18,7 @@ import { SourceCache } from './modules/pipeline/sources';
 import { mediaService, monitorService } from './modules/rpc/contracts';
 import { Rpc } from './modules/rpc/rpc';
 import { CallStats } from './modules/rpc/stats';
-import { DeliveryCounter } from './modules/stream/delivery';
+import { DeliveryCounter } from './modules/stream/delivery-counter';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
 import { TenantRepository } from './modules/tenants/repository';

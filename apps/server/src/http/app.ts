@@ -143,7 +143,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   registerAuth(base, ctx.tenants);
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
-  const playback = new PlaybackService(ctx.db, ctx.secret);
+  const playback = new PlaybackService(ctx.db, ctx.videos.repo, ctx.secret);
   systemRoutes(app, ctx);
   ctx.rpc.routes(base);
   if (config.roles.includes('api')) {
@@ -185,7 +185,6 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   if (config.roles.includes('upload')) await tusRoutes(base, ctx.tus);
   if (config.roles.includes('stream')) {
     streamRoutes(base, {
-      db: ctx.db,
       storage: ctx.ports.storage,
       secret: ctx.secret,
       playback,
@@ -196,7 +195,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       jitWaitMs: config.jitWaitMs,
     });
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
-    embedRoutes(base, { db: ctx.db, playback });
+    embedRoutes(base, { playback });
   }
   // Cluster, call statistics and alerts (admin key only): wherever the API or the monitor runs.
   if (config.roles.includes('api') || config.roles.includes('monitor'))

@@ -4,6 +4,7 @@ import type { Database } from '../../db/connect';
 import { sendProblem } from '../../http/problem';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
+import { PLAYBACK_ID, PlaybackGate } from '../playback/gate';
 import type { PlaybackService } from '../playback/service';
 import { BeaconsRepository } from './repository';
 
@@ -22,7 +23,7 @@ export const Beacon = z
   .object({
     event: z.enum(BEACON_EVENTS),
     viewId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/),
-    playbackId: z.string().regex(/^[A-Za-z0-9_-]{10,40}$/),
+    playbackId: z.string().regex(PLAYBACK_ID),
     position: z.number().finite().min(0).max(1e7),
     startupMs: z.number().int().min(0).max(3_600_000).optional(),
     watchedSec: z.number().finite().min(0).max(86_400).optional(),
@@ -47,6 +48,9 @@ export interface BeaconDeps {
  */
 export async function beaconRoutes(app: FastifyInstance, d: BeaconDeps): Promise<void> {
   const repo = new BeaconsRepository(d.db);
+  // Uncached, no referrer check (a beacon's Referer is whatever page the player runs in) and no served
+  // generation needed (a player may report an error for a video that never became playable).
+  const gate = new PlaybackGate(d.playback);
   app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_req, body, done) => {
     try {
       done(null, JSON.parse(body as string));
@@ -67,18 +71,20 @@ export async function beaconRoutes(app: FastifyInstance, d: BeaconDeps): Promise
           parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
         );
       const b = parsed.data;
-      const video = await d.db.read((k) =>
-        k
-          .selectFrom('videos')
-          .select(['id', 'tenant_id', 'playback_id', 'playback_policy', 'status'])
-          .where('playback_id', '=', b.playbackId)
-          .executeTakeFirst(),
-      );
-      if (!video || video.status === 'blocked') return sendProblem(reply, 'not_found', 'Unknown playback id');
-      if (video.playback_policy !== 'public') {
-        const why = await d.playback.checkToken(video, b.token, 'v');
-        if (why) return sendProblem(reply, 'forbidden', why);
-      }
+      const pass = await gate.check({
+        playbackId: b.playbackId,
+        audience: 'v',
+        token: b.token,
+        requireServed: false,
+        checkReferrer: false,
+      });
+      if (!pass.ok)
+        return sendProblem(
+          reply,
+          pass.code,
+          pass.code === 'not_found' ? 'Unknown playback id' : pass.message,
+        );
+      const video = pass.video;
       const header = (v: string | string[] | undefined, max: number) =>
         typeof v === 'string' && v ? v.slice(0, max) : null;
       await repo.insert({

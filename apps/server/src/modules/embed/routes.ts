@@ -1,16 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { Database } from '../../db/connect';
 import { sendProblem } from '../../http/problem';
-import { referrerAllowed } from '../playback/referrer';
+import { PlaybackGate } from '../playback/gate';
 import type { PlaybackService } from '../playback/service';
-import { servedGeneration } from '../stream/routes';
 import { playerBundle } from './bundle';
 
-const PID = /^[A-Za-z0-9_-]{10,40}$/;
 const TOKEN = /^[A-Za-z0-9_.-]{1,4096}$/;
 
 export interface EmbedDeps {
-  db: Database;
   playback: PlaybackService;
   /** Base URL of the API (beacons); empty: the embed page's own origin. */
   apiBase?: string;
@@ -38,6 +34,8 @@ export const EMBED_CSP = [
  * player bundle, built in memory on first request (see bundle.ts).
  */
 export function embedRoutes(app: FastifyInstance, d: EmbedDeps): void {
+  // Uncached: the page is loaded once per view, and a block or a new policy applies to it at once.
+  const gate = new PlaybackGate(d.playback);
   app.get('/embed/vod-player.js', { schema: { hide: true } }, async (req, reply) => {
     const b = await playerBundle();
     reply.header('access-control-allow-origin', '*').header('etag', b.etag);
@@ -50,24 +48,22 @@ export function embedRoutes(app: FastifyInstance, d: EmbedDeps): void {
 
   app.get<{ Params: { pid: string } }>('/embed/:pid', { schema: { hide: true } }, async (req, reply) => {
     const { pid } = req.params;
-    if (!PID.test(pid)) return sendProblem(reply, 'not_found', 'Not found');
-    const row = await d.db.read((k) =>
-      k.selectFrom('videos').selectAll().where('playback_id', '=', pid).executeTakeFirst(),
-    );
-    if (!row || !servedGeneration(row) || row.status === 'blocked')
-      return sendProblem(reply, 'not_found', 'Not found');
-    const rules = await d.playback.referrerRules(row.tenant_id, row.id);
-    if (rules && !referrerAllowed(rules, req.headers.referer))
-      return sendProblem(reply, 'forbidden', 'Playback of this video is not allowed from this page');
     const q = (name: string) => {
       const v = (req.query as Record<string, unknown> | undefined)?.[name];
       return typeof v === 'string' && TOKEN.test(v) ? v : undefined;
     };
     const token = q('token');
-    if (row.playback_policy !== 'public') {
-      const why = await d.playback.checkToken(row, token, 'v');
-      if (why) return sendProblem(reply, 'forbidden', why);
-    }
+    // No own-embed exemption here: the page's Referer is the embedding site.
+    const pass = await gate.check({
+      playbackId: pid,
+      audience: 'v',
+      token,
+      requireServed: true,
+      checkReferrer: true,
+      referer: req.headers.referer,
+    });
+    if (!pass.ok) return sendProblem(reply, pass.code, pass.message);
+    const row = pass.video;
     const attrs: string[] = [`playback-id="${esc(pid)}"`];
     if (token) attrs.push(`token="${esc(token)}"`);
     const thumb = q('thumbToken');

@@ -112,13 +112,4 @@ export class PlaybackRepository {
       .executeTakeFirst();
     return Number(r.numDeletedRows);
   }
-
-  async video(tenantId: string, id: string) {
-    return this.db.primary
-      .selectFrom('videos')
-      .select(['id', 'tenant_id', 'playback_id'])
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-  }
 }

@@ -2,6 +2,7 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import type { CreatePlaybackToken, ReferrerPolicyInput } from '@vodcloud/contracts';
 import type { z } from 'zod';
 import type { Database } from '../../db/connect';
+import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { open, seal } from '../../lib/secretbox';
@@ -29,6 +30,12 @@ function policyView(row: ReferrerPoliciesTable) {
     allowNoReferrer: row.allow_no_referrer === 1,
     updatedAt: row.updated_at,
   };
+}
+
+/** What playback reads of videos, through the videos repository (which owns the table). */
+export interface VideoLookup {
+  find(tenantId: string, id: string): Promise<VideosTable | undefined>;
+  findByPlaybackId(playbackId: string): Promise<VideosTable | undefined>;
 }
 
 type CachedKey = { tenantId: string; publicKey: KeyObject; revoked: boolean } | null;
@@ -75,6 +82,8 @@ export class PlaybackService {
 
   constructor(
     db: Database,
+    /** The videos repository. */
+    readonly videos: VideoLookup,
     private readonly secret: string,
     opts: { cacheTtlMs?: number } = {},
   ) {
@@ -146,7 +155,7 @@ export class PlaybackService {
 
   /** Mints a token for a video of the tenant with the platform-held (managed) key of the tenant. */
   async mintToken(tenantId: string, videoId: string, input: z.infer<typeof CreatePlaybackToken>) {
-    const video = await this.repo.video(tenantId, videoId);
+    const video = await this.videos.find(tenantId, videoId);
     if (!video) throw new AppError('not_found', 'Video not found');
     const { kid, key } = await this.managedKey(tenantId);
     const now = Math.floor(Date.now() / 1000);
@@ -209,7 +218,7 @@ export class PlaybackService {
   }
 
   private async assertVideo(tenantId: string, videoId: string) {
-    if (videoId && !(await this.repo.video(tenantId, videoId)))
+    if (videoId && !(await this.videos.find(tenantId, videoId)))
       throw new AppError('not_found', 'Video not found');
   }
 

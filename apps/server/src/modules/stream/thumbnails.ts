@@ -36,11 +36,12 @@ export class Thumbnailer {
     private readonly sources: SourceCache,
   ) {}
 
-  keyFor(prefix: string, q: ThumbQuery, format: 'jpeg' | 'webp', posterName: string): string | null {
+  /** The key of a thumbnail under `thumbs` (the generation's thumbs folder), or null for the plain poster. */
+  keyFor(thumbs: string, q: ThumbQuery, format: 'jpeg' | 'webp', posterName: string): string | null {
     if (q.time === undefined && q.width === undefined && q.height === undefined && format === 'jpeg')
       return null;
     const t = q.time === undefined ? `p-${posterName.replace(/\W/g, '')}` : `t${Math.round(q.time * 10)}`;
-    return `${prefix}/thumbs/${t}-${q.width ?? 0}x${q.height ?? 0}-${q.fit}.${format === 'webp' ? 'webp' : 'jpg'}`;
+    return `${thumbs}/${t}-${q.width ?? 0}x${q.height ?? 0}-${q.fit}.${format === 'webp' ? 'webp' : 'jpg'}`;
   }
 
   /** Makes the thumbnail at `key` unless it exists; resolves when it is stored. */
@@ -77,7 +78,9 @@ export class Thumbnailer {
         const input = await this.sources.local(row.tenant_id, row.id);
         try {
           const frame = await extractFrame(input, {
-            timeSec: q.time,
+            // The key's time, not the request's: every request of a key gets the same frame, in any
+            // generation (the URL is cached immutable; the thumbnail is re-made under a new generation).
+            timeSec: Math.round(q.time * 10) / 10,
             width: q.width,
             height: q.height,
             fit: q.fit,

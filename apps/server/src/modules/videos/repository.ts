@@ -25,6 +25,13 @@ export class VideoRepository {
       .executeTakeFirst();
   }
 
+  /** The video a playback id names, read from a replica (the playback gate caches it briefly). */
+  async findByPlaybackId(playbackId: string): Promise<VideosTable | undefined> {
+    return this.db.read((k) =>
+      k.selectFrom('videos').selectAll().where('playback_id', '=', playbackId).executeTakeFirst(),
+    );
+  }
+
   async list(
     tenantId: string,
     filter: VideoFilter,

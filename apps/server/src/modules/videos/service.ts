@@ -25,9 +25,13 @@ export function videoView(row: VideosTable, baseUrl: string) {
     }>
   >(row.renditions, []);
   const pid = row.playback_id;
+  // MP4 URLs name the published generation (ready renditions are its): immutable, and a retranscode's
+  // publish gives them new URLs.
+  const mp4Base = row.published_generation
+    ? `${baseUrl}/mp4/${pid}/${row.published_generation}`
+    : `${baseUrl}/mp4/${pid}`;
   const mp4Urls: Record<string, string> = {};
-  for (const r of renditions)
-    if (r.mp4 && r.status === 'ready') mp4Urls[r.name] = `${baseUrl}/mp4/${pid}/${r.name}.mp4`;
+  for (const r of renditions) if (r.mp4 && r.status === 'ready') mp4Urls[r.name] = `${mp4Base}/${r.name}.mp4`;
   return {
     id: row.id,
     title: row.title,

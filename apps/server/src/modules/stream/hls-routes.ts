@@ -1,0 +1,132 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendProblem } from '../../http/problem';
+import { ID_PATTERN } from '../../lib/ids';
+import { open } from '../../lib/secretbox';
+import {
+  isSegmentName,
+  MEDIA_PLAYLIST,
+  masterKey,
+  playlistKey,
+  RENDITION_NAME,
+  segmentIndex,
+  segmentKey,
+} from '../videos/index';
+import { sendObject } from './send-object';
+import {
+  type Admitted,
+  IMMUTABLE,
+  PLAYLIST,
+  privately,
+  type Serving,
+  SHORT,
+  type StreamDeps,
+} from './serving';
+
+/** Whether a URL's rendition and file name can name a media playlist or a segment. */
+const mediaFile = (name: string, file: string) =>
+  RENDITION_NAME.test(name) && (file === MEDIA_PLAYLIST || isSegmentName(file));
+
+/**
+ * HLS of the generation a video plays from:
+ *
+ * - `/hls/{pid}/master.m3u8` (briefly cached) names its media playlists as `{generation}/{rendition}/…`;
+ * - `/hls/{pid}/{generation}/{rendition}/index.m3u8|seg-NNNNN.ts` and `/hls/{pid}/{generation}/key`
+ *   answer for the served generation only (another one is 404, so an old URL never gets new bytes), and
+ *   segments are immutable;
+ * - the old-style `/hls/{pid}/{rendition}/…` and `/hls/{pid}/key` (older playlists and clients) serve
+ *   the current generation; their segments are cached briefly, as a retranscode changes their bytes.
+ *
+ * A signed video's playlists are rewritten so that every URI they name carries the request's token.
+ */
+export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
+  app.get<{ Params: { pid: string } }>(
+    '/hls/:pid/master.m3u8',
+    { schema: { hide: true } },
+    async (req, reply) => {
+      const a = await s.admit(req, reply, req.params.pid, 'v');
+      if (!a) return reply;
+      const key = masterKey(a.row.tenant_id, a.row.id, a.generation);
+      if (a.signed) return s.sendSignedPlaylist(req, reply, key);
+      return sendObject(req, reply, d.storage, key, {
+        contentType: 'application/vnd.apple.mpegurl',
+        cacheControl: PLAYLIST,
+      });
+    },
+  );
+
+  /** A media playlist or a segment of the admitted generation; `segmentCache`: the segments' caching. */
+  const sendMedia = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    a: Admitted,
+    name: string,
+    file: string,
+    segmentCache: string,
+  ) => {
+    const { row, generation } = a;
+    if (file === MEDIA_PLAYLIST) {
+      const key = playlistKey(row.tenant_id, row.id, generation, name);
+      if (a.signed) return s.sendSignedPlaylist(req, reply, key);
+      return sendObject(req, reply, d.storage, key, {
+        contentType: 'application/vnd.apple.mpegurl',
+        cacheControl: PLAYLIST,
+      });
+    }
+    if (!(await s.ensureSegment(reply, a, name, file))) return reply;
+    const key = segmentKey(row.tenant_id, row.id, generation, name, segmentIndex(file)!);
+    if (d.redirect) return s.redirectToStorage(req, reply, key, 'video/mp2t');
+    return sendObject(req, reply, d.storage, key, {
+      contentType: 'video/mp2t',
+      cacheControl: privately(segmentCache, a.signed),
+    });
+  };
+
+  app.get<{ Params: { pid: string; gen: string; name: string; file: string } }>(
+    '/hls/:pid/:gen/:name/:file',
+    { schema: { hide: true } },
+    async (req, reply) => {
+      const { pid, gen, name, file } = req.params;
+      if (!(ID_PATTERN.test(gen) && mediaFile(name, file)))
+        return sendProblem(reply, 'not_found', 'Not found');
+      const a = await s.admit(req, reply, pid, 'v', gen);
+      if (!a) return reply;
+      return sendMedia(req, reply, a, name, file, IMMUTABLE);
+    },
+  );
+
+  app.get<{ Params: { pid: string; name: string; file: string } }>(
+    '/hls/:pid/:name/:file',
+    { schema: { hide: true } },
+    async (req, reply) => {
+      const { pid, name, file } = req.params;
+      if (!mediaFile(name, file)) return sendProblem(reply, 'not_found', 'Not found');
+      const a = await s.admit(req, reply, pid, 'v');
+      if (!a) return reply;
+      return sendMedia(req, reply, a, name, file, SHORT);
+    },
+  );
+
+  /** The AES-128 key of an encrypted video (one per video), never cached. */
+  const sendKey = (reply: FastifyReply, a: Admitted) => {
+    if (!a.row.hls_key) return sendProblem(reply, 'not_found', 'This video is not encrypted');
+    return reply
+      .header('cache-control', 'private, no-store')
+      .type('application/octet-stream')
+      .send(open(a.row.hls_key, d.secret, 'hls-key'));
+  };
+
+  app.get<{ Params: { pid: string; gen: string } }>(
+    '/hls/:pid/:gen/key',
+    { schema: { hide: true } },
+    async (req, reply) => {
+      if (!ID_PATTERN.test(req.params.gen)) return sendProblem(reply, 'not_found', 'Not found');
+      const a = await s.admit(req, reply, req.params.pid, 'v', req.params.gen);
+      return a ? sendKey(reply, a) : reply;
+    },
+  );
+
+  app.get<{ Params: { pid: string } }>('/hls/:pid/key', { schema: { hide: true } }, async (req, reply) => {
+    const a = await s.admit(req, reply, req.params.pid, 'v');
+    return a ? sendKey(reply, a) : reply;
+  });
+}

@@ -1,0 +1,179 @@
+import type { ObjectStore } from '@vodcloud/storage';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { VideosTable } from '../../db/schema';
+import { sendProblem } from '../../http/problem';
+import { PlaybackGate } from '../playback/gate';
+import type { Audience } from '../playback/jwt';
+import type { PlaybackService } from '../playback/service';
+import type { mediaService } from '../rpc/contracts';
+import type { Client } from '../rpc/define';
+import { segmentIndex, segmentKey } from '../videos/index';
+import type { DeliveryCounter } from './delivery-counter';
+import { addTokenToPlaylist } from './playlist';
+import type { Thumbnailer } from './thumbnails';
+
+/** Objects behind a URL that names their generation: they never change. */
+export const IMMUTABLE = 'public, max-age=31536000, immutable';
+/** Playlists (and the storyboard VTT): briefly cached. */
+export const PLAYLIST = 'public, max-age=2';
+/** Objects behind a URL without a generation (old-style and contract URLs): a new generation changes them. */
+export const SHORT = 'public, max-age=60';
+
+/** Signed responses may only be cached by the viewer's browser, not shared caches (the token is per viewer). */
+export const privately = (cacheControl: string, signed: boolean) =>
+  signed ? cacheControl.replace(/^public/, 'private') : cacheControl;
+
+export interface StreamDeps {
+  storage: ObjectStore;
+  secret: string;
+  playback: PlaybackService;
+  /** Counts delivered bytes and requests per tenant and video. */
+  delivery?: DeliveryCounter;
+  /** Makes thumbnails at any time and size on demand. */
+  thumbnails?: Thumbnailer;
+  /** Send segments and MP4s as redirects to short-lived presigned storage URLs (S3), bytes bypassing the node. */
+  redirect?: boolean;
+  /** Workers' media service: segments of a video still processing are made just in time. */
+  media?: Client<typeof mediaService>;
+  /** How long a request waits for a just-in-time segment (default 15 s). */
+  jitWaitMs?: number;
+}
+
+/** A request the playback gate let through: the video, the generation it plays from, whether it is signed. */
+export interface Admitted {
+  row: VideosTable;
+  generation: string;
+  signed: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    vodDelivery?: { tenantId: string; videoId: string };
+  }
+}
+
+export const tokenOf = (req: FastifyRequest): string | undefined => {
+  const t = (req.query as Record<string, unknown> | undefined)?.token;
+  return typeof t === 'string' ? t : undefined;
+};
+
+export const cors = (reply: FastifyReply) => reply.header('access-control-allow-origin', '*');
+
+export type Serving = ReturnType<typeof createServing>;
+
+/**
+ * What every stream route shares: the playback gate (cached), delivery counting, presigned redirects, the
+ * per-viewer rewrite of a signed video's playlists, and just-in-time segments of a video still processing.
+ */
+export function createServing(app: FastifyInstance, d: StreamDeps) {
+  const gate = new PlaybackGate(d.playback, { cache: true });
+  app.addHook('onResponse', async (req, reply) => {
+    const who = req.vodDelivery;
+    if (!who || !d.delivery || (reply.statusCode !== 200 && reply.statusCode !== 206)) return;
+    const bytes =
+      req.method === 'HEAD' || !reply.raw.writableFinished
+        ? 0
+        : Number(reply.getHeader('content-length') ?? 0);
+    d.delivery.count(who.tenantId, who.videoId, bytes);
+  });
+
+  /**
+   * Passes the request through the playback gate (with the own-embed exemption); answers 404/403 itself
+   * and returns undefined when refused. `generation`: the URL names one, and only the served one plays.
+   */
+  const admit = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    playbackId: string,
+    audience: Audience,
+    generation?: string,
+  ): Promise<Admitted | undefined> => {
+    const pass = await gate.check({
+      playbackId,
+      audience,
+      token: tokenOf(req),
+      requireServed: true,
+      generation,
+      checkReferrer: true,
+      referer: req.headers.referer,
+      ownEmbedHost: req.host,
+    });
+    if (!pass.ok) {
+      if (pass.code === 'forbidden') cors(reply);
+      sendProblem(reply, pass.code, pass.message);
+      return undefined;
+    }
+    cors(reply);
+    const row = pass.video;
+    req.vodDelivery = { tenantId: row.tenant_id, videoId: row.id };
+    return { row, generation: pass.generation!, signed: row.playback_policy !== 'public' };
+  };
+
+  /** 302 to a presigned URL valid 5 minutes; the object's size is counted as delivered (the bytes bypass us). */
+  const redirectToStorage = async (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    key: string,
+    contentType: string,
+  ) => {
+    const head = await d.storage.head(key);
+    if (!head) return sendProblem(reply, 'not_found', 'Not found');
+    const url = await d.storage.presignGet(key, { expiresIn: 300, responseContentType: contentType });
+    if (req.vodDelivery) d.delivery?.count(req.vodDelivery.tenantId, req.vodDelivery.videoId, head.size);
+    req.vodDelivery = undefined; // counted here, not again on the response
+    return reply.header('cache-control', 'private, max-age=240').redirect(url, 302);
+  };
+
+  // Playlists of a generation never change: their text is kept in memory for the per-viewer rewrite.
+  const playlists = new Map<string, string>();
+  /** A playlist of a signed video, read whole and rewritten to carry the request's token. */
+  const sendSignedPlaylist = async (req: FastifyRequest, reply: FastifyReply, key: string) => {
+    let stored = playlists.get(key);
+    if (stored === undefined) {
+      const obj = await d.storage.get(key).catch(() => undefined);
+      if (!obj) return sendProblem(reply, 'not_found', 'Not found');
+      const parts: Buffer[] = [];
+      for await (const c of obj.body) parts.push(c as Buffer);
+      stored = Buffer.concat(parts).toString('utf8');
+      if (playlists.size > 5_000) playlists.clear();
+      playlists.set(key, stored);
+    }
+    const text = addTokenToPlaylist(stored, tokenOf(req)!);
+    return reply
+      .header('cache-control', 'private, no-store')
+      .type('application/vnd.apple.mpegurl')
+      .send(text);
+  };
+
+  /**
+   * A segment of a video still processing that is not encoded yet: a worker makes it now (consistent
+   * hashing sends one video's requests to one worker; concurrent requests share one encode). False after
+   * answering 503 + Retry-After when no worker made it in time.
+   */
+  const ensureSegment = async (reply: FastifyReply, a: Admitted, rendition: string, file: string) => {
+    const { row, generation } = a;
+    const index = segmentIndex(file);
+    if (row.published_generation || !d.media || index === undefined) return true;
+    if (await d.storage.head(segmentKey(row.tenant_id, row.id, generation, rendition, index))) return true;
+    try {
+      await d.media.segment(
+        { tenantId: row.tenant_id, videoId: row.id, generation, rendition, index },
+        { hashKey: row.id, timeoutMs: d.jitWaitMs ?? 15_000, requestId: String(reply.request.id) },
+      );
+      return true;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'not_found') {
+        sendProblem(reply, 'not_found', 'Not found');
+        return false;
+      }
+      reply.request.log.warn({ err: (err as Error).message }, 'just-in-time segment failed');
+      sendProblem(reply, 'unavailable', 'The segment is being prepared; retry shortly', {
+        headers: { 'retry-after': '1' },
+      });
+      return false;
+    }
+  };
+
+  return { admit, redirectToStorage, sendSignedPlaylist, ensureSegment };
+}
