@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CreateWebhook, WebhookEventType } from '../../../../../packages/contracts/src/webhooks';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
@@ -14,7 +15,7 @@ import {
   postWebhook,
   signedHeaders,
 } from './delivery';
-import type { WebhookDeliveriesTable, WebhookRepository, WebhooksTable } from './repository';
+import type { WebhookRepository } from './repository';
 
 export const DELIVER_JOB = 'webhook.deliver';
 
