@@ -15,7 +15,7 @@ import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
-import { playbackBase } from '../modules/cluster/node';
+import { playbackBase } from '../modules/cluster';
 import { embedRoutes } from '../modules/embed/routes';
 import { monitorRoutes } from '../modules/monitor/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';

@@ -5,7 +5,7 @@ import { Agent, request } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../lib/errors';
 import type { Registry, ServiceInstance } from '../../ports/registry';
-import { unhealthyInstances } from '../monitor/health';
+import { unhealthyInstances } from '../cluster';
 import { Balancer, CircuitBreaker, type Strategy } from './balance';
 import {
   type CallContext,
