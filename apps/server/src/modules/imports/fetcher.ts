@@ -17,7 +17,7 @@ import { isIP } from 'node:net';
 import { finished, Transform } from 'node:stream';
 import type { ObjectStore } from '@vodcloud/storage';
 import { validateKey } from '@vodcloud/storage';
-import { classifyAddress } from './address-guard';
+import { classifyAddress } from '../../lib/address-guard';
 
 export type FetchErrorCode =
   | 'forbidden_address'

@@ -24,10 +24,10 @@ import { errorHandler } from '../../http/problem';
 import type { ZodApp } from '../../http/types';
 import { newId } from '../../lib/ids';
 import { EVENT_TYPES } from '../events/service';
-import { MAX_RESPONSE_KEPT, MAX_RESPONSE_READ, postWebhook, sign } from './delivery';
 import { setupWebhooks } from './jobs';
 import { WebhookRepository } from './repository';
 import { webhookRoutes } from './routes';
+import { MAX_RESPONSE_KEPT, MAX_RESPONSE_READ, postWebhook, sign } from './sender';
 import { retryDelay, type WebhookService } from './service';
 
 // ------------------------------------------------------------------ the independent verifier
