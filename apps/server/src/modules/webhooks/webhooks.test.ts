@@ -10,10 +10,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '@vodcloud/contracts';
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEBHOOK_EVENT_TYPES } from '../../../../../packages/contracts/src/webhooks';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { waitFor } from '../../../../../test/support/uploads';
 import { loadConfig } from '../../config';
@@ -23,7 +23,6 @@ import { registerAuth } from '../../http/auth';
 import { errorHandler } from '../../http/problem';
 import type { ZodApp } from '../../http/types';
 import { newId } from '../../lib/ids';
-import { EVENT_TYPES } from '../events/service';
 import { setupWebhooks } from './jobs';
 import { WebhookRepository } from './repository';
 import { webhookRoutes } from './routes';
