@@ -6,7 +6,7 @@ import { createLogger } from './logger';
 import { registerNode } from './modules/cluster';
 import { startMonitorRole } from './modules/monitor/role';
 import { monitorService } from './modules/rpc/contracts';
-import { startStatsReporter } from './modules/rpc/rpc';
+import { startStatsReporter } from './modules/rpc/reporter';
 import { scheduleUploadExpiry } from './modules/uploads/jobs';
 
 export interface RunningServer {
