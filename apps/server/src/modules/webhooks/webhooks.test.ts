@@ -514,7 +514,7 @@ describe('webhooks', () => {
   });
 });
 
-describe('signing and the POST (delivery.ts)', () => {
+describe('signing and the POST (sender.ts)', () => {
   // The published Standard Webhooks test vector (the reference libraries' tests use it).
   const vector = {
     secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
