@@ -1,136 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
-import type { Strategy } from './modules/rpc/balance';
+import { type EnvSettings, envSchema } from './config-env';
+import { type ClusterMode, parseStrategies, type Strategy } from './lib/rpc-strategies';
 
 export const ROLES = ['api', 'upload', 'stream', 'worker', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
-
-const urlLike = (name: string, pattern: RegExp, example: string) =>
-  z.string().regex(pattern, `${name} must look like ${example}`);
-
-const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const schema = z
-  .object({
-    VOD_PORT: intFrom(0, 65535).default(8080),
-    VOD_HOST: z.string().min(1).default('0.0.0.0'),
-    VOD_DATA_DIR: z.string().min(1).default('./data'),
-    VOD_ROLES: z.string().optional(),
-    VOD_DB_URL: urlLike(
-      'VOD_DB_URL',
-      /^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres(ql)?:\/\/)/,
-      'sqlite:./data/vodcloud.db, mysql://user:pass@host:3306/db or postgres://user:pass@host:5432/db',
-    ).optional(),
-    VOD_DB_REPLICA_URL: urlLike(
-      'VOD_DB_REPLICA_URL',
-      /^(mysql:\/\/|mariadb:\/\/|postgres(ql)?:\/\/|sqlite:)/,
-      'mysql://… or postgres://…',
-    ).optional(),
-    VOD_STORAGE_URL: urlLike(
-      'VOD_STORAGE_URL',
-      /^(file:|s3:\/\/)/,
-      'file:./data/objects or s3://bucket?endpoint=…',
-    ).optional(),
-    VOD_QUEUE_URL: urlLike(
-      'VOD_QUEUE_URL',
-      /^(db$|redis:\/\/|rediss:\/\/)/,
-      'db or redis://host:6379',
-    ).default('db'),
-    VOD_QUEUE_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'VOD_QUEUE_PREFIX is 1-64 letters, digits, _ or -')
-      .default('vod'),
-    VOD_REGISTRY_URL: urlLike(
-      'VOD_REGISTRY_URL',
-      /^(local(:\/\/[A-Za-z0-9_-]+)?$|zookeeper:\/\/)/,
-      'local or zookeeper://host:2181/vodcloud',
-    ).default('local'),
-    VOD_CACHE_URL: urlLike(
-      'VOD_CACHE_URL',
-      /^(memory(:\/\/[A-Za-z0-9_-]+)?$|redis:\/\/|rediss:\/\/)/,
-      'memory or redis://host:6379',
-    ).default('memory'),
-    VOD_PUBLIC_URL: z.url({ message: 'VOD_PUBLIC_URL must be an absolute http(s) URL' }).optional(),
-    VOD_CDN_URL: z.url({ message: 'VOD_CDN_URL must be an absolute http(s) URL' }).optional(),
-    VOD_ADMIN_API_KEY: z.string().min(24, 'VOD_ADMIN_API_KEY must be at least 24 characters').optional(),
-    VOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    VOD_RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(1200),
-    VOD_BODY_LIMIT_BYTES: intFrom(1024, 100 * 1024 * 1024).default(1024 * 1024),
-    VOD_CORS_ORIGINS: z.string().default('*'),
-    VOD_SHUTDOWN_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),
-    VOD_REQUEST_TIMEOUT_MS: intFrom(1000, 86_400_000).default(900_000),
-    VOD_IDLE_TIMEOUT_MS: intFrom(1000, 3_600_000).default(60_000),
-    VOD_DB_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
-    VOD_SECRET: z.string().min(32, 'VOD_SECRET must be at least 32 characters').optional(),
-    VOD_ADVERTISE_URL: z.url({ message: 'VOD_ADVERTISE_URL must be an absolute http(s) URL' }).optional(),
-    VOD_S3_ACCESS_KEY_ID: z.string().optional(),
-    VOD_S3_SECRET_ACCESS_KEY: z.string().optional(),
-    VOD_UPLOAD_MAX_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(50 * 1024 ** 3),
-    VOD_UPLOAD_EXPIRES_IN: intFrom(60, 30 * 86_400).default(86_400),
-    VOD_TENANT_QUOTA_BYTES: intFrom(0, Number.MAX_SAFE_INTEGER).default(0),
-    VOD_FETCH_ALLOW_HOSTS: z.string().default(''),
-    VOD_FETCH_MAX_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(20 * 1024 ** 3),
-    VOD_FETCH_TIMEOUT_MS: intFrom(1000, 86_400_000).default(3_600_000),
-    VOD_WORKER_CONCURRENCY: z
-      .string()
-      .regex(
-        /^(cpu|io|fast)=\d+(,(cpu|io|fast)=\d+)*$/,
-        'VOD_WORKER_CONCURRENCY looks like cpu=1,io=4,fast=8',
-      )
-      .optional(),
-    VOD_WEBHOOK_RETRY_BASE_MS: intFrom(100, 3_600_000).default(30_000),
-    VOD_WEBHOOK_RETRY_MAX_MS: intFrom(100, 86_400_000).default(3_600_000),
-    VOD_WEBHOOK_ATTEMPTS: intFrom(1, 100).default(31),
-    VOD_WEBHOOK_TIMEOUT_MS: intFrom(1000, 120_000).default(10_000),
-    VOD_STREAM_REDIRECT: z.enum(['off', 'presigned']).default('off'),
-    VOD_DELIVERY_FLUSH_MS: intFrom(100, 10_000).default(10_000),
-    VOD_QUEUE_LEASE_MS: intFrom(1000, 3_600_000).default(30_000),
-    VOD_RPC_STRATEGIES: z
-      .string()
-      .regex(
-        /^([a-z][a-z0-9-]*=(random|round_robin|least_active|consistent_hash)(:(failover|failfast))?)(,[a-z][a-z0-9-]*=(random|round_robin|least_active|consistent_hash)(:(failover|failfast))?)*$/,
-        'VOD_RPC_STRATEGIES looks like media=least_active,monitor=round_robin:failfast',
-      )
-      .optional(),
-    VOD_RPC_RETRIES: intFrom(0, 10).default(2),
-    VOD_RPC_STATS: z.enum(['on', 'off']).default('on'),
-    VOD_RPC_REPORT_MS: intFrom(200, 600_000).default(5_000),
-    VOD_NODE_WEIGHT: intFrom(0, 1000).default(1),
-    VOD_JIT_WAIT_MS: intFrom(0, 120_000).default(15_000),
-    VOD_PASSTHROUGH: z.enum(['on', 'off']).default('on'),
-    // Monitor, sentinel and alerts (modules/monitor).
-    VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
-    VOD_SENTINEL_INTERVAL_MS: intFrom(500, 600_000).default(5000),
-    VOD_ALERT_REQUIRED_SERVICES: z
-      .string()
-      .regex(
-        /^(none|[A-Za-z0-9_:@.-]+(\s*,\s*[A-Za-z0-9_:@.-]+)*)?$/,
-        'a comma-separated list of service names',
-      )
-      .default('vod-api,vod-upload,vod-stream,vod-worker'),
-    VOD_ALERT_RPC_WINDOW_MINUTES: intFrom(1, 1440).default(5),
-    VOD_ALERT_RPC_MIN_CALLS: intFrom(1, 1_000_000_000).default(20),
-    VOD_ALERT_RPC_ERROR_RATE_PERCENT: z.coerce.number().min(0).max(100).default(5),
-    VOD_ALERT_RPC_P95_MS: intFrom(1, 3_600_000).default(2000),
-    VOD_ALERT_QUEUE_WAITING: intFrom(0, 1_000_000_000).default(1000),
-    VOD_ALERT_QUEUE_WAIT_SECONDS: intFrom(1, 30 * 86_400).default(900),
-    VOD_ALERT_DISK_FREE_PERCENT: z.coerce.number().min(0).max(100).default(10),
-    VOD_ALERT_DB_REPLICA_LAG_SECONDS: intFrom(1, 86_400).default(60),
-    VOD_ALERT_WEBHOOK_URLS: z
-      .string()
-      .refine(
-        (v) =>
-          v
-            .split(',')
-            .map((u) => u.trim())
-            .filter(Boolean)
-            .every((u) => /^https?:\/\/[^\s]+$/.test(u) && URL.canParse(u)),
-        'VOD_ALERT_WEBHOOK_URLS must be comma-separated absolute http(s) URLs',
-      )
-      .default(''),
-  })
-  .strict();
 
 export interface Config {
   port: number;
@@ -183,7 +57,7 @@ export interface Config {
   /** RPC: per-service load-balancing strategy and cluster mode overrides, retries for idempotent calls. */
   rpc: {
     strategies: Record<string, Strategy>;
-    modes: Record<string, 'failover' | 'failfast'>;
+    modes: Record<string, ClusterMode>;
     retries: number;
     stats: boolean;
     reportMs: number;
@@ -233,18 +107,6 @@ function parseConcurrency(value: string | undefined): { cpu: number; io: number;
   return out;
 }
 
-function parseStrategies(value: string | undefined) {
-  const strategies: Record<string, Strategy> = {};
-  const modes: Record<string, 'failover' | 'failfast'> = {};
-  for (const part of value ? value.split(',') : []) {
-    const [service, rest] = part.split('=') as [string, string];
-    const [strategy, mode] = rest.split(':') as [Strategy, 'failover' | 'failfast' | undefined];
-    strategies[service] = strategy;
-    if (mode) modes[service] = mode;
-  }
-  return { strategies, modes };
-}
-
 export function parseRoles(value: string | undefined): Role[] {
   if (!value || value.trim() === '' || value === 'all') return [...ROLES];
   const roles = value
@@ -267,6 +129,14 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<Record<string, string>> = {},
 ): Config {
+  return toConfig(checkSettings(rawSettings(env, overrides)));
+}
+
+/** The VOD_* settings of the config file, the environment and the overrides, later ones winning. */
+function rawSettings(
+  env: NodeJS.ProcessEnv,
+  overrides: Partial<Record<string, string>>,
+): Record<string, string> {
   const fileValues: Record<string, string> = {};
   const file = overrides.VOD_CONFIG_FILE ?? env.VOD_CONFIG_FILE;
   if (file) {
@@ -292,8 +162,13 @@ export function loadConfig(
       raw[k] = v;
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined && k !== 'VOD_CONFIG_FILE') raw[k] = v;
+  return raw;
+}
+
+/** Checks the settings against the schema; throws ConfigError naming each bad one and what was given. */
+function checkSettings(raw: Record<string, string>): EnvSettings {
   // Settings the schema does not know are reported, so a typo never silently falls back to a default.
-  const known = new Set(Object.keys(schema.shape));
+  const known = new Set(Object.keys(envSchema.shape));
   const ignoredPrefixes = [
     'VOD_S3_',
     'VOD_SERVICES_',
@@ -306,7 +181,7 @@ export function loadConfig(
   for (const k of Object.keys(raw)) {
     if (!known.has(k) && ignoredPrefixes.some((p) => k.startsWith(p))) delete raw[k];
   }
-  const result = schema.safeParse(raw);
+  const result = envSchema.safeParse(raw);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((i) => {
@@ -317,7 +192,10 @@ export function loadConfig(
       }),
     );
   }
-  const c = result.data;
+  return result.data;
+}
+
+function toConfig(c: EnvSettings): Config {
   const dataDir = path.resolve(c.VOD_DATA_DIR);
   return {
     port: c.VOD_PORT,

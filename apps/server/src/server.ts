@@ -3,10 +3,10 @@ import type { Config } from './config';
 import { type AppContext, closeContext, createContext } from './context';
 import { buildApp, VERSION } from './http/app';
 import { createLogger } from './logger';
-import { registerNode } from './modules/cluster/node';
+import { registerNode } from './modules/cluster';
 import { startMonitorRole } from './modules/monitor/role';
 import { monitorService } from './modules/rpc/contracts';
-import { startStatsReporter } from './modules/rpc/rpc';
+import { startStatsReporter } from './modules/rpc/reporter';
 import { scheduleUploadExpiry } from './modules/uploads/jobs';
 
 export interface RunningServer {

@@ -1,18 +1,11 @@
 import { z } from 'zod';
 import { Id, IsoTime } from './common';
+import { EVENT_TYPES, EventType } from './events';
 
-/** Event types a webhook endpoint can subscribe to (api.md "Webhooks"). */
-export const WEBHOOK_EVENT_TYPES = [
-  'upload.completed',
-  'video.playable',
-  'video.ready',
-  'video.errored',
-  'video.deleted',
-  'video.detection_completed',
-  'recording.imported',
-] as const;
-export const WebhookEventType = z.enum(WEBHOOK_EVENT_TYPES);
-export type WebhookEventType = z.infer<typeof WebhookEventType>;
+/** Event types a webhook endpoint can subscribe to (api.md "Webhooks"): every type of the event log. */
+export const WEBHOOK_EVENT_TYPES = EVENT_TYPES;
+export const WebhookEventType = EventType;
+export type WebhookEventType = EventType;
 
 export const CreateWebhook = z
   .object({

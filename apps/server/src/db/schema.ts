@@ -1,8 +1,3 @@
-import type { BeaconsTable } from '../modules/beacons/repository';
-import type { AlertsTable, RpcStatsTable } from '../modules/monitor/tables';
-import type { ReferrerPoliciesTable, SigningKeysTable } from '../modules/playback/repository';
-import type { WebhookDeliveriesTable, WebhooksTable } from '../modules/webhooks/repository';
-
 /** Row types of every table, as Kysely sees them. Times are ISO-8601 UTC strings. JSON columns are text. */
 export interface TenantsTable {
   id: string;
@@ -174,4 +169,102 @@ export interface DeliveryStatsTable {
   period: string;
   bytes: number;
   requests: number;
+}
+
+/** Migration 004_webhooks. The secret is kept as issued (it signs every delivery) and never returned after creation. */
+export interface WebhooksTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  events: string; // JSON array of event types
+  description: string | null;
+  secret: string; // whsec_<base64 key>
+  created_at: string;
+  disabled_at: string | null;
+}
+
+/** One row per delivery attempt. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhook_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  attempt: number;
+  status: string; // pending | succeeded | failed | retrying
+  response_status: number | null;
+  response_body: string | null; // at most 2 KiB
+  error: string | null;
+  duration_ms: number | null;
+  created_at: string;
+  next_attempt_at: string | null;
+}
+
+/** Migration 006_playback. `private_key` only for the managed key (sealed with the cluster secret). */
+export interface SigningKeysTable {
+  id: string;
+  tenant_id: string;
+  public_key: string; // SPKI PEM
+  private_key: string | null; // sealed PKCS#8 PEM, managed key only
+  managed: number;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A tenant's referrer policy has video_id = ''; a video's overrides it. */
+export interface ReferrerPoliciesTable {
+  tenant_id: string;
+  video_id: string;
+  referrers: string; // JSON array
+  allow_no_referrer: number;
+  updated_at: string;
+}
+
+/** One QoE event of a player view (migration 007). */
+export interface BeaconsTable {
+  id: string;
+  tenant_id: string;
+  video_id: string;
+  playback_id: string;
+  view_id: string;
+  event: string;
+  position: number;
+  startup_ms: number | null;
+  watched_sec: number | null;
+  error: string | null;
+  user_agent: string | null;
+  referrer: string | null;
+  created_at: string;
+}
+
+/** The monitor's per-minute call statistics (migration 010). */
+export interface RpcStatsTable {
+  /** Start of the minute, e.g. 2026-11-24T09:15:00.000Z. */
+  minute: string;
+  service: string;
+  method: string;
+  side: string;
+  node: string;
+  calls: number;
+  errors: number;
+  sum_ms: number;
+  max_ms: number;
+  /** JSON array: non-cumulative counts per BUCKETS_MS bound, +Inf last. */
+  buckets: string;
+}
+
+/** Alerts the monitor opened and resolved (migration 011). */
+export interface AlertsTable {
+  id: string;
+  rule: string;
+  subject: string;
+  severity: string;
+  message: string;
+  value: number | null;
+  threshold: number | null;
+  opened_at: string;
+  resolved_at: string | null;
+  last_seen_at: string;
+  /** "rule|subject" while open, null once resolved (unique: one open alert per rule and subject). */
+  open_key: string | null;
 }

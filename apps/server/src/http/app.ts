@@ -1,21 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
-import cors from '@fastify/cors';
-import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
-import { AppError } from '../lib/errors';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
-import { playbackBase } from '../modules/cluster/node';
+import { playbackBase } from '../modules/cluster';
 import { embedRoutes } from '../modules/embed/routes';
 import { monitorRoutes } from '../modules/monitor/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshots';
@@ -32,10 +21,11 @@ import { tusRoutes, uploadRoutes } from '../modules/uploads/routes';
 import { videoRoutes } from '../modules/videos/routes';
 import { webhookRoutes } from '../modules/webhooks/routes';
 import { registerAuth } from './auth';
-import { createMetrics, type Metrics, registerHttpMetrics } from './metrics';
+import { type Metrics, registerHttpMetrics } from './metrics';
+import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -81,65 +71,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   app.decorate('metrics', metrics);
   registerHttpMetrics(base, metrics);
 
-  await app.register(cors, {
-    origin: config.corsOrigins === '*' ? true : config.corsOrigins,
-    credentials: false,
-    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'location'],
-    maxAge: 600,
-  });
-
-  if (config.rateLimitPerMinute > 0) {
-    await app.register(rateLimit, {
-      max: config.rateLimitPerMinute,
-      timeWindow: 60_000,
-      // Per API key (hashed; the key is not verified here, so a bad key is limited like any other) else per address.
-      keyGenerator: (req) => {
-        const auth = req.headers.authorization;
-        return auth
-          ? `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
-          : `ip:${req.ip}`;
-      },
-      // Playback is not limited per address: many viewers share one NAT, and a player makes a request per
-      // segment. Health checks are not limited either.
-      allowList: (req) => {
-        const p = req.url.split('?')[0] ?? '';
-        return (
-          ['/livez', '/readyz', '/metrics'].includes(p) ||
-          p.startsWith('/internal/rpc/') ||
-          /^\/(hls|mp4|thumb|storyboard|embed|_storage)\//.test(p)
-        );
-      },
-      errorResponseBuilder: (_req, ctx2) =>
-        new AppError(
-          'rate_limited',
-          `Rate limit of ${ctx2.max} requests per minute exceeded; retry in ${Math.ceil(ctx2.ttl / 1000)} s`,
-          {
-            headers: { 'retry-after': String(Math.max(1, Math.ceil(ctx2.ttl / 1000))) },
-          },
-        ) as never,
-    });
-  }
-
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'vodcloud API',
-        version: VERSION,
-        description:
-          'Self-hosted video-on-demand cloud. Errors are application/problem+json with a stable `code`.',
-      },
-      servers: config.publicUrl ? [{ url: config.publicUrl }] : [],
-      components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' } },
-      },
-      security: [{ apiKey: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await registerPlugins(app, config);
 
   registerAuth(base, ctx.tenants);
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.

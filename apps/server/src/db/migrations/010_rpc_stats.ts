@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 
 // RPC call statistics per minute (UTC, ISO start of the minute), service, method, side and reporting
 // node, added to as nodes report (modules/monitor). `buckets` is a JSON array of non-cumulative counts
-// over rpc/report.ts BUCKETS_MS (+Inf last).
+// over lib/call-stats.ts BUCKETS_MS (+Inf last).
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('rpc_stats')

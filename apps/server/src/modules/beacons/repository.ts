@@ -1,21 +1,5 @@
 import type { Database } from '../../db/connect';
-
-/** One QoE event of a player view (migration 007). */
-export interface BeaconsTable {
-  id: string;
-  tenant_id: string;
-  video_id: string;
-  playback_id: string;
-  view_id: string;
-  event: string;
-  position: number;
-  startup_ms: number | null;
-  watched_sec: number | null;
-  error: string | null;
-  user_agent: string | null;
-  referrer: string | null;
-  created_at: string;
-}
+import type { BeaconsTable } from '../../db/schema';
 
 export class BeaconsRepository {
   constructor(private readonly db: Database) {}

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config, Role } from '../../config';
 import type { RegistrationHandle, Registry, ServiceInstance } from '../../ports/registry';
-import { unhealthyInstances } from '../monitor/health';
+import { unhealthyInstances } from './health';
 
 export const serviceOf = (role: Role) => `vod-${role}`;
 

@@ -1,20 +1,10 @@
+import type { EventType } from '@vodcloud/contracts';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import type { DB } from '../../db/schema';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
-
-export const EVENT_TYPES = [
-  'upload.completed',
-  'video.playable',
-  'video.ready',
-  'video.errored',
-  'video.deleted',
-  'video.detection_completed',
-  'recording.imported',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
 
 export interface VodEvent {
   id: string;

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
+import type { AlertsTable } from '../../db/schema';
 import { newId } from '../../lib/ids';
-import type { AlertsTable } from './tables';
 
 export type Severity = 'warning' | 'critical';
 

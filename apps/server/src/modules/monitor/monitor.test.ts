@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseEngines, type TestDatabase } from '../../../../../test/support/databases';
 import { createDatabase, type Database } from '../../db/connect';
 import { migrateToLatest } from '../../db/migrate';
-import { BUCKETS_MS, type CallTotals, type StatsReport } from '../rpc/report';
+import { BUCKETS_MS, type CallTotals, type StatsReport } from '../../lib/call-stats';
 import { MonitorService, minuteOf } from './service';
 
 const silent = pino({ level: 'silent' });

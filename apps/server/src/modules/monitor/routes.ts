@@ -11,7 +11,7 @@ import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import type { Registry } from '../../ports/registry';
-import { clusterHealth, instancesOf, SENTINEL_SERVICE } from './health';
+import { clusterHealth, instancesOf, SENTINEL_SERVICE } from '../cluster';
 import type { MonitorService } from './service';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem };

@@ -8,10 +8,10 @@ import { databaseEngines } from '../../../../../test/support/databases';
 import { engineUrl } from '../../../../../test/support/engines';
 import { waitFor } from '../../../../../test/support/uploads';
 import { createKysely } from '../../db/connect';
+import { BUCKETS_MS } from '../../lib/call-stats';
 import { createRegistry, parseZooKeeperUrl } from '../../ports/registry';
-import { BUCKETS_MS } from '../rpc/report';
+import { SENTINEL_SERVICE, unhealthyInstances } from '../cluster';
 import type { AlertEvent } from './alerts';
-import { SENTINEL_SERVICE, unhealthyInstances } from './health';
 import { evaluateReplica, replicaLag } from './rules';
 import { Sentinel } from './sentinel';
 

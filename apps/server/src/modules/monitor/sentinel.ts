@@ -6,8 +6,8 @@ import { createKysely, type Database, dialectOf } from '../../db/connect';
 import type { DB } from '../../db/schema';
 import type { JobQueue } from '../../ports/queue';
 import type { RegistrationHandle, Registry, ServiceInstance } from '../../ports/registry';
+import { type InstanceHealth, instancesOf, SENTINEL_SERVICE, type SentinelView } from '../cluster';
 import { AlertNotifier, type Evaluation } from './alerts';
-import { type InstanceHealth, instancesOf, SENTINEL_SERVICE, type SentinelView } from './health';
 import { evaluateDisk, evaluateProviders, evaluateQueue, evaluateReplica, evaluateRpc } from './rules';
 import type { MonitorService } from './service';
 

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
-import { BUCKETS_MS, quantileMs, StatsReport } from '../rpc/report';
+import type { RpcStatsTable } from '../../db/schema';
+import { BUCKETS_MS, quantileMs, StatsReport } from '../../lib/call-stats';
 import { AlertService } from './alerts';
-import type { RpcStatsTable } from './tables';
 
 export const minuteOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 16)}:00.000Z`;
 

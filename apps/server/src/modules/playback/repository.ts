@@ -1,24 +1,7 @@
 import type { Database } from '../../db/connect';
+import type { ReferrerPoliciesTable, SigningKeysTable } from '../../db/schema';
 
-/** Migration 006_playback. `private_key` only for the managed key (sealed with the cluster secret). */
-export interface SigningKeysTable {
-  id: string;
-  tenant_id: string;
-  public_key: string; // SPKI PEM
-  private_key: string | null; // sealed PKCS#8 PEM, managed key only
-  managed: number;
-  created_at: string;
-  revoked_at: string | null;
-}
-
-/** A tenant's referrer policy has video_id = ''; a video's overrides it. */
-export interface ReferrerPoliciesTable {
-  tenant_id: string;
-  video_id: string;
-  referrers: string; // JSON array
-  allow_no_referrer: number;
-  updated_at: string;
-}
+export type { ReferrerPoliciesTable, SigningKeysTable };
 
 export class PlaybackRepository {
   constructor(private readonly db: Database) {}

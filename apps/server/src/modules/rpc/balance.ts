@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Strategy } from '../../lib/rpc-strategies';
 import type { ServiceInstance } from '../../ports/registry';
 
 /**
@@ -9,8 +10,7 @@ import type { ServiceInstance } from '../../ports/registry';
  * - `consistent_hash`: a ring of virtual nodes keyed by the call's hash key (e.g. the video id), so one
  *   video's calls go to one instance, and an instance joining or leaving moves only its share of keys.
  */
-export const STRATEGIES = ['random', 'round_robin', 'least_active', 'consistent_hash'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+export { STRATEGIES, type Strategy } from '../../lib/rpc-strategies';
 
 const VIRTUAL_NODES = 160;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { StatsReport } from '../../lib/call-stats';
 import { defineService } from './define';
-import { StatsReport } from './report';
 
 const VideoRef = z.object({ tenantId: z.string().min(1).max(64), videoId: z.string().min(1).max(64) });
 

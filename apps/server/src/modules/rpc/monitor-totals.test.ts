@@ -3,7 +3,8 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestServer } from '../../../../../test/support/app';
 import { mediaService, monitorService } from './contracts';
-import { Rpc, startStatsReporter } from './rpc';
+import { startStatsReporter } from './reporter';
+import { Rpc } from './rpc';
 import { CallStats } from './stats';
 
 const run = randomBytes(4).toString('hex');

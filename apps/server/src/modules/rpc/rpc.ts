@@ -1,11 +1,10 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Agent, request } from 'undici';
-import { ZodError } from 'zod';
-import { AppError, ERROR_STATUS, type ErrorCode } from '../../lib/errors';
+import { Agent } from 'undici';
+import type { ClusterMode } from '../../lib/rpc-strategies';
 import type { Registry, ServiceInstance } from '../../ports/registry';
-import { unhealthyInstances } from '../monitor/health';
+import { unhealthyInstances } from '../cluster';
 import { Balancer, CircuitBreaker, type Strategy } from './balance';
 import {
   type CallContext,
@@ -16,9 +15,13 @@ import {
   registryName,
   type ServiceDef,
 } from './define';
+import { deadlineError, RpcError, toRpcError } from './errors';
 import type { CallStats } from './stats';
+import { type Provided, postCall, rpcRoute } from './transport';
 
-export type ClusterMode = 'failover' | 'failfast';
+export { RpcError } from './errors';
+export { RPC_PATH } from './transport';
+export type { ClusterMode };
 
 export interface RpcOptions {
   registry: Registry;
@@ -39,25 +42,6 @@ export interface RpcOptions {
   discoveryWaitMs?: number;
 }
 
-const RETRIABLE_STATUS = new Set([500, 502, 503, 504]);
-
-/** An RPC failure, carrying the platform's error code; `retriable` errors may be failed over. */
-export class RpcError extends AppError {
-  constructor(
-    code: ErrorCode,
-    message: string,
-    readonly retriable: boolean,
-    readonly instance?: string,
-  ) {
-    super(code, message);
-    this.name = 'RpcError';
-  }
-}
-
-export const RPC_PATH = '/internal/rpc';
-const KEY_HEADER = 'x-vod-rpc-key';
-const DEADLINE_HEADER = 'x-vod-deadline-ms';
-
 /**
  * Typed RPC over the registry's providers. A provider registers `rpc-<service>` with its URL; a consumer
  * subscribes (the registry pushes changes), picks an instance by the service's strategy, avoids instances
@@ -67,7 +51,7 @@ const DEADLINE_HEADER = 'x-vod-deadline-ms';
  * platform's problem codes. A provider in the same process is called directly.
  */
 export class Rpc {
-  private readonly impls = new Map<string, { def: ServiceDef; impl: Record<string, unknown> }>();
+  private readonly impls = new Map<string, Provided>();
   private readonly lists = new Map<string, { instances: ServiceInstance[]; ready: Promise<void> }>();
   private readonly unsubscribes: Array<() => void> = [];
   readonly balancer = new Balancer();
@@ -256,7 +240,7 @@ export class Rpc {
       tried.add(instance.id);
       this.balancer.begin(instance.id);
       try {
-        const result = await this.send(def.name, method, instance, input, opts);
+        const result = await postCall(this.agent, this.key, def.name, method, instance, input, opts);
         this.breaker.success(instance.id);
         return result;
       } catch (err) {
@@ -308,112 +292,13 @@ export class Rpc {
     return undefined;
   }
 
-  private async send(
-    service: string,
-    method: string,
-    instance: ServiceInstance,
-    input: unknown,
-    opts: CallOptions & { requestId: string; deadline: number },
-  ): Promise<unknown> {
-    const base = (instance.metadata as { url?: string }).url ?? `http://${instance.host}:${instance.port}`;
-    const remaining = opts.deadline - Date.now();
-    if (remaining <= 0) throw deadlineError(service, method);
-    let res: Awaited<ReturnType<typeof request>>;
-    try {
-      res = await request(`${base}${RPC_PATH}/${service}/${method}`, {
-        method: 'POST',
-        dispatcher: this.agent,
-        headers: {
-          'content-type': 'application/json',
-          [KEY_HEADER]: this.key,
-          [DEADLINE_HEADER]: String(remaining),
-          'x-request-id': opts.requestId,
-        },
-        body: JSON.stringify(input ?? null),
-        // undici's own timers bound the call (an AbortSignal per call costs more than the call itself).
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        headersTimeout: remaining,
-        bodyTimeout: remaining,
-      });
-    } catch (err) {
-      if (opts.deadline <= Date.now()) throw deadlineError(service, method, instance.id);
-      throw new RpcError(
-        'unavailable',
-        `${service}.${method} on ${instance.id}: ${(err as Error).message}`,
-        true,
-        instance.id,
-      );
-    }
-    const text = await res.body.text();
-    if (res.statusCode === 200) return text ? JSON.parse(text) : null;
-    let body: { code?: string; detail?: string } = {};
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not a problem document: e.g. a proxy's error page
-    }
-    const code = (body.code && body.code in ERROR_STATUS ? body.code : codeFor(res.statusCode)) as ErrorCode;
-    throw new RpcError(
-      code,
-      body.detail ?? `${service}.${method} on ${instance.id} answered ${res.statusCode}`,
-      RETRIABLE_STATUS.has(res.statusCode) && !(body.detail ?? '').startsWith('deadline'),
-      instance.id,
-    );
-  }
-
   /** Serves `POST /internal/rpc/:service/:method` for the services this process provides. */
   routes(app: FastifyInstance): void {
-    app.post<{ Params: { service: string; method: string } }>(
-      `${RPC_PATH}/:service/:method`,
-      { schema: { hide: true }, logLevel: 'warn' },
-      async (req, reply) => {
-        const given = req.headers[KEY_HEADER];
-        if (typeof given !== 'string' || !safeEqual(given, this.key))
-          throw new AppError('unauthorized', 'rpc: missing or wrong cluster key');
-        const entry = this.impls.get(req.params.service);
-        const m = entry?.def.methods[req.params.method] as MethodDef | undefined;
-        if (!entry || !m)
-          throw new AppError(
-            'not_found',
-            `rpc: ${req.params.service}.${req.params.method} is not provided here`,
-          );
-        const remaining = Math.max(
-          1,
-          Math.min(Number(req.headers[DEADLINE_HEADER]) || m.timeoutMs, 3_600_000),
-        );
-        const deadline = Date.now() + remaining;
-        // Aborted at the caller's deadline or when the caller goes away.
-        const ac = new AbortController();
-        const timer = setTimeout(() => ac.abort(), remaining);
-        reply.raw.once('close', () => {
-          clearTimeout(timer);
-          if (!reply.raw.writableFinished) ac.abort();
-        });
-        let input: unknown;
-        try {
-          input = m.input.parse(req.body);
-        } catch (err) {
-          if (err instanceof ZodError)
-            throw new AppError(
-              'validation_failed',
-              `rpc: invalid input for ${entry.def.name}.${req.params.method}`,
-              {
-                errors: err.issues.map((i) => ({ path: `body.${i.path.join('.')}`, message: i.message })),
-              },
-            );
-          throw err;
-        }
-        const result = await this.serve(entry.def, req.params.method, m, entry.impl, input, {
-          requestId: String(req.id),
-          deadline,
-          signal: ac.signal,
-        });
-        clearTimeout(timer);
-        return reply
-          .type('application/json')
-          .serializer((v: unknown) => JSON.stringify(v ?? null))
-          .send(result);
-      },
+    rpcRoute(
+      app,
+      this.key,
+      (service) => this.impls.get(service),
+      (...args) => this.serve(...args),
     );
   }
 
@@ -423,72 +308,4 @@ export class Rpc {
     for (const u of this.unsubscribes) u();
     await this.agent.close().catch(() => undefined);
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function deadlineError(service: string, method: string, instance?: string): RpcError {
-  return new RpcError('unavailable', `deadline exceeded calling ${service}.${method}`, false, instance);
-}
-
-function codeFor(status: number): ErrorCode {
-  for (const [code, s] of Object.entries(ERROR_STATUS)) if (s === status) return code as ErrorCode;
-  return status >= 500 ? 'internal' : 'bad_request';
-}
-
-function toRpcError(err: unknown, service: string, method: string, instance: string): RpcError {
-  if (err instanceof RpcError) return err;
-  if (err instanceof AppError) return new RpcError(err.code, err.message, false, instance);
-  return new RpcError(
-    'internal',
-    `${service}.${method} on ${instance}: ${(err as Error).message}`,
-    true,
-    instance,
-  );
-}
-
-/**
- * Sends this node's call statistics to the monitor (found through the registry) every `intervalMs`; a
- * report that cannot be delivered is kept and merged into the next one.
- */
-export function startStatsReporter(o: {
-  rpc: Rpc;
-  stats: CallStats;
-  report: (r: NonNullable<ReturnType<CallStats['drain']>>) => Promise<unknown>;
-  node: () => string | undefined;
-  roles: string[];
-  intervalMs: number;
-  log: Logger;
-}): { flush(): Promise<void>; stop(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const flush = () => {
-    running ??= (async () => {
-      const node = o.node();
-      if (!node) return;
-      const report = o.stats.drain(node, o.roles);
-      if (!report) return;
-      try {
-        await o.report(report);
-      } catch (err) {
-        o.stats.restore(report);
-        o.log.debug({ err: (err as Error).message }, 'call statistics not delivered to the monitor; kept');
-      }
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const timer = setInterval(() => void flush(), o.intervalMs);
-  timer.unref();
-  return {
-    flush,
-    async stop() {
-      clearInterval(timer);
-      await flush();
-    },
-  };
 }

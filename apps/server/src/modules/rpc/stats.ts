@@ -1,5 +1,5 @@
 import { Histogram, type Registry } from 'prom-client';
-import { BUCKETS_MS, type CallTotals, type StatsReport } from './report';
+import { BUCKETS_MS, type CallTotals, type StatsReport } from '../../lib/call-stats';
 
 type Side = CallTotals['side'];
 

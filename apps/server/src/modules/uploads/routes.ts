@@ -4,7 +4,7 @@ import { tenantOf } from '../../http/auth';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import type { Registry } from '../../ports/registry';
-import { healthyInstances, leastLoaded, serviceOf } from '../cluster/node';
+import { healthyInstances, leastLoaded, serviceOf } from '../cluster';
 import { baseUrlFor } from '../videos/routes';
 import type { UploadService } from './service';
 import { uploadView } from './service';

@@ -10,21 +10,10 @@ import type { UploadsTable } from '../../db/schema';
 import type { Cache } from '../../ports/cache';
 import type { TenantService } from '../tenants/service';
 import { CacheLocker } from './locker';
-import { sourceKey, UPLOAD_TOKEN_PREFIX, type UploadService } from './service';
+import { sourceKey, type UploadService } from './service';
+import { fail, TUS_ID, tusAccess, URL_ID } from './tus-access';
 
 export const TUS_PATH = '/tus';
-const ULID = '[0-9A-HJKMNP-TV-Z]{26}';
-const URL_ID = new RegExp(`^(${ULID})\\.(${ULID})$`);
-const TUS_ID = new RegExp(`^(${ULID})/(${ULID})/source$`);
-
-/** tus errors are `{status_code, body}`; the body is plain text for tus clients. */
-const fail = (status_code: number, body: string) => ({ status_code, body: `${body}\n` });
-
-interface Caller {
-  tenantId: string;
-  /** Set when the caller used an upload token: the one upload it may touch. */
-  upload?: UploadsTable;
-}
 
 export interface TusDeps {
   config: Config;
@@ -72,50 +61,11 @@ export async function createDatastore(deps: TusDeps): Promise<DataStore> {
 
 export async function createTus(deps: TusDeps): Promise<TusHandle> {
   const { config, uploads, tenants, log } = deps;
-  const callers = new WeakMap<Request, Caller>();
   const datastore = await createDatastore(deps);
   // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
   datastore.extensions = datastore.extensions.filter((e) => e !== 'creation-defer-length');
 
-  const authenticate = async (req: Request): Promise<Caller> => {
-    const known = callers.get(req);
-    if (known) return known;
-    const header = req.headers.get('authorization') ?? '';
-    const m = /^Bearer (\S+)$/.exec(header);
-    if (!m) throw fail(401, 'Send Authorization: Bearer <upload token or API key>');
-    const credential = m[1]!;
-    let caller: Caller;
-    if (credential.startsWith(UPLOAD_TOKEN_PREFIX)) {
-      const upload = await uploads.byToken(credential);
-      if (!upload) throw fail(401, 'The upload token is unknown or expired');
-      caller = { tenantId: upload.tenant_id, upload };
-    } else {
-      const principal = await tenants.authenticate(credential);
-      if (!principal?.tenantId) throw fail(401, 'The API key is unknown or revoked');
-      if (!principal.scopes.includes('write')) throw fail(403, 'This API key is read-only');
-      caller = { tenantId: principal.tenantId };
-    }
-    callers.set(req, caller);
-    return caller;
-  };
-
-  /** The upload row behind a tus id, if this caller may touch it; 404 otherwise, never saying which. */
-  const authorize = async (req: Request, tusId: string): Promise<UploadsTable> => {
-    const caller = await authenticate(req);
-    const m = TUS_ID.exec(tusId);
-    const row = m && m[1] === caller.tenantId ? await uploads.byTusId(tusId) : undefined;
-    if (!row || (caller.upload && caller.upload.id !== row.id)) throw ERRORS.FILE_NOT_FOUND;
-    if (row.status === 'expired' || row.status === 'cancelled') throw ERRORS.FILE_NO_LONGER_EXISTS;
-    if (row.expires_at < new Date().toISOString() && row.status !== 'complete')
-      throw ERRORS.FILE_NO_LONGER_EXISTS;
-    return row;
-  };
-
-  const limitFor = async (tenantId: string, row: UploadsTable | undefined) => {
-    const remaining = await uploads.remainingQuota(tenantId);
-    const own = row ? Number(row.max_size_bytes) : config.uploadMaxBytes;
-    return Math.min(own, config.uploadMaxBytes, remaining);
-  };
+  const { callers, authenticate, authorize, limitFor } = tusAccess(uploads, tenants, config);
 
   const server = new Server({
     path: TUS_PATH,
@@ -196,46 +146,11 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       .catch((err) => log.error({ err, tusId: id }, 'could not record a terminated upload'));
   });
 
-  const reply = (res: ServerResponse, status: number, headers: Record<string, string>, body = '') => {
-    res.writeHead(status, { 'Tus-Resumable': '1.0.0', 'Cache-Control': 'no-store', ...headers });
-    res.end(body);
-  };
-
   return {
     server,
     datastore,
     async handle(req: IncomingMessage, res: ServerResponse) {
-      if (req.method === 'PATCH') {
-        // tus says 415 for a body that is not application/offset+octet-stream (@tus/server answers 400).
-        const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-        if (type !== 'application/offset+octet-stream')
-          return reply(
-            res,
-            415,
-            { 'Content-Type': 'text/plain' },
-            'Content-Type must be application/offset+octet-stream\n',
-          );
-        // A retried final PATCH of a finished upload is answered as the first was (stores cannot append to a finished object).
-        const m = URL_ID.exec(req.url?.split('?')[0]?.split('/').pop() ?? '');
-        if (m && req.headers['tus-resumable']) {
-          const row = await uploads.byTusId(sourceKey(m[1]!, m[2]!));
-          if (row?.status === 'complete' && req.headers['upload-offset'] === String(row.size)) {
-            const web = new Request('http://x/', { headers: req.headers as Record<string, string> });
-            try {
-              await authorize(web, row.tus_id);
-            } catch (err) {
-              const e = err as { status_code?: number; body?: string };
-              return reply(res, e.status_code ?? 500, { 'Content-Type': 'text/plain' }, e.body ?? '');
-            }
-            req.resume();
-            return reply(res, 204, {
-              'Upload-Offset': String(row.size),
-              'X-Video-Id': row.video_id,
-              'X-Upload-Id': row.id,
-            });
-          }
-        }
-      }
+      if (req.method === 'PATCH' && (await answeredPatch(req, res, uploads, authorize))) return;
       await server.handle(req, res);
     },
     async remove(tusId: string) {
@@ -249,4 +164,56 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       return datastore instanceof FileStore ? path.join(config.dataDir, 'uploads', tusId) : undefined;
     },
   };
+}
+
+/**
+ * The PATCH cases answered before @tus/server: a body that is not application/offset+octet-stream (tus
+ * says 415; @tus/server answers 400), and a retried final PATCH of a finished upload, answered as the
+ * first was (stores cannot append to a finished object). True when it answered.
+ */
+async function answeredPatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  uploads: UploadService,
+  authorize: (req: Request, tusId: string) => Promise<UploadsTable>,
+): Promise<boolean> {
+  // tus says 415 for a body that is not application/offset+octet-stream (@tus/server answers 400).
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/offset+octet-stream') {
+    reply(
+      res,
+      415,
+      { 'Content-Type': 'text/plain' },
+      'Content-Type must be application/offset+octet-stream\n',
+    );
+    return true;
+  }
+  // A retried final PATCH of a finished upload is answered as the first was (stores cannot append to a finished object).
+  const m = URL_ID.exec(req.url?.split('?')[0]?.split('/').pop() ?? '');
+  if (m && req.headers['tus-resumable']) {
+    const row = await uploads.byTusId(sourceKey(m[1]!, m[2]!));
+    if (row?.status === 'complete' && req.headers['upload-offset'] === String(row.size)) {
+      const web = new Request('http://x/', { headers: req.headers as Record<string, string> });
+      try {
+        await authorize(web, row.tus_id);
+      } catch (err) {
+        const e = err as { status_code?: number; body?: string };
+        reply(res, e.status_code ?? 500, { 'Content-Type': 'text/plain' }, e.body ?? '');
+        return true;
+      }
+      req.resume();
+      reply(res, 204, {
+        'Upload-Offset': String(row.size),
+        'X-Video-Id': row.video_id,
+        'X-Upload-Id': row.id,
+      });
+      return true;
+    }
+  }
+  return false;
+}
+
+function reply(res: ServerResponse, status: number, headers: Record<string, string>, body = ''): void {
+  res.writeHead(status, { 'Tus-Resumable': '1.0.0', 'Cache-Control': 'no-store', ...headers });
+  res.end(body);
 }

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { Database } from '../../db/connect';
 import type { JobQueue } from '../../ports/queue';
 import type { EventService } from '../events/service';
-import type { LookupFn } from './delivery';
 import { WebhookRepository } from './repository';
+import type { LookupFn } from './sender';
 import { DELIVER_JOB, type RetryPolicy, WebhookService } from './service';
 
 const DeliverPayload = z.object({ webhookId: z.string(), eventId: z.string() });

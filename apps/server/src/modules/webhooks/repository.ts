@@ -1,48 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { EventsTable } from '../../db/schema';
-
-/** Migration 004_webhooks. The secret is kept as issued (it signs every delivery) and never returned after creation. */
-export interface WebhooksTable {
-  id: string;
-  tenant_id: string;
-  url: string;
-  events: string; // JSON array of event types
-  description: string | null;
-  secret: string; // whsec_<base64 key>
-  created_at: string;
-  disabled_at: string | null;
-}
-
-/** One row per delivery attempt. */
-export interface WebhookDeliveriesTable {
-  id: string;
-  webhook_id: string;
-  tenant_id: string;
-  event_id: string;
-  event_type: string;
-  attempt: number;
-  status: string; // pending | succeeded | failed | retrying
-  response_status: number | null;
-  response_body: string | null; // at most 2 KiB
-  error: string | null;
-  duration_ms: number | null;
-  created_at: string;
-  next_attempt_at: string | null;
-}
-
-/** The tables this module reads and writes (a subset of the app's DB once it lists them). */
-export interface WebhookTables {
-  webhooks: WebhooksTable;
-  webhook_deliveries: WebhookDeliveriesTable;
-  events: EventsTable;
-}
+import type { DB, EventsTable, WebhookDeliveriesTable, WebhooksTable } from '../../db/schema';
 
 export class WebhookRepository {
   constructor(private readonly db: Database) {}
 
-  private get primary(): Kysely<WebhookTables> {
-    return this.db.primary as unknown as Kysely<WebhookTables>;
+  private get primary(): Kysely<DB> {
+    return this.db.primary;
   }
 
   async insert(row: WebhooksTable): Promise<void> {
@@ -91,7 +55,7 @@ export class WebhookRepository {
 
   async list(tenantId: string, limit: number, beforeId?: string): Promise<WebhooksTable[]> {
     return this.db.read((k) => {
-      let q = (k as unknown as Kysely<WebhookTables>)
+      let q = k
         .selectFrom('webhooks')
         .selectAll()
         .where('tenant_id', '=', tenantId)

@@ -1,10 +1,12 @@
+import type { CreateWebhook, WebhookEventType } from '@vodcloud/contracts';
 import type { Logger } from 'pino';
-import type { CreateWebhook, WebhookEventType } from '../../../../../packages/contracts/src/webhooks';
+import type { WebhookDeliveriesTable, WebhooksTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
 import { type JobQueue, UnrecoverableJobError } from '../../ports/queue';
 import type { VodEvent } from '../events/service';
+import type { WebhookRepository } from './repository';
 import {
   checkEndpointUrl,
   DeliveryError,
@@ -13,8 +15,7 @@ import {
   type PostResult,
   postWebhook,
   signedHeaders,
-} from './delivery';
-import type { WebhookDeliveriesTable, WebhookRepository, WebhooksTable } from './repository';
+} from './sender';
 
 export const DELIVER_JOB = 'webhook.deliver';
 

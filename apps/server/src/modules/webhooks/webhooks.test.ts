@@ -10,10 +10,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '@vodcloud/contracts';
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEBHOOK_EVENT_TYPES } from '../../../../../packages/contracts/src/webhooks';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { waitFor } from '../../../../../test/support/uploads';
 import { loadConfig } from '../../config';
@@ -23,11 +23,10 @@ import { registerAuth } from '../../http/auth';
 import { errorHandler } from '../../http/problem';
 import type { ZodApp } from '../../http/types';
 import { newId } from '../../lib/ids';
-import { EVENT_TYPES } from '../events/service';
-import { MAX_RESPONSE_KEPT, MAX_RESPONSE_READ, postWebhook, sign } from './delivery';
 import { setupWebhooks } from './jobs';
 import { WebhookRepository } from './repository';
 import { webhookRoutes } from './routes';
+import { MAX_RESPONSE_KEPT, MAX_RESPONSE_READ, postWebhook, sign } from './sender';
 import { retryDelay, type WebhookService } from './service';
 
 // ------------------------------------------------------------------ the independent verifier
@@ -515,7 +514,7 @@ describe('webhooks', () => {
   });
 });
 
-describe('signing and the POST (delivery.ts)', () => {
+describe('signing and the POST (sender.ts)', () => {
   // The published Standard Webhooks test vector (the reference libraries' tests use it).
   const vector = {
     secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',

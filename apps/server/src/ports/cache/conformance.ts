@@ -1,3 +1,5 @@
+// The one conformance suite every Cache adapter passes; kept whole on purpose (one long suite function)
+// so every adapter is held to one text, read in one place.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cache, Lock } from './types';
 import { LockLostError, LockTimeoutError } from './types';

@@ -12,10 +12,11 @@
  * aborts the handler's signal. A cancelled job ends BullMQ-`failed` (UnrecoverableError, no retry) and
  * is reported `cancelled`.
  */
-import { FlowProducer, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { FlowProducer, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { newId } from '../../lib/ids';
+import { type AnyJob, bullJobInfo, CANCELLED, idOfKey, stateOf } from './bullmq-jobs';
 import {
   backoffDelay,
   checkOptions,
@@ -23,8 +24,6 @@ import {
   childLogger,
   concurrencyOf,
   DEFAULT_LEASE_MS,
-  fromBullPriority,
-  iso,
   JobAbandonedError,
   JobCancelledError,
   MetricsRecorder,
@@ -32,6 +31,7 @@ import {
   runAttempt,
   silentLogger,
   toBullPriority,
+  within,
 } from './runtime';
 import {
   type EnqueueOptions,
@@ -41,7 +41,6 @@ import {
   type JobMetrics,
   type JobQueue,
   JobQueueError,
-  type JobState,
   QUEUE_CLASSES,
   type QueueClass,
   type QueueLogger,
@@ -57,10 +56,8 @@ export interface BullJobQueueOptions {
   log?: QueueLogger;
 }
 
-type AnyJob = Job<unknown, unknown, string>;
 const PENDING_TYPES = ['wait', 'prioritized', 'delayed', 'waiting-children', 'active', 'paused'] as const;
 const SCAN_LIMIT = 10_000;
-const CANCELLED = 'cancelled';
 
 export class BullJobQueue implements JobQueue {
   readonly kind = 'bullmq' as const;
@@ -186,37 +183,7 @@ export class BullJobQueue implements JobQueue {
       // It finished between reading its data and its state: read the data again for the result.
       job = ((await this.queues[job.queueName as QueueClass].getJob(jobId)) as AnyJob | undefined) ?? job;
     }
-    let state: JobState;
-    if (raw === 'delayed') state = 'delayed';
-    else if (raw === 'active') state = 'active';
-    else if (raw === 'completed') state = 'completed';
-    else if (raw === 'failed') state = snapshot ? 'cancelled' : 'failed';
-    else state = 'waiting'; // wait, prioritized, waiting-children
-    if (snapshot && (state === 'waiting' || state === 'delayed')) state = 'cancelled';
-    return this.info(job, state);
-  }
-
-  private info(job: AnyJob, state: JobState): JobInfo {
-    const info: JobInfo = {
-      id: job.id!,
-      name: job.name,
-      queue: job.queueName as QueueClass,
-      state,
-      attempts: job.attemptsStarted ?? 0,
-      maxAttempts: job.opts.attempts ?? 1,
-      priority: fromBullPriority(job.opts.priority),
-      payload: job.data,
-      progress: (job.progress as JobInfo['progress']) ?? 0,
-      createdAt: iso(job.timestamp)!,
-    };
-    if (state === 'completed') info.result = job.returnvalue ?? null;
-    if (state === 'cancelled') info.error = CANCELLED;
-    else if (job.failedReason) info.error = job.failedReason;
-    if (job.parent?.id) info.parentId = job.parent.id;
-    if (job.finishedOn && (state === 'completed' || state === 'failed' || state === 'cancelled')) {
-      info.finishedAt = iso(job.finishedOn);
-    }
-    return info;
+    return bullJobInfo(job, stateOf(raw, !!snapshot));
   }
 
   private async pendingJobs(types: readonly (typeof PENDING_TYPES)[number][]): Promise<AnyJob[]> {
@@ -273,7 +240,7 @@ export class BullJobQueue implements JobQueue {
     const state = await job.getState();
     if (state === 'completed' || state === 'failed' || state === 'unknown') return false;
     if ((await this.producer.hexists(this.cancelKey, jobId)) === 1) return true;
-    const snapshot: JobInfo = { ...this.info(job, 'cancelled'), finishedAt: new Date().toISOString() };
+    const snapshot: JobInfo = { ...bullJobInfo(job, 'cancelled'), finishedAt: new Date().toISOString() };
     await this.producer.hset(this.cancelKey, jobId, JSON.stringify(snapshot));
     // A job with no flow around it is simply removed while it waits; flow members stay so the flow
     // sees them end (a worker fails them without running the handler, which fails the parent).
@@ -399,22 +366,5 @@ export class BullJobQueue implements JobQueue {
     await this.stop();
     await Promise.allSettled([...Object.values(this.queues).map((q) => q.close()), this.flows.close()]);
     await this.producer.quit().catch(() => {});
-  }
-}
-
-/** BullMQ names children `<prefix>:<queue>:<id>`; our ids never contain ':'. */
-function idOfKey(key: string): string {
-  return key.slice(key.lastIndexOf(':') + 1);
-}
-
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), t]);
-  } finally {
-    clearTimeout(timer);
   }
 }

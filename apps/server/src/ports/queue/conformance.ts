@@ -1,5 +1,6 @@
 /**
  * The one conformance suite every JobQueue adapter passes, against a real store.
+ * Kept whole on purpose (over the 400-line rule): every adapter is held to one text, read in one place.
  * A harness opens queue instances on one store (several instances stand for several processes),
  * empties it between tests, and tells a child process how to open a queue on the same store.
  */

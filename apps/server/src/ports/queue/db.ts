@@ -11,27 +11,27 @@
  * worker died) to `waiting` — or to `failed` once they used all their attempts.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
-import type { DB, JobsTable } from '../../db/schema';
+import type { DB } from '../../db/schema';
 import { newId } from '../../lib/ids';
+import { cancelJob, reapExpired, recordOutcome, renewLeases } from './db-leases';
+import { every, insertFlow, newRow, PENDING_STATES, pendingGauges, toInfo } from './db-rows';
 import {
-  type AttemptOutcome,
-  backoffDelay,
   checkOptions,
   checkPayload,
   childLogger,
   concurrencyOf,
   DEFAULT_LEASE_MS,
-  iso,
   JobAbandonedError,
   JobCancelledError,
   MetricsRecorder,
   Registry,
   runAttempt,
   silentLogger,
+  within,
 } from './runtime';
 import {
   type EnqueueOptions,
@@ -42,7 +42,6 @@ import {
   type JobProgress,
   type JobQueue,
   JobQueueError,
-  type JobState,
   QUEUE_CLASSES,
   type QueueClass,
   type QueueLogger,
@@ -56,8 +55,6 @@ export interface DbJobQueueOptions {
   log?: QueueLogger;
 }
 
-type Executor = Kysely<DB> | Transaction<DB>;
-
 interface Running {
   id: string;
   name: string;
@@ -67,16 +64,6 @@ interface Running {
   controller: AbortController;
   done: Promise<void>;
 }
-
-const PENDING_STATES = ['waiting', 'blocked', 'active'];
-/** Deadlock victim (MariaDB, PostgreSQL), serialization failure, lock wait timeout, busy SQLite file. */
-const RETRYABLE_CODES = new Set([
-  'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT',
-  '40P01',
-  '40001',
-  'SQLITE_BUSY',
-]);
 
 export class DbJobQueue implements JobQueue {
   readonly kind = 'db' as const;
@@ -116,7 +103,7 @@ export class DbJobQueue implements JobQueue {
     try {
       await this.db
         .insertInto('jobs')
-        .values(this.newRow(id, name, def, data, o, now, 'waiting', null, 0))
+        .values(newRow(id, name, def, data, o, now, 'waiting', null, 0))
         .execute();
     } catch (err) {
       if (o.jobId && isUniqueViolation(err)) return id;
@@ -127,106 +114,9 @@ export class DbJobQueue implements JobQueue {
   }
 
   async enqueueFlow(flow: Flow): Promise<{ parentId: string; childIds: string[] }> {
-    if (!flow.children.length) throw new JobQueueError('invalid_options', 'A flow needs at least one child');
-    const parentDef = this.registry.require(flow.parent.name);
-    const parentData = checkPayload(flow.parent.name, parentDef, flow.parent.payload);
-    const po = checkOptions(parentDef, flow.parent.opts);
-    const children = flow.children.map((c) => {
-      const def = this.registry.require(c.name);
-      return { node: c, def, data: checkPayload(c.name, def, c.payload), o: checkOptions(def, c.opts) };
-    });
-    const parentId = po.jobId ?? newId();
-    if (po.jobId) {
-      const existing = await this.db
-        .selectFrom('jobs')
-        .select('id')
-        .where('id', '=', parentId)
-        .executeTakeFirst();
-      if (existing) {
-        const kids = await this.db
-          .selectFrom('jobs')
-          .select('id')
-          .where('parent_id', '=', parentId)
-          .orderBy('id')
-          .execute();
-        return { parentId, childIds: kids.map((k) => k.id) };
-      }
-    }
-    const now = Date.now();
-    const childIds = children.map((c) => c.o.jobId ?? newId());
-    try {
-      await this.transaction(async (trx) => {
-        await trx
-          .insertInto('jobs')
-          .values(
-            this.newRow(
-              parentId,
-              flow.parent.name,
-              parentDef,
-              parentData,
-              po,
-              now,
-              'blocked',
-              null,
-              children.length,
-            ),
-          )
-          .execute();
-        for (const [i, c] of children.entries()) {
-          await trx
-            .insertInto('jobs')
-            .values(this.newRow(childIds[i]!, c.node.name, c.def, c.data, c.o, now, 'waiting', parentId, 0))
-            .execute();
-        }
-      });
-    } catch (err) {
-      if (po.jobId && isUniqueViolation(err)) {
-        const existing = await this.db
-          .selectFrom('jobs')
-          .select('id')
-          .where('id', '=', parentId)
-          .executeTakeFirst();
-        if (existing) return this.enqueueFlow(flow);
-      }
-      throw err;
-    }
-    for (const c of children) this.wake(c.def.queue);
+    const { parentId, childIds, queues } = await insertFlow(this.db, this.registry, flow);
+    for (const q of queues) this.wake(q);
     return { parentId, childIds };
-  }
-
-  private newRow(
-    id: string,
-    name: string,
-    def: JobDefinition,
-    data: unknown,
-    o: ReturnType<typeof checkOptions>,
-    now: number,
-    state: 'waiting' | 'blocked',
-    parentId: string | null,
-    pendingChildren: number,
-  ): JobsTable {
-    return {
-      id,
-      name,
-      queue: def.queue,
-      state,
-      payload: JSON.stringify(data),
-      priority: o.priority,
-      run_at: now + o.delayMs,
-      attempts: 0,
-      max_attempts: o.attempts,
-      lease_token: null,
-      lease_until: null,
-      cancel_requested: 0,
-      progress: null,
-      result: null,
-      error: null,
-      parent_id: parentId,
-      pending_children: pendingChildren,
-      created_at: now,
-      started_at: null,
-      finished_at: null,
-    };
   }
 
   // --- reading ----------------------------------------------------------------------------------------
@@ -238,36 +128,7 @@ export class DbJobQueue implements JobQueue {
 
   async metrics(): Promise<Record<string, JobMetrics>> {
     const now = Date.now();
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select(['name', 'state', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .select((eb) =>
-        eb.fn
-          .sum<number | string | null>(eb.case().when('run_at', '>', now).then(1).else(0).end())
-          .as('later'),
-      )
-      .where('state', 'in', PENDING_STATES)
-      .groupBy(['name', 'state'])
-      .execute();
-    const gauges = new Map<string, { waiting: number; delayed: number; active: number }>();
-    const g = (name: string) => {
-      let v = gauges.get(name);
-      if (!v) {
-        v = { waiting: 0, delayed: 0, active: 0 };
-        gauges.set(name, v);
-      }
-      return v;
-    };
-    for (const r of rows) {
-      const n = Number(r.n);
-      const later = Number(r.later ?? 0);
-      if (r.state === 'active') g(r.name).active += n;
-      else if (r.state === 'blocked') g(r.name).waiting += n;
-      else {
-        g(r.name).waiting += n - later;
-        g(r.name).delayed += later;
-      }
-    }
+    const gauges = await pendingGauges(this.db, now);
     const names = new Set([...gauges.keys(), ...this.recorder.names()]);
     return Object.fromEntries(
       [...names].map((n) => [
@@ -292,58 +153,7 @@ export class DbJobQueue implements JobQueue {
   // --- cancelling -------------------------------------------------------------------------------------
 
   async cancel(jobId: string): Promise<boolean> {
-    for (let tries = 0; tries < 5; tries++) {
-      const row = await this.db
-        .selectFrom('jobs')
-        .select(['state', 'parent_id'])
-        .where('id', '=', jobId)
-        .executeTakeFirst();
-      if (!row) return false;
-      if (row.state === 'waiting' || row.state === 'blocked') {
-        const now = Date.now();
-        const done = await this.transaction(async (trx) => {
-          const res = await trx
-            .updateTable('jobs')
-            .set({ state: 'cancelled', finished_at: now, error: 'cancelled' })
-            .where('id', '=', jobId)
-            .where('state', '=', row.state)
-            .executeTakeFirst();
-          if (Number(res.numUpdatedRows) !== 1) return false;
-          if (row.parent_id) await failParent(trx, row.parent_id, `child ${jobId} was cancelled`, now);
-          if (row.state === 'blocked') {
-            await trx
-              .updateTable('jobs')
-              .set({ state: 'cancelled', finished_at: now, error: `parent ${jobId} was cancelled` })
-              .where('parent_id', '=', jobId)
-              .where('state', '=', 'waiting')
-              .execute();
-            await trx
-              .updateTable('jobs')
-              .set({ cancel_requested: 1 })
-              .where('parent_id', '=', jobId)
-              .where('state', '=', 'active')
-              .execute();
-          }
-          return true;
-        });
-        if (done) return true;
-        continue; // its state changed under us: look again
-      }
-      if (row.state === 'active') {
-        const res = await this.db
-          .updateTable('jobs')
-          .set({ cancel_requested: 1 })
-          .where('id', '=', jobId)
-          .where('state', '=', 'active')
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) continue;
-        // Here at once; in another process through its heartbeat (or the reaper, should it have died).
-        this.running.get(jobId)?.controller.abort(new JobCancelledError());
-        return true;
-      }
-      return false;
-    }
-    return false;
+    return cancelJob(this.db, jobId, (id) => this.running.get(id)?.controller.abort(new JobCancelledError()));
   }
 
   // --- working ----------------------------------------------------------------------------------------
@@ -409,19 +219,6 @@ export class DbJobQueue implements JobQueue {
         done();
       });
     }).finally(() => this.wakers.delete(queue));
-  }
-
-  /** A transaction, retried when the engine chose it as a deadlock victim or was busy. */
-  private async transaction<T>(fn: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-    for (let i = 1; ; i++) {
-      try {
-        return await this.db.transaction().execute(fn);
-      } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (i >= 4 || typeof code !== 'string' || !RETRYABLE_CODES.has(code)) throw err;
-        await new Promise((r) => setTimeout(r, 20 * i + Math.random() * 30));
-      }
-    }
   }
 
   private activeIn(queue: QueueClass): number {
@@ -537,7 +334,8 @@ export class DbJobQueue implements JobQueue {
       await progressWrite.catch(() => {});
       if (outcome.status !== 'abandoned') {
         try {
-          await this.finish(entry, def, attempt, outcome);
+          const parentQueue = await recordOutcome(this.db, entry, def, attempt, outcome);
+          if (parentQueue) this.wake(parentQueue);
         } catch (err) {
           // Not recorded: the lease expires and the job runs again (at-least-once).
           log.error({ err }, 'recording the job outcome failed');
@@ -563,236 +361,13 @@ export class DbJobQueue implements JobQueue {
     return Object.fromEntries(rows.map((r) => [r.id, r.result === null ? null : JSON.parse(r.result)]));
   }
 
-  private async finish(
-    job: Running,
-    def: JobDefinition,
-    attempt: number,
-    outcome: AttemptOutcome,
-  ): Promise<void> {
-    const now = Date.now();
-    const mine = (trx: Executor) =>
-      trx
-        .updateTable('jobs')
-        .where('id', '=', job.id)
-        .where('lease_token', '=', job.token)
-        .where('state', '=', 'active');
-    let wakeParent = false;
-    await this.transaction(async (trx) => {
-      if (outcome.status === 'completed') {
-        const res = await mine(trx)
-          .set({
-            state: 'completed',
-            result: JSON.stringify(outcome.result),
-            error: null,
-            finished_at: now,
-            lease_token: null,
-            lease_until: null,
-          })
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1 || !job.parentId) return;
-        await trx
-          .updateTable('jobs')
-          .set((eb) => ({ pending_children: eb('pending_children', '-', 1) }))
-          .where('id', '=', job.parentId)
-          .execute();
-        const unblocked = await trx
-          .updateTable('jobs')
-          .set({ state: 'waiting' })
-          .where('id', '=', job.parentId)
-          .where('state', '=', 'blocked')
-          .where('pending_children', '<=', 0)
-          .executeTakeFirst();
-        wakeParent = Number(unblocked.numUpdatedRows) === 1;
-        return;
-      }
-      if (outcome.status === 'failed' && outcome.retry) {
-        // Retry unless a cancel arrived meanwhile (then the cancelled branch below applies).
-        const res = await mine(trx)
-          .where('cancel_requested', '=', 0)
-          .set({
-            state: 'waiting',
-            run_at: now + backoffDelay(def, attempt),
-            error: outcome.error,
-            lease_token: null,
-            lease_until: null,
-          })
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 1) return;
-      }
-      const cancelled =
-        outcome.status === 'cancelled' ||
-        (await trx.selectFrom('jobs').select('cancel_requested').where('id', '=', job.id).executeTakeFirst())
-          ?.cancel_requested === 1;
-      const error = cancelled ? 'cancelled' : outcome.status === 'failed' ? outcome.error : 'failed';
-      const res = await mine(trx)
-        .set({
-          state: cancelled ? 'cancelled' : 'failed',
-          error,
-          finished_at: now,
-          lease_token: null,
-          lease_until: null,
-        })
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1 && job.parentId) {
-        await failParent(
-          trx,
-          job.parentId,
-          `child ${job.id} ${cancelled ? 'was cancelled' : `failed: ${error}`}`,
-          now,
-        );
-      }
-    });
-    if (wakeParent && job.parentId) {
-      const parent = await this.db
-        .selectFrom('jobs')
-        .select('queue')
-        .where('id', '=', job.parentId)
-        .executeTakeFirst();
-      if (parent) this.wake(parent.queue as QueueClass);
-    }
-  }
-
   /** Renews the leases of the jobs running here; aborts those whose lease was lost or that were cancelled. */
   private async heartbeat(): Promise<void> {
-    const entries = [...this.running.values()];
-    if (!entries.length) return;
-    const now = Date.now();
-    await this.db
-      .updateTable('jobs')
-      .set({ lease_until: now + this.leaseMs })
-      .where(
-        'lease_token',
-        'in',
-        entries.map((e) => e.token),
-      )
-      .where('state', '=', 'active')
-      .execute();
-    const rows = await this.db
-      .selectFrom('jobs')
-      .select(['id', 'state', 'lease_token', 'cancel_requested'])
-      .where(
-        'id',
-        'in',
-        entries.map((e) => e.id),
-      )
-      .execute();
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    for (const e of entries) {
-      const r = byId.get(e.id);
-      if (r?.state !== 'active' || r.lease_token !== e.token) {
-        e.controller.abort(new JobAbandonedError('lease lost'));
-      } else if (r.cancel_requested === 1) {
-        e.controller.abort(new JobCancelledError());
-      }
-    }
+    await renewLeases(this.db, [...this.running.values()], this.leaseMs);
   }
 
   /** Jobs whose lease expired lost their worker: back to waiting, or failed/cancelled when that is final. */
   private async reap(): Promise<void> {
-    const now = Date.now();
-    const expired = await this.db
-      .selectFrom('jobs')
-      .select(['id', 'lease_token', 'attempts', 'max_attempts', 'cancel_requested', 'parent_id', 'queue'])
-      .where('state', '=', 'active')
-      .where('lease_until', '<', now)
-      .limit(100)
-      .execute();
-    for (const j of expired) {
-      const final = j.cancel_requested === 1 || j.attempts >= j.max_attempts;
-      await this.transaction(async (trx) => {
-        const base = trx
-          .updateTable('jobs')
-          .where('id', '=', j.id)
-          .where('state', '=', 'active')
-          .where('lease_token', '=', j.lease_token)
-          .where('lease_until', '<', now);
-        if (!final) {
-          await base.set({ state: 'waiting', run_at: now, lease_token: null, lease_until: null }).execute();
-          return;
-        }
-        const state = j.cancel_requested === 1 ? 'cancelled' : 'failed';
-        const error =
-          state === 'cancelled' ? 'cancelled' : `worker lost (lease expired) on attempt ${j.attempts}`;
-        const res = await base
-          .set({ state, error, finished_at: now, lease_token: null, lease_until: null })
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 1 && j.parent_id) {
-          await failParent(
-            trx,
-            j.parent_id,
-            `child ${j.id} ${state === 'cancelled' ? 'was cancelled' : `failed: ${error}`}`,
-            now,
-          );
-        }
-      });
-      if (!final) this.wake(j.queue as QueueClass);
-      this.log.warn({ jobId: j.id, attempts: j.attempts, final }, 'job lease expired; worker presumed dead');
-    }
-  }
-}
-
-/** A child ended failed or cancelled: its parent fails (it never runs) and its waiting siblings are cancelled. */
-async function failParent(trx: Executor, parentId: string, error: string, now: number): Promise<void> {
-  const res = await trx
-    .updateTable('jobs')
-    .set({ state: 'failed', error, finished_at: now })
-    .where('id', '=', parentId)
-    .where('state', '=', 'blocked')
-    .executeTakeFirst();
-  if (Number(res.numUpdatedRows) !== 1) return;
-  await trx
-    .updateTable('jobs')
-    .set({ state: 'cancelled', error: `parent ${parentId} failed`, finished_at: now })
-    .where('parent_id', '=', parentId)
-    .where('state', '=', 'waiting')
-    .execute();
-}
-
-function toInfo(row: JobsTable, now: number): JobInfo {
-  let state: JobState;
-  if (row.state === 'blocked') state = 'waiting';
-  else if (row.state === 'waiting') state = Number(row.run_at) > now ? 'delayed' : 'waiting';
-  else state = row.state as JobState;
-  const info: JobInfo = {
-    id: row.id,
-    name: row.name,
-    queue: row.queue as QueueClass,
-    state,
-    attempts: row.attempts,
-    maxAttempts: row.max_attempts,
-    priority: row.priority,
-    payload: JSON.parse(row.payload),
-    progress: row.progress === null ? 0 : JSON.parse(row.progress),
-    createdAt: iso(Number(row.created_at))!,
-  };
-  if (row.result !== null) info.result = JSON.parse(row.result);
-  if (row.error !== null) info.error = row.error;
-  if (row.parent_id !== null) info.parentId = row.parent_id;
-  if (row.finished_at !== null) info.finishedAt = iso(Number(row.finished_at));
-  return info;
-}
-
-function every(ms: number, fn: () => Promise<void>, log: QueueLogger): NodeJS.Timeout {
-  let busy = false;
-  return setInterval(() => {
-    if (busy) return;
-    busy = true;
-    fn()
-      .catch((err) => log.warn({ err }, 'job queue background task failed'))
-      .finally(() => {
-        busy = false;
-      });
-  }, ms);
-}
-
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<false>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), t]);
-  } finally {
-    clearTimeout(timer);
+    for (const q of await reapExpired(this.db, this.log)) this.wake(q);
   }
 }

@@ -319,3 +319,16 @@ export function concurrencyOf(
   }
   return c;
 }
+
+/** Whether `p` settled within `ms` milliseconds. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,3 +1,5 @@
+// The one conformance suite every Registry adapter passes; kept whole on purpose (one long suite function)
+// so every adapter is held to one text, read in one place.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';

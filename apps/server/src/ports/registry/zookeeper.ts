@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Client, Stat, Event as ZkEvent, ZkException, State as ZkState } from 'node-zookeeper-client';
+import type { Event as ZkEvent, State as ZkState } from 'node-zookeeper-client';
 import zookeeper from 'node-zookeeper-client';
-import { z } from 'zod';
 import type {
   Health,
   InstanceInput,
@@ -13,6 +12,22 @@ import type {
   ServiceInstance,
 } from './types';
 import { applyPatch, checkName, normalizeInstance, sortInstances } from './types';
+import {
+  closeClient,
+  connected,
+  deliver,
+  ensurePath,
+  isCode,
+  type Registration,
+  readInstances,
+  removeIfOurs,
+  type Session,
+  serviceNames,
+  sleep,
+  startWatchdog,
+  type Tracked,
+  writeRegistration,
+} from './zookeeper-nodes';
 
 /*
  * Layout under the chroot: /services/{service}/{instanceId}, one EPHEMERAL znode per instance whose
@@ -37,62 +52,6 @@ export interface ZooKeeperRegistryOptions {
   /** How long start() waits for the first connection. Default 10 000. */
   connectTimeoutMs?: number;
 }
-
-const instanceSchema = z.object({
-  service: z.string(),
-  id: z.string(),
-  host: z.string(),
-  port: z.number().int(),
-  roles: z.array(z.string()),
-  weight: z.number(),
-  metadata: z.record(z.string(), z.unknown()),
-  load: z.number(),
-  version: z.string().optional(),
-  startedAt: z.string(),
-});
-
-interface Session {
-  readonly client: Client;
-  connected: boolean;
-  /** paths whose data watch is armed for this session */
-  readonly armedData: Set<string>;
-  /** how many data-watch events each path has seen (guards against a watch firing before we mark it armed) */
-  readonly fired: Map<string, number>;
-  /** paths known to exist (mkdirp done) in this session */
-  readonly ensured: Set<string>;
-  readonly watcher: (event: ZkEvent) => void;
-}
-
-interface Registration {
-  service: string;
-  path: string;
-  instance: ServiceInstance;
-  /** written to ZooKeeper at least once */
-  written: boolean;
-  /** a newer registration of the same id (another registry, or another register() here) replaced it */
-  superseded: boolean;
-}
-
-interface Tracked {
-  instances: ServiceInstance[] | null; // null until first loaded
-  json: string;
-  listeners: Set<InstancesListener>;
-  running: boolean;
-  dirty: boolean;
-}
-
-function parseInstance(data: Buffer | null, service: string, id: string): ServiceInstance | null {
-  if (!data || data.length === 0) return null;
-  try {
-    const parsed = instanceSchema.safeParse(JSON.parse(data.toString('utf8')));
-    if (!parsed.success || parsed.data.service !== service || parsed.data.id !== id) return null;
-    return parsed.data as ServiceInstance;
-  } catch {
-    return null;
-  }
-}
-
-const isCode = (err: unknown, code: number) => (err as ZkException | null)?.code === code;
 
 export class ZooKeeperRegistry implements Registry {
   readonly kind = 'zookeeper' as const;
@@ -123,23 +82,7 @@ export class ZooKeeperRegistry implements Registry {
   /** Connects; rejects (and closes) if no connection within connectTimeoutMs. */
   async start(): Promise<this> {
     this.openSession();
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.events.off('state', onState);
-        reject(
-          new Error(
-            `registry: no ZooKeeper connection to ${this.servers} within ${this.connectTimeoutMs} ms`,
-          ),
-        );
-      }, this.connectTimeoutMs);
-      const onState = (state: RegistryState) => {
-        if (state !== 'connected') return;
-        clearTimeout(timer);
-        this.events.off('state', onState);
-        resolve();
-      };
-      this.events.on('state', onState);
-    }).catch(async (err) => {
+    await connected(this.events, this.connectTimeoutMs, this.servers).catch(async (err) => {
       await this.close();
       throw err;
     });
@@ -182,38 +125,7 @@ export class ZooKeeperRegistry implements Registry {
     client.on('state', (state: ZkState) => this.onClientState(session, state));
     this.session = session;
     client.connect();
-    this.startWatchdog(session);
-  }
-
-  /**
-   * node-zookeeper-client has no read timeout between the TCP connect and the server's answer to
-   * its ConnectRequest: a server that accepts the connection while starting up and never answers
-   * leaves the client waiting forever. While not connected, a socket that stays established and
-   * silent for a whole tick is destroyed, which makes the client try again.
-   */
-  private startWatchdog(session: Session): void {
-    const tick = Math.min(2000, Math.max(500, Math.floor(this.sessionTimeoutMs / 4)));
-    let suspect: unknown = null;
-    let suspectBytes = -1;
-    const timer = setInterval(() => {
-      if (this.closed || session !== this.session) {
-        clearInterval(timer);
-        return;
-      }
-      const socket = session.client.connectionManager?.socket;
-      if (session.connected || !socket || socket.destroyed || socket.connecting) {
-        suspect = null;
-        return;
-      }
-      if (socket === suspect && socket.bytesRead === suspectBytes) {
-        socket.destroy();
-        suspect = null;
-        return;
-      }
-      suspect = socket;
-      suspectBytes = socket.bytesRead;
-    }, tick);
-    timer.unref();
+    startWatchdog(session, this.sessionTimeoutMs, () => !this.closed && session === this.session);
   }
 
   private onClientState(session: Session, state: ZkState): void {
@@ -241,67 +153,8 @@ export class ZooKeeperRegistry implements Registry {
 
   // ---- promisified client calls, bound to one session ----
 
-  private call<T>(fn: (cb: (err: ZkException | null, value: T) => void) => void): Promise<T> {
-    return new Promise<T>((resolve, reject) => fn((err, value) => (err ? reject(err) : resolve(value))));
-  }
-
-  private async ensurePath(session: Session, path: string): Promise<void> {
-    if (session.ensured.has(path)) return;
-    await this.call<string>((cb) => session.client.mkdirp(path, cb));
-    session.ensured.add(path);
-  }
-
   private servicePath(service: string): string {
     return `${this.root}/${service}`;
-  }
-
-  private serialize(instance: ServiceInstance): Buffer {
-    return Buffer.from(JSON.stringify(instance));
-  }
-
-  /**
-   * Creates our ephemeral node or updates it. A node of the same id held by another session is
-   * taken over on the first write of a registration (newest registration wins: e.g. a restarted
-   * process whose killed predecessor's session has not expired yet); on later writes it means we
-   * were replaced, and the registration is marked superseded instead.
-   */
-  private async writeRegistration(session: Session, reg: Registration): Promise<void> {
-    const { client } = session;
-    if (reg.superseded) return;
-    await this.ensurePath(session, this.servicePath(reg.service));
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.call<string>((cb) =>
-          client.create(reg.path, this.serialize(reg.instance), zookeeper.CreateMode.EPHEMERAL, cb),
-        );
-        reg.written = true;
-        return;
-      } catch (err) {
-        if (isCode(err, zookeeper.Exception.NO_NODE)) {
-          session.ensured.delete(this.servicePath(reg.service));
-          await this.ensurePath(session, this.servicePath(reg.service));
-          continue;
-        }
-        if (!isCode(err, zookeeper.Exception.NODE_EXISTS)) throw err;
-      }
-      const stat = await this.call<Stat | null>((cb) => client.exists(reg.path, cb));
-      if (!stat) continue;
-      if (stat.ephemeralOwner.equals(client.getSessionId())) {
-        await this.call((cb) => client.setData(reg.path, this.serialize(reg.instance), -1, cb));
-        reg.written = true;
-        return;
-      }
-      if (reg.written) {
-        this.supersede(reg);
-        return;
-      }
-      await this.call<void>((cb) => client.remove(reg.path, stat.version, (e) => cb(e, undefined))).catch(
-        (e) => {
-          if (!isCode(e, zookeeper.Exception.NO_NODE) && !isCode(e, -103 /* BAD_VERSION */)) throw e;
-        },
-      );
-    }
-    throw new Error(`registry: could not create ${reg.path}`);
   }
 
   private supersede(reg: Registration): void {
@@ -309,24 +162,19 @@ export class ZooKeeperRegistry implements Registry {
     if (this.registrations.get(reg.path) === reg) this.registrations.delete(reg.path);
   }
 
-  private async removeIfOurs(session: Session, path: string): Promise<void> {
-    const { client } = session;
-    const stat = await this.call<Stat | null>((cb) => client.exists(path, cb));
-    if (!stat?.ephemeralOwner.equals(client.getSessionId())) return;
-    await this.call<void>((cb) => client.remove(path, -1, (e) => cb(e, undefined))).catch((e) => {
-      if (!isCode(e, zookeeper.Exception.NO_NODE)) throw e;
-    });
-  }
-
   /** After (re)connecting: make ZooKeeper match our registrations and reload tracked services. */
   private resync(session: Session): void {
     const run = async () => {
-      await this.ensurePath(session, this.root);
+      await ensurePath(session, this.root);
       for (const path of [...this.pendingRemovals]) {
-        await this.removeIfOurs(session, path);
+        await removeIfOurs(session, path);
         this.pendingRemovals.delete(path);
       }
-      await Promise.all([...this.registrations.values()].map((reg) => this.writeRegistration(session, reg)));
+      await Promise.all(
+        [...this.registrations.values()].map((reg) =>
+          writeRegistration(session, reg, this.servicePath(reg.service), (r) => this.supersede(r)),
+        ),
+      );
       for (const service of this.tracked.keys()) this.scheduleRefresh(service);
     };
     run().catch(() => this.retryLater(session, () => this.resync(session)));
@@ -391,37 +239,7 @@ export class ZooKeeperRegistry implements Registry {
   }
 
   private async refresh(session: Session, service: string, t: Tracked): Promise<void> {
-    const { client, watcher } = session;
-    const servicePath = this.servicePath(service);
-    await this.ensurePath(session, servicePath);
-    const children = await new Promise<string[]>((resolve, reject) =>
-      client.getChildren(servicePath, watcher, (err, kids) => (err ? reject(err) : resolve(kids))),
-    );
-    const previous = new Map((t.instances ?? []).map((i) => [i.id, i]));
-    const loaded = await Promise.all(
-      children.map(async (child): Promise<ServiceInstance | null> => {
-        const path = `${servicePath}/${child}`;
-        const known = previous.get(child);
-        if (known && session.armedData.has(path)) return known;
-        const firedBefore = session.fired.get(path) ?? 0;
-        try {
-          const data = await new Promise<Buffer | null>((resolve, reject) =>
-            client.getData(path, watcher, (err, buf) => (err ? reject(err) : resolve(buf))),
-          );
-          // The watch may already have fired (the event can arrive in the same read as the
-          // response): then it is not armed any more and the pending refresh reads the node again.
-          if ((session.fired.get(path) ?? 0) === firedBefore) session.armedData.add(path);
-          return parseInstance(data, service, child); // null for foreign nodes: ignored
-        } catch (err) {
-          if (isCode(err, zookeeper.Exception.NO_NODE)) return null;
-          throw err;
-        }
-      }),
-    );
-    const present = new Set(children.map((child) => `${servicePath}/${child}`));
-    for (const path of session.fired.keys()) {
-      if (path.startsWith(`${servicePath}/`) && !present.has(path)) session.fired.delete(path);
-    }
+    const loaded = await readInstances(session, this.servicePath(service), service, t.instances ?? []);
     if (session !== this.session) return;
     const instances = sortInstances(loaded.filter((i): i is ServiceInstance => i !== null));
     const json = JSON.stringify(instances);
@@ -429,15 +247,7 @@ export class ZooKeeperRegistry implements Registry {
     if (!first && json === t.json) return;
     t.instances = instances;
     t.json = json;
-    for (const listener of t.listeners) this.deliver(listener, instances);
-  }
-
-  private deliver(listener: InstancesListener, instances: ServiceInstance[]): void {
-    try {
-      listener(structuredClone(instances));
-    } catch {
-      // a failing listener must not break the others
-    }
+    for (const listener of t.listeners) deliver(listener, instances);
   }
 
   // ---- Registry ----
@@ -482,7 +292,7 @@ export class ZooKeeperRegistry implements Registry {
     const session = this.session;
     if (!session.connected) return;
     try {
-      await this.writeRegistration(session, reg);
+      await writeRegistration(session, reg, this.servicePath(reg.service), (r) => this.supersede(r));
     } catch (err) {
       if (
         isCode(err, zookeeper.Exception.CONNECTION_LOSS) ||
@@ -500,7 +310,7 @@ export class ZooKeeperRegistry implements Registry {
       return;
     }
     try {
-      await this.removeIfOurs(session, path);
+      await removeIfOurs(session, path);
     } catch (err) {
       if (isCode(err, zookeeper.Exception.CONNECTION_LOSS)) this.pendingRemovals.add(path);
       else if (!isCode(err, zookeeper.Exception.SESSION_EXPIRED)) throw err;
@@ -512,7 +322,7 @@ export class ZooKeeperRegistry implements Registry {
     checkName('service', service);
     const t = this.track(service);
     t.listeners.add(listener);
-    if (t.instances !== null) this.deliver(listener, t.instances);
+    if (t.instances !== null) deliver(listener, t.instances);
     return () => {
       t.listeners.delete(listener);
     };
@@ -532,22 +342,8 @@ export class ZooKeeperRegistry implements Registry {
         .map(([name]) => name)
         .sort();
     if (!session.connected || this.closed) return known();
-    const { client } = session;
-    const list = (path: string) =>
-      new Promise<string[]>((resolve, reject) =>
-        client.getChildren(path, undefined, (err, kids) => (err ? reject(err) : resolve(kids))),
-      );
     try {
-      const names = await list(this.root);
-      const counts = await Promise.all(
-        names.map((n) =>
-          list(`${this.root}/${n}`).then(
-            (k) => k.length,
-            () => 0,
-          ),
-        ),
-      );
-      return names.filter((_, i) => counts[i]! > 0).sort();
+      return await serviceNames(session, this.root);
     } catch (err) {
       if (isCode(err, zookeeper.Exception.NO_NODE)) return [];
       if (isCode(err, zookeeper.Exception.CONNECTION_LOSS)) return known();
@@ -580,38 +376,14 @@ export class ZooKeeperRegistry implements Registry {
     if (session?.connected) {
       // remove our nodes explicitly, then end the session (which would remove them too)
       const removals = [...this.registrations.keys()].map((path) =>
-        this.removeIfOurs(session, path).catch(() => {}),
+        removeIfOurs(session, path).catch(() => {}),
       );
       await Promise.race([Promise.all(removals), sleep(2000)]);
     }
     this.closed = true;
     this.registrations.clear();
-    if (session) {
-      const client = session.client;
-      const wasConnected = session.connected;
-      session.connected = false;
-      const gone = new Promise<void>((resolve) => {
-        client.on('state', (state: ZkState) => {
-          if (state.name === 'DISCONNECTED') resolve();
-        });
-      });
-      client.close();
-      if (wasConnected) {
-        await Promise.race([gone, sleep(2000)]);
-      } else {
-        // Not connected: there is no session to end politely, but the library may be about to open
-        // another socket (after its spin delay) that would revive it. Stop it until it is CLOSED (-2).
-        const deadline = Date.now() + this.spinDelayMs + 300;
-        while (Date.now() < deadline && client.connectionManager && client.connectionManager.state !== -2) {
-          const socket = client.connectionManager.socket;
-          if (socket && !socket.destroyed) socket.destroy();
-          await sleep(20);
-        }
-      }
-    }
+    if (session) await closeClient(session, this.spinDelayMs);
     this.setState('closed');
     this.events.removeAllListeners();
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

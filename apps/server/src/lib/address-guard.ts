@@ -1,5 +1,6 @@
 /**
- * Classification of IP addresses for the URL import fetcher (SSRF guard).
+ * Classification of IP addresses for outbound requests to user-given URLs (SSRF guard): the URL import
+ * fetcher (modules/imports/fetcher.ts) and webhook sending (modules/webhooks/sender.ts).
  *
  * Policy:
  * - IPv4: everything is allowed except the special-purpose ranges in `V4_RULES`.

@@ -1,7 +1,7 @@
 /**
  * Sending one webhook: Standard Webhooks signing and an SSRF-safe POST.
  *
- * The address rules are those of URL import (imports/address-guard.ts): loopback, private, link-local
+ * The address rules are those of URL import (lib/address-guard.ts): loopback, private, link-local
  * (cloud metadata), CGNAT, multicast, reserved… addresses are refused unless the URL's host is in the
  * allow-list (VOD_FETCH_ALLOW_HOSTS, the same setting). As in imports/fetcher.ts the check sits in the
  * socket's `lookup` hook, so the address checked is the address connected to (no DNS-rebinding window);
@@ -16,7 +16,7 @@ import type { RequestOptions } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { classifyAddress } from '../imports/address-guard';
+import { classifyAddress } from '../../lib/address-guard';
 
 export const SECRET_PREFIX = 'whsec_';
 export const USER_AGENT = 'vodcloud-webhooks/1.0';

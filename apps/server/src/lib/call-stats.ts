@@ -4,6 +4,8 @@ import { z } from 'zod';
  * Call statistics as nodes send them to the monitor: totals since the previous report, per service,
  * method and side. Durations in milliseconds; `buckets[i]` counts calls with duration <= BUCKETS_MS[i],
  * the last element (index BUCKETS_MS.length) counts the rest (+Inf). Buckets are not cumulative.
+ * Kept here, below both the rpc module (which counts and sends them) and the monitor (which sums and
+ * reads them), so neither feature imports the other for it.
  */
 export const BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] as const;
 

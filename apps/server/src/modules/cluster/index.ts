@@ -1,0 +1,15 @@
+/**
+ * The cluster module's public surface: this node in the registry (node.ts) and the sentinels' health view
+ * of every instance (health.ts), which the load balancers (rpc, playback LBS, upload redirects) and the
+ * monitor read.
+ */
+export {
+  clusterHealth,
+  type HealthStatus,
+  type InstanceHealth,
+  instancesOf,
+  SENTINEL_SERVICE,
+  type SentinelView,
+  unhealthyInstances,
+} from './health';
+export { healthyInstances, leastLoaded, type NodeInfo, playbackBase, registerNode, serviceOf } from './node';
