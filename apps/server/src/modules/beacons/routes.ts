@@ -4,8 +4,7 @@ import type { Database } from '../../db/connect';
 import { sendProblem } from '../../http/problem';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
-import { PLAYBACK_ID, PlaybackGate } from '../playback/gate';
-import type { PlaybackService } from '../playback/service';
+import { PLAYBACK_ID, PlaybackGate, type PlaybackService } from '../playback';
 import { BeaconsRepository } from './repository';
 
 export const BEACON_EVENTS = [

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sendProblem } from '../../http/problem';
-import { PlaybackGate } from '../playback/gate';
-import type { PlaybackService } from '../playback/service';
+import { PlaybackGate, type PlaybackService } from '../playback';
 import { playerBundle } from './bundle';
 
 const TOKEN = /^[A-Za-z0-9_.-]{1,4096}$/;

@@ -2,11 +2,11 @@ import { IdParams, Problem } from '@vodcloud/contracts';
 import type { ObjectStore } from '@vodcloud/storage';
 import { z } from 'zod';
 import { tenantOf } from '../../http/auth';
+import { baseUrlFor } from '../../http/base-url';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import type { mediaService } from '../rpc/contracts';
 import type { Client } from '../rpc/define';
-import { baseUrlFor } from '../videos/routes';
 import type { VideoService } from '../videos/service';
 
 export const CreateSnapshot = z

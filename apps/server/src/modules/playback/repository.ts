@@ -1,8 +1,6 @@
 import type { Database } from '../../db/connect';
 import type { ReferrerPoliciesTable, SigningKeysTable } from '../../db/schema';
 
-export type { ReferrerPoliciesTable, SigningKeysTable };
-
 export class PlaybackRepository {
   constructor(private readonly db: Database) {}
 

@@ -2,14 +2,14 @@ import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:cryp
 import type { CreatePlaybackToken, ReferrerPolicyInput } from '@vodcloud/contracts';
 import type { z } from 'zod';
 import type { Database } from '../../db/connect';
-import type { VideosTable } from '../../db/schema';
+import type { ReferrerPoliciesTable, SigningKeysTable, VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
 import { type Audience, checkClaims, parseJwt, publicKeyOf, signJwt, verifySignature } from './jwt';
 import type { ReferrerRules } from './referrer';
-import { PlaybackRepository, type ReferrerPoliciesTable, type SigningKeysTable } from './repository';
+import { PlaybackRepository } from './repository';
 
 const SEAL_PURPOSE = 'signing-key';
 const CACHE_MAX = 10_000;

@@ -1,11 +1,11 @@
 import { CreatedUpload, CreateUpload, IdParams, Problem, Upload } from '@vodcloud/contracts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { tenantOf } from '../../http/auth';
+import { baseUrlFor } from '../../http/base-url';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import type { Registry } from '../../ports/registry';
 import { healthyInstances, leastLoaded, serviceOf } from '../cluster';
-import { baseUrlFor } from '../videos/routes';
 import type { UploadService } from './service';
 import { uploadView } from './service';
 import { TUS_PATH, type TusHandle } from './tus';

@@ -13,16 +13,12 @@ import {
 } from '@vodcloud/contracts';
 import type { FastifyRequest } from 'fastify';
 import { tenantOf } from '../../http/auth';
+import { baseUrlFor } from '../../http/base-url';
 import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
 import { type VideoService, videoView } from './service';
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
-
-/** Absolute URLs come from VOD_PUBLIC_URL, else from the address the client used. */
-export function baseUrlFor(publicUrl: string | undefined) {
-  return (req: FastifyRequest) => publicUrl ?? `${req.protocol}://${req.host}`;
-}
 
 /** `playback`: the base URL of playback URLs (see cluster/node.ts playbackBase); default the public or request URL. */
 export function videoRoutes(
