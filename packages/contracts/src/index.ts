@@ -1,5 +1,6 @@
 export * from './categories';
 export * from './common';
+export * from './jobs';
 export * from './monitor';
 export * from './playback';
 export * from './templates';
