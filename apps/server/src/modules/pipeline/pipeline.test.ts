@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
 import { open } from '../../lib/secretbox';
-import { decryptSegment } from './jobs';
+import { decryptSegment } from './segment-crypto';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'vodpipe-'));

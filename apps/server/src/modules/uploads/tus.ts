@@ -9,8 +9,9 @@ import type { Config } from '../../config';
 import type { UploadsTable } from '../../db/schema';
 import type { Cache } from '../../ports/cache';
 import type { TenantService } from '../tenants/service';
+import { sourceKey } from '../videos';
 import { CacheLocker } from './locker';
-import { sourceKey, UPLOAD_TOKEN_PREFIX, type UploadService } from './service';
+import { UPLOAD_TOKEN_PREFIX, type UploadService } from './service';
 
 export const TUS_PATH = '/tus';
 const ULID = '[0-9A-HJKMNP-TV-Z]{26}';

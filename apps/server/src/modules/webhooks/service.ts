@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CreateWebhook, WebhookEventType } from '../../../../../packages/contracts/src/webhooks';
+import { Jobs } from '../../jobs';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
@@ -15,8 +16,6 @@ import {
   signedHeaders,
 } from './delivery';
 import type { WebhookDeliveriesTable, WebhookRepository, WebhooksTable } from './repository';
-
-export const DELIVER_JOB = 'webhook.deliver';
 
 export interface RetryPolicy {
   /** Delay before the 2nd attempt; doubles on each further one. */
@@ -95,14 +94,14 @@ export class WebhookService {
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   private readonly repo: WebhookRepository;
-  private readonly queue: JobQueue;
+  private readonly jobs: Jobs;
   private readonly log: Logger;
   private readonly allowHosts: readonly string[];
   private readonly lookup: LookupFn | undefined;
 
   constructor(d: WebhookServiceDeps) {
     this.repo = d.repo;
-    this.queue = d.queue;
+    this.jobs = new Jobs(d.queue);
     this.log = d.log;
     this.allowHosts = d.allowHosts;
     this.lookup = d.lookup;
@@ -187,12 +186,8 @@ export class WebhookService {
       (JSON.parse(h.events) as string[]).includes(event.type),
     );
     for (const h of hooks) {
-      // The job id makes a redelivered event (listener run twice) one delivery, never two.
-      await this.queue.enqueue(
-        DELIVER_JOB,
-        { webhookId: h.id, eventId: event.id },
-        { jobId: `wh.${h.id}.${event.id}` },
-      );
+      // The job id (jobIds.webhookDelivery) makes a redelivered event (listener run twice) one delivery.
+      await this.jobs.enqueue('webhook.deliver', { webhookId: h.id, eventId: event.id });
     }
   }
 
