@@ -128,9 +128,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     const row = await s.ctx.videos.repo.find(t.id, videoId);
     const prefix = `${t.id}/${videoId}/${row!.published_generation}`;
     const master = (await readObject(s, `${prefix}/hls/master.m3u8`)).toString();
-    expect(master).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud".*URI="audio\/index.m3u8"/);
+    expect(master).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud".*URI="[0-9A-Z]{26}\/audio\/index.m3u8"/);
     expect(master).toMatch(
-      /#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,RESOLUTION=640x360,FRAME-RATE=30.000,CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",AUDIO="aud"\n360p\/index.m3u8/,
+      /#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,RESOLUTION=640x360,FRAME-RATE=30.000,CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",AUDIO="aud"\n[0-9A-Z]{26}\/360p\/index.m3u8/,
     );
     expect(master).toMatch(/RESOLUTION=426x240/);
     const child = (await readObject(s, `${prefix}/hls/360p/index.m3u8`)).toString();
@@ -304,7 +304,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     const row = (await s.ctx.videos.repo.find(t.id, videoId))!;
     const prefix = `${t.id}/${videoId}/${row.published_generation}`;
     const child = (await readObject(s, `${prefix}/hls/240p/index.m3u8`)).toString();
-    expect(child).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="/hls/${row.playback_id}/key"`);
+    expect(child).toContain(
+      `#EXT-X-KEY:METHOD=AES-128,URI="/hls/${row.playback_id}/${row.published_generation}/key"`,
+    );
     expect(row.hls_key).toBeTruthy();
     const key = open(row.hls_key!, s.ctx.secret, 'hls-key');
     expect(row.hls_key).not.toContain(key.toString('base64')); // stored sealed, not as-is

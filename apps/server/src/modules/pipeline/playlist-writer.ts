@@ -27,15 +27,21 @@ export async function writePlaylists(
 ): Promise<void> {
   const prefix = hlsPrefix(tenantId, videoId, plan.generation);
   const segs = plan.segments.map((s) => ({ index: s.index, duration: s.end - s.start }));
-  // Relative to the media playlist; the stream role adds the playback token to each URL it serves.
-  const key = encrypted ? { uri: `/hls/${playbackId}/key` } : undefined;
+  // Every URL carries the generation, so a retranscode's segments never reuse URLs served (and cached as
+  // immutable) before: the key's is absolute (the stream role adds the playback token to each URL it
+  // serves); the master's are relative to /hls/{playbackId}/master.m3u8, so they resolve to
+  // /hls/{playbackId}/{generation}/{rendition}/index.m3u8; segment URIs stay relative to their playlist.
+  const key = encrypted ? { uri: `/hls/${playbackId}/${plan.generation}/key` } : undefined;
   const put = (k: string, text: string) =>
     d.storage.put(`${prefix}/${k}`, text, { contentType: 'application/vnd.apple.mpegurl' });
+  /** A media playlist's key below the generation's HLS folder. */
   const media = (rendition: string) => `${rendition}/${MEDIA_PLAYLIST}`;
+  /** Its URI in the master playlist. */
+  const uri = (rendition: string) => `${plan.generation}/${media(rendition)}`;
   const audio = plan.ladder.audio;
   if (audio) await put(media(AUDIO_RENDITION), mediaPlaylist(segs, { key }));
   if (plan.audioOnly) {
-    await put(MASTER_PLAYLIST, audioOnlyMaster(media(AUDIO_RENDITION), audio?.bitrate ?? 128_000));
+    await put(MASTER_PLAYLIST, audioOnlyMaster(uri(AUDIO_RENDITION), audio?.bitrate ?? 128_000));
     return;
   }
   const audioAvg = audio
@@ -61,12 +67,12 @@ export async function writePlaylists(
         pass?.rendition === r.name
           ? avcCodec(pass.codec.profile, pass.codec.level)
           : avcCodec(r.profile, r.level),
-      uri: media(r.name),
+      uri: uri(r.name),
     });
   }
   await put(
     MASTER_PLAYLIST,
-    masterPlaylist(variants, audio ? { uri: media(AUDIO_RENDITION), channels: audio.channels } : null, {
+    masterPlaylist(variants, audio ? { uri: uri(AUDIO_RENDITION), channels: audio.channels } : null, {
       first: firstVariant(plan),
     }),
   );
