@@ -196,7 +196,8 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     expect(m.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(m.headers.get('cache-control')).toMatch(/max-age=2/);
     expect(await m.text()).toBe(master);
-    const segUrl = `${s.url}/hls/${pid}/360p/seg-00000.ts`;
+    // Segment URLs name the published generation (a retranscode's never reuse them).
+    const segUrl = `${s.url}/hls/${pid}/${row!.published_generation}/360p/seg-00000.ts`;
     const seg = await fetch(segUrl);
     expect(seg.status).toBe(200);
     expect(seg.headers.get('content-type')).toBe('video/mp2t');
@@ -205,7 +206,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     const etag = seg.headers.get('etag')!;
     await seg.arrayBuffer();
     expect((await fetch(segUrl, { headers: { 'if-none-match': etag } })).status).toBe(304);
-    expect((await fetch(`${s.url}/hls/${pid}/360p/seg-99999.ts`)).status).toBe(404);
+    expect((await fetch(`${s.url}/hls/${pid}/${row!.published_generation}/360p/seg-99999.ts`)).status).toBe(
+      404,
+    );
     expect((await fetch(`${s.url}/hls/${pid}/../../x`)).status).toBe(404);
 
     const mp4Url = v.playback.mp4Urls['360p'];
