@@ -107,15 +107,7 @@ export async function createContext(
       log,
     });
     const closers: Array<() => Promise<void>> = [];
-    let kvStore: unknown;
-    if (storage.kind === 's3' && /^rediss?:\/\//.test(config.cacheUrl)) {
-      // The S3 tus store caches upload metadata; in a cluster that cache must be shared.
-      const { Redis } = await import('ioredis');
-      const { IoRedisKvStore } = await import('@tus/server');
-      const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
-      closers.push(async () => void redis.disconnect());
-      kvStore = new IoRedisKvStore(redis, 'vod:tus:');
-    }
+    const kvStore = await tusKvStore(config, storage, closers);
     const tus = await createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
     defineVideoLifecycle({
       videos,
@@ -154,17 +146,8 @@ export async function createContext(
       log,
       metrics,
     });
-    if (config.roles.includes('worker'))
-      rpc.provide(mediaService, mediaProvider({ node: () => node.id, pipeline, videos, storage, sources }));
     const monitor = new MonitorService(db, log);
-    // The monitor role receives every node's call statistics (sent by the reporter in server.ts).
-    if (config.roles.includes('monitor'))
-      rpc.provide(monitorService, {
-        report: async (report) => {
-          await monitor.ingest(report);
-          return { entries: report.entries.length };
-        },
-      });
+    provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,
       queue,
@@ -198,27 +181,68 @@ export async function createContext(
       pipeline,
       monitor,
       node,
-      health: [
-        { name: 'database', check: () => db.health() },
-        { name: 'storage', check: () => ports.storage.health() },
-        { name: 'queue', check: () => ports.queue.health() },
-        { name: 'registry', check: () => ports.registry.health() },
-        { name: 'cache', check: () => ports.cache.health() },
-      ],
+      health: healthChecks(db, ports),
       // Closed in reverse: the queue (it may still write to the database) before the database.
-      closers: [
-        () => db.close(),
-        () => ports.storage.close(),
-        () => ports.cache.close(),
-        () => ports.registry.close(),
-        () => ports.queue.close(),
-        ...closers,
-      ],
+      closers: [...portClosers(db, ports), ...closers],
     };
   } catch (err) {
     await db.close();
     throw err;
   }
+}
+
+/** The S3 tus store caches upload metadata; in a cluster that cache must be shared (Redis). */
+async function tusKvStore(
+  config: Config,
+  storage: Ports['storage'],
+  closers: Array<() => Promise<void>>,
+): Promise<unknown> {
+  if (storage.kind !== 's3' || !/^rediss?:\/\//.test(config.cacheUrl)) return undefined;
+  const { Redis } = await import('ioredis');
+  const { IoRedisKvStore } = await import('@tus/server');
+  const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
+  closers.push(async () => void redis.disconnect());
+  return new IoRedisKvStore(redis, 'vod:tus:');
+}
+
+/** The RPC services this node provides, by role. */
+function provideServices(
+  config: Config,
+  rpc: Rpc,
+  s: Pick<AppContext, 'node' | 'pipeline' | 'videos' | 'sources' | 'monitor'> & { storage: Ports['storage'] },
+): void {
+  const { node, pipeline, videos, storage, sources, monitor } = s;
+  if (config.roles.includes('worker'))
+    rpc.provide(mediaService, mediaProvider({ node: () => node.id, pipeline, videos, storage, sources }));
+  // The monitor role receives every node's call statistics (sent by the reporter in server.ts).
+  if (config.roles.includes('monitor'))
+    rpc.provide(monitorService, {
+      report: async (report) => {
+        await monitor.ingest(report);
+        return { entries: report.entries.length };
+      },
+    });
+}
+
+function healthChecks(db: Database, ports: Ports): HealthCheck[] {
+  return [
+    { name: 'database', check: () => db.health() },
+    { name: 'storage', check: () => ports.storage.health() },
+    { name: 'queue', check: () => ports.queue.health() },
+    { name: 'registry', check: () => ports.registry.health() },
+    { name: 'cache', check: () => ports.cache.health() },
+  ];
+}
+
+/** In the order they are registered (closed in reverse). */
+function portClosers(db: Database, ports: Ports): Array<() => Promise<void>> {
+  return [
+    () => db.close(),
+    () => ports.storage.close(),
+    () => ports.cache.close(),
+    () => ports.registry.close(),
+    () => ports.queue.close(),
+  ];
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {
