@@ -1,8 +1,7 @@
 import { detectEncoders, extractFrame, isMediaError, tryProbe } from '@vodcloud/media';
 import type { ObjectStore } from '@vodcloud/storage';
 import { AppError } from '../../lib/errors';
-import type { mediaService } from '../rpc/contracts';
-import type { Impl } from '../rpc/define';
+import type { Impl, mediaService } from '../rpc';
 import { snapshotKey } from '../videos';
 import type { VideoService } from '../videos/service';
 import type { Pipeline } from './jobs';

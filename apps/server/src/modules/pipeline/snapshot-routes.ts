@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { tenantOf } from '../../http/auth';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
-import type { mediaService } from '../rpc/contracts';
-import type { Client } from '../rpc/define';
+import type { Client, mediaService } from '../rpc';
 import { baseUrlFor } from '../videos/routes';
 import type { VideoService } from '../videos/service';
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WatermarkOptions } from '@vodcloud/media';
-import { fetchToStorage } from '../imports/fetcher';
+import { fetchToStorage } from '../imports';
 import { watermarkKey } from '../videos';
 import type { PipelineDeps } from './deps';
 import type { VideoPlan } from './plan-state';
