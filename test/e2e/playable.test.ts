@@ -14,7 +14,7 @@ import { fpsValue } from '@vodcloud/media';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VideoPlan } from '../../apps/server/src/modules/pipeline/plan-state';
-import { segmentName } from '../../apps/server/src/modules/pipeline/playlists';
+import { segmentName } from '../../apps/server/src/modules/videos';
 import { startTestServer, type TestServer } from '../support/app';
 import {
   hasChromium,

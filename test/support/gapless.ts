@@ -75,7 +75,8 @@ export function masterVariants(
     if (!l.startsWith('#EXT-X-STREAM-INF:')) continue;
     const uri = lines[i + 1]!;
     out.push({
-      name: uri.split('/')[0]!,
+      // `{generation}/{rendition}/index.m3u8`: the rendition is the folder the media playlist is in.
+      name: uri.split('/').at(-2)!,
       url: new URL(uri, masterUrl).toString(),
       codecs: /CODECS="([^"]+)"/.exec(l)?.[1] ?? '',
       fps: Number(/FRAME-RATE=([\d.]+)/.exec(l)?.[1] ?? Number.NaN),

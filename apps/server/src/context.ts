@@ -1,18 +1,17 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/connect';
 import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
-import { newId } from './lib/ids';
+import { Jobs, VideoJobTable } from './jobs';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
 import { defineImportJobs } from './modules/imports/jobs';
 import { MonitorService } from './modules/monitor/service';
-import { cancelVideoJobs, definePipeline, type Pipeline } from './modules/pipeline/jobs';
+import { definePipeline, type Pipeline } from './modules/pipeline/jobs';
 import { mediaProvider } from './modules/pipeline/media-provider';
 import { SourceCache } from './modules/pipeline/sources';
 import { mediaService, monitorService } from './modules/rpc/contracts';
@@ -27,6 +26,7 @@ import { defineUploadJobs } from './modules/uploads/jobs';
 import { UploadRepository } from './modules/uploads/repository';
 import { UploadService } from './modules/uploads/service';
 import { createTus, type TusHandle } from './modules/uploads/tus';
+import { defineVideoLifecycle } from './modules/videos/lifecycle';
 import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
 import { setupWebhooks } from './modules/webhooks/jobs';
@@ -48,6 +48,8 @@ export interface AppContext {
   categories: CategoryService;
   videos: VideoService;
   ports: Ports;
+  /** The typed job queue (apps/server/src/jobs): every job defined and enqueued by its registry name. */
+  jobs: Jobs;
   secret: string;
   events: EventService;
   uploads: UploadService;
@@ -94,81 +96,28 @@ export async function createContext(
     const videos = new VideoService(new VideoRepository(db), templates, categories);
     const events = new EventService(db, log);
     const { queue, storage, cache } = ports;
+    const jobs = new Jobs(queue, new VideoJobTable(db));
     const uploads = new UploadService({
       config,
       db,
       repo: new UploadRepository(db),
       videos,
       events,
-      queue,
+      jobs,
       log,
     });
     const closers: Array<() => Promise<void>> = [];
-    let kvStore: unknown;
-    if (storage.kind === 's3' && /^rediss?:\/\//.test(config.cacheUrl)) {
-      // The S3 tus store caches upload metadata; in a cluster that cache must be shared.
-      const { Redis } = await import('ioredis');
-      const { IoRedisKvStore } = await import('@tus/server');
-      const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
-      closers.push(async () => void redis.disconnect());
-      kvStore = new IoRedisKvStore(redis, 'vod:tus:');
-    }
+    const kvStore = await tusKvStore(config, storage, closers);
     const tus = await createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
-    videos.hooks.push({
-      beforeDelete: async (row) => {
-        await tus.remove(`${row.tenant_id}/${row.id}/source`).catch(() => undefined);
-        await cancelVideoJobs(queue, row);
-        await storage.deletePrefix(`${row.tenant_id}/${row.id}/`);
-        // A job stopped by the cancel may still finish a write it had begun: sweep again a little later.
-        await queue.enqueue(
-          'video.purge',
-          { tenantId: row.tenant_id, videoId: row.id },
-          { jobId: `purge.${row.id}.${newId()}`, delayMs: 3_000 },
-        );
-        await events.emit(row.tenant_id, 'video.deleted', row.id, { id: row.id });
-      },
-      afterCreate: async (row) => {
-        if (row.input_url)
-          await queue.enqueue(
-            'video.import',
-            { tenantId: row.tenant_id, videoId: row.id, url: row.input_url },
-            { jobId: `import.${row.id}` },
-          );
-      },
-      onRetranscode: async (row, templateId) => {
-        await queue.enqueue(
-          'video.process',
-          { tenantId: row.tenant_id, videoId: row.id, templateId },
-          { jobId: `process.${row.id}.${newId()}` },
-        );
-      },
-      onCoverChanged: async (row) => {
-        if (row.published_generation)
-          await queue.enqueue(
-            'video.cover',
-            { tenantId: row.tenant_id, videoId: row.id, time: row.cover_time ?? 0 },
-            { jobId: `cover.${row.id}.${newId()}` },
-          );
-      },
-      onErrored: async (row) => {
-        await events.emit(row.tenant_id, 'video.errored', row.id, {
-          id: row.id,
-          error: { code: row.error_code, message: row.error_message },
-        });
-      },
+    defineVideoLifecycle({
+      videos,
+      jobs,
+      storage,
+      events,
+      removeUpload: (key) => tus.remove(key),
     });
-    queue.define('video.purge', {
-      queue: 'io',
-      schema: z.object({ tenantId: z.string(), videoId: z.string() }),
-      attempts: 5,
-      handler: async ({ tenantId, videoId }) => {
-        if (await videos.repo.find(tenantId, videoId)) return { skipped: 'exists' };
-        await storage.deletePrefix(`${tenantId}/${videoId}/`);
-        return { purged: true };
-      },
-    });
-    defineImportJobs({ config, queue, storage, videos, events, log });
-    defineUploadJobs({ queue, storage, uploads, tus, log });
+    defineImportJobs({ config, jobs, storage, videos, events, log });
+    defineUploadJobs({ jobs, storage, uploads, tus, log });
     const metrics = createMetrics();
     const node: AppContext['node'] = {};
     const callStats = config.rpc.stats ? new CallStats(metrics.registry) : null;
@@ -187,8 +136,7 @@ export async function createContext(
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
     const pipeline = definePipeline({
       config,
-      db,
-      queue,
+      jobs,
       storage,
       videos,
       templates,
@@ -198,17 +146,8 @@ export async function createContext(
       log,
       metrics,
     });
-    if (config.roles.includes('worker'))
-      rpc.provide(mediaService, mediaProvider({ node: () => node.id, pipeline, videos, storage, sources }));
     const monitor = new MonitorService(db, log);
-    // The monitor role receives every node's call statistics (sent by the reporter in server.ts).
-    if (config.roles.includes('monitor'))
-      rpc.provide(monitorService, {
-        report: async (report) => {
-          await monitor.ingest(report);
-          return { entries: report.entries.length };
-        },
-      });
+    provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,
       queue,
@@ -218,6 +157,7 @@ export async function createContext(
       retry: config.webhookRetry,
       timeoutMs: config.webhookTimeoutMs,
     });
+    jobs.assertAllDefined(); // start-up fails when a job of the registry has no handler
     return {
       config,
       log,
@@ -227,6 +167,7 @@ export async function createContext(
       categories,
       videos,
       ports,
+      jobs,
       secret,
       events,
       uploads,
@@ -240,27 +181,68 @@ export async function createContext(
       pipeline,
       monitor,
       node,
-      health: [
-        { name: 'database', check: () => db.health() },
-        { name: 'storage', check: () => ports.storage.health() },
-        { name: 'queue', check: () => ports.queue.health() },
-        { name: 'registry', check: () => ports.registry.health() },
-        { name: 'cache', check: () => ports.cache.health() },
-      ],
+      health: healthChecks(db, ports),
       // Closed in reverse: the queue (it may still write to the database) before the database.
-      closers: [
-        () => db.close(),
-        () => ports.storage.close(),
-        () => ports.cache.close(),
-        () => ports.registry.close(),
-        () => ports.queue.close(),
-        ...closers,
-      ],
+      closers: [...portClosers(db, ports), ...closers],
     };
   } catch (err) {
     await db.close();
     throw err;
   }
+}
+
+/** The S3 tus store caches upload metadata; in a cluster that cache must be shared (Redis). */
+async function tusKvStore(
+  config: Config,
+  storage: Ports['storage'],
+  closers: Array<() => Promise<void>>,
+): Promise<unknown> {
+  if (storage.kind !== 's3' || !/^rediss?:\/\//.test(config.cacheUrl)) return undefined;
+  const { Redis } = await import('ioredis');
+  const { IoRedisKvStore } = await import('@tus/server');
+  const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
+  closers.push(async () => void redis.disconnect());
+  return new IoRedisKvStore(redis, 'vod:tus:');
+}
+
+/** The RPC services this node provides, by role. */
+function provideServices(
+  config: Config,
+  rpc: Rpc,
+  s: Pick<AppContext, 'node' | 'pipeline' | 'videos' | 'sources' | 'monitor'> & { storage: Ports['storage'] },
+): void {
+  const { node, pipeline, videos, storage, sources, monitor } = s;
+  if (config.roles.includes('worker'))
+    rpc.provide(mediaService, mediaProvider({ node: () => node.id, pipeline, videos, storage, sources }));
+  // The monitor role receives every node's call statistics (sent by the reporter in server.ts).
+  if (config.roles.includes('monitor'))
+    rpc.provide(monitorService, {
+      report: async (report) => {
+        await monitor.ingest(report);
+        return { entries: report.entries.length };
+      },
+    });
+}
+
+function healthChecks(db: Database, ports: Ports): HealthCheck[] {
+  return [
+    { name: 'database', check: () => db.health() },
+    { name: 'storage', check: () => ports.storage.health() },
+    { name: 'queue', check: () => ports.queue.health() },
+    { name: 'registry', check: () => ports.registry.health() },
+    { name: 'cache', check: () => ports.cache.health() },
+  ];
+}
+
+/** In the order they are registered (closed in reverse). */
+function portClosers(db: Database, ports: Ports): Array<() => Promise<void>> {
+  return [
+    () => db.close(),
+    () => ports.storage.close(),
+    () => ports.cache.close(),
+    () => ports.registry.close(),
+    () => ports.queue.close(),
+  ];
 }
 
 export async function closeContext(ctx: AppContext): Promise<void> {

@@ -1,6 +1,7 @@
 export * from './categories';
 export * from './common';
 export * from './events';
+export * from './jobs';
 export * from './monitor';
 export * from './playback';
 export * from './templates';

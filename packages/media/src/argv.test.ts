@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TemplateSpec } from '@vodcloud/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chunkArgs, segmentFileName } from './argv';
+import { chunkArgs, m4aArgs, segmentFileName } from './argv';
 import { fpsValue, planLadder, planSegments } from './plan';
 import { probe } from './probe';
 import { runFfmpeg, runFfprobe } from './runner';
@@ -194,5 +194,30 @@ describe('chunkArgs variants run with real ffmpeg', () => {
         outDir: '/tmp',
       }),
     ).toThrow(/consecutive|span/);
+  });
+});
+
+describe('m4aArgs', () => {
+  it('rewraps the audio segments into a faststart M4A by stream copy', () => {
+    expect(m4aArgs({ audio: { listFile: '/w/audio.list' }, output: '/w/audio.m4a' })).toEqual([
+      '-copyts',
+      '-f',
+      'mpegts',
+      '-i',
+      'concatf:/w/audio.list',
+      '-map',
+      '0:a:0',
+      '-c',
+      'copy',
+      '-bsf:a',
+      'aac_adtstoasc',
+      '-movflags',
+      '+faststart',
+      '-f',
+      'mp4',
+      '-y',
+      '/w/audio.m4a',
+    ]);
+    expect(m4aArgs({ audio: ['/w/a0.ts', '/w/a1.ts'], output: 'o.m4a' })[4]).toBe('concat:/w/a0.ts|/w/a1.ts');
   });
 });

@@ -429,6 +429,38 @@ export function mp4Args(o: Mp4ArgsOptions): string[] {
   return args;
 }
 
+export interface M4aArgsOptions {
+  /** The audio track's TS segments (same forms as mp4Args' `video`). */
+  audio: string[] | { listFile: string };
+  output: string;
+}
+
+/**
+ * Progressive audio-only download (`audio.m4a`) by stream copy from the audio track's TS segments: the
+ * ADTS AAC is rewrapped for MP4, moov first.
+ */
+export function m4aArgs(o: M4aArgsOptions): string[] {
+  return [
+    '-copyts',
+    '-f',
+    'mpegts',
+    '-i',
+    concatInput(o.audio),
+    '-map',
+    '0:a:0',
+    '-c',
+    'copy',
+    '-bsf:a',
+    'aac_adtstoasc',
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    '-y',
+    o.output,
+  ];
+}
+
 export interface RemuxArgsOptions {
   input: string;
   /** Target boundaries (output timeline seconds); each segment is cut at the first keyframe at or after one. */

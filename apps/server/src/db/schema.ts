@@ -108,6 +108,7 @@ export interface DB {
   beacons: BeaconsTable;
   rpc_stats: RpcStatsTable;
   alerts: AlertsTable;
+  video_jobs: VideoJobsTable;
 }
 
 export interface UploadsTable {
@@ -159,6 +160,18 @@ export interface JobsTable {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+}
+
+/**
+ * A job of a video whose id cannot be derived from the video's row (a retranscode, a cover change),
+ * recorded when it is enqueued so a delete can cancel it (migration 012).
+ */
+export interface VideoJobsTable {
+  job_id: string;
+  tenant_id: string;
+  video_id: string;
+  name: string;
+  created_at: string;
 }
 
 /** Bytes and requests served per tenant, video and hour (migration 008). */

@@ -7,7 +7,7 @@ import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
 import { embedRoutes } from '../modules/embed/routes';
 import { monitorRoutes } from '../modules/monitor/routes';
-import { snapshotRoutes } from '../modules/pipeline/snapshots';
+import { snapshotRoutes } from '../modules/pipeline/snapshot-routes';
 import { playbackRoutes } from '../modules/playback/routes';
 import { PlaybackService } from '../modules/playback/service';
 import { mediaService } from '../modules/rpc/contracts';

@@ -10,6 +10,7 @@ import * as m008 from './008_delivery';
 import * as m009 from './009_timings';
 import * as m010 from './010_rpc_stats';
 import * as m011 from './011_alerts';
+import * as m012 from './012_video_jobs';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '009_timings': m009,
   '010_rpc_stats': m010,
   '011_alerts': m011,
+  '012_video_jobs': m012,
 };

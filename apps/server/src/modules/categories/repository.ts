@@ -1,5 +1,6 @@
 import type { Database } from '../../db/connect';
 import type { CategoriesTable } from '../../db/schema';
+import { detachCategory } from '../videos';
 
 export class CategoryRepository {
   constructor(private readonly db: Database) {}
@@ -42,12 +43,7 @@ export class CategoryRepository {
   /** Deletes the category and detaches its videos, atomically. */
   async delete(tenantId: string, id: string, at: string): Promise<number> {
     return this.db.primary.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('videos')
-        .set({ category_id: null, updated_at: at })
-        .where('tenant_id', '=', tenantId)
-        .where('category_id', '=', id)
-        .execute();
+      await detachCategory(trx, tenantId, id, at);
       const r = await trx
         .deleteFrom('categories')
         .where('tenant_id', '=', tenantId)

@@ -1,14 +1,12 @@
 import type { ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Config } from '../../config';
-import { type JobQueue, UnrecoverableJobError } from '../../ports/queue';
+import { JOBS, type Jobs } from '../../jobs';
+import { UnrecoverableJobError } from '../../ports/queue';
 import type { EventService } from '../events/service';
-import { sourceKey } from '../uploads/service';
+import { sourceKey } from '../videos';
 import type { VideoService } from '../videos/service';
 import { FetchError, fetchToStorage } from './fetcher';
-
-const ImportPayload = z.object({ tenantId: z.string(), videoId: z.string(), url: z.string() });
 
 /** Failures worth another try: the network or the remote server may recover. */
 const transient = (err: FetchError) =>
@@ -18,21 +16,17 @@ const transient = (err: FetchError) =>
 
 export interface ImportJobDeps {
   config: Config;
-  queue: JobQueue;
+  jobs: Jobs;
   storage: ObjectStore;
   videos: VideoService;
   events: EventService;
   log: Logger;
 }
 
-export const IMPORT_ATTEMPTS = 3;
+export const IMPORT_ATTEMPTS = JOBS['video.import'].attempts;
 
 export function defineImportJobs(d: ImportJobDeps): void {
-  d.queue.define('video.import', {
-    queue: 'io',
-    schema: ImportPayload,
-    attempts: IMPORT_ATTEMPTS,
-    backoff: { baseMs: 2000, maxMs: 30_000 },
+  d.jobs.define('video.import', {
     timeoutMs: d.config.fetchTimeoutMs + 60_000,
     handler: async ({ tenantId, videoId, url }, ctx) => {
       const key = sourceKey(tenantId, videoId);
@@ -53,7 +47,7 @@ export function defineImportJobs(d: ImportJobDeps): void {
           source: 'url',
           url: result.finalUrl,
         });
-        await d.queue.enqueue('video.process', { tenantId, videoId }, { jobId: `process.${videoId}` });
+        await d.jobs.enqueue('video.process', { tenantId, videoId });
         return { size: result.size, redirects: result.redirects };
       } catch (err) {
         if (!(err instanceof FetchError)) throw err; // storage or database trouble: retried by the queue

@@ -1,8 +1,8 @@
 import { detectEncoders, extractFrame, isMediaError, tryProbe } from '@vodcloud/media';
 import type { ObjectStore } from '@vodcloud/storage';
 import { AppError } from '../../lib/errors';
-import type { mediaService } from '../rpc/contracts';
-import type { Impl } from '../rpc/define';
+import type { Impl, mediaService } from '../rpc';
+import { snapshotKey } from '../videos';
 import type { VideoService } from '../videos/service';
 import type { Pipeline } from './jobs';
 import type { SourceCache } from './sources';
@@ -72,7 +72,7 @@ export function mediaProvider(d: {
         throw err;
       }
       const ext = format === 'webp' ? 'webp' : 'jpg';
-      const key = `${tenantId}/${videoId}/snapshots/${Math.round(frame.timeSec * 1000)}-${frame.width}.${ext}`;
+      const key = snapshotKey(tenantId, videoId, frame.timeSec, frame.width, ext);
       await d.storage.put(key, frame.data, { contentType: `image/${format}` });
       return { key, width: frame.width, height: frame.height, time: frame.timeSec };
     },

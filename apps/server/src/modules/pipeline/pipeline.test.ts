@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
 import { open } from '../../lib/secretbox';
-import { decryptSegment } from './jobs';
+import { decryptSegment } from './segment-crypto';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'vodpipe-'));
@@ -128,9 +128,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     const row = await s.ctx.videos.repo.find(t.id, videoId);
     const prefix = `${t.id}/${videoId}/${row!.published_generation}`;
     const master = (await readObject(s, `${prefix}/hls/master.m3u8`)).toString();
-    expect(master).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud".*URI="audio\/index.m3u8"/);
+    expect(master).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud".*URI="[0-9A-Z]{26}\/audio\/index.m3u8"/);
     expect(master).toMatch(
-      /#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,RESOLUTION=640x360,FRAME-RATE=30.000,CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",AUDIO="aud"\n360p\/index.m3u8/,
+      /#EXT-X-STREAM-INF:BANDWIDTH=\d+,AVERAGE-BANDWIDTH=\d+,RESOLUTION=640x360,FRAME-RATE=30.000,CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2",AUDIO="aud"\n[0-9A-Z]{26}\/360p\/index.m3u8/,
     );
     expect(master).toMatch(/RESOLUTION=426x240/);
     const child = (await readObject(s, `${prefix}/hls/360p/index.m3u8`)).toString();
@@ -196,7 +196,8 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     expect(m.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(m.headers.get('cache-control')).toMatch(/max-age=2/);
     expect(await m.text()).toBe(master);
-    const segUrl = `${s.url}/hls/${pid}/360p/seg-00000.ts`;
+    // Segment URLs name the published generation (a retranscode's never reuse them).
+    const segUrl = `${s.url}/hls/${pid}/${row!.published_generation}/360p/seg-00000.ts`;
     const seg = await fetch(segUrl);
     expect(seg.status).toBe(200);
     expect(seg.headers.get('content-type')).toBe('video/mp2t');
@@ -205,7 +206,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     const etag = seg.headers.get('etag')!;
     await seg.arrayBuffer();
     expect((await fetch(segUrl, { headers: { 'if-none-match': etag } })).status).toBe(304);
-    expect((await fetch(`${s.url}/hls/${pid}/360p/seg-99999.ts`)).status).toBe(404);
+    expect((await fetch(`${s.url}/hls/${pid}/${row!.published_generation}/360p/seg-99999.ts`)).status).toBe(
+      404,
+    );
     expect((await fetch(`${s.url}/hls/${pid}/../../x`)).status).toBe(404);
 
     const mp4Url = v.playback.mp4Urls['360p'];
@@ -304,7 +307,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     const row = (await s.ctx.videos.repo.find(t.id, videoId))!;
     const prefix = `${t.id}/${videoId}/${row.published_generation}`;
     const child = (await readObject(s, `${prefix}/hls/240p/index.m3u8`)).toString();
-    expect(child).toContain(`#EXT-X-KEY:METHOD=AES-128,URI="/hls/${row.playback_id}/key"`);
+    expect(child).toContain(
+      `#EXT-X-KEY:METHOD=AES-128,URI="/hls/${row.playback_id}/${row.published_generation}/key"`,
+    );
     expect(row.hls_key).toBeTruthy();
     const key = open(row.hls_key!, s.ctx.secret, 'hls-key');
     expect(row.hls_key).not.toContain(key.toString('base64')); // stored sealed, not as-is

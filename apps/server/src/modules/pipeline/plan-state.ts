@@ -30,5 +30,5 @@ export interface VideoPlan {
 export const encodedRenditions = (plan: VideoPlan) =>
   plan.ladder.renditions.filter((r) => r.name !== plan.passthrough?.rendition);
 
-export const outputPrefix = (tenantId: string, videoId: string, generation: string) =>
-  `${tenantId}/${videoId}/${generation}`;
+/** The plan of the row's generation (videos.plan). */
+export const planOf = (row: { plan?: string | null }) => JSON.parse(row.plan ?? 'null') as VideoPlan;

@@ -1,3 +1,5 @@
+import { segmentName } from '../videos';
+
 /**
  * HLS playlists written from the plan alone ("playlists before pixels"): every segment's duration is
  * known once its boundaries are planned, so the complete VOD playlists exist before any segment does.
@@ -27,8 +29,6 @@ export interface KeyRef {
 }
 
 const fmt = (n: number) => n.toFixed(3);
-
-export const segmentName = (index: number) => `seg-${String(index).padStart(5, '0')}.ts`;
 
 /** H.264 codec string from profile and level, e.g. high 4.0 → avc1.640028. */
 export function avcCodec(profile: string, level: string): string {

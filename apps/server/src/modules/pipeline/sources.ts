@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FileObjectStore, type ObjectStore } from '@vodcloud/storage';
 import { UnrecoverableJobError } from '../../ports/queue';
-import { sourceKey } from '../uploads/service';
+import { sourceKey } from '../videos';
 
 /**
  * Gives ffmpeg a local path to a video's source. With the file store that is the object's own file;

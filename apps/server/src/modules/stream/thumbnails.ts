@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
-import type { SourceCache } from '../pipeline/sources';
+import type { SourceCache } from '../pipeline';
 
 export const ThumbQuery = z
   .object({

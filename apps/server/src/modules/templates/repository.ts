@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../db/connect';
 import type { DB, TemplatesTable } from '../../db/schema';
+import { countVideosNeedingTemplate } from '../videos';
 
 export class TemplateRepository {
   constructor(private readonly db: Database) {}
@@ -78,13 +79,6 @@ export class TemplateRepository {
   }
 
   async countVideosUsing(tenantId: string, id: string): Promise<number> {
-    const row = await this.db.primary
-      .selectFrom('videos')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', '=', tenantId)
-      .where('template_id', '=', id)
-      .where('status', 'in', ['waiting_upload', 'uploading', 'queued', 'processing'])
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return countVideosNeedingTemplate(this.db, tenantId, id);
   }
 }

@@ -2,16 +2,15 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { FileObjectStore, type ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { Jobs, jobIds } from '../../jobs';
 import type { JobQueue } from '../../ports/queue';
 import { UnrecoverableJobError } from '../../ports/queue';
-import { sourceKey, type UploadService } from './service';
+import { sourceKey } from '../videos';
+import type { UploadService } from './service';
 import type { TusHandle } from './tus';
 
-const FinalizePayload = z.object({ tenantId: z.string(), videoId: z.string(), uploadId: z.string() });
-
 export interface UploadJobDeps {
-  queue: JobQueue;
+  jobs: Jobs;
   storage: ObjectStore;
   uploads: UploadService;
   tus: TusHandle;
@@ -24,10 +23,7 @@ export function defineUploadJobs(d: UploadJobDeps): void {
    * already there (tus wrote them with multipart); with the file store they are published into the
    * object store atomically, then the tus file is removed. Re-running is harmless.
    */
-  d.queue.define('upload.finalize', {
-    queue: 'io',
-    schema: FinalizePayload,
-    attempts: 8,
+  d.jobs.define('upload.finalize', {
     handler: async ({ tenantId, videoId }) => {
       const key = sourceKey(tenantId, videoId);
       const file = d.tus.filePath(key);
@@ -48,16 +44,13 @@ export function defineUploadJobs(d: UploadJobDeps): void {
       }
       const head = await d.storage.head(key);
       if (!head) throw new UnrecoverableJobError(`the source of video ${videoId} is missing at ${key}`);
-      await d.queue.enqueue('video.process', { tenantId, videoId }, { jobId: `process.${videoId}` });
+      await d.jobs.enqueue('video.process', { tenantId, videoId });
       return { key, size: head.size };
     },
   });
 
   /** Expires stale uploads and completes any whose completion was interrupted (e.g. the node died in the hook). */
-  d.queue.define('uploads.sweep', {
-    queue: 'fast',
-    schema: z.object({ at: z.string() }),
-    attempts: 3,
+  d.jobs.define('uploads.sweep', {
     handler: async () => ({
       expired: await d.uploads.expire((tusId) => d.tus.remove(tusId)),
       recovered: await d.uploads.reconcile(async (tusId) => {
@@ -74,10 +67,11 @@ export function defineUploadJobs(d: UploadJobDeps): void {
 
 /** Every node with the worker role enqueues the periodic expiry sweep; the job id dedupes it cluster-wide. */
 export function scheduleUploadExpiry(queue: JobQueue, log: Logger, everyMs = 60_000): () => void {
+  const jobs = new Jobs(queue);
   const tick = () => {
     const slot = Math.floor(Date.now() / everyMs);
-    queue
-      .enqueue('uploads.sweep', { at: new Date().toISOString() }, { jobId: `uploads.sweep.${slot}` })
+    jobs
+      .enqueue('uploads.sweep', { at: new Date().toISOString() }, { jobId: jobIds.uploadsSweep(slot) })
       .catch((err) => log.warn({ err }, 'could not schedule the upload expiry sweep'));
   };
   tick();

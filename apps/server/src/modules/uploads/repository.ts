@@ -1,5 +1,6 @@
 import type { Database } from '../../db/connect';
 import type { UploadsTable } from '../../db/schema';
+import { storedVideoBytes, videoIds } from '../videos';
 
 export class UploadRepository {
   constructor(private readonly db: Database) {}
@@ -57,15 +58,19 @@ export class UploadRepository {
 
   /** Uploads untouched since `before` that may have missed their completion step. */
   async needingCompletion(before: string, limit: number): Promise<UploadsTable[]> {
-    return this.db.primary
+    const k = this.db.primary;
+    // Only uploads whose video still exists; a complete one only while its video is still `queued`.
+    return k
       .selectFrom('uploads')
-      .innerJoin('videos', 'videos.id', 'uploads.video_id')
       .selectAll('uploads')
       .where('uploads.updated_at', '<', before)
       .where((eb) =>
         eb.or([
-          eb('uploads.status', '=', 'uploading'),
-          eb.and([eb('uploads.status', '=', 'complete'), eb('videos.status', '=', 'queued')]),
+          eb.and([eb('uploads.status', '=', 'uploading'), eb('uploads.video_id', 'in', videoIds(k))]),
+          eb.and([
+            eb('uploads.status', '=', 'complete'),
+            eb('uploads.video_id', 'in', videoIds(k, 'queued')),
+          ]),
         ]),
       )
       .limit(limit)
@@ -74,18 +79,14 @@ export class UploadRepository {
 
   /** Bytes a tenant holds or has reserved: stored videos plus the declared size of uploads in progress. */
   async usedBytes(tenantId: string): Promise<number> {
-    const videos = await this.db.primary
-      .selectFrom('videos')
-      .select((eb) => eb.fn.sum<number>('size_bytes').as('n'))
-      .where('tenant_id', '=', tenantId)
-      .executeTakeFirst();
+    const videos = await storedVideoBytes(this.db, tenantId);
     const pending = await this.db.primary
       .selectFrom('uploads')
       .select((eb) => eb.fn.sum<number>('size').as('n'))
       .where('tenant_id', '=', tenantId)
       .where('status', '=', 'uploading')
       .executeTakeFirst();
-    return Number(videos?.n ?? 0) + Number(pending?.n ?? 0);
+    return videos + Number(pending?.n ?? 0);
   }
 
   async tenantQuota(tenantId: string): Promise<number | null | undefined> {

@@ -5,19 +5,17 @@ import type { z } from 'zod';
 import type { Config } from '../../config';
 import type { Database } from '../../db/connect';
 import type { UploadsTable, VideosTable } from '../../db/schema';
+import type { Jobs } from '../../jobs';
 import { AppError } from '../../lib/errors';
 import { newId, randomToken } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
-import type { JobQueue } from '../../ports/queue';
 import type { EventService } from '../events/service';
+import { sourceKey } from '../videos';
 import type { VideoService } from '../videos/service';
 import type { UploadRepository } from './repository';
 
 export const UPLOAD_TOKEN_PREFIX = 'vut_';
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
-
-/** The tus upload id of a video's source is its object key; URLs carry "tenant.video". */
-export const sourceKey = (tenantId: string, videoId: string) => `${tenantId}/${videoId}/source`;
 
 export function uploadView(row: UploadsTable, offset: number) {
   return {
@@ -38,7 +36,7 @@ export interface UploadServiceDeps {
   repo: UploadRepository;
   videos: VideoService;
   events: EventService;
-  queue: JobQueue;
+  jobs: Jobs;
   log: Logger;
 }
 
@@ -171,11 +169,11 @@ export class UploadService {
     } else if (row.status !== 'complete') {
       return; // expired or cancelled meanwhile: nothing to process
     }
-    await this.d.queue.enqueue(
-      'upload.finalize',
-      { tenantId: row.tenant_id, videoId: row.video_id, uploadId: row.id },
-      { jobId: `finalize.${row.video_id}` },
-    );
+    await this.d.jobs.enqueue('upload.finalize', {
+      tenantId: row.tenant_id,
+      videoId: row.video_id,
+      uploadId: row.id,
+    });
   }
 
   async cancel(

@@ -9,8 +9,9 @@ import type { Config } from '../../config';
 import type { UploadsTable } from '../../db/schema';
 import type { Cache } from '../../ports/cache';
 import type { TenantService } from '../tenants/service';
+import { sourceKey } from '../videos';
 import { CacheLocker } from './locker';
-import { sourceKey, type UploadService } from './service';
+import type { UploadService } from './service';
 import { fail, TUS_ID, tusAccess, URL_ID } from './tus-access';
 
 export const TUS_PATH = '/tus';

@@ -3,3 +3,4 @@
  * re-exports only what imports no other feature, so importing it can never close a dependency cycle.
  */
 export * from './layout';
+export * from './queries';

@@ -1,5 +1,6 @@
 import type { Database } from '../../db/connect';
 import type { VideosTable } from '../../db/schema';
+import { nowIso } from '../../lib/time';
 
 export interface VideoFilter {
   status?: string;
@@ -115,6 +116,100 @@ export class VideoRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(row?.chunks_done ?? 0);
+  }
+
+  // ---------------------------------------------------------------- processing (modules/pipeline)
+
+  /** A process step planned a new generation: the source's facts, its renditions, the plan and its key. */
+  async recordPlan(
+    tenantId: string,
+    id: string,
+    p: {
+      durationSec: number;
+      width: number | null;
+      height: number | null;
+      sourceInfo: Record<string, unknown>;
+      renditions: Array<Record<string, unknown>>;
+      plan: { generation: string };
+      /** The sealed AES key, or null when the generation is not encrypted. */
+      hlsKey: string | null;
+    },
+  ): Promise<void> {
+    const at = nowIso();
+    await this.update(tenantId, id, {
+      duration: p.durationSec,
+      width: p.width,
+      height: p.height,
+      source_info: JSON.stringify(p.sourceInfo),
+      renditions: JSON.stringify(p.renditions),
+      plan: JSON.stringify(p.plan),
+      generation: p.plan.generation,
+      hls_key: p.hlsKey,
+      chunks_done: 0,
+      progress: 0.02,
+      processing_started_at: at,
+      error_code: null,
+      error_message: null,
+      updated_at: at,
+    });
+  }
+
+  /** The plan of the generation being made, changed by its fast path (passthrough segments, audio copy). */
+  async savePlan(tenantId: string, id: string, plan: object): Promise<void> {
+    await this.update(tenantId, id, { plan: JSON.stringify(plan) });
+  }
+
+  /** Playable from `at` on (its first segments can be served). */
+  async markPlayable(tenantId: string, id: string, at: string): Promise<void> {
+    await this.update(tenantId, id, { playable: 1, playable_at: at, updated_at: at });
+  }
+
+  /** Not playable any more (its source turned out damaged). */
+  async markUnplayable(tenantId: string, id: string): Promise<void> {
+    await this.update(tenantId, id, { playable: 0 });
+  }
+
+  async setProgress(tenantId: string, id: string, progress: number): Promise<void> {
+    await this.update(tenantId, id, { progress });
+  }
+
+  /** The published generation got a new poster (a cover change): its outputs as they are now. */
+  async setCover(tenantId: string, id: string, outputs: object): Promise<void> {
+    await this.update(tenantId, id, { outputs: JSON.stringify(outputs), updated_at: nowIso() });
+  }
+
+  /** One update switches players to a complete generation (the status is set apart: see setStatus). */
+  async publishGeneration(
+    tenantId: string,
+    id: string,
+    p: {
+      generation: string;
+      outputs: object;
+      renditions: Array<Record<string, unknown>>;
+      playableAt: string;
+      at: string;
+    },
+  ): Promise<void> {
+    await this.update(tenantId, id, {
+      published_generation: p.generation,
+      outputs: JSON.stringify(p.outputs),
+      renditions: JSON.stringify(p.renditions),
+      progress: 1,
+      playable: 1,
+      playable_at: p.playableAt,
+      ready_at: p.at,
+      updated_at: p.at,
+    });
+  }
+
+  /** Errored with a stable code and a message saying why. */
+  async markErrored(tenantId: string, id: string, code: string, message: string): Promise<void> {
+    await this.update(tenantId, id, {
+      status: 'errored',
+      error_code: code,
+      error_message: message.slice(0, 2000),
+      updated_at: nowIso(),
+    });
   }
 
   async delete(tenantId: string, id: string): Promise<number> {

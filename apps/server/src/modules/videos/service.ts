@@ -215,12 +215,7 @@ export class VideoService {
 
   /** Marks a video errored with a stable code and a message saying why, and emits video.errored. */
   async fail(tenantId: string, id: string, code: string, message: string): Promise<void> {
-    await this.repo.update(tenantId, id, {
-      status: 'errored',
-      error_code: code,
-      error_message: message.slice(0, 2000),
-      updated_at: nowIso(),
-    });
+    await this.repo.markErrored(tenantId, id, code, message);
     const row = await this.repo.find(tenantId, id);
     if (row) for (const h of this.hooks) await h.onErrored?.(row);
   }

@@ -1,13 +1,11 @@
 import type { Logger } from 'pino';
-import { z } from 'zod';
 import type { Database } from '../../db/connect';
+import { Jobs } from '../../jobs';
 import type { JobQueue } from '../../ports/queue';
 import type { EventService } from '../events/service';
 import { WebhookRepository } from './repository';
 import type { LookupFn } from './sender';
-import { DELIVER_JOB, type RetryPolicy, WebhookService } from './service';
-
-const DeliverPayload = z.object({ webhookId: z.string(), eventId: z.string() });
+import { type RetryPolicy, WebhookService } from './service';
 
 export interface WebhookSetup {
   db: Database;
@@ -25,9 +23,7 @@ export interface WebhookSetup {
 
 /** Defines the delivery job on the queue (every process that may run the worker role needs it). */
 export function defineWebhookJobs(queue: JobQueue, webhooks: WebhookService): void {
-  queue.define(DELIVER_JOB, {
-    queue: 'io',
-    schema: DeliverPayload,
+  new Jobs(queue).define('webhook.deliver', {
     attempts: webhooks.retry.attempts,
     backoff: { baseMs: webhooks.retry.baseMs, maxMs: webhooks.retry.maxMs },
     timeoutMs: webhooks.timeoutMs + 5_000,

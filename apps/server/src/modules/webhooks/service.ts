@@ -1,6 +1,7 @@
 import type { CreateWebhook, WebhookEventType } from '@vodcloud/contracts';
 import type { Logger } from 'pino';
 import type { WebhookDeliveriesTable, WebhooksTable } from '../../db/schema';
+import { Jobs } from '../../jobs';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
@@ -16,8 +17,6 @@ import {
   postWebhook,
   signedHeaders,
 } from './sender';
-
-export const DELIVER_JOB = 'webhook.deliver';
 
 export interface RetryPolicy {
   /** Delay before the 2nd attempt; doubles on each further one. */
@@ -96,14 +95,14 @@ export class WebhookService {
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   private readonly repo: WebhookRepository;
-  private readonly queue: JobQueue;
+  private readonly jobs: Jobs;
   private readonly log: Logger;
   private readonly allowHosts: readonly string[];
   private readonly lookup: LookupFn | undefined;
 
   constructor(d: WebhookServiceDeps) {
     this.repo = d.repo;
-    this.queue = d.queue;
+    this.jobs = new Jobs(d.queue);
     this.log = d.log;
     this.allowHosts = d.allowHosts;
     this.lookup = d.lookup;
@@ -188,12 +187,8 @@ export class WebhookService {
       (JSON.parse(h.events) as string[]).includes(event.type),
     );
     for (const h of hooks) {
-      // The job id makes a redelivered event (listener run twice) one delivery, never two.
-      await this.queue.enqueue(
-        DELIVER_JOB,
-        { webhookId: h.id, eventId: event.id },
-        { jobId: `wh.${h.id}.${event.id}` },
-      );
+      // The job id (jobIds.webhookDelivery) makes a redelivered event (listener run twice) one delivery.
+      await this.jobs.enqueue('webhook.deliver', { webhookId: h.id, eventId: event.id });
     }
   }
 

@@ -5,8 +5,7 @@ import { tenantOf } from '../../http/auth';
 import { baseUrlFor } from '../../http/base-url';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
-import type { mediaService } from '../rpc/contracts';
-import type { Client } from '../rpc/define';
+import type { Client, mediaService } from '../rpc';
 import type { VideoService } from '../videos/service';
 
 export const CreateSnapshot = z

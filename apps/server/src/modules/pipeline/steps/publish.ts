@@ -1,0 +1,212 @@
+import { createReadStream } from 'node:fs';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { m4aArgs, makeStoryboard, mp4Args, runFfmpeg } from '@vodcloud/media';
+import type { VideosTable } from '../../../db/schema';
+import { JOBS } from '../../../jobs';
+import { nowIso } from '../../../lib/time';
+import type { JobContext } from '../../../ports/queue';
+import {
+  AUDIO_RENDITION,
+  generationPrefix,
+  hlsPrefix,
+  imageKey,
+  mp4Key,
+  STORYBOARD_VTT,
+  segmentKeyRendition,
+  segmentName,
+  storyboardSheetName,
+} from '../../videos';
+import { current, type PipelineDeps, workDir } from '../deps';
+import { failsVideo } from '../failure';
+import { planOf, type VideoPlan } from '../plan-state';
+import { writePlaylists } from '../playlist-writer';
+import { keyOf } from '../segment-crypto';
+import { fetchSegments } from '../segment-store';
+
+/** 5. progressive MP4s, measured bandwidths, then one update publishes the generation. */
+export function definePublishStep(d: PipelineDeps): void {
+  d.jobs.define('video.publish', {
+    handler: failsVideo(d, JOBS['video.publish'].attempts, async ({ tenantId, videoId, generation }, ctx) => {
+      const row = await current(d, tenantId, videoId, generation);
+      if (!row) return { skipped: true };
+      const plan = planOf(row);
+      const dir = await workDir(d, videoId, generation, 'publish');
+      try {
+        const sizes = await measureSizes(d, row, plan);
+        const mp4s = await makeDownloads(d, row, plan, dir, ctx.signal);
+        const storyboard = await storyboardOf(d, row, plan, dir, ctx.signal);
+        // Measured average bandwidths replace the planned ones in the master playlist.
+        await writePlaylists(
+          d,
+          tenantId,
+          row.playback_id,
+          videoId,
+          plan,
+          keyOf(row, d.secret) !== undefined,
+          sizes,
+        );
+        await publishRow(d, row, plan, { mp4s, storyboard }, ctx);
+        return { published: generation };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }),
+  });
+}
+
+/**
+ * Bytes per rendition, for the measured bandwidths: they come from a listing; only the renditions that are
+ * remuxed to MP4 or cut into the storyboard (and the audio they need) are fetched back to this node.
+ */
+async function measureSizes(d: PipelineDeps, row: VideosTable, plan: VideoPlan) {
+  const sizes: Record<string, number> = {};
+  for (let cursor: string | null | undefined; cursor !== null; ) {
+    const page = await d.storage.list(`${hlsPrefix(row.tenant_id, row.id, plan.generation)}/`, { cursor });
+    for (const item of page.items) {
+      const rendition = segmentKeyRendition(item.key);
+      if (rendition) sizes[rendition] = (sizes[rendition] ?? 0) + item.size;
+    }
+    cursor = page.nextCursor;
+  }
+  return sizes;
+}
+
+/** The rendition the storyboard is cut from: the smallest. */
+const smallestOf = (plan: VideoPlan) =>
+  [...plan.ladder.renditions].sort((a, b) => a.width * a.height - b.width * b.height)[0];
+
+/**
+ * The progressive downloads, by stream copy of the stored segments: one MP4 per rendition the plan names,
+ * `audio.m4a` for an audio-only video. Fetches the smallest rendition too (the storyboard's source).
+ */
+async function makeDownloads(
+  d: PipelineDeps,
+  row: VideosTable,
+  plan: VideoPlan,
+  dir: string,
+  signal: AbortSignal,
+): Promise<Record<string, string>> {
+  const { tenant_id: tenantId, id: videoId } = row;
+  const smallest = smallestOf(plan);
+  const needsAudio = plan.audioOnly || plan.mp4.length > 0;
+  const audioFiles =
+    plan.ladder.audio && needsAudio ? await fetchSegments(d, row, plan, AUDIO_RENDITION, dir) : null;
+  const audioList = audioFiles ? path.join(dir, 'audio.list') : null;
+  if (audioList && audioFiles) await writeFile(audioList, audioFiles.join('\n'));
+  const mp4s: Record<string, string> = {};
+  const targets = plan.audioOnly
+    ? []
+    : plan.ladder.renditions.map((r) => r.name).filter((n) => plan.mp4.includes(n) || n === smallest?.name);
+  for (const name of targets) {
+    const files = await fetchSegments(d, row, plan, name, dir);
+    if (!plan.mp4.includes(name)) continue;
+    const listFile = path.join(dir, `${name}.list`);
+    await writeFile(listFile, files.join('\n'));
+    const out = path.join(dir, `${name}.mp4`);
+    await runFfmpeg(
+      mp4Args({ video: { listFile }, audio: audioList ? { listFile: audioList } : null, output: out }),
+      {
+        timeoutMs: Math.max(300_000, plan.durationSec * 5_000),
+        signal,
+      },
+    );
+    const key = mp4Key(tenantId, videoId, plan.generation, name);
+    await d.storage.put(key, createReadStream(out), {
+      contentType: 'video/mp4',
+      contentLength: (await stat(out)).size,
+    });
+    mp4s[name] = key;
+  }
+  if (plan.audioOnly && audioList) {
+    const out = path.join(dir, 'audio.m4a');
+    await runFfmpeg(m4aArgs({ audio: { listFile: audioList }, output: out }), { timeoutMs: 300_000, signal });
+    const key = mp4Key(tenantId, videoId, plan.generation, AUDIO_RENDITION);
+    await d.storage.put(key, await readFile(out), { contentType: 'audio/mp4' });
+    mp4s.audio = key;
+  }
+  return mp4s;
+}
+
+/**
+ * The storyboard is cut from the smallest rendition, already encoded and on this node (makeDownloads
+ * fetched it): decoding a 360p stream costs a fraction of decoding the source a second time.
+ */
+async function storyboardOf(
+  d: PipelineDeps,
+  row: VideosTable,
+  plan: VideoPlan,
+  dir: string,
+  signal: AbortSignal,
+): Promise<Record<string, unknown> | null> {
+  const smallest = smallestOf(plan);
+  if (!smallest) return null;
+  const list = path.join(dir, `${smallest.name}.board.list`);
+  await writeFile(
+    list,
+    plan.segments.map((seg) => path.join(dir, smallest.name, segmentName(seg.index))).join('\n'),
+  );
+  const small = path.join(dir, 'storyboard-source.mp4');
+  await runFfmpeg(mp4Args({ video: { listFile: list }, audio: null, output: small }), {
+    timeoutMs: 300_000,
+    signal,
+  });
+  const board = await makeStoryboard(small, {
+    durationSec: plan.durationSec,
+    format: 'jpeg',
+    spriteUrl: (i: number) => storyboardSheetName(i),
+    timeoutMs: 600_000,
+    signal,
+  });
+  const key = (name: string) => imageKey(row.tenant_id, row.id, plan.generation, name);
+  for (const [i, sheet] of board.sheets.entries())
+    await d.storage.put(key(storyboardSheetName(i)), sheet, { contentType: 'image/jpeg' });
+  await d.storage.put(key(STORYBOARD_VTT), board.vtt, { contentType: 'text/vtt' });
+  return { vtt: STORYBOARD_VTT, sheets: board.sheets.length, tiles: board.count };
+}
+
+/** One update publishes the generation; then the events, the timings, and the previous generation goes. */
+async function publishRow(
+  d: PipelineDeps,
+  row: VideosTable,
+  plan: VideoPlan,
+  made: { mp4s: Record<string, string>; storyboard: Record<string, unknown> | null },
+  ctx: JobContext,
+): Promise<void> {
+  const { tenant_id: tenantId, id: videoId } = row;
+  const { generation } = plan;
+  const images = (await ctx.childResults()) as Record<string, { poster?: string; storyboard?: unknown }>;
+  const imageResult = Object.values(images).find((r) => r && typeof r === 'object' && 'poster' in r) ?? null;
+  const previous = row.published_generation;
+  const at = nowIso();
+  const renditions = JSON.parse(row.renditions) as Array<Record<string, unknown>>;
+  await d.videos.repo.publishGeneration(tenantId, videoId, {
+    generation,
+    outputs: {
+      prefix: generationPrefix(tenantId, videoId, generation),
+      mp4: made.mp4s,
+      images: { ...(imageResult ?? {}), storyboard: made.storyboard },
+    },
+    renditions: renditions.map((r) => ({ ...r, status: 'ready' })),
+    playableAt: row.playable_at ?? at,
+    at,
+  });
+  await d.videos.setStatus(tenantId, videoId, 'ready');
+  const fresh = await d.videos.repo.find(tenantId, videoId);
+  if (row.playable !== 1) await d.events.emit(tenantId, 'video.playable', videoId, { id: videoId });
+  // Time to ready of a new video (not of a retranscode), for /metrics (playable was observed when it
+  // became playable).
+  if (!previous && row.upload_completed_at) {
+    const since = (Date.parse(at) - Date.parse(row.upload_completed_at)) / 1000;
+    if (!row.playable_at) d.metrics?.videoTimes.observe({ stage: 'playable' }, since);
+    d.metrics?.videoTimes.observe({ stage: 'ready' }, since);
+  }
+  await d.events.emit(tenantId, 'video.ready', videoId, {
+    id: videoId,
+    duration: fresh?.duration,
+    renditions: plan.ladder.renditions.map((r) => r.name),
+  });
+  if (previous && previous !== generation)
+    await d.storage.deletePrefix(`${generationPrefix(tenantId, videoId, previous)}/`).catch(() => undefined);
+  await d.sources.drop(videoId).catch(() => undefined);
+}
