@@ -75,8 +75,10 @@ export interface VideosTable {
   published_generation?: string | null;
   /** JSON: keys of the published outputs (master playlist, MP4s, poster, storyboard). */
   outputs?: string | null;
-  /** AES-128 key of the video, encrypted with the cluster secret (base64). */
+  /** AES-128 key of `generation`, sealed with the cluster secret (base64); see sealedKeyOf in videos/keys.ts. */
   hls_key?: string | null;
+  /** AES-128 key of `published_generation`, sealed likewise (migration 013). */
+  published_hls_key?: string | null;
   processing_started_at?: string | null;
   chunks_done?: number;
   /** All the source's bytes were in (upload or import complete) (migration 009). */

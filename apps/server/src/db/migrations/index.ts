@@ -11,6 +11,7 @@ import * as m009 from './009_timings';
 import * as m010 from './010_rpc_stats';
 import * as m011 from './011_alerts';
 import * as m012 from './012_video_jobs';
+import * as m013 from './013_published_hls_key';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -29,4 +30,5 @@ export const migrations: Record<string, Migration> = {
   '010_rpc_stats': m010,
   '011_alerts': m011,
   '012_video_jobs': m012,
+  '013_published_hls_key': m013,
 };

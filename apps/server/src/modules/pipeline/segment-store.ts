@@ -3,10 +3,10 @@ import path from 'node:path';
 import { FileObjectStore } from '@vodcloud/storage';
 import type { VideosTable } from '../../db/schema';
 import { UnrecoverableJobError } from '../../ports/queue';
-import { segmentKey, segmentName } from '../videos';
+import { keyOf, segmentKey, segmentName } from '../videos';
 import type { PipelineDeps } from './deps';
 import type { VideoPlan } from './plan-state';
-import { decryptSegment, encryptSegment, keyOf } from './segment-crypto';
+import { decryptSegment, encryptSegment } from './segment-crypto';
 
 /** Stores one rendition's segment files from `dir`, encrypted when the video is. */
 export async function storeSegments(
@@ -20,7 +20,7 @@ export async function storeSegments(
   keepExisting = false,
 ): Promise<void> {
   const { storage } = d;
-  const key = keyOf(row, d.secret);
+  const key = keyOf(row, plan.generation, d.secret);
   for (const i of indices) {
     const objectKey = segmentKey(row.tenant_id, row.id, plan.generation, name, i);
     // A segment made just in time may already have been served (and cached as immutable): keep it.
@@ -49,7 +49,7 @@ export async function fetchSegments(
   name: string,
   dir: string,
 ): Promise<string[]> {
-  const key = keyOf(row, d.secret);
+  const key = keyOf(row, plan.generation, d.secret);
   const files: string[] = [];
   await mkdir(path.join(dir, name), { recursive: true });
   for (const s of plan.segments) {

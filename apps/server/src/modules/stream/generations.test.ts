@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import { startTestServer, type TestServer } from '../../../../../test/support/ap
 import { waitFor } from '../../../../../test/support/uploads';
 import { createTemplate, makeClip, uploadUntilReady } from '../../../../../test/support/videos';
 import { newId } from '../../lib/ids';
-import { segmentKey } from '../videos/index';
+import { sealKey, segmentKey } from '../videos/index';
 
 /**
  * Playback URLs carry the output generation: a retranscode gives segments, key, MP4s and storyboard
@@ -189,5 +190,26 @@ describe('generation in the playback URLs', () => {
     const key = await fetched(`/hls/${pid}/key`);
     expect(key.res.status).toBe(200);
     expect(key.body.length).toBe(16);
+
+    // The key belongs to a generation: a later retranscode records a new generation with a key of its own,
+    // and until that one is published, players of the published generation still get its key (before
+    // migration 013 the video had one key, replaced when the retranscode began: segments stopped decrypting).
+    const publishedKey = (await fetched(fresh.key)).body;
+    const r2 = await row(v.id);
+    await s.ctx.videos.repo.recordPlan(t.id, v.id, {
+      durationSec: r2.duration!,
+      width: r2.width,
+      height: r2.height,
+      sourceInfo: JSON.parse(r2.source_info!),
+      renditions: JSON.parse(r2.renditions),
+      plan: { ...JSON.parse(r2.plan!), generation: newId() },
+      hlsKey: sealKey(randomBytes(16), s.ctx.secret),
+    });
+    await new Promise((r) => setTimeout(r, 2_100)); // the stream's lookup cache
+    for (const u of [fresh.key, `/hls/${pid}/key`]) {
+      const k = await fetched(u);
+      expect(k.res.status, u).toBe(200);
+      expect(k.body.equals(publishedKey), u).toBe(true);
+    }
   }, 300_000);
 });

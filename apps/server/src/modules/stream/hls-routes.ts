@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendProblem } from '../../http/problem';
 import { ID_PATTERN } from '../../lib/ids';
-import { open } from '../../lib/secretbox';
 import {
   isSegmentName,
+  keyOf,
   MEDIA_PLAYLIST,
   masterKey,
   playlistKey,
@@ -106,13 +106,11 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
     },
   );
 
-  /** The AES-128 key of an encrypted video (one per video), never cached. */
+  /** The AES-128 key of the served generation of an encrypted video (one per generation), never cached. */
   const sendKey = (reply: FastifyReply, a: Admitted) => {
-    if (!a.row.hls_key) return sendProblem(reply, 'not_found', 'This video is not encrypted');
-    return reply
-      .header('cache-control', 'private, no-store')
-      .type('application/octet-stream')
-      .send(open(a.row.hls_key, d.secret, 'hls-key'));
+    const key = keyOf(a.row, a.generation, d.secret);
+    if (!key) return sendProblem(reply, 'not_found', 'This video is not encrypted');
+    return reply.header('cache-control', 'private, no-store').type('application/octet-stream').send(key);
   };
 
   app.get<{ Params: { pid: string; gen: string } }>(

@@ -184,6 +184,8 @@ export class VideoRepository {
     id: string,
     p: {
       generation: string;
+      /** The sealed key of the generation (the row's hls_key while it is made), or null. */
+      hlsKey: string | null;
       outputs: object;
       renditions: Array<Record<string, unknown>>;
       playableAt: string;
@@ -192,6 +194,8 @@ export class VideoRepository {
   ): Promise<void> {
     await this.update(tenantId, id, {
       published_generation: p.generation,
+      // The published generation keeps its own key while a later retranscode makes another.
+      published_hls_key: p.hlsKey,
       outputs: JSON.stringify(p.outputs),
       renditions: JSON.stringify(p.renditions),
       progress: 1,

@@ -4,13 +4,12 @@ import type { VideosTable } from '../../../db/schema';
 import { JOBS, type JobPayload } from '../../../jobs';
 import { nowIso } from '../../../lib/time';
 import type { JobContext } from '../../../ports/queue';
-import { watermarkKey } from '../../videos';
+import { sealKey, watermarkKey } from '../../videos';
 import { current, fairPriority, LIMITS, type PipelineDeps } from '../deps';
 import { deletedMeanwhile, failsVideo } from '../failure';
 import type { JitEncoder } from '../jit';
 import { encodedRenditions, type VideoPlan } from '../plan-state';
 import { firstVariant, writePlaylists } from '../playlist-writer';
-import { sealKey } from '../segment-crypto';
 import { storeWatermark } from '../watermark';
 import { planGeneration, sourceFacts } from './plan';
 

@@ -13,6 +13,7 @@ import {
   imageKey,
   mp4Key,
   STORYBOARD_VTT,
+  sealedKeyOf,
   segmentKeyRendition,
   segmentName,
   storyboardSheetName,
@@ -21,7 +22,6 @@ import { current, type PipelineDeps, workDir } from '../deps';
 import { failsVideo } from '../failure';
 import { planOf, type VideoPlan } from '../plan-state';
 import { writePlaylists } from '../playlist-writer';
-import { keyOf } from '../segment-crypto';
 import { fetchSegments } from '../segment-store';
 
 /** 5. progressive MP4s, measured bandwidths, then one update publishes the generation. */
@@ -43,7 +43,7 @@ export function definePublishStep(d: PipelineDeps): void {
           row.playback_id,
           videoId,
           plan,
-          keyOf(row, d.secret) !== undefined,
+          sealedKeyOf(row, generation) !== null,
           sizes,
         );
         await publishRow(d, row, plan, { mp4s, storyboard }, ctx);
@@ -182,6 +182,7 @@ async function publishRow(
   const renditions = JSON.parse(row.renditions) as Array<Record<string, unknown>>;
   await d.videos.repo.publishGeneration(tenantId, videoId, {
     generation,
+    hlsKey: sealedKeyOf(row, generation),
     outputs: {
       prefix: generationPrefix(tenantId, videoId, generation),
       mp4: made.mp4s,
