@@ -2,7 +2,9 @@
 # Installs the Debian packages vodcloud and its tests use, if any is missing:
 #   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests),
 #   chromium + fonts-dejavu-core (real-browser playback tests).
-# Usage: scripts/install-system-deps.sh [--runtime]   (--runtime: only what `vodcloud serve` needs, i.e. ffmpeg)
+# Usage: scripts/install-system-deps.sh [--runtime|--bench]
+#   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk and nginx-light, the
+#   references of `npm run bench -- upload|delivery`.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -14,6 +16,10 @@ if [ "${1:-}" != "--runtime" ]; then
   have ceph-osd || need+=(ceph-osd)
   have chromium || need+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+fi
+if [ "${1:-}" = "--bench" ]; then
+  have wrk || need+=(wrk)
+  have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 fi
 [ ${#need[@]} -eq 0 ] && { echo "system packages present"; exit 0; }
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
