@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ServiceInstance } from '../../ports/registry';
 import { startTestApp } from '../../../../../test/support/app';
+import type { ServiceInstance } from '../../ports/registry';
 import { LOAD_TIE, leastLoaded } from './node';
 
 const run = randomBytes(4).toString('hex');
@@ -167,7 +167,12 @@ describe('finding: upload node choice sends every upload to the same node when l
       const hosts = new Map<string, number>();
       // 40 uploads: all on one node would have a chance of 2^-39 with a fair choice.
       for (let i = 0; i < 40; i++) {
-        const created = await t.app.inject({ method: 'POST', url: '/v1/uploads', headers: auth, payload: {} });
+        const created = await t.app.inject({
+          method: 'POST',
+          url: '/v1/uploads',
+          headers: auth,
+          payload: {},
+        });
         expect(created.statusCode).toBe(201);
         const host = new URL(created.json().url).host;
         hosts.set(host, (hosts.get(host) ?? 0) + 1);

@@ -95,9 +95,7 @@ export function leastLoaded(
   const load = (i: ServiceInstance) => (Number.isFinite(i.load) ? i.load : Number.POSITIVE_INFINITY);
   const lowest = Math.min(...instances.map(load));
   // Sorted by id so a seeded `random` gives the same choice whatever order the registry lists them in.
-  const tied = instances
-    .filter((i) => load(i) <= lowest + LOAD_TIE)
-    .sort((a, b) => a.id.localeCompare(b.id));
+  const tied = instances.filter((i) => load(i) <= lowest + LOAD_TIE).sort((a, b) => a.id.localeCompare(b.id));
   return weightedPick(tied, random);
 }
 

@@ -126,7 +126,7 @@ export async function tusRoutes(app: FastifyInstance, tus: TusHandle): Promise<v
       reply: { hijack(): void; raw: import('node:http').ServerResponse },
     ) => {
       reply.hijack();
-      await tus.handle(req.raw, reply.raw);
+      await tus.handle(req.raw, reply.raw, String(req.id));
     };
     const methods = ['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS'] as const;
     // tus answers its own CORS (including preflights), with the tus headers exposed.
