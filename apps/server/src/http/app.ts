@@ -130,7 +130,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       secret: ctx.secret,
       playback,
       delivery: ctx.delivery,
-      thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources),
+      thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources, {
+        cache: ctx.ports.cache,
+        generatePerMinute: config.thumbs.generatePerMinute,
+        maxVariants: config.thumbs.maxVariants,
+      }),
       redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
       media: ctx.rpc.client(mediaService),
       jitWaitMs: config.jitWaitMs,
