@@ -451,6 +451,20 @@ export const CORPUS: CorpusCase[] = [
     note: 'JPEG',
   },
   {
+    name: 'animated.gif',
+    make: [...lavfi('testsrc2=s=160x90:r=10'), '-frames:v', '20'],
+    classify: 'video',
+    expect: ready(2, 160, 90),
+    note: 'an animated GIF (20 frames at 10 fps): a short video, transcoded like any other (issue 13)',
+  },
+  {
+    name: 'still.gif',
+    make: [...lavfi('testsrc2=s=160x90'), '-frames:v', '1'],
+    classify: 'non_video',
+    expect: errored('non_video', /still image/),
+    note: 'a one-frame GIF: a still image',
+  },
+  {
     name: 'bomb_8192x8192.mp4',
     make: [
       ...lavfi('color=c=blue:s=8192x8192:r=25'),
