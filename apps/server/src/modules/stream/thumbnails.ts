@@ -76,6 +76,12 @@ export function normaliseThumb(q: ThumbQuery, durationSec: number | null): Thumb
   return out;
 }
 
+/** A thumbnail's key, and its bytes when the request made it. */
+export interface Made {
+  key: string;
+  data?: Buffer;
+}
+
 export interface ThumbnailLimits {
   /** Cluster-wide counters (the cache port) for the per-address generation limit. */
   cache?: Cache;
@@ -99,7 +105,7 @@ export interface ThumbnailLimits {
 export class Thumbnailer {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
-  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly inflight = new Map<string, Promise<Made>>();
   /** The most images this node made at once (tests read it). */
   peakRunning = 0;
 
@@ -118,8 +124,10 @@ export class Thumbnailer {
   }
 
   /**
-   * Makes the thumbnail at `key` unless it exists; resolves when it is stored. `q` is normalised
-   * (normaliseThumb); `address` is the client's, for the generation limit.
+   * Makes the thumbnail at `key` unless it exists; resolves when it is stored, with its bytes when this
+   * request made it (or joined its making): those are served as they are, since eviction for another
+   * thumbnail may delete the object before it is read back. `q` is normalised (normaliseThumb);
+   * `address` is the client's, for the generation limit.
    */
   async ensure(
     row: VideosTable,
@@ -128,8 +136,8 @@ export class Thumbnailer {
     format: 'jpeg' | 'webp',
     posterKey: string,
     address = '',
-  ): Promise<string> {
-    if (await this.storage.head(key)) return key;
+  ): Promise<Made> {
+    if (await this.storage.head(key)) return { key };
     const running = this.inflight.get(key);
     if (running) return running;
     await this.countGeneration(address);
@@ -185,7 +193,7 @@ export class Thumbnailer {
     q: ThumbQuery,
     format: 'jpeg' | 'webp',
     posterKey: string,
-  ): Promise<string> {
+  ): Promise<Made> {
     await this.slot();
     try {
       let data: Buffer;
@@ -230,7 +238,7 @@ export class Thumbnailer {
         ).toBuffer();
       }
       await this.storage.put(key, data, { contentType: `image/${format}` });
-      return key;
+      return { key, data };
     } finally {
       this.release();
     }
