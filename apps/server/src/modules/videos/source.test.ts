@@ -116,6 +116,11 @@ describe('finding: GET /v1/videos/{id}/source (in the contract) does not exist',
     expect(sha256(Buffer.from(await got.arrayBuffer()))).toBe(sha256(junk));
   });
 
+  it('is in the OpenAPI document, for the read scope', async () => {
+    const doc = await (await fetch(`${s.url}/openapi.json`)).json();
+    expect(doc.paths['/v1/videos/{id}/source']?.get?.tags).toEqual(['videos']);
+  });
+
   it('names the file safely whatever the client called it', () => {
     expect(attachment(undefined, 'V1', '.mp4')).toBe(
       `attachment; filename="V1.mp4"; filename*=UTF-8''V1.mp4`,
