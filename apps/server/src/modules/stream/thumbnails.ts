@@ -106,8 +106,6 @@ export class Thumbnailer {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly inflight = new Map<string, Promise<Made>>();
-  /** The most images this node made at once (tests read it). */
-  peakRunning = 0;
 
   constructor(
     private readonly storage: ObjectStore,
@@ -247,7 +245,6 @@ export class Thumbnailer {
   private async slot(): Promise<void> {
     if (this.running < MAX_PARALLEL) {
       this.running++;
-      this.peakRunning = Math.max(this.peakRunning, this.running);
       return;
     }
     if (this.waiting.length >= MAX_WAITING)
@@ -256,7 +253,6 @@ export class Thumbnailer {
       });
     await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.running++;
-    this.peakRunning = Math.max(this.peakRunning, this.running);
   }
 
   private release(): void {
