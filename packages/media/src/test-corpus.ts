@@ -43,6 +43,11 @@ export type PlatformExpect =
       code: PlatformErrorCode;
       /** The error message must match this. */
       message?: RegExp;
+    }
+  | {
+      /** The tus creation is refused with this status: nothing is stored or processed. */
+      outcome: 'refused';
+      status: number;
     };
 
 export interface CorpusCase {
@@ -131,7 +136,8 @@ export const CORPUS: CorpusCase[] = [
     name: 'zero.mp4',
     make: (p) => writeFile(p, ''),
     classify: 'non_video',
-    expect: errored('non_video', /empty/),
+    // The platform refuses Upload-Length: 0 at creation (400 validation_failed; issue 13).
+    expect: { outcome: 'refused', status: 400 },
     note: 'empty file',
   },
   {
