@@ -40,6 +40,7 @@ interface Run {
   videoId?: string;
   /** The upload itself failed (tus error). */
   uploadError?: string;
+  uploadId?: string;
   view?: VideoView;
   /** Why the wait ended without a final status (stuck: every job is over, or timed out). */
   stuck?: string;
@@ -124,6 +125,7 @@ async function runOne(file: CorpusFile): Promise<Run> {
     const data = await readFile(file.path);
     const created = await createUploadVia(s.url, t.auth, { templateId, title: file.name });
     run.videoId = created.videoId;
+    run.uploadId = created.id;
     const up = tusUpload(data, {
       endpoint: created.url,
       headers: created.headers,
@@ -138,6 +140,11 @@ async function runOne(file: CorpusFile): Promise<Run> {
     ]).finally(() => clearTimeout(timer));
   } catch (e) {
     run.uploadError = (e as Error).message.split('\n')[0];
+  }
+  if (file.expect?.outcome === 'refused') {
+    // Refused at creation: the upload is cancelled, which removes its placeholder video.
+    await fetch(`${s.url}/v1/uploads/${run.uploadId}`, { method: 'DELETE', headers: t.auth });
+    run.videoId = undefined;
   }
   if (run.videoId) await settle(run, started);
   run.ms = Date.now() - started;
@@ -194,7 +201,9 @@ afterAll(async () => {
           : v?.status === 'ready'
             ? `ready ${v.duration}s ${v.width}x${v.height} [${v.renditions.map((x) => `${x.width}x${x.height}`).join(' ')}]`
             : `${v?.status}`;
-    const want = c.expect!.outcome === 'ready' ? 'ready' : `errored ${c.expect!.code}`;
+    const e = c.expect!;
+    const want =
+      e.outcome === 'ready' ? 'ready' : e.outcome === 'refused' ? `refused ${e.status}` : `errored ${e.code}`;
     return `${c.name.padEnd(22)} ${want.padEnd(24)} ${String(r?.ms ?? '-').padStart(6)} ms  ${got}`;
   });
   console.log(
@@ -252,6 +261,10 @@ describe('hostile corpus, end to end (tus upload → worker → ready | errored)
   it.each(cases.map((c) => [c.name, c] as const))('%s', (name, c) => {
     const run = runs.get(name);
     expect(run, 'processed').toBeDefined();
+    if (c.expect!.outcome === 'refused') {
+      expect(run!.uploadError).toMatch(new RegExp(`response code: ${c.expect!.status}\\b`));
+      return;
+    }
     expect(run!.uploadError, 'the tus upload succeeds').toBeUndefined();
     expect(run!.stuck, 'the video reaches a final status').toBeUndefined();
     expect(run!.ms).toBeLessThan(SETTLE_MS);

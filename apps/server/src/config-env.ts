@@ -98,6 +98,8 @@ export const envSchema = z
     VOD_NODE_WEIGHT: intFrom(0, 1000).default(1),
     VOD_JIT_WAIT_MS: intFrom(0, 120_000).default(15_000),
     VOD_PASSTHROUGH: z.enum(['on', 'off']).default('on'),
+    VOD_THUMB_GENERATE_PER_MINUTE: intFrom(0, 1_000_000).default(60),
+    VOD_THUMB_MAX_VARIANTS: intFrom(1, 100_000).default(100),
     // Monitor, sentinel and alerts (modules/monitor).
     VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
     VOD_SENTINEL_INTERVAL_MS: intFrom(500, 600_000).default(5000),

@@ -68,6 +68,8 @@ export interface Config {
   jitWaitMs: number;
   /** Web-ready sources become the top rendition by stream copy (off: every rendition is encoded). */
   passthrough: boolean;
+  /** On-demand thumbnails: images one address may have made per minute (0: unlimited), stored per generation. */
+  thumbs: { generatePerMinute: number; maxVariants: number };
   /** Call statistics kept this long; the monitor role purges older minutes. */
   monitorRetentionHours: number;
   /** How often the sentinel (monitor role) probes instances and evaluates the alert rules. */
@@ -252,6 +254,10 @@ function toConfig(c: EnvSettings): Config {
     nodeWeight: c.VOD_NODE_WEIGHT,
     jitWaitMs: c.VOD_JIT_WAIT_MS,
     passthrough: c.VOD_PASSTHROUGH === 'on',
+    thumbs: {
+      generatePerMinute: c.VOD_THUMB_GENERATE_PER_MINUTE,
+      maxVariants: c.VOD_THUMB_MAX_VARIANTS,
+    },
     webhookRetry: {
       baseMs: c.VOD_WEBHOOK_RETRY_BASE_MS,
       maxMs: c.VOD_WEBHOOK_RETRY_MAX_MS,

@@ -26,9 +26,36 @@ export const VideoErrorCode = z.enum(VIDEO_ERROR_CODES);
 
 export const PlaybackPolicy = z.enum(['public', 'signed']);
 
+/**
+ * Characters a title may not hold: C0 controls (tab aside: the line breaks too), DEL, C1 controls, and the
+ * bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) that make a title display as other text.
+ */
+export function isUnsafeTextChar(ch: string): boolean {
+  const c = ch.codePointAt(0) ?? 0;
+  return (
+    (c < 0x20 && c !== 0x09) ||
+    (c >= 0x7f && c <= 0x9f) ||
+    (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2066 && c <= 0x2069)
+  );
+}
+
+/** `text` without the characters `isUnsafeTextChar` refuses. */
+export const withoutUnsafeText = (text: string) => [...text].filter((ch) => !isUnsafeTextChar(ch)).join('');
+
+/** A video's title: at most 500 characters once trimmed, no control characters or bidirectional overrides. */
+export const Title = z
+  .string()
+  .trim()
+  .max(500)
+  .refine(
+    (s) => withoutUnsafeText(s) === s,
+    'must not contain control characters or bidirectional overrides',
+  );
+
 /** Fields a client may set when creating a video by upload or by import. */
 export const VideoFields = z.object({
-  title: z.string().trim().max(500).optional(),
+  title: Title.optional(),
   description: z.string().max(10_000).optional(),
   categoryId: Id.nullable().optional(),
   tags: Tags.optional(),
@@ -48,7 +75,7 @@ export const CreateVideo = VideoFields.extend({
 
 export const UpdateVideo = z
   .object({
-    title: z.string().trim().max(500).optional(),
+    title: Title.optional(),
     description: z.string().max(10_000).optional(),
     categoryId: Id.nullable().optional(),
     tags: Tags.optional(),

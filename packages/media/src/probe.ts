@@ -109,6 +109,8 @@ export interface ProbeOptions extends Omit<ProbeRunOptions, 'timeoutMs'> {
 export const ABSURD_DURATION_SEC = 1e7;
 
 const IMAGE_FORMATS = /(^|,)(image2|[a-z0-9]+_pipe|gif|apng|webp_pipe|ico)(,|$)/;
+/** Image formats that hold animations ffmpeg decodes: with more than one frame they are short videos. */
+const ANIMATION_FORMATS = /(^|,)(gif|apng)(,|$)/;
 const IMAGE_CODECS = new Set([
   'png',
   'mjpeg',
@@ -303,8 +305,14 @@ export function parseProbeJson(json: string, sniff: Sniff): MediaInfo {
     durationSource = 'stream';
   }
   const container = format.format_name ?? 'unknown';
+  // An animated GIF (or APNG) is a video (it is transcoded like any other); one frame is a still image.
+  const animation =
+    !!video &&
+    ANIMATION_FORMATS.test(container) &&
+    ((video.frameCount ?? 0) > 1 || (video.frameCount === null && duration >= 0.5));
   const isStillImage =
     !!video &&
+    !animation &&
     (IMAGE_FORMATS.test(container) ||
       (IMAGE_CODECS.has(video.codec) && (duration === 0 || (video.frameCount ?? 2) <= 1)));
 

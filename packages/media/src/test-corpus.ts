@@ -43,6 +43,11 @@ export type PlatformExpect =
       code: PlatformErrorCode;
       /** The error message must match this. */
       message?: RegExp;
+    }
+  | {
+      /** The tus creation is refused with this status: nothing is stored or processed. */
+      outcome: 'refused';
+      status: number;
     };
 
 export interface CorpusCase {
@@ -131,7 +136,8 @@ export const CORPUS: CorpusCase[] = [
     name: 'zero.mp4',
     make: (p) => writeFile(p, ''),
     classify: 'non_video',
-    expect: errored('non_video', /empty/),
+    // The platform refuses Upload-Length: 0 at creation (400 validation_failed; issue 13).
+    expect: { outcome: 'refused', status: 400 },
     note: 'empty file',
   },
   {
@@ -449,6 +455,20 @@ export const CORPUS: CorpusCase[] = [
     classify: 'non_video',
     expect: errored('non_video', /still image/),
     note: 'JPEG',
+  },
+  {
+    name: 'animated.gif',
+    make: [...lavfi('testsrc2=s=160x90:r=10'), '-frames:v', '20'],
+    classify: 'video',
+    expect: ready(2, 160, 90),
+    note: 'an animated GIF (20 frames at 10 fps): a short video, transcoded like any other (issue 13)',
+  },
+  {
+    name: 'still.gif',
+    make: [...lavfi('testsrc2=s=160x90'), '-frames:v', '1'],
+    classify: 'non_video',
+    expect: errored('non_video', /still image/),
+    note: 'a one-frame GIF: a still image',
   },
   {
     name: 'bomb_8192x8192.mp4',

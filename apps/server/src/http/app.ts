@@ -18,7 +18,9 @@ import { systemRoutes } from '../modules/system/routes';
 import { templateRoutes } from '../modules/templates/routes';
 import { tenantRoutes } from '../modules/tenants/routes';
 import { tusRoutes, uploadRoutes } from '../modules/uploads/routes';
+import { sourceKey } from '../modules/videos';
 import { videoRoutes } from '../modules/videos/routes';
+import { sourceRoutes } from '../modules/videos/source-routes';
 import { webhookRoutes } from '../modules/webhooks/routes';
 import { registerAuth } from './auth';
 import { type Metrics, registerHttpMetrics } from './metrics';
@@ -94,6 +96,13 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         requestBase: (req) => `${req.protocol}://${req.host}`,
       }),
     );
+    sourceRoutes(app, {
+      videos: ctx.videos,
+      storage: ctx.ports.storage,
+      redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
+      uploadedFilename: async (tenantId, videoId) =>
+        (await ctx.uploads.byTusId(sourceKey(tenantId, videoId)))?.filename,
+    });
     webhookRoutes(app, ctx.webhooks);
     playbackRoutes(app, playback);
     snapshotRoutes(
@@ -121,7 +130,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       secret: ctx.secret,
       playback,
       delivery: ctx.delivery,
-      thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources),
+      thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources, {
+        cache: ctx.ports.cache,
+        generatePerMinute: config.thumbs.generatePerMinute,
+        maxVariants: config.thumbs.maxVariants,
+      }),
       redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
       media: ctx.rpc.client(mediaService),
       jitWaitMs: config.jitWaitMs,

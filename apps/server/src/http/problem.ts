@@ -20,6 +20,24 @@ const TITLES: Record<ErrorCode, string> = {
   unavailable: 'Service Unavailable',
 };
 
+/** The application/problem+json body of an error (for answers written outside Fastify, e.g. the tus endpoint). */
+export function problemBody(
+  code: ErrorCode,
+  detail: string,
+  extra: { errors?: FieldError[]; requestId?: string } = {},
+): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    type: `https://vodcloud.dev/problems/${code}`,
+    title: TITLES[code],
+    status: ERROR_STATUS[code],
+    detail,
+    code,
+  };
+  if (extra.requestId) body.requestId = extra.requestId;
+  if (extra.errors) body.errors = extra.errors;
+  return body;
+}
+
 export function sendProblem(
   reply: FastifyReply,
   code: ErrorCode,

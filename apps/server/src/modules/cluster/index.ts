@@ -12,4 +12,13 @@ export {
   type SentinelView,
   unhealthyInstances,
 } from './health';
-export { healthyInstances, leastLoaded, type NodeInfo, playbackBase, registerNode, serviceOf } from './node';
+export {
+  healthyInstances,
+  LOAD_TIE,
+  leastLoaded,
+  type NodeInfo,
+  playbackBase,
+  registerNode,
+  serviceOf,
+  weightedPick,
+} from './node';

@@ -59,9 +59,44 @@ export async function registerNode(
   };
 }
 
-/** The least-loaded instance of a role, ties broken by id; undefined when none is registered. */
-export function leastLoaded(instances: ServiceInstance[]): ServiceInstance | undefined {
-  return [...instances].sort((a, b) => a.load - b.load || a.id.localeCompare(b.id))[0];
+/** Loads this close to the lowest count as equal (load: the 1-minute load average per CPU, 3 decimals). */
+export const LOAD_TIE = 0.05;
+
+/**
+ * One instance at random in proportion to its weight (instances of weight 0 only when every weight is 0,
+ * then all equally); undefined for an empty list. `random` returns [0, 1) (tests pass a seeded one).
+ */
+export function weightedPick<T extends { weight: number }>(
+  items: T[],
+  random: () => number = Math.random,
+): T | undefined {
+  const weights = items.map((i) => (Number.isFinite(i.weight) ? Math.max(0, i.weight) : 0));
+  const total = weights.reduce((a, w) => a + w, 0);
+  if (total <= 0) return items[Math.floor(random() * items.length)];
+  let r = random() * total;
+  for (const [k, item] of items.entries()) {
+    r -= weights[k]!;
+    if (r < 0) return item;
+  }
+  return items.findLast((_, k) => weights[k]! > 0);
+}
+
+/**
+ * The instance new work goes to: the least-loaded one, and among instances loaded within LOAD_TIE of the
+ * lowest, one at random by weight. Equal nodes (an idle cluster, or nodes on one machine reporting the same
+ * load average) therefore share the uploads instead of the first by id taking every one of them until
+ * its load, sampled every few seconds, catches up. Undefined when none is registered.
+ */
+export function leastLoaded(
+  instances: ServiceInstance[],
+  random: () => number = Math.random,
+): ServiceInstance | undefined {
+  if (instances.length === 0) return undefined;
+  const load = (i: ServiceInstance) => (Number.isFinite(i.load) ? i.load : Number.POSITIVE_INFINITY);
+  const lowest = Math.min(...instances.map(load));
+  // Sorted by id so a seeded `random` gives the same choice whatever order the registry lists them in.
+  const tied = instances.filter((i) => load(i) <= lowest + LOAD_TIE).sort((a, b) => a.id.localeCompare(b.id));
+  return weightedPick(tied, random);
 }
 
 /** Registered instances of a role that the sentinel does not report unhealthy. */
@@ -90,13 +125,8 @@ export function playbackBase(o: {
     if (o.publicUrl) return o.publicUrl;
     if (!o.selfServesStream) {
       const nodes = healthyInstances(o.registry, 'stream').filter((i) => typeof i.metadata.url === 'string');
-      const total = nodes.reduce((a, i) => a + Math.max(0, i.weight), 0);
-      let r = Math.random() * total;
-      for (const i of nodes) {
-        r -= Math.max(0, i.weight);
-        if (r < 0) return String(i.metadata.url);
-      }
-      if (nodes[0]) return String(nodes[0].metadata.url);
+      const chosen = weightedPick(nodes);
+      if (chosen) return String(chosen.metadata.url);
     }
     return o.requestBase(req);
   };

@@ -23,7 +23,7 @@ import {
   type StreamDeps,
   tokenOf,
 } from './serving';
-import { ThumbQuery } from './thumbnails';
+import { normaliseThumb, ThumbQuery } from './thumbnails';
 
 interface Outputs {
   mp4?: Record<string, string>;
@@ -111,13 +111,23 @@ function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
       const poster = outputsOf(a).images?.poster ?? POSTER;
       const posterKey = imageKey(row.tenant_id, row.id, generation, poster);
       const thumbs = thumbsPrefix(row.tenant_id, row.id, generation);
-      const key = d.thumbnails?.keyFor(thumbs, parsed.data, format, poster) ?? null;
-      if (key && d.thumbnails) await d.thumbnails.ensure(row, key, parsed.data, format, posterKey);
+      const q = normaliseThumb(parsed.data, row.duration); // a small set of sizes and times (thumbnails.ts)
+      const key = d.thumbnails?.keyFor(thumbs, q, format, poster) ?? null;
+      const made =
+        key && d.thumbnails ? await d.thumbnails.ensure(row, key, q, format, posterKey, req.ip) : undefined;
       // The plain, sized or converted poster is cached briefly (a new cover or generation changes it); a
       // timed one is a frame of the source, which neither changes.
+      const cacheControl = privately(key && q.time !== undefined ? IMMUTABLE : SHORT, a.signed);
+      // Just made: served as made (another thumbnail's eviction may delete the object before a read back).
+      if (made?.data)
+        return reply
+          .header('cache-control', cacheControl)
+          .header('content-length', String(made.data.length))
+          .type(`image/${format}`)
+          .send(made.data);
       return sendObject(req, reply, d.storage, key ?? posterKey, {
         contentType: `image/${format}`,
-        cacheControl: privately(key && parsed.data.time !== undefined ? IMMUTABLE : SHORT, a.signed),
+        cacheControl,
       });
     },
   );

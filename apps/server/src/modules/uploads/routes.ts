@@ -36,7 +36,10 @@ export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
   // (and returns []), so without this an API-only node answers its first POST /v1/uploads with 503.
   d.registry.list(serviceOf('upload'));
 
-  /** LBS: the least-loaded healthy upload node, or this node when it is the only one (or none is registered yet). */
+  /**
+   * LBS: the least-loaded healthy upload node (equally loaded ones chosen at random by weight, see
+   * cluster/node.ts leastLoaded), or this node when it is the only one (or none is registered yet).
+   */
   const uploadBase = (req: FastifyRequest): string => {
     const chosen = leastLoaded(healthyInstances(d.registry, 'upload'));
     if (!chosen || chosen.id === d.self.id) {
@@ -123,7 +126,7 @@ export async function tusRoutes(app: FastifyInstance, tus: TusHandle): Promise<v
       reply: { hijack(): void; raw: import('node:http').ServerResponse },
     ) => {
       reply.hijack();
-      await tus.handle(req.raw, reply.raw);
+      await tus.handle(req.raw, reply.raw, String(req.id));
     };
     const methods = ['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS'] as const;
     // tus answers its own CORS (including preflights), with the tus headers exposed.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CreateUpload } from '@vodcloud/contracts';
+import { CreateUpload, withoutUnsafeText } from '@vodcloud/contracts';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Config } from '../../config';
@@ -16,6 +16,25 @@ import type { UploadRepository } from './repository';
 
 export const UPLOAD_TOKEN_PREFIX = 'vut_';
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** The video fields an API-key tus upload may set in Upload-Metadata: the schema of POST /v1/uploads. */
+const MetadataFields = CreateUpload.pick({
+  title: true,
+  description: true,
+  categoryId: true,
+  templateId: true,
+  playbackPolicy: true,
+  passthrough: true,
+});
+
+/** A title made from an upload's file name when none is given (never refused: cleaned and shortened). */
+function titleFromFilename(filename: string | null | undefined): string | undefined {
+  const t = withoutUnsafeText(filename ?? '')
+    .trim()
+    .slice(0, 500)
+    .trim();
+  return t || undefined;
+}
 
 export function uploadView(row: UploadsTable, offset: number) {
   return {
@@ -70,13 +89,36 @@ export class UploadService {
     return { row, token };
   }
 
-  /** An upload created on the tus endpoint with an API key: the video comes into being with it. */
-  async createForKey(tenantId: string, meta: Record<string, string | null>) {
-    const fields = {
-      title: meta.title ?? meta.filename ?? undefined,
-      templateId: meta.templateId ?? undefined,
-    };
-    const video = await this.d.videos.create(tenantId, fields, { status: 'waiting_upload' });
+  /**
+   * An upload created on the tus endpoint with an API key: the video comes into being with it, its fields
+   * from Upload-Metadata checked by the schema of POST /v1/uploads (400 `validation_failed`, paths
+   * `metadata.<field>`); other metadata keys (filename, filetype…) are the client's.
+   */
+  async createForKey(tenantId: string, meta: Record<string, string | null | undefined>) {
+    const given = Object.fromEntries(
+      Object.entries(meta).filter(([k, v]) => k in MetadataFields.shape && typeof v === 'string'),
+    );
+    const parsed = MetadataFields.safeParse(given);
+    if (!parsed.success)
+      throw new AppError('validation_failed', 'Upload-Metadata is invalid', {
+        errors: parsed.error.issues.map((i) => ({
+          path: ['metadata', ...i.path.map(String)].join('.'),
+          message: i.message,
+        })),
+      });
+    const fields = { ...parsed.data, title: parsed.data.title ?? titleFromFilename(meta.filename) };
+    let video: VideosTable;
+    try {
+      video = await this.d.videos.create(tenantId, fields, { status: 'waiting_upload' });
+    } catch (err) {
+      // The fields came from Upload-Metadata, not a body (e.g. a templateId that names no template of yours).
+      if (err instanceof AppError && err.extra.errors)
+        throw new AppError(err.code, err.message, {
+          ...err.extra,
+          errors: err.extra.errors.map((e) => ({ ...e, path: e.path.replace(/^body\./, 'metadata.') })),
+        });
+      throw err;
+    }
     const row = this.newRow(tenantId, video, null, this.maxSize(), undefined);
     await this.d.repo.insert(row);
     return row;

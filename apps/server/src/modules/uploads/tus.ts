@@ -2,17 +2,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { EVENTS, Server } from '@tus/server';
-import { type DataStore, ERRORS, type KvStore, MemoryKvStore, type Upload } from '@tus/utils';
+import { type DataStore, ERRORS, type KvStore, MemoryKvStore, Upload } from '@tus/utils';
+import { withoutUnsafeText } from '@vodcloud/contracts';
 import type { ObjectStore, S3ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import type { UploadsTable } from '../../db/schema';
+import { AppError } from '../../lib/errors';
 import type { Cache } from '../../ports/cache';
 import type { TenantService } from '../tenants/service';
 import { sourceKey } from '../videos';
 import { CacheLocker } from './locker';
 import type { UploadService } from './service';
 import { fail, TUS_ID, tusAccess, URL_ID } from './tus-access';
+import { runTusRequest, tusProblem } from './tus-problem';
 
 export const TUS_PATH = '/tus';
 
@@ -29,8 +32,8 @@ export interface TusDeps {
 
 export interface TusHandle {
   server: Server;
-  /** Serves one tus request (a few protocol cases first, then @tus/server). */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Serves one tus request (a few protocol cases first, then @tus/server); `requestId` goes into problems. */
+  handle(req: IncomingMessage, res: ServerResponse, requestId?: string): Promise<void>;
   datastore: DataStore;
   /** Removes an upload's partial data (aborts its S3 multipart upload, or deletes its file). */
   remove(tusId: string): Promise<void>;
@@ -65,6 +68,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
   const datastore = await createDatastore(deps);
   // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
   datastore.extensions = datastore.extensions.filter((e) => e !== 'creation-defer-length');
+  answerFinishedUploads(datastore, uploads);
 
   const { callers, authenticate, authorize, limitFor } = tusAccess(uploads, tenants, config);
 
@@ -89,8 +93,13 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
     },
     namingFunction: async (req, metadata) => {
       const caller = await authenticate(req);
-      if (!req.headers.get('upload-length'))
-        throw fail(400, 'Upload-Length is required (deferred lengths are not accepted)');
+      const length = req.headers.get('upload-length');
+      if (!length) throw fail(400, 'Upload-Length is required (deferred lengths are not accepted)');
+      // An empty file is no video: refused before anything is created (tus would finish it inside the POST).
+      if (Number(length) === 0)
+        throw new AppError('validation_failed', 'Upload-Length is 0: an empty file is not a video', {
+          errors: [{ path: 'headers.upload-length', message: 'must be at least 1' }],
+        });
       let row = caller.upload;
       if (row) {
         if (row.status !== 'waiting')
@@ -123,7 +132,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       const caller = callers.get(req);
       const row = caller?.upload;
       if (!row) throw fail(500, 'internal: upload row missing');
-      const filename = upload.metadata?.filename?.slice(0, 500) ?? null;
+      const filename = withoutUnsafeText(upload.metadata?.filename ?? '').slice(0, 500) || null;
       if (!(await uploads.started(row, upload.size ?? 0, filename)))
         throw fail(409, 'This upload was already created');
       return { metadata: { ...(upload.metadata ?? {}) } };
@@ -134,6 +143,8 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       return { headers: { 'X-Video-Id': row?.video_id ?? '', 'X-Upload-Id': row?.id ?? '' } };
     },
     onResponseError: async (_req, err) => {
+      const problem = tusProblem(err);
+      if (problem) return problem;
       const e = err as { status_code?: number };
       if (!e.status_code || e.status_code >= 500) log.error({ err }, 'tus request failed');
       return undefined;
@@ -150,9 +161,11 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
   return {
     server,
     datastore,
-    async handle(req: IncomingMessage, res: ServerResponse) {
-      if (req.method === 'PATCH' && (await answeredPatch(req, res, uploads, authorize))) return;
-      await server.handle(req, res);
+    handle(req: IncomingMessage, res: ServerResponse, requestId?: string) {
+      return runTusRequest(res, requestId, async () => {
+        if (req.method === 'PATCH' && (await answeredPatch(req, res, uploads, authorize))) return;
+        await server.handle(req, res);
+      });
     },
     async remove(tusId: string) {
       try {
@@ -202,7 +215,17 @@ async function answeredPatch(
         reply(res, e.status_code ?? 500, { 'Content-Type': 'text/plain' }, e.body ?? '');
         return true;
       }
-      req.resume();
+      // Bytes past the declared length are refused (413, as @tus/server answers a body larger than what
+      // remains), not acknowledged and dropped: only an empty retry of the final PATCH is answered 204.
+      if (await hasBody(req)) {
+        reply(
+          res,
+          413,
+          { 'Content-Type': 'text/plain', Connection: 'close' },
+          `The upload is complete at ${row.size} bytes; no byte may follow\n`,
+        );
+        return true;
+      }
       reply(res, 204, {
         'Upload-Offset': String(row.size),
         'X-Video-Id': row.video_id,
@@ -212,6 +235,43 @@ async function answeredPatch(
     }
   }
   return false;
+}
+
+/** Whether a request carries body bytes: its Content-Length, or (chunked) whether any byte arrives. */
+function hasBody(req: IncomingMessage): Promise<boolean> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) {
+    if (Number(declared) === 0) req.resume();
+    return Promise.resolve(Number(declared) !== 0);
+  }
+  return new Promise((resolve) => {
+    req.once('data', () => resolve(true));
+    req.once('end', () => resolve(false));
+    req.once('error', () => resolve(false));
+    req.resume();
+  });
+}
+
+/**
+ * A finished upload is still answered by the store (offset = length) while its upload row exists, although
+ * its bytes have moved on (the file store's upload is published into the object store and removed by
+ * `upload.finalize`, which may run before the POST or PATCH that finished it has answered). Without this a
+ * creation-with-upload that finished inside the POST answered 410 without a Location (@tus/server reads the
+ * upload back for Upload-Expires), and HEAD on a just-completed upload answered 410.
+ */
+function answerFinishedUploads(datastore: DataStore, uploads: UploadService): void {
+  const getUpload = datastore.getUpload.bind(datastore);
+  datastore.getUpload = async (id: string) => {
+    try {
+      return await getUpload(id);
+    } catch (err) {
+      const status = (err as { status_code?: number }).status_code;
+      if (status !== 404 && status !== 410) throw err;
+      const row = await uploads.byTusId(id);
+      if (row?.status !== 'complete' || row.size === null) throw err;
+      return new Upload({ id, size: Number(row.size), offset: Number(row.size) });
+    }
+  };
 }
 
 function reply(res: ServerResponse, status: number, headers: Record<string, string>, body = ''): void {
