@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 
-const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 
 /** A route URL as a regular expression over paths: `:param` is one segment, `*` the rest. */
 function patternOf(url: string): RegExp | undefined {
@@ -8,7 +8,7 @@ function patternOf(url: string): RegExp | undefined {
   if (/:[A-Za-z0-9_]+\(|::/.test(url)) return undefined;
   const source = url
     .split(/(:[A-Za-z0-9_]+|\*)/)
-    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : escape(part)))
+    .map((part) => (part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : escapeRegExp(part)))
     .join('');
   return new RegExp(`^${source}$`);
 }
