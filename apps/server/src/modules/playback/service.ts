@@ -27,11 +27,18 @@ const KEYGEN_CONCURRENCY = 2;
 
 const generateRsa = promisify(generateKeyPair);
 
-/** A tiny semaphore: at most `n` of the given tasks run at once, the rest wait in order. */
-function limiter(n: number) {
+/** Generations waiting for their turn before more are refused (503, retry): a bound on queued work. */
+const KEYGEN_QUEUE = 32;
+
+/** A tiny semaphore: at most `n` of the given tasks run at once, up to `queue` more wait in order. */
+function limiter(n: number, queue: number) {
   let running = 0;
   const waiting: Array<() => void> = [];
   return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= n && waiting.length >= queue)
+      throw new AppError('unavailable', 'Too many signing keys are being made; retry in a few seconds', {
+        headers: { 'retry-after': '2' },
+      });
     if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
     else running++;
     try {
@@ -70,7 +77,7 @@ export interface VideoLookup {
 
 type CachedKey = { tenantId: string; publicKey: KeyObject; revoked: boolean } | null;
 
-const keygen = limiter(KEYGEN_CONCURRENCY);
+const keygen = limiter(KEYGEN_CONCURRENCY, KEYGEN_QUEUE);
 
 /** A small time-bounded cache; entries older than ttlMs are reloaded. */
 class TtlCache<T> {
