@@ -56,14 +56,18 @@ describe('signing keys (issue 13)', () => {
       expect(c.body.privateKey).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     }
     expect(new Set(created.map((c) => c.body.id)).size).toBe(10);
-    expect(latencies.length, `creations took ${Math.round(tookMs)} ms`).toBeGreaterThan(2);
     const worst = Math.max(...latencies);
     expect(
       worst,
       `worst /livez ${Math.round(worst)} ms while 10 keys were made in ${Math.round(tookMs)} ms`,
     ).toBeLessThan(500);
-    // The event loop itself never stalled for long (a synchronous RSA generation takes 50-500 ms).
-    expect(loop.max / 1e6, 'longest event-loop delay (ms)').toBeLessThan(250);
+    // /livez kept answering all along (one poll every ~20 ms plus its round trip; with the generation on the
+    // event loop, 5 answered in 4 s), and the loop never stalled for a generation or more (measured on 2
+    // busy cores: 85-280 ms with the fix, 530-1030 ms without; one generation takes 140-640 ms there).
+    expect(latencies.length, `/livez answers in ${Math.round(tookMs)} ms`).toBeGreaterThanOrEqual(
+      tookMs / 100,
+    );
+    expect(loop.max / 1e6, 'longest event-loop delay (ms)').toBeLessThan(400);
   }, 60_000);
 
   it('finding: a key registered by its public key verifies tokens signed by its private key', async () => {
