@@ -65,16 +65,39 @@ describe('HTTP hardening (issue 13)', () => {
   });
 
   it('finding: /mp4/{pid}/constructor.mp4 is a 404 problem, not a 500 (prototype names)', async () => {
-    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '720p']) {
-      for (const url of [
-        `/mp4/${video.pid}/${name}.mp4`,
-        `/mp4/${video.pid}/${video.generation}/${name}.mp4`,
-      ]) {
-        const res = await t.app.inject({ url });
-        expect(res.statusCode, `${url}: ${res.body}`).toBe(404);
-        expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+    // The probe's 500 came from using `outputs.mp4[name]` (Object.prototype's function) as the object key;
+    // keys now come from layout.ts, but a name the outputs do not own must not reach storage at all.
+    const storage = t.ctx.ports.storage;
+    const touched: string[] = [];
+    const { get, head } = storage;
+    storage.get = (key, o) => {
+      touched.push(key);
+      return get.call(storage, key, o);
+    };
+    storage.head = (key) => {
+      touched.push(key);
+      return head.call(storage, key);
+    };
+    try {
+      for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', '720p']) {
+        for (const url of [
+          `/mp4/${video.pid}/${name}.mp4`,
+          `/mp4/${video.pid}/${video.generation}/${name}.mp4`,
+        ]) {
+          for (const method of ['GET', 'HEAD'] as const) {
+            const res = await t.app.inject({ method, url });
+            expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(404);
+            if (method === 'GET')
+              expect(res.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+          }
+        }
       }
+      expect(touched, 'storage reads for names the outputs do not have').toEqual([]);
+    } finally {
+      storage.get = get;
+      storage.head = head;
     }
+    expect((await t.app.inject({ url: `/mp4/${video.pid}/240p.mp4` })).statusCode).toBe(200);
   });
 
   it('finding: a path parameter over 100 characters is a problem+json with the request id, no echo', async () => {
