@@ -44,8 +44,11 @@ function commonHeaders(id: string, res: ServerResponse): void {
   res.setHeader('x-content-type-options', 'nosniff');
 }
 
-/** Builds the HTTP app for the given context without listening (tests use inject()). */
-export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+/**
+ * The Fastify instance with what every route shares: timeouts, request ids, `nosniff`, problem+json for
+ * errors, 404 and 405 (a known path asked with another method, with `Allow`).
+ */
+function createBase(ctx: AppContext): FastifyInstance {
   const { config } = ctx;
   const base = Fastify({
     loggerInstance: ctx.log,
@@ -76,15 +79,14 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     trustProxy: false,
   }) as unknown as FastifyInstance;
-  const app = base.withTypeProvider<ZodTypeProvider>();
 
   // The API speaks JSON only; routes that take other bodies (tus) register their own parsers.
   base.removeContentTypeParser('text/plain');
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
+  base.setValidatorCompiler(validatorCompiler);
+  base.setSerializerCompiler(serializerCompiler);
+  base.setErrorHandler(errorHandler);
   const methodsOf = routeMethods(base);
-  app.setNotFoundHandler((req, reply) => {
+  base.setNotFoundHandler((req, reply) => {
     const path = req.url.split('?')[0] ?? '';
     const allow = methodsOf(path);
     if (allow.length > 0)
@@ -99,7 +101,15 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
   // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
-  app.addHook('onRequest', async (req, reply) => commonHeaders(req.id, reply.raw));
+  base.addHook('onRequest', async (req, reply) => commonHeaders(req.id, reply.raw));
+  return base;
+}
+
+/** Builds the HTTP app for the given context without listening (tests use inject()). */
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const base = createBase(ctx);
+  const app = base.withTypeProvider<ZodTypeProvider>();
 
   const metrics = ctx.metrics;
   app.decorate('metrics', metrics);
