@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../../../test/support/app';
@@ -98,6 +99,21 @@ describe('HTTP hardening (issue 13)', () => {
       storage.head = head;
     }
     expect((await t.app.inject({ url: `/mp4/${video.pid}/240p.mp4` })).statusCode).toBe(200);
+  });
+
+  it('an RPC method named like a prototype property is not_found, not a 500 (same class as constructor.mp4)', async () => {
+    const key = createHmac('sha256', t.ctx.secret).update('vodcloud-rpc-v1').digest('base64url');
+    const service = t.ctx.rpc.provided()[0]?.replace(/^rpc-/, '');
+    expect(service, 'this node provides an RPC service').toBeDefined();
+    for (const method of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/internal/rpc/${service}/${method}`,
+        headers: { 'x-vod-rpc-key': key, 'content-type': 'application/json' },
+        payload: {},
+      });
+      expectProblem(res, 404, 'not_found');
+    }
   });
 
   it('finding: a path parameter over 100 characters is a problem+json with the request id, no echo', async () => {
