@@ -36,6 +36,25 @@ describe('HTTP hardening (issue 13)', () => {
       });
       expect(res.statusCode, `${scheme}: ${res.body}`).toBe(200);
     }
+    // The tus endpoint too, with an upload token.
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/v1/uploads',
+      headers: tenant.auth,
+      payload: {},
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const { url, headers } = created.json() as { url: string; headers: { Authorization: string } };
+    const tus = await t.app.inject({
+      method: 'POST',
+      url: new URL(url).pathname,
+      headers: {
+        authorization: headers.Authorization.replace(/^Bearer/, 'bearer'),
+        'tus-resumable': '1.0.0',
+        'upload-length': '10',
+      },
+    });
+    expect(tus.statusCode, tus.body).toBe(201);
     // Still refused: another scheme, or a scheme with no credentials.
     for (const authorization of [`Basic ${tenant.key}`, 'bearer', `bearer${tenant.key}`])
       expectProblem(
