@@ -25,12 +25,21 @@ export interface Config {
   adminApiKey?: string;
   logLevel: string;
   rateLimitPerMinute: number;
+  /**
+   * Requests per minute and client address that fail authentication (no key, a malformed or unknown one)
+   * before that address gets 429 without a key lookup; 0 (or rateLimitPerMinute 0) turns it off.
+   */
+  rateLimitAnonPerMinute: number;
   bodyLimitBytes: number;
   corsOrigins: string[] | '*';
   shutdownTimeoutMs: number;
   requestTimeoutMs: number;
   /** A connection that sends nothing for this long is closed (slow clients cannot hold sockets). */
   idleTimeoutMs: number;
+  /** A request whose headers are not complete this long after it began is answered 408 and closed (slowloris). */
+  headersTimeoutMs: number;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is public. */
+  metricsToken?: string;
   dbTimeoutMs: number;
   /** Shared secret for signed URLs and tokens; from VOD_SECRET, else generated once and kept in the database. */
   secret?: string;
@@ -215,6 +224,7 @@ function toConfig(c: EnvSettings): Config {
     adminApiKey: c.VOD_ADMIN_API_KEY,
     logLevel: c.VOD_LOG_LEVEL,
     rateLimitPerMinute: c.VOD_RATE_LIMIT_PER_MINUTE,
+    rateLimitAnonPerMinute: c.VOD_RATE_LIMIT_PER_MINUTE === 0 ? 0 : c.VOD_RATE_LIMIT_ANON_PER_MINUTE,
     bodyLimitBytes: c.VOD_BODY_LIMIT_BYTES,
     corsOrigins:
       c.VOD_CORS_ORIGINS.trim() === '*'
@@ -225,6 +235,9 @@ function toConfig(c: EnvSettings): Config {
     shutdownTimeoutMs: c.VOD_SHUTDOWN_TIMEOUT_MS,
     requestTimeoutMs: c.VOD_REQUEST_TIMEOUT_MS,
     idleTimeoutMs: c.VOD_IDLE_TIMEOUT_MS,
+    // Node refuses a header timeout longer than the request timeout.
+    headersTimeoutMs: Math.min(c.VOD_HEADERS_TIMEOUT_MS, c.VOD_REQUEST_TIMEOUT_MS),
+    metricsToken: c.VOD_METRICS_TOKEN,
     dbTimeoutMs: c.VOD_DB_TIMEOUT_MS,
     secret: c.VOD_SECRET,
     advertiseUrl: c.VOD_ADVERTISE_URL?.replace(/\/+$/, ''),

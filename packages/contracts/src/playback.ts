@@ -13,9 +13,23 @@ export const SigningKey = z
   .meta({ id: 'SigningKey' });
 export type SigningKey = z.infer<typeof SigningKey>;
 
+/**
+ * Creating a signing key: without a body the server makes an RSA-2048 pair and returns the private key once;
+ * with `publicKey` it registers the tenant's own key (the private key never leaves the tenant).
+ */
+export const CreateSigningKey = z
+  .object({
+    /** SPKI ("BEGIN PUBLIC KEY") or PKCS#1 ("BEGIN RSA PUBLIC KEY") PEM of an RSA key of 2048 to 8192 bits. */
+    publicKey: z.string().min(1).max(16_384).optional(),
+  })
+  .strict();
+
 export const CreatedSigningKey = SigningKey.extend({
-  /** PKCS#8 PEM of the RSA-2048 private key; shown once. Sign RS256 JWTs with it, header kid = id. */
-  privateKey: z.string(),
+  /**
+   * PKCS#8 PEM of the RSA-2048 private key; shown once. Sign RS256 JWTs with it, header kid = id. Absent
+   * when the key was registered from a public key.
+   */
+  privateKey: z.string().optional(),
   /** SPKI PEM of the public key. */
   publicKey: z.string(),
 }).meta({ id: 'CreatedSigningKey' });

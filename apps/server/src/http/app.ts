@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
@@ -22,7 +23,9 @@ import { sourceKey } from '../modules/videos';
 import { videoRoutes } from '../modules/videos/routes';
 import { sourceRoutes } from '../modules/videos/source-routes';
 import { webhookRoutes } from '../modules/webhooks/routes';
+import { FailedAuthLimiter } from './address-limit';
 import { registerAuth } from './auth';
+import { routeMethods } from './methods';
 import { type Metrics, registerHttpMetrics } from './metrics';
 import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
@@ -37,14 +40,37 @@ declare module 'fastify' {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Builds the HTTP app for the given context without listening (tests use inject()). */
-export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+/** Headers of every response: its request id, and no MIME sniffing of what we serve (API, HLS, MP4, images). */
+function commonHeaders(id: string, res: ServerResponse): void {
+  res.setHeader('x-request-id', id);
+  res.setHeader('x-content-type-options', 'nosniff');
+}
+
+/**
+ * The Fastify instance with what every route shares: timeouts, request ids, `nosniff`, problem+json for
+ * errors, 404 and 405 (a known path asked with another method, with `Allow`).
+ */
+function createBase(ctx: AppContext): FastifyInstance {
   const { config } = ctx;
   const base = Fastify({
     loggerInstance: ctx.log,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.idleTimeoutMs,
+    // Slowloris: headers trickled in are cut (408) once headersTimeoutMs passed since the request began; Node
+    // checks every connectionsCheckingInterval, so keep that well under the timeout.
+    http: {
+      headersTimeout: config.headersTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(5000, Math.floor(config.headersTimeoutMs / 4))),
+    },
+    // A path parameter longer than maxParamLength (100) or a URL that cannot be decoded: problem+json with
+    // the request id, never Fastify's JSON that echoes the URL.
+    frameworkErrors: (err, req, reply) => {
+      commonHeaders(req.id, reply.raw);
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+        return sendProblem(reply, 'not_found', 'Not found: a path segment is longer than 100 characters');
+      return sendProblem(reply, 'bad_request', 'The URL is not valid');
+    },
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
@@ -55,19 +81,37 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     trustProxy: false,
   }) as unknown as FastifyInstance;
-  const app = base.withTypeProvider<ZodTypeProvider>();
 
   // The API speaks JSON only; routes that take other bodies (tus) register their own parsers.
   base.removeContentTypeParser('text/plain');
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, 'not_found', `No route ${req.method} ${req.url.split('?')[0]}`),
-  );
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
+  base.setValidatorCompiler(validatorCompiler);
+  base.setSerializerCompiler(serializerCompiler);
+  base.setErrorHandler(errorHandler);
+  const methodsOf = routeMethods(base);
+  base.setNotFoundHandler((req, reply) => {
+    const path = req.url.split('?')[0] ?? '';
+    const allow = methodsOf(path);
+    if (allow.length > 0)
+      return sendProblem(
+        reply,
+        'method_not_allowed',
+        `${req.method} is not allowed here; allowed: ${allow.join(', ')}`,
+        {
+          headers: { allow: allow.join(', ') },
+        },
+      );
+    return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
+  // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
+  base.addHook('onRequest', async (req, reply) => commonHeaders(req.id, reply.raw));
+  return base;
+}
+
+/** Builds the HTTP app for the given context without listening (tests use inject()). */
+export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const base = createBase(ctx);
+  const app = base.withTypeProvider<ZodTypeProvider>();
 
   const metrics = ctx.metrics;
   app.decorate('metrics', metrics);
@@ -75,7 +119,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   await registerPlugins(app, config);
 
-  registerAuth(base, ctx.tenants);
+  registerAuth(
+    base,
+    ctx.tenants,
+    config.rateLimitAnonPerMinute > 0 ? new FailedAuthLimiter(config.rateLimitAnonPerMinute) : undefined,
+  );
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
   const playback = new PlaybackService(ctx.db, ctx.videos.repo, ctx.secret);
   systemRoutes(app, ctx);

@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 import { AppError } from '../lib/errors';
+import { bearerToken } from './auth';
 import { VERSION } from './version';
 
 /** The HTTP app's plugins: CORS, the rate limit (when configured), the OpenAPI document and its UI at /docs. */
@@ -23,11 +24,12 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
     await app.register(rateLimit, {
       max: config.rateLimitPerMinute,
       timeWindow: 60_000,
-      // Per API key (hashed; the key is not verified here, so a bad key is limited like any other) else per address.
+      // Per API key (hashed, whatever the scheme's case) else per address. Requests that fail authentication
+      // never reach this limit: they count per address in auth.ts (VOD_RATE_LIMIT_ANON_PER_MINUTE).
       keyGenerator: (req) => {
-        const auth = req.headers.authorization;
-        return auth
-          ? `k:${createHash('sha256').update(auth).digest('base64url').slice(0, 22)}`
+        const token = bearerToken(req.headers.authorization);
+        return token
+          ? `k:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`
           : `ip:${req.ip}`;
       },
       // Playback is not limited per address: many viewers share one NAT, and a player makes a request per

@@ -7,6 +7,7 @@ const TITLES: Record<ErrorCode, string> = {
   unauthorized: 'Unauthorized',
   forbidden: 'Forbidden',
   not_found: 'Not Found',
+  method_not_allowed: 'Method Not Allowed',
   validation_failed: 'Validation Failed',
   bad_request: 'Bad Request',
   conflict: 'Conflict',

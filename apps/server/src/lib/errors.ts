@@ -3,6 +3,7 @@ export const ERROR_STATUS = {
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   validation_failed: 400,
   bad_request: 400,
   conflict: 409,

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { AppError } from '../../lib/errors';
 
 /** Audiences of a playback token: video (HLS, MP4, AES key), thumbnail, storyboard. */
 export type Audience = 'v' | 't' | 's';
@@ -85,3 +86,31 @@ export function checkClaims(
 }
 
 export const publicKeyOf = (pem: string): KeyObject => createPublicKey(pem);
+
+/** RSA sizes a registered public key may have: 2048 bits at least, 8192 at most (verification cost). */
+export const RSA_BITS = { min: 2048, max: 8192 } as const;
+
+/**
+ * Checks a public key a tenant registers (PEM, SPKI or PKCS#1) and returns it as SPKI PEM: RSA only (tokens
+ * are RS256), 2048 to 8192 bits. A private key is refused, not turned into its public half.
+ */
+export function tenantPublicKey(pem: string): string {
+  const refuse = (message: string) =>
+    new AppError('validation_failed', `publicKey ${message}`, {
+      errors: [{ path: 'body.publicKey', message }],
+    });
+  if (/PRIVATE KEY/.test(pem)) throw refuse('must be a public key; never send the private key');
+  if (!/^\s*-----BEGIN (RSA )?PUBLIC KEY-----[\s\S]+-----END (RSA )?PUBLIC KEY-----\s*$/.test(pem))
+    throw refuse('must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: pem, format: 'pem' });
+  } catch {
+    throw refuse('is not a readable PEM public key');
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw refuse('must be an RSA key (tokens are RS256)');
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < RSA_BITS.min || bits > RSA_BITS.max)
+    throw refuse(`must have ${RSA_BITS.min} to ${RSA_BITS.max} bits (it has ${bits})`);
+  return key.export({ type: 'spki', format: 'pem' }).toString();
+}

@@ -1,6 +1,7 @@
 import {
   CreatedSigningKey,
   CreatePlaybackToken,
+  CreateSigningKey,
   IdParams,
   ListQuery,
   listOf,
@@ -40,10 +41,12 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
     config: { access: 'write' },
     schema: {
       tags: ['playback'],
-      summary: 'Create an RSA signing key for playback tokens; the private key is returned once',
+      summary:
+        'Create an RSA signing key for playback tokens (the private key is returned once), or register your own RSA public key ({publicKey: PEM})',
+      body: CreateSigningKey.nullish(),
       response: { 201: CreatedSigningKey, ...errors },
     },
-    handler: async (req, reply) => reply.code(201).send(await playback.createKey(tenantOf(req))),
+    handler: async (req, reply) => reply.code(201).send(await playback.createKey(tenantOf(req), req.body)),
   });
   app.get('/v1/signing-keys/:id', {
     config: { access: 'read' },

@@ -1,5 +1,6 @@
-import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { CreatePlaybackToken, ReferrerPolicyInput } from '@vodcloud/contracts';
+import { createPrivateKey, generateKeyPair, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import type { CreatePlaybackToken, CreateSigningKey, ReferrerPolicyInput } from '@vodcloud/contracts';
 import type { z } from 'zod';
 import type { Database } from '../../db/connect';
 import type { ReferrerPoliciesTable, SigningKeysTable, VideosTable } from '../../db/schema';
@@ -7,12 +8,48 @@ import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
-import { type Audience, checkClaims, parseJwt, publicKeyOf, signJwt, verifySignature } from './jwt';
+import {
+  type Audience,
+  checkClaims,
+  parseJwt,
+  publicKeyOf,
+  signJwt,
+  tenantPublicKey,
+  verifySignature,
+} from './jwt';
 import type { ReferrerRules } from './referrer';
 import { PlaybackRepository } from './repository';
 
 const SEAL_PURPOSE = 'signing-key';
 const CACHE_MAX = 10_000;
+/** RSA key generations at once per process: each holds a libuv thread (shared with file I/O) for ~0.1 s. */
+const KEYGEN_CONCURRENCY = 2;
+
+const generateRsa = promisify(generateKeyPair);
+
+/** Generations waiting for their turn before more are refused (503, retry): a bound on queued work. */
+const KEYGEN_QUEUE = 32;
+
+/** A tiny semaphore: at most `n` of the given tasks run at once, up to `queue` more wait in order. */
+function limiter(n: number, queue: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= n && waiting.length >= queue)
+      throw new AppError('unavailable', 'Too many signing keys are being made; retry in a few seconds', {
+        headers: { 'retry-after': '2' },
+      });
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
 
 export function keyView(row: SigningKeysTable) {
   return {
@@ -39,6 +76,8 @@ export interface VideoLookup {
 }
 
 type CachedKey = { tenantId: string; publicKey: KeyObject; revoked: boolean } | null;
+
+const keygen = limiter(KEYGEN_CONCURRENCY, KEYGEN_QUEUE);
 
 /** A small time-bounded cache; entries older than ttlMs are reloaded. */
 class TtlCache<T> {
@@ -79,6 +118,7 @@ export class PlaybackService {
   private readonly keys: TtlCache<CachedKey>;
   private readonly policies: TtlCache<ReferrerRules | null>;
   private readonly managed: TtlCache<{ kid: string; key: KeyObject }>;
+  private readonly creatingManaged = new Map<string, Promise<SigningKeysTable>>();
 
   constructor(
     db: Database,
@@ -96,27 +136,46 @@ export class PlaybackService {
 
   // ---- signing keys ----
 
-  private async insertKey(tenantId: string, managed: boolean) {
-    const { publicKey, privateKey } = generateKeyPairSync('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    });
+  /**
+   * A new RSA-2048 pair, made on the libuv thread pool (never on the event loop: a generation takes 50-500
+   * ms of CPU), at most KEYGEN_CONCURRENCY at a time.
+   */
+  private newKeyPair() {
+    return keygen(() =>
+      generateRsa('rsa', {
+        modulusLength: 2048,
+        publicKeyEncoding: { type: 'spki', format: 'pem' },
+        privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      }),
+    );
+  }
+
+  private async insertKey(tenantId: string, managed: boolean, publicKey: string, privateKey?: string) {
     const row: SigningKeysTable = {
       id: newId(),
       tenant_id: tenantId,
       public_key: publicKey,
-      private_key: managed ? seal(Buffer.from(privateKey), this.secret, SEAL_PURPOSE) : null,
+      private_key: managed && privateKey ? seal(Buffer.from(privateKey), this.secret, SEAL_PURPOSE) : null,
       managed: managed ? 1 : 0,
       created_at: nowIso(),
       revoked_at: null,
     };
     await this.repo.insertKey(row);
-    return { row, privateKey, publicKey };
+    return row;
   }
 
-  async createKey(tenantId: string) {
-    const { row, privateKey, publicKey } = await this.insertKey(tenantId, false);
+  /**
+   * Creates a signing key: a new pair whose private key is returned once, or, given the tenant's own public
+   * key (PEM), registers it and returns no private key.
+   */
+  async createKey(tenantId: string, input?: z.infer<typeof CreateSigningKey> | null) {
+    if (input?.publicKey !== undefined) {
+      const publicKey = tenantPublicKey(input.publicKey);
+      const row = await this.insertKey(tenantId, false, publicKey);
+      return { ...keyView(row), publicKey };
+    }
+    const { publicKey, privateKey } = await this.newKeyPair();
+    const row = await this.insertKey(tenantId, false, publicKey);
     return { ...keyView(row), privateKey, publicKey };
   }
 
@@ -146,11 +205,23 @@ export class PlaybackService {
     const cached = this.managed.get(tenantId);
     if (cached) return cached;
     let row = await this.repo.managedKey(tenantId);
-    if (!row) row = (await this.insertKey(tenantId, true)).row;
+    if (!row) row = await this.newManagedKey(tenantId);
     const key = createPrivateKey(open(row.private_key!, this.secret, SEAL_PURPOSE).toString('utf8'));
     const entry = { kid: row.id, key };
     this.managed.set(tenantId, entry);
     return entry;
+  }
+
+  /** The tenant's first managed key; concurrent first mints in this process share one generation. */
+  private newManagedKey(tenantId: string): Promise<SigningKeysTable> {
+    let pending = this.creatingManaged.get(tenantId);
+    if (!pending) {
+      pending = this.newKeyPair()
+        .then(({ publicKey, privateKey }) => this.insertKey(tenantId, true, publicKey, privateKey))
+        .finally(() => this.creatingManaged.delete(tenantId));
+      this.creatingManaged.set(tenantId, pending);
+    }
+    return pending;
   }
 
   /** Mints a token for a video of the tenant with the platform-held (managed) key of the tenant. */

@@ -104,7 +104,12 @@ export function rpcRoute(
       if (typeof given !== 'string' || !safeEqual(given, key))
         throw new AppError('unauthorized', 'rpc: missing or wrong cluster key');
       const entry = find(req.params.service);
-      const m = entry?.def.methods[req.params.method] as MethodDef | undefined;
+      // Own method names only (`constructor` must not find Object.prototype's).
+      const m = (
+        entry && Object.hasOwn(entry.def.methods, req.params.method)
+          ? entry.def.methods[req.params.method]
+          : undefined
+      ) as MethodDef | undefined;
       if (!entry || !m)
         throw new AppError(
           'not_found',

@@ -56,7 +56,9 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   ) => {
     const dot = file.lastIndexOf('.');
     const [name, ext] = [file.slice(0, dot), file.slice(dot + 1)];
-    if (!outputsOf(a).mp4?.[name]) return sendProblem(reply, 'not_found', 'No such rendition');
+    // Own names only: `constructor.mp4` must not find Object.prototype's.
+    const mp4s = outputsOf(a).mp4;
+    if (!mp4s || !Object.hasOwn(mp4s, name)) return sendProblem(reply, 'not_found', 'No such rendition');
     const key = mp4Key(a.row.tenant_id, a.row.id, a.generation, name);
     if (d.redirect && req.method === 'GET')
       return s.redirectToStorage(req, reply, key, ext === 'm4a' ? 'audio/mp4' : 'video/mp4');

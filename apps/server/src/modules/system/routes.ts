@@ -1,5 +1,8 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../../context';
+import { bearerToken } from '../../http/auth';
 import type { ZodApp } from '../../http/types';
+import { AppError } from '../../lib/errors';
 
 const HEALTH_TIMEOUT_MS = 3000;
 
@@ -18,7 +21,16 @@ async function timed(check: () => Promise<{ ok: boolean; detail: string }>) {
   }
 }
 
+const sha = (s: string) => createHash('sha256').update(s).digest();
+
+/** Whether the request carries `Bearer <metrics token>` (compared in constant time). */
+function metricsAllowed(token: string, header: string | undefined): boolean {
+  const given = bearerToken(header);
+  return typeof given === 'string' && timingSafeEqual(sha(given), sha(token));
+}
+
 export function systemRoutes(app: ZodApp, ctx: AppContext): void {
+  const { metricsToken } = ctx.config;
   const hide = { hide: true };
   app.get('/livez', { schema: hide }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: hide }, async (_req, reply) => {
@@ -28,7 +40,12 @@ export function systemRoutes(app: ZodApp, ctx: AppContext): void {
     const ok = results.every((r) => r.ok);
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: results });
   });
-  app.get('/metrics', { schema: hide }, async (_req, reply) => {
+  // Public unless VOD_METRICS_TOKEN is set; /livez and /readyz stay public (probes carry no credentials).
+  app.get('/metrics', { schema: hide }, async (req, reply) => {
+    if (metricsToken && !metricsAllowed(metricsToken, req.headers.authorization))
+      throw new AppError('unauthorized', 'GET /metrics needs Authorization: Bearer <VOD_METRICS_TOKEN>', {
+        headers: { 'www-authenticate': 'Bearer realm="metrics"' },
+      });
     reply.type(app.metrics.registry.contentType);
     return app.metrics.registry.metrics();
   });

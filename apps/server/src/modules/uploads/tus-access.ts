@@ -30,7 +30,7 @@ export function tusAccess(uploads: UploadService, tenants: TenantService, config
     const known = callers.get(req);
     if (known) return known;
     const header = req.headers.get('authorization') ?? '';
-    const m = /^Bearer (\S+)$/.exec(header);
+    const m = /^bearer +(\S+)$/i.exec(header); // the scheme is case-insensitive (RFC 7235)
     if (!m) throw fail(401, 'Send Authorization: Bearer <upload token or API key>');
     const credential = m[1]!;
     let caller: Caller;

@@ -15,24 +15,34 @@ export interface VideoLifecycleDeps {
 }
 
 /**
- * What happens around a video's life, beside its own service: a delete cancels every job of the video
- * and removes its objects (then sweeps once more), a video created from a URL is imported, a retranscode
- * and a cover change enqueue their jobs, an error is announced. Wired once at start-up (context.ts).
+ * What happens around a video's life, beside its own service: a delete (once its row is removed) cancels
+ * every job of the video and removes its objects (then sweeps once more), a video created from a URL is
+ * imported, a retranscode and a cover change enqueue their jobs, an error is announced. Wired once at
+ * start-up (context.ts).
  */
 export function defineVideoLifecycle(d: VideoLifecycleDeps): void {
   const { videos, jobs, storage, events } = d;
   videos.hooks.push({
-    beforeDelete: async (row) => {
+    // The row is already gone (the delete that removed it runs this, once): a job that starts now finds no
+    // video and stops.
+    afterDelete: async (row) => {
       await d.removeUpload(sourceKey(row.tenant_id, row.id)).catch(() => undefined);
-      await jobs.cancelVideoJobs(row);
-      await storage.deletePrefix(videoPrefix(row.tenant_id, row.id));
-      // A job stopped by the cancel may still finish a write it had begun: sweep again a little later.
+      let failed: unknown;
+      try {
+        await jobs.cancelVideoJobs(row);
+        await storage.deletePrefix(videoPrefix(row.tenant_id, row.id));
+      } catch (err) {
+        failed = err;
+      }
+      // A job stopped by the cancel may still finish a write it had begun: sweep again a little later (this
+      // sweep also finishes a removal that failed just now).
       await jobs.enqueue(
         'video.purge',
         { tenantId: row.tenant_id, videoId: row.id },
         { jobId: jobIds.purge(row.id, newId()), delayMs: 3_000 },
       );
       await events.emit(row.tenant_id, 'video.deleted', row.id, { id: row.id });
+      if (failed) throw failed;
     },
     afterCreate: async (row) => {
       if (row.input_url)

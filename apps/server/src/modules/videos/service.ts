@@ -82,7 +82,8 @@ export type VideoView = ReturnType<typeof videoView>;
 /** Hooks later modules attach to (import, pipeline, storage cleanup), so this service stays small. */
 export interface VideoHooks {
   afterCreate?(row: VideosTable): Promise<void>;
-  beforeDelete?(row: VideosTable): Promise<void>;
+  /** The video's row was removed by this delete (the one of concurrent deletes that won): clean up after it. */
+  afterDelete?(row: VideosTable): Promise<void>;
   onErrored?(row: VideosTable): Promise<void>;
   onRetranscode?(row: VideosTable, templateId: string): Promise<void>;
   onCoverChanged?(row: VideosTable): Promise<void>;
@@ -178,10 +179,15 @@ export class VideoService {
     return updated;
   }
 
+  /**
+   * Deletes a video. Removing the row is the claim: of concurrent deletes (or batch deletes) only the one
+   * whose statement removed it answers success and runs the hooks (cancel jobs, delete objects, announce
+   * video.deleted); the others find nothing: not_found.
+   */
   async delete(tenantId: string, id: string): Promise<void> {
     const row = await this.getRow(tenantId, id);
-    for (const h of this.hooks) await h.beforeDelete?.(row);
-    await this.repo.delete(tenantId, id);
+    if ((await this.repo.delete(tenantId, id)) === 0) throw new AppError('not_found', 'Video not found');
+    for (const h of this.hooks) await h.afterDelete?.(row);
   }
 
   async batchDelete(tenantId: string, ids: string[]) {
