@@ -60,7 +60,7 @@ export async function registerNode(
 }
 
 /** Loads this close to the lowest count as equal (load: the 1-minute load average per CPU, 3 decimals). */
-export const LOAD_TIE = 0.05;
+export const LOAD_TIE = 0.02;
 
 /**
  * One instance at random in proportion to its weight (instances of weight 0 only when every weight is 0,
