@@ -9,11 +9,23 @@ import { makeClip } from '../support/videos';
 /** Webhook endpoints and import URLs may name this address (nothing listens on the discard port). */
 export const HOOK_HOST = '127.0.0.1:9';
 
-/** Settings of the suites' servers: the rate limit is on (the production request path) but out of reach. */
-export const SERVER_ENV = {
+/**
+ * Settings of the suites' servers: the rate limit is on (the production request path) but out of reach.
+ * Embedded defaults; VOD_SECURITY_S3=1 puts the objects on the S3 store of VOD_TEST_S3_ENDPOINT instead.
+ */
+export const SERVER_ENV: Record<string, string> = {
   VOD_RATE_LIMIT_PER_MINUTE: '10000000',
   VOD_FETCH_ALLOW_HOSTS: HOOK_HOST,
   VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=4',
+  ...(process.env.VOD_SECURITY_S3 === '1' && process.env.VOD_TEST_S3_ENDPOINT
+    ? {
+        VOD_STORAGE_URL: `s3://vodsec-${Date.now().toString(36)}?endpoint=${process.env.VOD_TEST_S3_ENDPOINT}`,
+        VOD_S3_ACCESS_KEY_ID: process.env.VOD_TEST_S3_ACCESS_KEY ?? 'ciaccess',
+        VOD_S3_SECRET_ACCESS_KEY: process.env.VOD_TEST_S3_SECRET_KEY ?? 'cisecret',
+      }
+    : {}),
+  // Any other setting, as JSON: VOD_SECURITY_SERVER_ENV='{"VOD_STREAM_REDIRECT":"presigned"}'.
+  ...(JSON.parse(process.env.VOD_SECURITY_SERVER_ENV ?? '{}') as Record<string, string>),
 };
 
 export interface Json {

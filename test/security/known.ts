@@ -37,8 +37,6 @@ export interface Known {
   fuzz?(r: FuzzResponse): boolean;
 }
 
-const PROTOTYPE_NAMES = /^(constructor|__proto__|prototype)(\.[a-z0-9]+)?$/;
-
 export const KNOWN: Known[] = [
   {
     finding: 'lower-case `bearer` rejected (RFC 7235: the scheme is case-insensitive)',
@@ -55,15 +53,6 @@ export const KNOWN: Known[] = [
       v.status === 414 &&
       !/problem/.test(v.contentType),
     fuzz: (r) => r.status === 414 && !/problem/.test(r.contentType),
-  },
-  {
-    finding: '`/mp4/{pid}/constructor.mp4` → 500 (a prototype lookup)',
-    source: 'issue 13',
-    matches: (v) =>
-      v.dim === 'params' &&
-      v.route.startsWith('/mp4/') &&
-      PROTOTYPE_NAMES.test(v.variant.replace(/^prototype name /, '')) &&
-      v.status === 500,
   },
   {
     finding: 'no `X-Content-Type-Options: nosniff` on API, HLS, MP4 and thumbnails',
@@ -90,6 +79,17 @@ export const KNOWN: Known[] = [
       "a title given in tus Upload-Metadata skips the REST API's validation (9,000 characters, RLO/NUL stored)",
     source: 'issue 13',
     matches: (v) => v.dim === 'tus-metadata' && v.variant.startsWith('title') && v.status === 201,
+  },
+  {
+    finding:
+      "new: a malformed percent-escape in a path parameter (`%zz`) → Fastify's own 400 JSON (echoes the URL, no request id), not problem+json",
+    source: 'new',
+    matches: (v) =>
+      v.dim === 'params' &&
+      v.variant.startsWith('malformed escape') &&
+      v.status === 400 &&
+      !/problem/.test(v.contentType),
+    fuzz: (r) => r.status === 400 && !/problem/.test(r.contentType) && /%(?![0-9a-f]{2})/i.test(r.path),
   },
   {
     finding:

@@ -177,7 +177,8 @@ export const hostile: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom<unknown>(null, true, false, [], {}, ...NASTY_STRINGS, ...NASTY_NUMBERS),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.integer({ min: 1_000, max: 300_000 }).map((n) => 'x'.repeat(n)),
-  fc.integer({ min: 50, max: 5_000 }).map((n) => chain(n)),
+  // Deeper chains go as raw text (deepBody): JSON.stringify itself overflows the stack near 4,000 levels.
+  fc.integer({ min: 50, max: 1_500 }).map((n) => chain(n)),
   nested,
   fc.double(),
   fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map((b) => Number(b)),
@@ -232,6 +233,14 @@ function numberArb(s: S, integer: boolean): fc.Arbitrary<number> {
       max: Math.min(max ?? 1e9, Number.MAX_SAFE_INTEGER),
     });
   return fc.double({ min: min ?? -1e9, max: max ?? 1e9, noNaN: true, noDefaultInfinity: true });
+}
+
+/** A JSON body text nesting arrays `depth` levels deep (up to 200,000) under one of the body's properties. */
+export function deepBody(doc: OpenApiDoc, schema: JsonSchema): fc.Arbitrary<string> {
+  const names = Object.keys(objectParts(doc, deref(doc, schema) as S).properties);
+  return fc
+    .tuple(fc.constantFrom(...(names.length ? names : ['x'])), fc.integer({ min: 1_000, max: 200_000 }))
+    .map(([k, n]) => `{${JSON.stringify(k)}:${'['.repeat(n)}${']'.repeat(n)}}`);
 }
 
 /** An arbitrary for a schema: mostly valid values, some nodes replaced by hostile ones. */
