@@ -6,7 +6,7 @@
 // code and the request id; a success with the documented content type and a body that validates (ajv)
 // against the documented response schema.
 //
-// Deterministic: VOD_FUZZ_SEED (default 1313) seeds each operation's run; VOD_FUZZ_RUNS (default 2400)
+// Deterministic: VOD_FUZZ_SEED (default 1313) seeds each operation's run; VOD_FUZZ_RUNS (default 20000)
 // is the request budget over all operations; VOD_FUZZ_SECONDS (default 120) bounds the wall time.
 // On failure the seed and fast-check's shrunk request are printed.
 //
@@ -39,7 +39,7 @@ import { KNOWN } from './known';
 import { arbitraryFor, deepBody, hostile } from './schema-values';
 
 const SEED = Number(process.env.VOD_FUZZ_SEED ?? 1313);
-const RUNS = Number(process.env.VOD_FUZZ_RUNS ?? 2400);
+const RUNS = Number(process.env.VOD_FUZZ_RUNS ?? 20000);
 const SECONDS = Number(process.env.VOD_FUZZ_SECONDS ?? 120);
 
 /** Operations that start heavy work per request: at most this many runs each. */
@@ -85,60 +85,99 @@ const BROKEN_BODIES = [
   '1e999',
 ];
 
+/** Percent-encodes a value's UTF-8 bytes (a lone surrogate becomes U+FFFD, where encodeURIComponent throws). */
 const enc = (v: unknown) =>
-  encodeURIComponent(typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'));
+  [...Buffer.from(typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined'), 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9_.~-]/.test(String.fromCharCode(b))
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+    )
+    .join('');
 
-/** Arbitrary requests of one operation. */
-function requestArb(doc: OpenApiDoc, op: Op, auth: string, ids: string[]): fc.Arbitrary<RawRequest> {
-  const o = { ids, mutate: 0.08, url: `http://${HOOK_HOST}/hook` };
+/**
+ * Arbitrary requests of one operation: half of them valid by the schemas (no mutation, no extra field,
+ * optional parameters mostly absent), half mutated (hostile values in any node, extra fields and query
+ * parameters, hostile path segments, broken or deep JSON, other content types).
+ */
+function requestArb(doc: OpenApiDoc, op: Op, auth: string, pool: Pool): fc.Arbitrary<RawRequest> {
+  return fc.oneof(requestsOf(doc, op, auth, pool, false), requestsOf(doc, op, auth, pool, true));
+}
+
+/** Ids of real resources: all of them, and per collection (`videos`, `templates`, …, `api-keys`). */
+interface Pool {
+  all: string[];
+  byCollection: Record<string, string[]>;
+}
+
+function requestsOf(
+  doc: OpenApiDoc,
+  op: Op,
+  auth: string,
+  pool: Pool,
+  mutated: boolean,
+): fc.Arbitrary<RawRequest> {
+  const o = { ids: pool.all, mutate: mutated ? 0.08 : 0, url: `http://${HOOK_HOST}/hook` };
+  const segments = op.path.split('/');
   const pathArb = fc.tuple(
-    ...op.pathParams.map((p) =>
-      fc.oneof(
-        { weight: 8, arbitrary: arbitraryFor(doc, p.schema, { ...o, mutate: 0 }).map(enc) },
+    ...op.pathParams.map((p) => {
+      // Mostly an id of the collection the parameter names (`/v1/videos/{id}`), so requests reach the handler.
+      const own = pool.byCollection[segments[segments.indexOf(`{${p.name}}`) - 1] ?? ''] ?? [];
+      const any = arbitraryFor(doc, p.schema, { ...o, mutate: 0 }).map(enc);
+      const valid = own.length
+        ? fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...own) }, { weight: 1, arbitrary: any })
+        : any;
+      if (!mutated) return valid;
+      return fc.oneof(
+        { weight: 4, arbitrary: valid },
         { weight: 1, arbitrary: hostile.map(enc) },
         { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_SEGMENTS) },
-      ),
-    ),
+      );
+    }),
   );
   const queryArb = fc.tuple(
     fc.tuple(
       ...op.query.map((q) =>
         fc
-          .option(arbitraryFor(doc, q.schema, o), { nil: undefined, freq: 2 })
+          .oneof(
+            { weight: q.required ? 0 : 2, arbitrary: fc.constant(undefined) },
+            { weight: 1, arbitrary: arbitraryFor(doc, q.schema, o) },
+          )
           .map((v) => [q.name, v] as const),
       ),
     ),
-    fc.option(
-      fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 20 }), { maxKeys: 2 }),
-      {
-        freq: 6,
-        nil: undefined,
-      },
-    ),
+    mutated
+      ? fc.option(
+          fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), fc.string({ maxLength: 20 }), {
+            maxKeys: 2,
+          }),
+          { freq: 3, nil: undefined },
+        )
+      : fc.constant(undefined),
   );
-  const bodyArb: fc.Arbitrary<{ text?: string; type?: string }> = op.body
-    ? fc.oneof(
-        {
-          weight: 12,
-          arbitrary: arbitraryFor(doc, op.body, o).map((v) => ({
-            text: JSON.stringify(v),
-            type: 'application/json',
-          })),
-        },
-        {
-          weight: 1,
-          arbitrary: fc.constantFrom(...BROKEN_BODIES).map((t) => ({ text: t, type: 'application/json' })),
-        },
-        { weight: 1, arbitrary: deepBody(doc, op.body).map((text) => ({ text, type: 'application/json' })) },
-        { weight: 1, arbitrary: fc.constant({}) },
-        {
-          weight: 1,
-          arbitrary: fc
-            .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml')
-            .map((type) => ({ text: 'a=1', type })),
-        },
-      )
-    : fc.constant({});
+  const json = (v: unknown) => ({ text: JSON.stringify(v), type: 'application/json' });
+  const bodyArb: fc.Arbitrary<{ text?: string; type?: string }> = !op.body
+    ? fc.constant({})
+    : !mutated
+      ? arbitraryFor(doc, op.body, o).map(json)
+      : fc.oneof(
+          { weight: 8, arbitrary: arbitraryFor(doc, op.body, o).map(json) },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom(...BROKEN_BODIES).map((t) => ({ text: t, type: 'application/json' })),
+          },
+          {
+            weight: 1,
+            arbitrary: deepBody(doc, op.body).map((text) => ({ text, type: 'application/json' })),
+          },
+          { weight: 1, arbitrary: fc.constant({}) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/xml')
+              .map((type) => ({ text: 'a=1', type })),
+          },
+        );
   // URLs stay under 8 KB: past Node's 16 KB header limit the HTTP parser answers a bare 431 before any route.
   return fc
     .tuple(pathArb, queryArb, bodyArb)
@@ -187,13 +226,25 @@ describe('fuzzing the OpenAPI operations (fast-check)', () => {
   let s: TestServer;
   let F: TenantWorld;
   let doc: OpenApiDoc;
-  let ids: string[];
+  let pool: Pool;
 
   beforeAll(async () => {
     s = await startTestServer(SERVER_ENV);
     F = await makeTenant(s, 'fuzz');
     const ready = await readyVideo(s, F, dir, 'public');
-    ids = [...F.ids, ready.videoId];
+    pool = {
+      all: [...F.ids, ready.videoId],
+      byCollection: {
+        videos: [ready.videoId, F.fresh.videoId, F.started.videoId],
+        templates: [F.template],
+        categories: [F.category],
+        webhooks: [F.webhook],
+        'signing-keys': [F.signingKey.id],
+        uploads: [F.fresh.id, F.started.id, F.expired.id],
+        tenants: [F.id],
+        'api-keys': [F.victimKeyId],
+      },
+    };
     doc = (await api(s, undefined, 'GET', '/openapi.json')).body as OpenApiDoc;
   }, 240_000);
 
@@ -229,7 +280,7 @@ describe('fuzzing the OpenAPI operations (fast-check)', () => {
         let sent = 0;
         let ok2xx = 0;
         const opStatuses = new Map<number, number>();
-        const property = fc.asyncProperty(requestArb(doc, op, auth, ids), async (req) => {
+        const property = fc.asyncProperty(requestArb(doc, op, auth, pool), async (req) => {
           const res = await send(s.url, req).catch(
             (err: Error): RawResponse => ({ status: 0, headers: {}, contentType: '', text: err.message }),
           );
@@ -261,6 +312,7 @@ describe('fuzzing the OpenAPI operations (fast-check)', () => {
             numRuns: runs,
             interruptAfterTimeLimit: Math.max(500, Math.floor(timeLeft / (ops.length - i))),
             markInterruptAsFailure: false,
+            includeErrorInReport: true,
           });
         } catch (err) {
           const msg = `${name}: VOD_FUZZ_SEED=${SEED} (this operation's seed ${seed})\n${(err as Error).message.slice(0, 4000)}`;

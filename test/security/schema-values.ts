@@ -270,18 +270,21 @@ function validArb(doc: OpenApiDoc, s: S, o: ArbOptions, depth: number): fc.Arbit
       const model: Record<string, fc.Arbitrary<unknown>> = {};
       for (const [k, v] of Object.entries(properties)) model[k] = arbitraryFor(doc, v, o, depth + 1);
       const known = fc.record(model, { requiredKeys: required.filter((k) => k in model) });
+      const keyMax = (s.propertyNames as S | undefined)?.maxLength ?? 40;
       const extra =
         s.additionalProperties === undefined || s.additionalProperties === false
           ? fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), hostile, { maxKeys: 2 })
           : fc.dictionary(
-              fc.string({ maxLength: 70 }),
+              // Keys past propertyNames' maxLength are a mutation.
+              fc.string({ maxLength: o.mutate > 0 ? keyMax + 6 : keyMax }),
               s.additionalProperties === true
                 ? fc.jsonValue({ maxDepth: 2 })
                 : arbitraryFor(doc, s.additionalProperties, o, depth + 1),
               { maxKeys: 4 },
             );
-      // Extra fields on a closed object are a mutation: mostly none.
+      // Extra fields on a closed object are a mutation: mostly none, and none in valid mode.
       const closed = s.additionalProperties === undefined || s.additionalProperties === false;
+      if (closed && o.mutate <= 0) return known;
       return fc
         .tuple(known, closed ? fc.option(extra, { freq: 8, nil: undefined }) : extra)
         .map(([k, e]) => ({ ...(e ?? {}), ...(k as object) }));
@@ -290,6 +293,7 @@ function validArb(doc: OpenApiDoc, s: S, o: ArbOptions, depth: number): fc.Arbit
       const items = s.items ? arbitraryFor(doc, s.items, o, depth + 1) : fc.jsonValue({ maxDepth: 2 });
       const minLength = s.minItems ?? 0;
       const maxLength = Math.max(minLength, limited(s.maxItems, 6));
+      if (o.mutate <= 0) return fc.array(items, { minLength, maxLength });
       return fc.oneof(
         { weight: 6, arbitrary: fc.array(items, { minLength, maxLength }) },
         // Past maxItems.
