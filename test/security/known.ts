@@ -41,7 +41,7 @@ export const KNOWN: Known[] = [
   {
     finding: 'lower-case `bearer` rejected (RFC 7235: the scheme is case-insensitive)',
     source: 'issue 13',
-    matches: (v) => v.variant.startsWith('lower-case bearer') && v.status === 401,
+    matches: (v) => v.dim !== 'headers' && v.variant.startsWith('lower-case bearer') && v.status === 401,
   },
   {
     finding:

@@ -456,7 +456,10 @@ describe('security matrix (generated from the route table and /openapi.json)', (
         ['upload token of another upload of the tenant', `Bearer ${A.fresh.token}`, is(404)],
       );
     if (r.method === 'HEAD')
-      variants.push(['own upload token (control)', `Bearer ${A.started.token}`, is(200)]);
+      variants.push(
+        ['own upload token (control)', `Bearer ${A.started.token}`, is(200)],
+        ['lower-case bearer (own upload token)', `bearer ${A.started.token}`, is(200)],
+      );
     const cases: Case[] = variants.map(([variant, auth, expect]) => ({
       dim: 'credentials',
       route: r,
@@ -767,18 +770,18 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       `  violations: ${violations.length} (known ${verdicts.get('known') ?? 0}, unknown ${verdicts.get('unknown') ?? 0})`,
     );
     for (const [finding, list] of byKnown) {
-      lines.push(`  KNOWN ${finding}: ${list.length} case(s)`);
+      lines.push(`  KNOWN ${finding}: ${list.length} violation(s)`);
       const seen = new Set<string>();
       for (const v of list) {
         const key = v.dim === 'headers' ? v.route.split('/')[1] : `${v.request} ${v.variant}`;
         if (seen.has(key!) || seen.size >= 12) continue;
         seen.add(key!);
-        lines.push(`      ${v.request} [${v.variant}] → ${v.status}`);
+        lines.push(`      ${snippet(v.request)} [${v.variant}] → ${v.status}`);
       }
     }
     for (const v of unknown)
       lines.push(
-        `  UNKNOWN [${v.dim}] ${v.request} [${v.variant}] → ${v.status} ${v.contentType}: ${v.defect}`,
+        `  UNKNOWN [${v.dim}] ${snippet(v.request)} [${v.variant}] → ${v.status} ${v.contentType}: ${v.defect}`,
       );
     console.log(lines.join('\n'));
   }
