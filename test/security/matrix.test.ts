@@ -615,7 +615,15 @@ describe('security matrix (generated from the route table and /openapi.json)', (
     for (const [url, methods] of byUrl) {
       const r0 = routes.find((r) => r.url === url)!;
       const auth = kindOf(r0) === 'api' ? `Bearer ${r0.access === 'admin' ? s.adminKey : A.rw}` : undefined;
-      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => !methods.has(m))) {
+      const path = fillPattern(url, valuesFor(r0));
+      // A method another route serves for this very path (GET /v1/videos/batch-delete is GET /v1/videos/:id).
+      const servedElsewhere = (m: string) =>
+        recordedRoutes().some(
+          (o) => o.method === m && new RegExp(`^${o.url.replace(/:[^/]+/g, '[^/]+')}$`).test(path),
+        );
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter(
+        (m) => !methods.has(m) && !servedElsewhere(m),
+      )) {
         const body = ['POST', 'PUT', 'PATCH'].includes(method) ? '{}' : undefined;
         cases.push({
           dim: 'methods',
@@ -623,7 +631,7 @@ describe('security matrix (generated from the route table and /openapi.json)', (
           variant: `${method} not served (serves ${[...methods].join(', ')})`,
           req: {
             method,
-            path: fillPattern(url, valuesFor(r0)),
+            path,
             headers: {
               ...(auth ? { authorization: auth } : {}),
               ...(body ? { 'content-type': 'application/json' } : {}),
@@ -842,7 +850,7 @@ describe('security matrix (generated from the route table and /openapi.json)', (
   });
 
   // Each known finding fails today; when its fix is merged this test turns red: delete it from known.ts.
-  for (const k of KNOWN)
+  for (const k of KNOWN.filter((k) => !k.fuzzOnly))
     it.fails(`known finding (${k.source}): ${k.finding}`, () => {
       expect(violations.filter((v) => k.matches(v))).toEqual([]);
     });

@@ -80,11 +80,19 @@ function urlFilename(url: string | null): string | undefined {
  * If-Range, ETag and Last-Modified as for MP4s; 404 `not_found` while the source is not stored yet.
  */
 export function sourceRoutes(app: ZodApp, d: SourceRouteDeps): void {
+  // HEAD (the same headers, no body) is a route of its own, left out of the OpenAPI document like Fastify's
+  // own HEAD routes, so the document lists each API operation once.
+  for (const method of ['HEAD', 'GET'] as const) sourceRoute(app, d, method);
+}
+
+function sourceRoute(app: ZodApp, d: SourceRouteDeps, method: 'GET' | 'HEAD'): void {
   app.route({
-    method: ['GET', 'HEAD'],
+    method,
     url: '/v1/videos/:id/source',
+    exposeHeadRoute: false,
     config: { access: 'read' },
     schema: {
+      hide: method === 'HEAD',
       tags: ['videos'],
       summary: 'Download the original file of a video (byte-exact, Range supported)',
       description:
