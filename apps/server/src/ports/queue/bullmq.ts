@@ -24,6 +24,7 @@ import {
   childLogger,
   concurrencyOf,
   DEFAULT_LEASE_MS,
+  gaugeTable,
   JobAbandonedError,
   JobCancelledError,
   MetricsRecorder,
@@ -194,15 +195,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async metrics(): Promise<Record<string, JobMetrics>> {
-    const gauges = new Map<string, { waiting: number; delayed: number; active: number }>();
-    const g = (name: string) => {
-      let v = gauges.get(name);
-      if (!v) {
-        v = { waiting: 0, delayed: 0, active: 0 };
-        gauges.set(name, v);
-      }
-      return v;
-    };
+    const { gauges, of: g } = gaugeTable();
     const [waiting, delayed, active] = await Promise.all([
       this.pendingJobs(['wait', 'prioritized', 'waiting-children', 'paused']),
       this.pendingJobs(['delayed']),

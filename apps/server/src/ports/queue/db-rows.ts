@@ -6,7 +6,7 @@ import type { Kysely, Transaction } from 'kysely';
 import { isUniqueViolation } from '../../db/errors';
 import type { DB, JobsTable } from '../../db/schema';
 import { newId } from '../../lib/ids';
-import { checkOptions, checkPayload, iso, type Registry } from './runtime';
+import { checkOptions, checkPayload, gaugeTable, iso, type Registry } from './runtime';
 import {
   type Flow,
   type JobDefinition,
@@ -181,15 +181,7 @@ export async function pendingGauges(
     .where('state', 'in', PENDING_STATES)
     .groupBy(['name', 'state'])
     .execute();
-  const gauges = new Map<string, { waiting: number; delayed: number; active: number }>();
-  const g = (name: string) => {
-    let v = gauges.get(name);
-    if (!v) {
-      v = { waiting: 0, delayed: 0, active: 0 };
-      gauges.set(name, v);
-    }
-    return v;
-  };
+  const { gauges, of: g } = gaugeTable();
   for (const r of rows) {
     const n = Number(r.n);
     const later = Number(r.later ?? 0);

@@ -332,3 +332,17 @@ export async function within(p: Promise<unknown>, ms: number): Promise<boolean> 
     clearTimeout(timer);
   }
 }
+
+/** Pending-job counts per job name, for metrics: `of(name)` creates a name's zeroed entry on first use. */
+export function gaugeTable() {
+  const gauges = new Map<string, { waiting: number; delayed: number; active: number }>();
+  const of = (name: string) => {
+    let v = gauges.get(name);
+    if (!v) {
+      v = { waiting: 0, delayed: 0, active: 0 };
+      gauges.set(name, v);
+    }
+    return v;
+  };
+  return { gauges, of };
+}
