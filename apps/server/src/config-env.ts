@@ -100,6 +100,8 @@ export const envSchema = z
     VOD_RPC_REPORT_MS: intFrom(200, 600_000).default(5_000),
     VOD_NODE_WEIGHT: intFrom(0, 1000).default(1),
     VOD_JIT_WAIT_MS: intFrom(0, 120_000).default(15_000),
+    VOD_JIT_MAX_CONCURRENT: intFrom(1, 64).default(2),
+    VOD_FFMPEG_MAX_PROCESSES: intFrom(1, 1024).optional(),
     VOD_PASSTHROUGH: z.enum(['on', 'off']).default('on'),
     VOD_THUMB_GENERATE_PER_MINUTE: intFrom(0, 1_000_000).default(60),
     VOD_THUMB_MAX_VARIANTS: intFrom(1, 100_000).default(100),

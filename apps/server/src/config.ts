@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type EnvSettings, envSchema } from './config-env';
 import { type ClusterMode, parseStrategies, type Strategy } from './lib/rpc-strategies';
@@ -75,6 +76,10 @@ export interface Config {
   nodeWeight: number;
   /** How long the stream role waits for a just-in-time segment before answering 503 + Retry-After. */
   jitWaitMs: number;
+  /** Just-in-time encodes one worker runs at once (16 more wait; beyond, 503 + Retry-After). */
+  jitMaxConcurrent: number;
+  /** ffmpeg processes one node runs at once, whatever clients ask (default max(4, 2 × cores)). */
+  ffmpegMaxProcesses: number;
   /** Web-ready sources become the top rendition by stream copy (off: every rendition is encoded). */
   passthrough: boolean;
   /** On-demand thumbnails: images one address may have made per minute (0: unlimited), stored per generation. */
@@ -266,6 +271,8 @@ function toConfig(c: EnvSettings): Config {
     },
     nodeWeight: c.VOD_NODE_WEIGHT,
     jitWaitMs: c.VOD_JIT_WAIT_MS,
+    jitMaxConcurrent: c.VOD_JIT_MAX_CONCURRENT,
+    ffmpegMaxProcesses: c.VOD_FFMPEG_MAX_PROCESSES ?? Math.max(4, 2 * availableParallelism()),
     passthrough: c.VOD_PASSTHROUGH === 'on',
     thumbs: {
       generatePerMinute: c.VOD_THUMB_GENERATE_PER_MINUTE,

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { limitFfmpegProcesses } from '@vodcloud/media';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createDatabase, type Database } from './db/connect';
@@ -88,6 +89,7 @@ export async function createContext(
   try {
     if (opts.migrate !== false)
       await withBackoff(() => migrateToLatest(db.primary as never), log, 'database');
+    limitFfmpegProcesses(config.ffmpegMaxProcesses);
     const secret = await ensureSecret(db, config);
     const ports = await createPorts(config, db, log, secret);
     const templates = new TemplateService(new TemplateRepository(db));

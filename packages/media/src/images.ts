@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { MediaError } from './errors';
 import { type MediaInfo, probe } from './probe';
 import { runFfmpeg } from './runner';
+import type { SlotPriority } from './slots';
 
 export type ImageFormat = 'jpeg' | 'webp' | 'png';
 export type ImageFit = 'contain' | 'cover' | 'fill';
@@ -20,6 +21,8 @@ interface CommonImageOptions {
   signal?: AbortSignal;
   /** Run ffmpeg under `nice -n` (0..19). */
   nice?: number;
+  /** See RunOptions.priority (default background). */
+  priority?: SlotPriority;
 }
 
 export interface ExtractFrameOptions extends CommonImageOptions {
@@ -204,6 +207,7 @@ export async function extractFrame(input: string, opts: ExtractFrameOptions): Pr
       timeoutMs: opts.timeoutMs,
       signal: opts.signal,
       nice: opts.nice,
+      priority: opts.priority,
       captureStdout: true,
       maxStdoutBytes: 256 * 1024 * 1024,
     });
@@ -289,7 +293,12 @@ export async function choosePoster(input: string, opts: PosterOptions): Promise<
       args.push('-map', `${i}:V:0`, '-an', '-sn', '-dn', '-frames:v', '1', '-vf', vf);
       args.push('-c:v', 'png', '-compression_level', '1', '-y', join(dir, `c${i}.png`));
     });
-    await runFfmpeg(args, { timeoutMs: opts.timeoutMs, signal: opts.signal, nice: opts.nice });
+    await runFfmpeg(args, {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      nice: opts.nice,
+      priority: opts.priority,
+    });
 
     const found: { png: Buffer; cand: PosterCandidate }[] = [];
     for (const [i, t] of times.entries()) {
@@ -305,6 +314,7 @@ export async function choosePoster(input: string, opts: PosterOptions): Promise<
         timeoutMs: opts.timeoutMs,
         signal: opts.signal,
         nice: opts.nice,
+        priority: opts.priority,
       });
       found.push({ png: first.data, cand: { timeSec: 0, ...(await scoreFrame(first.data)) } });
     }
@@ -393,6 +403,7 @@ export async function makeStoryboard(input: string, opts: StoryboardOptions): Pr
     timeoutMs: opts.timeoutMs,
     signal: opts.signal,
     nice: opts.nice,
+    priority: opts.priority,
     captureStdout: true,
     maxStdoutBytes: (count + 8) * tileBytes,
   });

@@ -6,4 +6,5 @@ export * from './images';
 export * from './plan';
 export * from './probe';
 export * from './runner';
+export * from './slots';
 export * from './sniff';

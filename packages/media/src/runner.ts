@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { basename, dirname, join } from 'node:path';
 import { MediaError } from './errors';
+import { ffmpegSlots, type SlotPriority } from './slots';
 
 /** One `-progress` report (emitted at each `progress=continue|end` line). */
 export interface FfmpegProgress {
@@ -38,6 +39,11 @@ export interface RunOptions {
   /** Capture stdout (e.g. `-f image2pipe pipe:1`) up to `maxStdoutBytes` (default 64 MiB). */
   captureStdout?: boolean;
   maxStdoutBytes?: number;
+  /**
+   * Whose run this is when the process bound (`limitFfmpegProcesses`) makes runs wait: `interactive` (a
+   * viewer waits: just-in-time segments, thumbnails) goes before `background` (the default).
+   */
+  priority?: SlotPriority;
 }
 
 export interface RunResult {
@@ -308,6 +314,8 @@ function parseProgress(onProgress: (p: FfmpegProgress) => void): (line: string) 
 export async function runFfmpeg(args: string[], opts: RunOptions): Promise<RunResult> {
   const pre = ['-hide_banner', '-nostdin'];
   if (opts.onProgress) pre.push('-progress', 'pipe:3', '-nostats');
+  // The node-wide process bound: the wait for a slot is not part of timeoutMs (the signal ends it).
+  const release = await ffmpegSlots.acquire(opts.priority, opts.signal);
   const out = await runProcess({
     tool: 'ffmpeg',
     bin: ffmpegBinary(opts.ffmpegPath),
@@ -321,7 +329,7 @@ export async function runFfmpeg(args: string[], opts: RunOptions): Promise<RunRe
     maxStdoutBytes: opts.maxStdoutBytes ?? 64 * 1024 * 1024,
     progressFd: !!opts.onProgress,
     onProgressLine: opts.onProgress ? parseProgress(opts.onProgress) : undefined,
-  });
+  }).finally(release);
   const res: RunResult = { stderr: out.stderr, durationMs: out.durationMs };
   if (opts.captureStdout) res.stdout = out.stdout;
   return res;

@@ -1,5 +1,6 @@
+import { ffmpegSlots } from '@vodcloud/media';
 import type { FastifyInstance } from 'fastify';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per app instance (tests build several apps in one process). */
 export function createMetrics() {
@@ -29,6 +30,17 @@ export function createMetrics() {
     name: 'vod_jit_segment_encodes_total',
     help: 'Just-in-time encodes (ffmpeg runs: the requested segment and its read-ahead) made because a player asked for a segment before the background encode',
     registers: [registry],
+  });
+  new Gauge({
+    name: 'vod_ffmpeg_processes',
+    help: 'ffmpeg processes of this node: running, and waiting for a slot (bound: VOD_FFMPEG_MAX_PROCESSES)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = ffmpegSlots.stats();
+      this.set({ state: 'running' }, s.running);
+      this.set({ state: 'waiting' }, s.waiting);
+    },
   });
   return { registry, requests, duration, videoTimes, jitEncodes };
 }

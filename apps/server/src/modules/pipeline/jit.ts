@@ -3,6 +3,7 @@ import path from 'node:path';
 import { audioArgs, chunkArgs, copyArgs, runFfmpeg } from '@vodcloud/media';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
+import { type Limiter, limiter } from '../../lib/limiter';
 import { AUDIO_RENDITION, segmentKey } from '../videos';
 import { type PipelineDeps, workDir } from './deps';
 import { planOf, type VideoPlan } from './plan-state';
@@ -11,6 +12,8 @@ import { watermarkFor } from './watermark';
 
 /** Segments a just-in-time encode makes after the requested one (see ensureSegment). */
 const JIT_READ_AHEAD = 2;
+/** Just-in-time encodes that may wait for one of the VOD_JIT_MAX_CONCURRENT; beyond, 503 + Retry-After. */
+const JIT_MAX_WAITING = 16;
 
 export interface SegmentRequest {
   tenantId: string;
@@ -34,10 +37,21 @@ export interface SegmentResult {
 export class JitEncoder {
   private readonly audioRuns = new Map<string, Promise<void>>();
   private readonly segmentRuns = new Map<string, Promise<SegmentResult>>();
+  /** Encodes players asked for, bounded per worker whatever players ask (VOD_JIT_MAX_CONCURRENT). */
+  private readonly encodes: Limiter;
 
-  constructor(private readonly d: PipelineDeps) {}
+  constructor(private readonly d: PipelineDeps) {
+    this.encodes = limiter(
+      d.config.jitMaxConcurrent,
+      JIT_MAX_WAITING,
+      () =>
+        new AppError('unavailable', 'Too many segments are being prepared on this worker; retry shortly', {
+          headers: { 'retry-after': '1' },
+        }),
+    );
+  }
 
-  /** Just-in-time encodes running in this process. */
+  /** Just-in-time encodes running in this process (requested segments and their read-ahead). */
   active(): number {
     return this.segmentRuns.size;
   }
@@ -171,7 +185,7 @@ export class JitEncoder {
           deinterlace: plan.ladder.deinterlace,
           watermark,
         }),
-        { timeoutMs: 120_000 * indices.length, signal },
+        { timeoutMs: 120_000 * indices.length, signal, priority: 'interactive' },
       );
       // The background chunk may have stored some meanwhile: what was stored first stays.
       await storeSegments(this.d, row, plan, r.name, indices, dir, true);
@@ -247,7 +261,7 @@ export class JitEncoder {
         flights.push(flightOf(p, i));
         indices.push(i);
       }
-      await this.encodeSegments(row, plan, p.rendition, indices, sig);
+      await this.encodes(() => this.encodeSegments(row, plan, p.rendition, indices, sig));
       if (!opts?.prefetch) this.d.metrics?.jitEncodes.inc(); // counts what players asked for
     }
     return { key, encoded: true, ms: performance.now() - started };

@@ -6,6 +6,7 @@ import type { Database } from '../../db/connect';
 import type { ReferrerPoliciesTable, SigningKeysTable, VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import { limiter } from '../../lib/limiter';
 import { open, seal } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
 import {
@@ -29,27 +30,6 @@ const generateRsa = promisify(generateKeyPair);
 
 /** Generations waiting for their turn before more are refused (503, retry): a bound on queued work. */
 const KEYGEN_QUEUE = 32;
-
-/** A tiny semaphore: at most `n` of the given tasks run at once, up to `queue` more wait in order. */
-function limiter(n: number, queue: number) {
-  let running = 0;
-  const waiting: Array<() => void> = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= n && waiting.length >= queue)
-      throw new AppError('unavailable', 'Too many signing keys are being made; retry in a few seconds', {
-        headers: { 'retry-after': '2' },
-      });
-    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
-}
 
 export function keyView(row: SigningKeysTable) {
   return {
@@ -77,7 +57,14 @@ export interface VideoLookup {
 
 type CachedKey = { tenantId: string; publicKey: KeyObject; revoked: boolean } | null;
 
-const keygen = limiter(KEYGEN_CONCURRENCY, KEYGEN_QUEUE);
+const keygen = limiter(
+  KEYGEN_CONCURRENCY,
+  KEYGEN_QUEUE,
+  () =>
+    new AppError('unavailable', 'Too many signing keys are being made; retry in a few seconds', {
+      headers: { 'retry-after': '2' },
+    }),
+);
 
 /** A small time-bounded cache; entries older than ttlMs are reloaded. */
 class TtlCache<T> {

@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { z } from 'zod';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
+import { limiter } from '../../lib/limiter';
 import type { Cache } from '../../ports/cache';
 import type { SourceCache } from '../pipeline';
 
@@ -103,8 +104,14 @@ export interface ThumbnailLimits {
  *   requests queued behind them (503 beyond), so requests cannot pile ffmpeg processes onto the machine.
  */
 export class Thumbnailer {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly slots = limiter(
+    MAX_PARALLEL,
+    MAX_WAITING,
+    () =>
+      new AppError('unavailable', 'Too many thumbnails are being made; retry shortly', {
+        headers: { 'retry-after': '2' },
+      }),
+  );
   private readonly inflight = new Map<string, Promise<Made>>();
 
   constructor(
@@ -185,78 +192,66 @@ export class Thumbnailer {
     for (const i of oldest) await this.storage.delete(i.key);
   }
 
-  private async make(
+  private make(
     row: VideosTable,
     key: string,
     q: ThumbQuery,
     format: 'jpeg' | 'webp',
     posterKey: string,
   ): Promise<Made> {
-    await this.slot();
-    try {
-      let data: Buffer;
-      if (q.time !== undefined) {
-        if (row.duration !== null && q.time > row.duration)
-          throw new AppError('validation_failed', 'time is past the end of the video', {
-            errors: [{ path: 'query.time', message: `at most ${row.duration}` }],
-          });
-        const input = await this.sources.local(row.tenant_id, row.id);
-        try {
-          const frame = await extractFrame(input, {
-            // The key's time, not the request's: every request of a key gets the same frame, in any
-            // generation (the URL is cached immutable; the thumbnail is re-made under a new generation).
-            timeSec: Math.round(q.time * 10) / 10,
-            width: q.width,
-            height: q.height,
-            fit: q.fit,
-            format,
-            timeoutMs: 30_000,
-          });
-          data = frame.data;
-        } catch (err) {
-          if (isMediaError(err))
-            throw new AppError('unavailable', `The frame could not be extracted (${err.code})`);
-          throw err;
-        }
-      } else {
-        const poster = await this.storage.get(posterKey);
-        const parts: Buffer[] = [];
-        for await (const c of poster.body) parts.push(c as Buffer);
-        let img = sharp(Buffer.concat(parts));
-        if (q.width || q.height)
-          img = img.resize({
-            width: q.width,
-            height: q.height,
-            fit: q.fit === 'contain' ? 'inside' : q.fit,
-            withoutEnlargement: true,
-          });
-        data = await (format === 'webp'
-          ? img.webp({ quality: 80 })
-          : img.jpeg({ quality: 82, mozjpeg: true })
-        ).toBuffer();
+    return this.slots(() => this.makeNow(row, key, q, format, posterKey));
+  }
+
+  private async makeNow(
+    row: VideosTable,
+    key: string,
+    q: ThumbQuery,
+    format: 'jpeg' | 'webp',
+    posterKey: string,
+  ): Promise<Made> {
+    let data: Buffer;
+    if (q.time !== undefined) {
+      if (row.duration !== null && q.time > row.duration)
+        throw new AppError('validation_failed', 'time is past the end of the video', {
+          errors: [{ path: 'query.time', message: `at most ${row.duration}` }],
+        });
+      const input = await this.sources.local(row.tenant_id, row.id);
+      try {
+        const frame = await extractFrame(input, {
+          // The key's time, not the request's: every request of a key gets the same frame, in any
+          // generation (the URL is cached immutable; the thumbnail is re-made under a new generation).
+          timeSec: Math.round(q.time * 10) / 10,
+          width: q.width,
+          height: q.height,
+          fit: q.fit,
+          format,
+          timeoutMs: 30_000,
+          priority: 'interactive',
+        });
+        data = frame.data;
+      } catch (err) {
+        if (isMediaError(err))
+          throw new AppError('unavailable', `The frame could not be extracted (${err.code})`);
+        throw err;
       }
-      await this.storage.put(key, data, { contentType: `image/${format}` });
-      return { key, data };
-    } finally {
-      this.release();
+    } else {
+      const poster = await this.storage.get(posterKey);
+      const parts: Buffer[] = [];
+      for await (const c of poster.body) parts.push(c as Buffer);
+      let img = sharp(Buffer.concat(parts));
+      if (q.width || q.height)
+        img = img.resize({
+          width: q.width,
+          height: q.height,
+          fit: q.fit === 'contain' ? 'inside' : q.fit,
+          withoutEnlargement: true,
+        });
+      data = await (format === 'webp'
+        ? img.webp({ quality: 80 })
+        : img.jpeg({ quality: 82, mozjpeg: true })
+      ).toBuffer();
     }
-  }
-
-  private async slot(): Promise<void> {
-    if (this.running < MAX_PARALLEL) {
-      this.running++;
-      return;
-    }
-    if (this.waiting.length >= MAX_WAITING)
-      throw new AppError('unavailable', 'Too many thumbnails are being made; retry shortly', {
-        headers: { 'retry-after': '2' },
-      });
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-  }
-
-  private release(): void {
-    this.running--;
-    this.waiting.shift()?.();
+    await this.storage.put(key, data, { contentType: `image/${format}` });
+    return { key, data };
   }
 }
