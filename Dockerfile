@@ -1,0 +1,59 @@
+# syntax=docker/dockerfile:1
+# vodcloud: one image for every role (VOD_ROLES=api|upload|stream|worker|monitor|all).
+#   docker build -t vodcloud .            (public base images)
+#   scripts/container/build-image.sh      (machines without registry access: local Debian and Node images)
+# NODE_IMAGE provides Node.js ≥ 20.19 (binary, npm, headers); BASE_IMAGE is the Debian bookworm runtime.
+ARG BASE_IMAGE=debian:bookworm-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# 1. Build: all dependencies (native addons compiled here), the production bundle, then only
+#    production dependencies kept.
+FROM ${NODE_IMAGE} AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+ENV npm_config_nodedir=/usr/local npm_config_fund=false npm_config_audit=false npm_config_update_notifier=false
+COPY package.json package-lock.json ./
+COPY apps/server/package.json apps/server/
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/media/package.json packages/media/
+COPY packages/player/package.json packages/player/
+COPY packages/storage/package.json packages/storage/
+COPY packages/upload/package.json packages/upload/
+RUN npm ci
+COPY tsconfig.json ./
+COPY scripts/build.ts scripts/
+COPY apps/server/src apps/server/src
+COPY packages packages
+RUN npm run build \
+ && npm prune --omit=dev \
+ && rm -rf node_modules/@vodcloud node_modules/.package-lock.json
+
+# 2. Runtime: Debian's ffmpeg, Node.js, the bundle and production node_modules; no compiler, no npm.
+FROM ${NODE_IMAGE} AS node
+FROM ${BASE_IMAGE}
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
+ && groupadd --system --gid 10001 vodcloud \
+ && useradd --system --uid 10001 --gid vodcloud --home-dir /var/lib/vodcloud --shell /usr/sbin/nologin vodcloud \
+ && mkdir -p /var/lib/vodcloud && chown vodcloud:vodcloud /var/lib/vodcloud
+COPY --from=node /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+COPY README.md ./
+ENV NODE_ENV=production \
+    VOD_HOST=0.0.0.0 \
+    VOD_PORT=8080 \
+    VOD_DATA_DIR=/var/lib/vodcloud
+USER 10001:10001
+VOLUME ["/var/lib/vodcloud"]
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.VOD_PORT||8080)+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# tini as PID 1: forwards SIGTERM to node (which drains and exits within VOD_SHUTDOWN_TIMEOUT_MS) and
+# reaps ffmpeg's orphans.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/vodcloud.js"]
+CMD ["serve"]
