@@ -11,6 +11,8 @@ export interface AuditFilter {
   since?: string;
   /** ISO-8601 UTC, exclusive. */
   until?: string;
+  /** A tenant's view: the targets of refused requests are not shown, so `targetId` matches accepted ones only. */
+  tenantView?: boolean;
 }
 
 export class AuditRepository {
@@ -33,6 +35,7 @@ export class AuditRepository {
       if (f.action !== undefined) q = q.where('action', '=', f.action);
       if (f.actorId !== undefined) q = q.where('actor_id', '=', f.actorId);
       if (f.targetId !== undefined) q = q.where('target_id', '=', f.targetId);
+      if (f.targetId !== undefined && f.tenantView) q = q.where('status', '<', 400);
       if (f.since !== undefined) q = q.where('at', '>=', f.since);
       if (f.until !== undefined) q = q.where('at', '<', f.until);
       if (beforeId) q = q.where('id', '<', beforeId);

@@ -10,7 +10,8 @@ const utc = (t: string | undefined) => (t === undefined ? undefined : new Date(t
 /**
  * GET /v1/audit: the platform admin key reads every tenant's events (or one tenant's, `tenantId`); a tenant
  * key with the write scope reads its own tenant's only (naming another tenant is 403); a read-only key is
- * refused (403): the log names the tenant's keys and what they did.
+ * refused (403): the log names the tenant's keys and what they did. A tenant key does not see the target
+ * id of a refused request (it may name another tenant's resource); the admin key does.
  */
 export function auditRoutes(app: ZodApp, audit: AuditService): void {
   app.get('/v1/audit', {
@@ -35,6 +36,7 @@ export function auditRoutes(app: ZodApp, audit: AuditService): void {
           targetId: q.targetId,
           since: utc(q.since),
           until: utc(q.until),
+          tenantView: own !== null,
         },
         q.limit,
         decodeCursor(q.cursor),

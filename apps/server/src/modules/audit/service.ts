@@ -160,8 +160,17 @@ export class AuditService {
     }
   }
 
+  /**
+   * A page of events, newest first. In a tenant's view (`tenantView`) a refused request (status 400 or more)
+   * shows no target id: the id it named may be another tenant's resource (answered 404 like a missing one).
+   */
   async list(filter: AuditFilter, limit: number, beforeId?: string) {
-    return (await this.repo.list(filter, limit, beforeId)).map(auditView);
+    return (await this.repo.list(filter, limit, beforeId)).map((row) => {
+      const e = auditView(row);
+      return filter.tenantView && e.status >= 400 && e.target
+        ? { ...e, target: { ...e.target, id: null } }
+        : e;
+    });
   }
 
   /** Deletes events older than `retentionDays`, in bounded batches; returns how many. */
