@@ -219,6 +219,57 @@ for (const engine of databaseEngines('audit log suite')) {
         expect(all).not.toContain(secret);
     });
 
+    it('records a tus upload made with an API key and its termination, not its chunks', async () => {
+      const a = await t.tenant('tus-key');
+      const keyId = (await call('GET', `/v1/tenants/${a.id}/api-keys`, admin)).json().data[0].id as string;
+      const create = await app.inject({
+        method: 'POST',
+        url: '/tus',
+        headers: { ...a.auth, ...TUS, 'upload-length': '10', 'x-request-id': `tus-key-${engine.engine}` },
+      });
+      expect(create.statusCode, create.body).toBe(201);
+      const path = new URL(create.headers.location as string).pathname;
+      const patch = await app.inject({
+        method: 'PATCH',
+        url: path,
+        headers: {
+          ...a.auth,
+          ...TUS,
+          'upload-offset': '0',
+          'content-type': 'application/offset+octet-stream',
+        },
+        payload: Buffer.from('12345'),
+      });
+      expect(patch.statusCode).toBe(204);
+      const del = await app.inject({
+        method: 'DELETE',
+        url: path,
+        headers: { ...a.auth, ...TUS, 'x-request-id': `tus-del-${engine.engine}` },
+      });
+      expect(del.statusCode, del.body).toBe(204);
+      const log = (await auditPage(`?actor=${keyId}`, a.auth)).data as unknown as Array<{
+        action: string;
+        requestId: string;
+        route: string;
+        target: { type: string; id: string | null };
+        detail: { videoId?: string } | null;
+      }>;
+      expect(log.map((e) => [e.action, e.route, e.requestId])).toEqual([
+        ['tus.terminate', '/tus/*', `tus-del-${engine.engine}`],
+        ['tus.create', '/tus', `tus-key-${engine.engine}`],
+      ]);
+      const videoId = path.split('.').pop();
+      expect(log[0]!.target).toEqual(log[1]!.target);
+      expect(log[1]!.target.type).toBe('upload');
+      expect(log[1]!.detail).toEqual({ videoId });
+      const upload = await t.ctx.db.primary
+        .selectFrom('uploads')
+        .select('id')
+        .where('video_id', '=', videoId!)
+        .executeTakeFirstOrThrow();
+      expect(log[1]!.target.id).toBe(upload.id);
+    });
+
     it('GET /v1/audit filters by action, actor, target and time, and pages without gaps', async () => {
       const a = await t.tenant('filters');
       const ids: string[] = [];
