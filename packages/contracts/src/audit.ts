@@ -6,10 +6,11 @@ import { Id, IsoTime } from './common';
 const isoInput = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' });
 
 export const AuditActorKind = z
-  .enum(['api_key', 'upload_token', 'anonymous', 'user'])
+  .enum(['api_key', 'upload_token', 'anonymous', 'cli', 'user'])
   .describe(
     '`api_key`: the key whose id is `actor.id`; `upload_token`: the upload token of upload `actor.id` (tus); ' +
-      '`anonymous`: refused before any key was known; `user`: reserved for console sessions',
+      '`anonymous`: refused before any key was known; `cli`: the command line (`id`: the OS user); ' +
+      '`user`: reserved for console sessions',
   );
 
 export const AuditEvent = z

@@ -292,9 +292,9 @@ export interface AuditEventsTable {
   at: string;
   /** The tenant the action concerns; null for platform actions (and refused requests of no tenant). */
   tenant_id: string | null;
-  /** `api_key`, `upload_token`, `anonymous` (refused before a key was known); `user` is reserved. */
+  /** `api_key`, `upload_token`, `anonymous` (refused before a key was known), `cli`; `user` is reserved. */
   actor_kind: string;
-  /** The API key's id or the upload's id, never a secret; null for `anonymous`. */
+  /** The API key's id, the upload's id or the OS user of `cli`, never a secret; null for `anonymous`. */
   actor_id: string | null;
   /** A stable dotted name: `video.create`, `api_key.revoke`, … */
   action: string;

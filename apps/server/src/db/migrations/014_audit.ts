@@ -10,7 +10,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('at', 'varchar(30)', (c) => c.notNull())
     .addColumn('tenant_id', 'varchar(26)')
     .addColumn('actor_kind', 'varchar(20)', (c) => c.notNull())
-    .addColumn('actor_id', 'varchar(26)')
+    .addColumn('actor_id', 'varchar(64)')
     .addColumn('action', 'varchar(64)', (c) => c.notNull())
     .addColumn('target_type', 'varchar(32)')
     .addColumn('target_id', 'varchar(64)')

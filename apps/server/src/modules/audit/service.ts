@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 import type { AuditEvent } from '@vodcloud/contracts';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -5,6 +7,7 @@ import type { z } from 'zod';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
 import type { AuditEventsTable } from '../../db/schema';
+import { newId } from '../../lib/ids';
 import { type AuditFilter, AuditRepository } from './repository';
 
 export type { AuditFilter } from './repository';
@@ -87,6 +90,40 @@ export class AuditService {
     }
     this.buffer.push(row);
     if (this.buffer.length >= this.batchSize) void this.flush();
+  }
+
+  /**
+   * Records an action taken on the command line (`vodcloud tenants create`, …): actor `cli`, its id the
+   * operating-system user, method `CLI`, route the command, status 0. Written when the context closes.
+   */
+  recordCommand(e: {
+    command: string;
+    action: string;
+    tenantId: string | null;
+    target: { type: string; id: string };
+  }): void {
+    let user: string | null = null;
+    try {
+      user = userInfo().username.slice(0, 64) || null;
+    } catch {
+      user = null; // no passwd entry (some containers)
+    }
+    this.record({
+      id: newId(),
+      at: new Date().toISOString(),
+      tenant_id: e.tenantId,
+      actor_kind: 'cli',
+      actor_id: user,
+      action: e.action,
+      target_type: e.target.type,
+      target_id: e.target.id,
+      method: 'CLI',
+      route: e.command.slice(0, 200),
+      status: 0,
+      request_id: randomUUID(),
+      address: null,
+      detail: null,
+    });
   }
 
   /** Writes everything buffered before this call (serialised: one flush runs at a time). */

@@ -25,8 +25,8 @@ declare module 'fastify' {
   }
 }
 
-/** `user` is reserved for the console's sessions (issue 16). */
-export type ActorKind = 'api_key' | 'upload_token' | 'anonymous' | 'user';
+/** `cli`: the command line (its id the OS user); `user` is reserved for the console's sessions (issue 16). */
+export type ActorKind = 'api_key' | 'upload_token' | 'anonymous' | 'cli' | 'user';
 
 /** Facts a handler knows that the audit hook cannot infer (e.g. the tus endpoint's caller). */
 export interface AuditNote {
