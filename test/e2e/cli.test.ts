@@ -3,6 +3,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '../../apps/server/src/db/connect';
 import { runCli, serve } from '../support/cli';
 
 const dirs: string[] = [];
@@ -93,8 +94,9 @@ describe('the vodcloud program', () => {
     expect(r.stderr).toMatch(/eighty/);
   });
 
-  it('migrates, creates tenants and keys from the command line', async () => {
-    const env = base(tempDir());
+  it('migrates, creates tenants and keys from the command line (recorded in the audit log)', async () => {
+    const dir = tempDir();
+    const env = base(dir);
     const m = await runCli(['migrate'], env);
     expect(m.code, m.stderr).toBe(0);
     expect(m.stdout).toMatch(/applied: 001_initial/);
@@ -106,6 +108,19 @@ describe('the vodcloud program', () => {
     const k = await runCli(['keys', 'create', '--tenant', tenant.id, '--scopes', 'read'], env);
     expect(k.code, k.stderr).toBe(0);
     expect(JSON.parse(k.stdout)).toMatchObject({ scopes: ['read'], key: expect.stringMatching(/^vk_/) });
+    const db = createDatabase(`sqlite:${path.join(dir, 'vodcloud.db')}`);
+    try {
+      const events = await db.primary.selectFrom('audit_events').selectAll().orderBy('id').execute();
+      expect(
+        events.map((e) => [e.actor_kind, e.action, e.method, e.route, e.tenant_id, e.target_id]),
+      ).toEqual([
+        ['cli', 'tenant.create', 'CLI', 'tenants create', tenant.id, tenant.id],
+        ['cli', 'api_key.create', 'CLI', 'keys create', tenant.id, JSON.parse(k.stdout).id],
+      ]);
+      expect(JSON.stringify(events)).not.toContain(JSON.parse(k.stdout).key);
+    } finally {
+      await db.close();
+    }
     const bad = await runCli(['keys', 'create', '--tenant', tenant.id, '--scopes', 'admin'], env);
     expect(bad.code).not.toBe(0);
     const list = await runCli(['tenants', 'list'], env);

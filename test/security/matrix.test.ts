@@ -314,9 +314,16 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       }
       return cases;
     }
-    add('admin key on a tenant route', `Bearer ${s.adminKey}`, is(403));
+    if (r.access === 'manage') {
+      // The admin key or a tenant's write key (GET /v1/audit): each sees what it may, a read-only key nothing.
+      add('read-only key on a manage route', `Bearer ${A.read}`, is(403));
+      if (r.method === 'GET') {
+        add('admin key (control)', `Bearer ${s.adminKey}`, is(200));
+        add('own key (control)', `Bearer ${A.rw}`, is(200), { foreign: B.ids });
+      }
+    } else add('admin key on a tenant route', `Bearer ${s.adminKey}`, is(403));
     if (r.access === 'write') add('read-only key on a write route', `Bearer ${A.read}`, is(403));
-    else {
+    else if (r.access === 'read') {
       add('read-only key (control)', `Bearer ${A.read}`, is(200), { foreign: B.ids });
       add('own key (control)', `Bearer ${A.rw}`, is(200), { foreign: B.ids });
       add('lower-case bearer', `bearer ${A.rw}`, is(200), { foreign: B.ids });

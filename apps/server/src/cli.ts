@@ -105,6 +105,12 @@ tenants
   .action(async (name: string) => {
     await withContext(async (ctx) => {
       const t = await ctx.tenants.createTenant(name);
+      ctx.audit.recordCommand({
+        command: 'tenants create',
+        action: 'tenant.create',
+        tenantId: t.id,
+        target: { type: 'tenant', id: t.id },
+      });
       console.log(JSON.stringify(t, null, 2));
     });
   });
@@ -136,6 +142,12 @@ keys
       const k = opts.admin
         ? await ctx.tenants.createKey(null, opts.name, ['admin'])
         : await ctx.tenants.createKey(opts.tenant!, opts.name, scopes as Array<'read' | 'write'>);
+      ctx.audit.recordCommand({
+        command: 'keys create',
+        action: 'api_key.create',
+        tenantId: opts.admin ? null : opts.tenant!,
+        target: { type: 'api_key', id: k.id },
+      });
       console.log(JSON.stringify(k, null, 2));
       console.error('The key is shown only now; store it.');
     });

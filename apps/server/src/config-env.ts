@@ -107,6 +107,8 @@ export const envSchema = z
     VOD_THUMB_MAX_VARIANTS: intFrom(1, 100_000).default(100),
     // Monitor, sentinel and alerts (modules/monitor).
     VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
+    // The audit log (modules/audit): events older than this are purged by the monitor role.
+    VOD_AUDIT_RETENTION_DAYS: intFrom(1, 36_500).default(365),
     VOD_SENTINEL_INTERVAL_MS: intFrom(500, 600_000).default(5000),
     VOD_ALERT_REQUIRED_SERVICES: z
       .string()

@@ -86,6 +86,8 @@ export interface Config {
   thumbs: { generatePerMinute: number; maxVariants: number };
   /** Call statistics kept this long; the monitor role purges older minutes. */
   monitorRetentionHours: number;
+  /** Audit events kept this long; the monitor role purges older ones. */
+  auditRetentionDays: number;
   /** How often the sentinel (monitor role) probes instances and evaluates the alert rules. */
   sentinelIntervalMs: number;
   alerts: AlertThresholds;
@@ -285,6 +287,7 @@ function toConfig(c: EnvSettings): Config {
     },
     webhookTimeoutMs: c.VOD_WEBHOOK_TIMEOUT_MS,
     monitorRetentionHours: c.VOD_MONITOR_RETENTION_HOURS,
+    auditRetentionDays: c.VOD_AUDIT_RETENTION_DAYS,
     sentinelIntervalMs: c.VOD_SENTINEL_INTERVAL_MS,
     alerts: {
       requiredServices: splitList(

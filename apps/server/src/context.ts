@@ -7,6 +7,7 @@ import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
 import { Jobs, VideoJobTable } from './jobs';
+import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
@@ -69,6 +70,8 @@ export interface AppContext {
   pipeline: Pipeline;
   /** RPC call statistics per minute and the sentinel's alerts (modules/monitor). */
   monitor: MonitorService;
+  /** The audit log: buffered writes of every write and admin request (modules/audit). */
+  audit: AuditService;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -149,6 +152,8 @@ export async function createContext(
       metrics,
     });
     const monitor = new MonitorService(db, log);
+    const audit = new AuditService(db, log, { metrics: metrics.registry });
+    closers.push(() => audit.close());
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,
@@ -182,6 +187,7 @@ export async function createContext(
       callStats,
       pipeline,
       monitor,
+      audit,
       node,
       health: healthChecks(db, ports),
       // Closed in reverse: the queue (it may still write to the database) before the database.

@@ -111,6 +111,7 @@ export interface DB {
   rpc_stats: RpcStatsTable;
   alerts: AlertsTable;
   video_jobs: VideoJobsTable;
+  audit_events: AuditEventsTable;
 }
 
 export interface UploadsTable {
@@ -282,4 +283,29 @@ export interface AlertsTable {
   last_seen_at: string;
   /** "rule|subject" while open, null once resolved (unique: one open alert per rule and subject). */
   open_key: string | null;
+}
+
+/** The audit log: one row per write or admin request (migration 014, modules/audit). */
+export interface AuditEventsTable {
+  id: string;
+  /** When the response was sent (ISO-8601 UTC). */
+  at: string;
+  /** The tenant the action concerns; null for platform actions (and refused requests of no tenant). */
+  tenant_id: string | null;
+  /** `api_key`, `upload_token`, `anonymous` (refused before a key was known), `cli`; `user` is reserved. */
+  actor_kind: string;
+  /** The API key's id, the upload's id or the OS user of `cli`, never a secret; null for `anonymous`. */
+  actor_id: string | null;
+  /** A stable dotted name: `video.create`, `api_key.revoke`, … */
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  method: string;
+  /** The route pattern, e.g. `/v1/videos/:id`. */
+  route: string;
+  status: number;
+  request_id: string;
+  address: string | null;
+  /** A small JSON object (at most 1000 characters): the error code of a refusal, related ids. */
+  detail: string | null;
 }

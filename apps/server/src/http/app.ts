@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
+import { auditRoutes, registerAudit } from '../modules/audit';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
@@ -119,6 +120,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   await registerPlugins(app, config);
 
+  // Before the routes: every write and admin request is recorded once answered (modules/audit).
+  registerAudit(base, ctx.audit);
   registerAuth(
     base,
     ctx.tenants,
@@ -152,6 +155,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         (await ctx.uploads.byTusId(sourceKey(tenantId, videoId)))?.filename,
     });
     webhookRoutes(app, ctx.webhooks);
+    auditRoutes(app, ctx.audit);
     playbackRoutes(app, playback);
     snapshotRoutes(
       app,

@@ -4,8 +4,11 @@ import { AppError } from '../lib/errors';
 import type { Principal, TenantService } from '../modules/tenants/service';
 import type { FailedAuthLimiter } from './address-limit';
 
-/** What a route needs: no key, a tenant key with read or write, or the platform admin key. */
-export type Access = 'public' | 'read' | 'write' | 'admin';
+/**
+ * What a route needs: no key, a tenant key with read or write, the platform admin key, or `manage`: the
+ * platform admin key or a tenant key with the write scope (the handler scopes what each sees).
+ */
+export type Access = 'public' | 'read' | 'write' | 'admin' | 'manage';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -77,9 +80,17 @@ export function registerAuth(
     const access = req.routeOptions.config?.access ?? 'public';
     if (access === 'public') return;
     const principal = await authenticate(req);
+    // Known from here, also when refused below: the audit log names the key of a refused request.
+    req.principal = principal;
     if (access === 'admin') {
       if (!principal.scopes.includes('admin'))
         throw new AppError('forbidden', 'This endpoint needs the platform admin key');
+    } else if (access === 'manage') {
+      if (principal.tenantId !== null && !principal.scopes.includes('write'))
+        throw new AppError(
+          'forbidden',
+          'This API key is read-only; this endpoint needs the write scope or the platform admin key',
+        );
     } else {
       if (principal.tenantId === null)
         throw new AppError(
@@ -89,7 +100,6 @@ export function registerAuth(
       if (access === 'write' && !principal.scopes.includes('write'))
         throw new AppError('forbidden', 'This API key is read-only; this endpoint needs the write scope');
     }
-    req.principal = principal;
   });
 }
 

@@ -33,7 +33,7 @@ export function categoryRoutes(app: ZodApp, categories: CategoryService): void {
     },
   });
   app.post('/v1/categories', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'category.create' },
     schema: {
       tags: ['categories'],
       summary: 'Create a category',
@@ -53,7 +53,7 @@ export function categoryRoutes(app: ZodApp, categories: CategoryService): void {
     handler: async (req) => categories.get(tenantOf(req), req.params.id),
   });
   app.patch('/v1/categories/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'category.update' },
     schema: {
       tags: ['categories'],
       summary: 'Change a category',
@@ -64,7 +64,7 @@ export function categoryRoutes(app: ZodApp, categories: CategoryService): void {
     handler: async (req) => categories.update(tenantOf(req), req.params.id, req.body),
   });
   app.delete('/v1/categories/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'category.delete' },
     schema: {
       tags: ['categories'],
       summary: 'Delete a category; its videos keep existing without one',

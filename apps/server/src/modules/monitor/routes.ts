@@ -22,7 +22,7 @@ export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; regi
   const { monitor, registry } = deps;
 
   app.get('/v1/admin/cluster', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'cluster.read' },
     schema: {
       tags: ['cluster'],
       summary: 'Every registered service and instance with address, roles, load and health (admin)',
@@ -55,7 +55,7 @@ export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; regi
   });
 
   app.get('/v1/admin/monitor', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'monitor.read' },
     schema: {
       tags: ['cluster'],
       summary: 'RPC calls, errors and mean/p95/max duration per service, method and side, per minute (admin)',
@@ -86,7 +86,7 @@ export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; regi
   });
 
   app.get('/v1/admin/alerts', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'alert.list' },
     schema: {
       tags: ['cluster'],
       summary: 'Alerts raised by the sentinel, newest first (admin)',

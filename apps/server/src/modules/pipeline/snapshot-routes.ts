@@ -73,7 +73,7 @@ export async function takeSnapshot(
 export function snapshotRoutes(app: ZodApp, d: SnapshotDeps, publicUrl?: string): void {
   const base = baseUrlFor(publicUrl);
   app.post('/v1/videos/:id/snapshots', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.snapshot' },
     schema: {
       tags: ['videos'],
       summary: 'A still of the video at any time and width (a signed URL valid 24 h)',

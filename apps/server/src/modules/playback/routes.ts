@@ -38,7 +38,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
     },
   });
   app.post('/v1/signing-keys', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'signing_key.create' },
     schema: {
       tags: ['playback'],
       summary:
@@ -59,7 +59,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
     handler: async (req) => playback.getKey(tenantOf(req), req.params.id),
   });
   app.delete('/v1/signing-keys/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'signing_key.revoke' },
     schema: {
       tags: ['playback'],
       summary: 'Revoke a signing key: tokens signed with it stop playing within seconds',
@@ -73,7 +73,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
   });
 
   app.post('/v1/videos/:id/playback-tokens', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: { action: 'playback_token.create', target: 'video', idParam: 'id' } },
     schema: {
       tags: ['playback'],
       summary: "Mint a playback token for a video with the platform's key of the tenant",
@@ -104,7 +104,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
       handler: async (req) => playback.getPolicy(tenantOf(req), videoOf(req)),
     });
     app.put(url, {
-      config: { access: 'write' },
+      config: { access: 'write', audit: { action: 'referrer_policy.set', target: scope } },
       schema: {
         tags: ['playback'],
         summary:
@@ -118,7 +118,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
       handler: async (req) => playback.putPolicy(tenantOf(req), videoOf(req), req.body),
     });
     app.delete(url, {
-      config: { access: 'write' },
+      config: { access: 'write', audit: { action: 'referrer_policy.delete', target: scope } },
       schema: {
         tags: ['playback'],
         summary: `Remove the referrer policy of the ${scope}`,

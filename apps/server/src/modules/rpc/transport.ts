@@ -98,7 +98,13 @@ export function rpcRoute(
 ): void {
   app.post<{ Params: { service: string; method: string } }>(
     `${RPC_PATH}/:service/:method`,
-    { schema: { hide: true }, logLevel: 'warn' },
+    {
+      schema: { hide: true },
+      logLevel: 'warn',
+      config: {
+        audit: { skip: 'node-to-node calls under the cluster key, no API actor; the monitor counts them' },
+      },
+    },
     async (req, reply) => {
       const given = req.headers[KEY_HEADER];
       if (typeof given !== 'string' || !safeEqual(given, key))

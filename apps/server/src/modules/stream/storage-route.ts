@@ -20,6 +20,10 @@ export async function storageRoutes(
       method: ['GET', 'HEAD', 'PUT'],
       url: `${PRESIGN_PATH}*`,
       schema: { hide: true },
+      // The API hands out presigned GET URLs only; a feature that issues PUT URLs records its own action.
+      config: {
+        audit: { skip: "the file store's presigned URLs, authorised by their signature; no API actor" },
+      },
       handler: async (req, reply) => {
         const url = new URL(req.url, 'http://x');
         const verdict = verifyPresigned(url, secret, { method: req.method === 'HEAD' ? 'GET' : req.method });

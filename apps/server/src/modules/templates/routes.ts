@@ -33,7 +33,7 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
     },
   });
   app.post('/v1/templates', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'template.create' },
     schema: {
       tags: ['templates'],
       summary: 'Create a template',
@@ -53,7 +53,7 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
     handler: async (req) => templates.get(tenantOf(req), req.params.id),
   });
   app.patch('/v1/templates/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'template.update' },
     schema: {
       tags: ['templates'],
       summary: 'Change a template',
@@ -64,7 +64,7 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
     handler: async (req) => templates.update(tenantOf(req), req.params.id, req.body),
   });
   app.delete('/v1/templates/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'template.delete' },
     schema: {
       tags: ['templates'],
       summary: 'Delete a template (not the default)',

@@ -20,7 +20,7 @@ const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
 
 export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   app.post('/v1/tenants', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'tenant.create' },
     schema: {
       tags: ['tenants'],
       summary: 'Create a tenant (admin)',
@@ -31,7 +31,7 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   });
 
   app.get('/v1/tenants', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'tenant.list' },
     schema: {
       tags: ['tenants'],
       summary: 'List tenants (admin)',
@@ -46,7 +46,7 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   });
 
   app.get('/v1/tenants/:id', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'tenant.read' },
     schema: {
       tags: ['tenants'],
       summary: 'Get a tenant (admin)',
@@ -57,7 +57,7 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   });
 
   app.patch('/v1/tenants/:id', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: 'tenant.update' },
     schema: {
       tags: ['tenants'],
       summary: 'Rename a tenant or set its storage quota (admin)',
@@ -69,7 +69,7 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   });
 
   app.post('/v1/tenants/:id/api-keys', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: { action: 'api_key.create', tenantParam: 'id' } },
     schema: {
       tags: ['tenants'],
       summary: 'Create an API key for a tenant (admin); the key is shown only in this response',
@@ -82,7 +82,7 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   });
 
   app.get('/v1/tenants/:id/api-keys', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: { action: 'api_key.list', target: 'tenant', tenantParam: 'id' } },
     schema: {
       tags: ['tenants'],
       summary: "List a tenant's API keys (admin); secrets are never shown",
@@ -98,7 +98,7 @@ export function tenantRoutes(app: ZodApp, tenants: TenantService): void {
   });
 
   app.delete('/v1/tenants/:id/api-keys/:keyId', {
-    config: { access: 'admin' },
+    config: { access: 'admin', audit: { action: 'api_key.revoke', idParam: 'keyId', tenantParam: 'id' } },
     schema: {
       tags: ['tenants'],
       summary: 'Revoke an API key at once (admin)',

@@ -5,6 +5,7 @@ import { baseUrlFor } from '../../http/base-url';
 import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import type { Registry } from '../../ports/registry';
+import type { AuditConfig } from '../audit';
 import { healthyInstances, leastLoaded, serviceOf } from '../cluster';
 import type { UploadService } from './service';
 import { uploadView } from './service';
@@ -61,7 +62,7 @@ export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
   };
 
   app.post('/v1/uploads', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'upload.create' },
     schema: {
       tags: ['uploads'],
       summary: 'Create a video and a resumable (tus 1.0) upload for it',
@@ -100,7 +101,7 @@ export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
   });
 
   app.delete('/v1/uploads/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'upload.cancel' },
     schema: {
       tags: ['uploads'],
       summary: 'Cancel an unfinished upload; its partial data and placeholder video are removed',
@@ -128,15 +129,21 @@ export async function tusRoutes(app: FastifyInstance, tus: TusHandle): Promise<v
       reply.hijack();
       await tus.handle(req.raw, reply.raw, String(req.id));
     };
-    const methods = ['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS'] as const;
+    // Audited: an upload's creation and its termination; not each chunk.
+    const audit: Record<string, AuditConfig | undefined> = {
+      POST: { action: 'tus.create', target: 'upload' },
+      DELETE: { action: 'tus.terminate', target: 'upload' },
+      PATCH: { skip: 'upload chunks: the creation (tus.create) is recorded, and the completion is an event' },
+    };
     // tus answers its own CORS (including preflights), with the tus headers exposed.
     for (const url of [TUS_PATH, `${TUS_PATH}/*`])
-      scope.route({
-        method: [...methods],
-        url,
-        config: { cors: false },
-        schema: { hide: true },
-        handler: handler as never,
-      });
+      for (const method of ['POST', 'PATCH', 'HEAD', 'DELETE', 'OPTIONS'] as const)
+        scope.route({
+          method,
+          url,
+          config: { cors: false, audit: audit[method] },
+          schema: { hide: true },
+          handler: handler as never,
+        });
   });
 }

@@ -1,6 +1,8 @@
+import type { IncomingMessage } from 'node:http';
 import { ERRORS } from '@tus/utils';
 import type { Config } from '../../config';
 import type { UploadsTable } from '../../db/schema';
+import { type AuditNote, noteAudit } from '../audit';
 import type { TenantService } from '../tenants/service';
 import { UPLOAD_TOKEN_PREFIX, type UploadService } from './service';
 
@@ -17,6 +19,22 @@ export interface Caller {
   tenantId: string;
   /** Set when the caller used an upload token: the one upload it may touch. */
   upload?: UploadsTable;
+  /** Who, for the audit log: the API key, or the upload whose token was used. */
+  actor: NonNullable<AuditNote['actor']>;
+}
+
+/**
+ * Tells the audit log (modules/audit) who made a tus request and which upload it touched: @tus/server
+ * wraps the Node request, and the audit hook reads its notes from the Node request.
+ */
+export function noteTusCaller(req: Request, caller: Caller, upload?: UploadsTable): void {
+  const raw = (req as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req;
+  if (!raw) return;
+  noteAudit(raw, {
+    actor: caller.actor,
+    tenantId: caller.tenantId,
+    ...(upload ? { targetId: upload.id, detail: { videoId: upload.video_id } } : {}),
+  });
 }
 
 /**
@@ -37,14 +55,15 @@ export function tusAccess(uploads: UploadService, tenants: TenantService, config
     if (credential.startsWith(UPLOAD_TOKEN_PREFIX)) {
       const upload = await uploads.byToken(credential);
       if (!upload) throw fail(401, 'The upload token is unknown or expired');
-      caller = { tenantId: upload.tenant_id, upload };
+      caller = { tenantId: upload.tenant_id, upload, actor: { kind: 'upload_token', id: upload.id } };
     } else {
       const principal = await tenants.authenticate(credential);
       if (!principal?.tenantId) throw fail(401, 'The API key is unknown or revoked');
       if (!principal.scopes.includes('write')) throw fail(403, 'This API key is read-only');
-      caller = { tenantId: principal.tenantId };
+      caller = { tenantId: principal.tenantId, actor: { kind: 'api_key', id: principal.keyId } };
     }
     callers.set(req, caller);
+    noteTusCaller(req, caller, caller.upload);
     return caller;
   };
 
@@ -57,6 +76,7 @@ export function tusAccess(uploads: UploadService, tenants: TenantService, config
     if (row.status === 'expired' || row.status === 'cancelled') throw ERRORS.FILE_NO_LONGER_EXISTS;
     if (row.expires_at < new Date().toISOString() && row.status !== 'complete')
       throw ERRORS.FILE_NO_LONGER_EXISTS;
+    noteTusCaller(req, caller, row);
     return row;
   };
 

@@ -14,7 +14,7 @@ import type { TenantService } from '../tenants/service';
 import { sourceKey } from '../videos';
 import { CacheLocker } from './locker';
 import type { UploadService } from './service';
-import { fail, TUS_ID, tusAccess, URL_ID } from './tus-access';
+import { fail, noteTusCaller, TUS_ID, tusAccess, URL_ID } from './tus-access';
 import { runTusRequest, tusProblem } from './tus-problem';
 
 export const TUS_PATH = '/tus';
@@ -114,6 +114,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
         row = await uploads.createForKey(caller.tenantId, metadata ?? {});
       }
       callers.set(req, { ...caller, upload: row });
+      noteTusCaller(req, caller, row);
       return row.tus_id;
     },
     maxSize: async (req, id) => {

@@ -30,7 +30,7 @@ export function videoRoutes(
   const base = playback ?? baseUrlFor(publicUrl);
 
   app.post('/v1/videos', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.create' },
     schema: {
       tags: ['videos'],
       summary: 'Import a video from an http(s) URL',
@@ -66,7 +66,7 @@ export function videoRoutes(
     handler: async (req) => videoView(await videos.getRow(tenantOf(req), req.params.id), base(req)),
   });
   app.patch('/v1/videos/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.update' },
     schema: {
       tags: ['videos'],
       summary: 'Change a video',
@@ -77,7 +77,7 @@ export function videoRoutes(
     handler: async (req) => videoView(await videos.update(tenantOf(req), req.params.id, req.body), base(req)),
   });
   app.delete('/v1/videos/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.delete' },
     schema: {
       tags: ['videos'],
       summary: 'Delete a video and its objects',
@@ -90,7 +90,7 @@ export function videoRoutes(
     },
   });
   app.post('/v1/videos/batch-delete', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.batch_delete' },
     schema: {
       tags: ['videos'],
       summary: 'Delete several videos',
@@ -100,7 +100,7 @@ export function videoRoutes(
     handler: async (req) => videos.batchDelete(tenantOf(req), req.body.ids),
   });
   app.post('/v1/videos/:id/retranscode', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.retranscode' },
     schema: {
       tags: ['videos'],
       summary:
@@ -118,7 +118,7 @@ export function videoRoutes(
   });
 
   app.post('/v1/videos/:id/block', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.block' },
     schema: {
       tags: ['videos'],
       summary: 'Block a video: it is not played',
@@ -128,7 +128,7 @@ export function videoRoutes(
     handler: async (req) => videoView(await videos.block(tenantOf(req), req.params.id), base(req)),
   });
   app.post('/v1/videos/:id/unblock', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'video.unblock' },
     schema: {
       tags: ['videos'],
       summary: 'Unblock a video',

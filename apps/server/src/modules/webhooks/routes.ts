@@ -30,7 +30,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.post('/v1/webhooks', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'webhook.create' },
     schema: {
       tags: ['webhooks'],
       summary: 'Create a webhook endpoint; the signing secret is shown only in this response',
@@ -55,7 +55,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     handler: async (req) => webhooks.get(tenantOf(req), req.params.id),
   });
   app.delete('/v1/webhooks/:id', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'webhook.delete' },
     schema: {
       tags: ['webhooks'],
       summary: 'Delete a webhook endpoint and its delivery log; pending deliveries are dropped',
@@ -90,7 +90,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.post('/v1/webhooks/:id/test', {
-    config: { access: 'write' },
+    config: { access: 'write', audit: 'webhook.test' },
     schema: {
       tags: ['webhooks'],
       summary: 'Send a webhook.test ping now (one attempt, not retried); returns its delivery',
