@@ -6,6 +6,7 @@ import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
 import { Jobs, VideoJobTable } from './jobs';
+import type { SecretBox } from './lib/secretbox';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
@@ -31,7 +32,7 @@ import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
 import { setupWebhooks } from './modules/webhooks/jobs';
 import type { WebhookService } from './modules/webhooks/service';
-import { createPorts, ensureSecret, type Ports } from './ports';
+import { createPorts, openSecrets, type Ports } from './ports';
 
 export interface HealthCheck {
   name: string;
@@ -51,6 +52,8 @@ export interface AppContext {
   /** The typed job queue (apps/server/src/jobs): every job defined and enqueued by its registry name. */
   jobs: Jobs;
   secret: string;
+  /** Seals and opens the secrets stored in the database (master key ring, lib/secretbox.ts). */
+  box: SecretBox;
   events: EventService;
   uploads: UploadService;
   tus: TusHandle;
@@ -88,7 +91,7 @@ export async function createContext(
   try {
     if (opts.migrate !== false)
       await withBackoff(() => migrateToLatest(db.primary as never), log, 'database');
-    const secret = await ensureSecret(db, config);
+    const { secret, box } = await openSecrets(db, config, log);
     const ports = await createPorts(config, db, log, secret);
     const templates = new TemplateService(new TemplateRepository(db));
     const categories = new CategoryService(new CategoryRepository(db));
@@ -142,7 +145,7 @@ export async function createContext(
       templates,
       events,
       sources,
-      secret,
+      box,
       log,
       metrics,
     });
@@ -150,6 +153,7 @@ export async function createContext(
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,
+      box,
       queue,
       events,
       log,
@@ -169,6 +173,7 @@ export async function createContext(
       ports,
       jobs,
       secret,
+      box,
       events,
       uploads,
       tus,

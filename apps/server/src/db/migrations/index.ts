@@ -12,6 +12,7 @@ import * as m010 from './010_rpc_stats';
 import * as m011 from './011_alerts';
 import * as m012 from './012_video_jobs';
 import * as m013 from './013_published_hls_key';
+import * as m015 from './015_sealed_secrets';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '011_alerts': m011,
   '012_video_jobs': m012,
   '013_published_hls_key': m013,
+  '015_sealed_secrets': m015,
 };

@@ -196,14 +196,15 @@ describe('generation in the playback URLs', () => {
     // migration 013 the video had one key, replaced when the retranscode began: segments stopped decrypting).
     const publishedKey = (await fetched(fresh.key)).body;
     const r2 = await row(v.id);
+    const nextGeneration = newId();
     await s.ctx.videos.repo.recordPlan(t.id, v.id, {
       durationSec: r2.duration!,
       width: r2.width,
       height: r2.height,
       sourceInfo: JSON.parse(r2.source_info!),
       renditions: JSON.parse(r2.renditions),
-      plan: { ...JSON.parse(r2.plan!), generation: newId() },
-      hlsKey: sealKey(randomBytes(16), s.ctx.secret),
+      plan: { ...JSON.parse(r2.plan!), generation: nextGeneration },
+      hlsKey: sealKey(randomBytes(16), s.ctx.box, v.id, nextGeneration),
     });
     await new Promise((r) => setTimeout(r, 2_100)); // the stream's lookup cache
     for (const u of [fresh.key, `/hls/${pid}/key`]) {
