@@ -13,10 +13,15 @@ const batchSize = (v: string) => {
   return n;
 };
 
-async function withDatabase<T>(cfg: Config, fn: (db: Database) => Promise<T>): Promise<T> {
+/** `migrate`: rotate writes sealed values, which need migration 015 (a wider webhooks.secret). */
+async function withDatabase<T>(
+  cfg: Config,
+  fn: (db: Database) => Promise<T>,
+  opts: { migrate?: boolean } = {},
+): Promise<T> {
   const db = createDatabase(cfg.dbUrl, { timeoutMs: cfg.dbTimeoutMs });
   try {
-    await migrateToLatest(db.primary as never);
+    if (opts.migrate) await migrateToLatest(db.primary as never);
     return await fn(db);
   } finally {
     await db.close();
@@ -40,29 +45,33 @@ async function rotate(cfg: Config, batch: number): Promise<number> {
       'VOD_MASTER_KEY: rotate seals under VOD_MASTER_KEY (the new key); give the old one(s) in VOD_MASTER_KEY_PREVIOUS',
     ]);
   const ring = KeyRing.from(cfg.masterKeys.current, cfg.masterKeys.previous);
-  return withDatabase(cfg, async (db) => {
-    await assertRingOpens(db, ring);
-    const box = new SecretBox(ring, await ensureSecret(db, cfg, ring));
-    const kid = ring.current!.kid;
-    console.log(`sealing every secret under master key ${kid}, ${batch} rows at a time`);
-    const report = await sealAll(db, box, { rotate: true, batch });
-    for (const [kind, c] of Object.entries(report.counts))
-      console.log(`${kind.padEnd(15)} re-sealed ${c.sealed}${c.failed ? `, FAILED ${c.failed}` : ''}`);
-    for (const f of report.failures) console.error(`cannot open: ${f}`);
-    const after = await sealedStatus(db);
-    console.log('\nnow:');
-    for (const line of statusLines(after, ring)) console.log(`  ${line}`);
-    const left = Object.values(after).reduce(
-      (n, s) => n + s.unsealed + Object.entries(s.byKid).reduce((m, [k, c]) => m + (k === kid ? 0 : c), 0),
-      0,
-    );
-    if (left === 0) {
-      console.log(`\nevery secret is sealed under ${kid}: VOD_MASTER_KEY_PREVIOUS can be removed`);
-      return 0;
-    }
-    console.log(`\n${left} value(s) are not under ${kid} yet: run rotate again (it resumes)`);
-    return 1;
-  });
+  return withDatabase(
+    cfg,
+    async (db) => {
+      await assertRingOpens(db, ring);
+      const box = new SecretBox(ring, await ensureSecret(db, cfg, ring));
+      const kid = ring.current!.kid;
+      console.log(`sealing every secret under master key ${kid}, ${batch} rows at a time`);
+      const report = await sealAll(db, box, { rotate: true, batch });
+      for (const [kind, c] of Object.entries(report.counts))
+        console.log(`${kind.padEnd(15)} re-sealed ${c.sealed}${c.failed ? `, FAILED ${c.failed}` : ''}`);
+      for (const f of report.failures) console.error(`cannot open: ${f}`);
+      const after = await sealedStatus(db);
+      console.log('\nnow:');
+      for (const line of statusLines(after, ring)) console.log(`  ${line}`);
+      const left = Object.values(after).reduce(
+        (n, s) => n + s.unsealed + Object.entries(s.byKid).reduce((m, [k, c]) => m + (k === kid ? 0 : c), 0),
+        0,
+      );
+      if (left === 0) {
+        console.log(`\nevery secret is sealed under ${kid}: VOD_MASTER_KEY_PREVIOUS can be removed`);
+        return 0;
+      }
+      console.log(`\n${left} value(s) are not under ${kid} yet: run rotate again (it resumes)`);
+      return 1;
+    },
+    { migrate: true },
+  );
 }
 
 export function registerSecretsCommand(program: Command, config: () => Config): void {
