@@ -307,6 +307,18 @@ for (const engine of databaseEngines('secrets at rest suite')) {
         const r = await raw(db);
         expect(box.openText('cluster-secret', 'secret', r.settings!)).toBe(before.clusterSecret);
         for (const w of r.webhooks) expect(box.openText('webhook-secret', w.id, w.secret)).toMatch(/^whsec_/);
+        // doctor: a rotation to finish is a warning; a key the ring lacks is a failure.
+        const doctor = (extra: Record<string, string>) =>
+          checkSecrets(loadConfig({}, { VOD_DB_URL: tdb.url, ...extra }));
+        expect(await doctor({ VOD_MASTER_KEY: KEY_B, VOD_MASTER_KEY_PREVIOUS: KEY_A })).toMatchObject({
+          ok: true,
+          warn: true,
+          detail: `sealed with master key ${kid(KEY_B)}; 4 under previous key(s)`,
+          fix: 'run `vodcloud secrets rotate`',
+        });
+        const lacking = await doctor({ VOD_MASTER_KEY: KEY_B });
+        expect(lacking.ok).toBe(false);
+        expect(lacking.detail).toContain(kid(KEY_A));
       } finally {
         await db.close();
       }
