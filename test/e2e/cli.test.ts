@@ -132,6 +132,11 @@ describe('the vodcloud program', () => {
   it('doctor reports what is wrong and how to fix it, exiting non-zero', async () => {
     const good = await runCli(['doctor'], base(tempDir()));
     expect(good.stdout).toMatch(/ok {4}database/);
+    // Without VOD_MASTER_KEY, secrets at rest are unsealed: a warning with its fix, not a failure.
+    expect(good.stdout).toMatch(/warn {2}secrets +VOD_MASTER_KEY is not set: secrets are stored unsealed/);
+    expect(good.stdout).toMatch(
+      /fix: set VOD_MASTER_KEY to the output of `vodcloud secrets generate-master-key`/,
+    );
     const bad = await runCli(['doctor'], {
       ...base(tempDir()),
       VOD_DB_URL: 'postgres://nobody@127.0.0.1:1/none',

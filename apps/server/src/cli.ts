@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { registerSecretsCommand } from './commands/secrets';
 import { registerUploadCommand } from './commands/upload';
 import { type Config, ConfigError, loadConfig, ROLES } from './config';
 import { closeContext, createContext } from './context';
@@ -159,15 +160,21 @@ program
   .action(async () => {
     const results = await runDoctor(config());
     for (const r of results) {
-      console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.name.padEnd(10)} ${r.detail}`);
-      if (!r.ok && r.fix) console.log(`      fix: ${r.fix}`);
+      console.log(`${r.ok ? (r.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${r.name.padEnd(10)} ${r.detail}`);
+      if ((!r.ok || r.warn) && r.fix) console.log(`      fix: ${r.fix}`);
     }
     const failed = results.filter((r) => !r.ok).length;
-    console.log(failed ? `\n${failed} problem(s) found` : '\nall checks passed');
+    const warned = results.filter((r) => r.ok && r.warn).length;
+    console.log(
+      failed
+        ? `\n${failed} problem(s) found`
+        : `\nall checks passed${warned ? ` (${warned} warning(s))` : ''}`,
+    );
     process.exitCode = failed ? 1 : 0;
   });
 
 registerUploadCommand(program);
+registerSecretsCommand(program, () => config());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { STRATEGIES_SETTING } from './lib/rpc-strategies';
+import { parseMasterKey } from './lib/secretbox';
 
 /**
  * The VOD_* settings as they come in (environment or VOD_CONFIG_FILE), checked. config.ts turns them
@@ -9,6 +10,19 @@ const urlLike = (name: string, pattern: RegExp, example: string) =>
   z.string().regex(pattern, `${name} must look like ${example}`);
 
 const intFrom = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A comma-separated list of master keys, each checked by parseMasterKey (which names the setting). */
+const masterKeys = (name: string) =>
+  z.string().superRefine((v, ctx) => {
+    for (const part of v.split(',').filter((p) => p.trim())) {
+      try {
+        parseMasterKey(part, name);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return;
+      }
+    }
+  });
 
 export const envSchema = z
   .object({
@@ -65,6 +79,14 @@ export const envSchema = z
     VOD_METRICS_TOKEN: z.string().min(16, 'VOD_METRICS_TOKEN must be at least 16 characters').optional(),
     VOD_DB_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
     VOD_SECRET: z.string().min(32, 'VOD_SECRET must be at least 32 characters').optional(),
+    // Secrets at rest (lib/secretbox.ts): the key sealing them, and earlier ones still opening while rotating.
+    VOD_MASTER_KEY: masterKeys('VOD_MASTER_KEY')
+      .refine(
+        (v) => !v.includes(','),
+        'VOD_MASTER_KEY is one key (earlier ones go in VOD_MASTER_KEY_PREVIOUS)',
+      )
+      .optional(),
+    VOD_MASTER_KEY_PREVIOUS: masterKeys('VOD_MASTER_KEY_PREVIOUS').optional(),
     VOD_ADVERTISE_URL: z.url({ message: 'VOD_ADVERTISE_URL must be an absolute http(s) URL' }).optional(),
     VOD_S3_ACCESS_KEY_ID: z.string().optional(),
     VOD_S3_SECRET_ACCESS_KEY: z.string().optional(),

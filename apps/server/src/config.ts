@@ -44,6 +44,11 @@ export interface Config {
   dbTimeoutMs: number;
   /** Shared secret for signed URLs and tokens; from VOD_SECRET, else generated once and kept in the database. */
   secret?: string;
+  /**
+   * Master keys sealing secrets at rest (VOD_MASTER_KEY, VOD_MASTER_KEY_PREVIOUS): `current` seals, every
+   * key opens. Without `current`, secrets are kept as without a master key (see lib/secretbox.ts).
+   */
+  masterKeys: { current?: string; previous: string[] };
   /** How other nodes and clients reach this node; defaults to http://<host>:<port>. */
   advertiseUrl?: string;
   s3Credentials?: { accessKeyId: string; secretAccessKey: string };
@@ -205,7 +210,9 @@ function checkSettings(raw: Record<string, string>): EnvSettings {
       result.error.issues.map((i) => {
         const key = i.path.join('.');
         if (i.code === 'unrecognized_keys') return `unknown setting(s) ${i.keys.join(', ')}`;
-        const got = key && raw[key] !== undefined ? ` (got ${JSON.stringify(raw[key])})` : '';
+        // Never echo a secret setting's value into logs.
+        const hidden = /SECRET|_KEY|TOKEN/.test(key) ? ' (value hidden)' : undefined;
+        const got = key && raw[key] !== undefined ? (hidden ?? ` (got ${JSON.stringify(raw[key])})`) : '';
         return `${key}: ${i.message}${got}`;
       }),
     );
@@ -247,6 +254,10 @@ function toConfig(c: EnvSettings): Config {
     metricsToken: c.VOD_METRICS_TOKEN,
     dbTimeoutMs: c.VOD_DB_TIMEOUT_MS,
     secret: c.VOD_SECRET,
+    masterKeys: {
+      current: c.VOD_MASTER_KEY?.trim(),
+      previous: splitList(c.VOD_MASTER_KEY_PREVIOUS ?? ''),
+    },
     advertiseUrl: c.VOD_ADVERTISE_URL?.replace(/\/+$/, ''),
     s3Credentials:
       c.VOD_S3_ACCESS_KEY_ID && c.VOD_S3_SECRET_ACCESS_KEY

@@ -7,6 +7,7 @@ import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
 import { Jobs, VideoJobTable } from './jobs';
+import type { SecretBox } from './lib/secretbox';
 import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
@@ -33,7 +34,7 @@ import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
 import { setupWebhooks } from './modules/webhooks/jobs';
 import type { WebhookService } from './modules/webhooks/service';
-import { createPorts, ensureSecret, type Ports } from './ports';
+import { createPorts, openSecrets, type Ports } from './ports';
 
 export interface HealthCheck {
   name: string;
@@ -53,6 +54,8 @@ export interface AppContext {
   /** The typed job queue (apps/server/src/jobs): every job defined and enqueued by its registry name. */
   jobs: Jobs;
   secret: string;
+  /** Seals and opens the secrets stored in the database (master key ring, lib/secretbox.ts). */
+  box: SecretBox;
   events: EventService;
   uploads: UploadService;
   tus: TusHandle;
@@ -93,7 +96,7 @@ export async function createContext(
     if (opts.migrate !== false)
       await withBackoff(() => migrateToLatest(db.primary as never), log, 'database');
     limitFfmpegProcesses(config.ffmpegMaxProcesses);
-    const secret = await ensureSecret(db, config);
+    const { secret, box } = await openSecrets(db, config, log);
     const ports = await createPorts(config, db, log, secret);
     const templates = new TemplateService(new TemplateRepository(db));
     const categories = new CategoryService(new CategoryRepository(db));
@@ -147,7 +150,7 @@ export async function createContext(
       templates,
       events,
       sources,
-      secret,
+      box,
       log,
       metrics,
     });
@@ -157,6 +160,7 @@ export async function createContext(
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,
+      box,
       queue,
       events,
       log,
@@ -176,6 +180,7 @@ export async function createContext(
       ports,
       jobs,
       secret,
+      box,
       events,
       uploads,
       tus,

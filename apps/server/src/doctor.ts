@@ -2,12 +2,16 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Config } from './config';
 import { createDatabase, redactUrl } from './db/connect';
+import { sealedStatus } from './db/sealed-values';
+import { KeyRing } from './lib/secretbox';
 
 const run = promisify(execFile);
 
 export interface DoctorResult {
   name: string;
   ok: boolean;
+  /** Works, but should be changed (printed as `warn`; does not fail doctor). */
+  warn?: boolean;
   detail: string;
   fix?: string;
 }
@@ -84,13 +88,70 @@ export async function checkDatabase(config: Config): Promise<DoctorResult> {
   }
 }
 
+/** Secrets at rest: sealed with a master key, or a warning that they are not. */
+export async function checkSecrets(config: Config): Promise<DoctorResult> {
+  const ring = KeyRing.from(config.masterKeys.current, config.masterKeys.previous);
+  const fix =
+    'set VOD_MASTER_KEY to the output of `vodcloud secrets generate-master-key`, kept outside the database';
+  if (!ring.current)
+    return {
+      name: 'secrets',
+      ok: true,
+      warn: true,
+      detail:
+        'VOD_MASTER_KEY is not set: secrets are stored unsealed (webhook secrets and the generated cluster ' +
+        'secret in clear, HLS and signing keys only under the cluster secret kept beside them)',
+      fix,
+    };
+  const db = createDatabase(config.dbUrl, { timeoutMs: Math.min(config.dbTimeoutMs, 5000) });
+  try {
+    const status = await sealedStatus(db);
+    let unsealed = 0;
+    const old = new Map<string, number>();
+    for (const s of Object.values(status)) {
+      unsealed += s.unsealed;
+      for (const [kid, n] of Object.entries(s.byKid))
+        if (kid !== ring.current.kid) old.set(kid, (old.get(kid) ?? 0) + n);
+    }
+    const unknown = [...old.keys()].filter((k) => !ring.has(k));
+    if (unknown.length)
+      return {
+        name: 'secrets',
+        ok: false,
+        detail: `secrets sealed with master key(s) ${unknown.join(', ')}, which the ring does not hold`,
+        fix: 'set VOD_MASTER_KEY (or VOD_MASTER_KEY_PREVIOUS) to the key they were sealed with',
+      };
+    const pending = [
+      unsealed ? `${unsealed} not sealed yet (sealed at the next start)` : '',
+      old.size ? `${[...old.values()].reduce((a, b) => a + b, 0)} under previous key(s)` : '',
+    ].filter(Boolean);
+    return {
+      name: 'secrets',
+      ok: true,
+      warn: pending.length > 0,
+      detail: `sealed with master key ${ring.current.kid}${pending.length ? `; ${pending.join('; ')}` : ''}`,
+      fix: old.size ? 'run `vodcloud secrets rotate`' : undefined,
+    };
+  } catch (err) {
+    if (/no such table|doesn't exist|does not exist/i.test((err as Error).message))
+      return {
+        name: 'secrets',
+        ok: true,
+        detail: `master key ${ring.current.kid} (database not migrated yet)`,
+      };
+    throw err;
+  } finally {
+    await db.close();
+  }
+}
+
 export type DoctorCheck = (config: Config) => Promise<DoctorResult | DoctorResult[]>;
 
 /** Port checks (storage, queue, registry, cache) register here so doctor covers whatever is configured. */
 export const portChecks: DoctorCheck[] = [];
 
 export async function runDoctor(config: Config): Promise<DoctorResult[]> {
-  const checks: DoctorCheck[] = [() => checkFfmpeg(), checkDatabase, ...portChecks];
+  const checks: DoctorCheck[] = [() => checkFfmpeg(), checkDatabase, checkSecrets, ...portChecks];
   const results: DoctorResult[] = [];
   for (const check of checks) {
     try {

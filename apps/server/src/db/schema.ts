@@ -194,7 +194,7 @@ export interface WebhooksTable {
   url: string;
   events: string; // JSON array of event types
   description: string | null;
-  secret: string; // whsec_<base64 key>
+  secret: string; // whsec_<base64 key>, or sealed with the master key (v1:<kid>:…, lib/secretbox.ts)
   created_at: string;
   disabled_at: string | null;
 }
@@ -216,7 +216,7 @@ export interface WebhookDeliveriesTable {
   next_attempt_at: string | null;
 }
 
-/** Migration 006_playback. `private_key` only for the managed key (sealed with the cluster secret). */
+/** Migration 006_playback. `private_key` only for the managed key (sealed: lib/secretbox.ts). */
 export interface SigningKeysTable {
   id: string;
   tenant_id: string;

@@ -128,7 +128,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     config.rateLimitAnonPerMinute > 0 ? new FailedAuthLimiter(config.rateLimitAnonPerMinute) : undefined,
   );
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
-  const playback = new PlaybackService(ctx.db, ctx.videos.repo, ctx.secret);
+  const playback = new PlaybackService(ctx.db, ctx.videos.repo, ctx.box);
   systemRoutes(app, ctx);
   ctx.rpc.routes(base);
   if (config.roles.includes('api')) {
@@ -179,7 +179,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   if (config.roles.includes('stream')) {
     streamRoutes(base, {
       storage: ctx.ports.storage,
-      secret: ctx.secret,
+      box: ctx.box,
       playback,
       delivery: ctx.delivery,
       thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources, {

@@ -13,6 +13,7 @@ import * as m011 from './011_alerts';
 import * as m012 from './012_video_jobs';
 import * as m013 from './013_published_hls_key';
 import * as m014 from './014_audit';
+import * as m015 from './015_sealed_secrets';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '012_video_jobs': m012,
   '013_published_hls_key': m013,
   '014_audit': m014,
+  '015_sealed_secrets': m015,
 };

@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import type { VideosTable } from '../../db/schema';
 import type { Metrics } from '../../http/metrics';
 import type { Jobs } from '../../jobs';
+import type { SecretBox } from '../../lib/secretbox';
 import type { EventService } from '../events/service';
 import type { TemplateService } from '../templates/service';
 import type { VideoService } from '../videos/service';
@@ -20,7 +21,8 @@ export interface PipelineDeps {
   templates: TemplateService;
   events: EventService;
   sources: SourceCache;
-  secret: string;
+  /** Seals and opens HLS keys (lib/secretbox.ts). */
+  box: SecretBox;
   metrics?: Metrics;
   log: Logger;
 }

@@ -20,7 +20,7 @@ export async function storeSegments(
   keepExisting = false,
 ): Promise<void> {
   const { storage } = d;
-  const key = keyOf(row, plan.generation, d.secret);
+  const key = keyOf(row, plan.generation, d.box);
   for (const i of indices) {
     const objectKey = segmentKey(row.tenant_id, row.id, plan.generation, name, i);
     // A segment made just in time may already have been served (and cached as immutable): keep it.
@@ -49,7 +49,7 @@ export async function fetchSegments(
   name: string,
   dir: string,
 ): Promise<string[]> {
-  const key = keyOf(row, plan.generation, d.secret);
+  const key = keyOf(row, plan.generation, d.box);
   const files: string[] = [];
   await mkdir(path.join(dir, name), { recursive: true });
   for (const s of plan.segments) {

@@ -7,7 +7,7 @@ import type { ReferrerPoliciesTable, SigningKeysTable, VideosTable } from '../..
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
 import { limiter } from '../../lib/limiter';
-import { open, seal } from '../../lib/secretbox';
+import type { SecretBox } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
 import {
   type Audience,
@@ -21,7 +21,6 @@ import {
 import type { ReferrerRules } from './referrer';
 import { PlaybackRepository } from './repository';
 
-const SEAL_PURPOSE = 'signing-key';
 const CACHE_MAX = 10_000;
 /** RSA key generations at once per process: each holds a libuv thread (shared with file I/O) for ~0.1 s. */
 const KEYGEN_CONCURRENCY = 2;
@@ -111,7 +110,8 @@ export class PlaybackService {
     db: Database,
     /** The videos repository. */
     readonly videos: VideoLookup,
-    private readonly secret: string,
+    /** Seals the managed keys' private keys (lib/secretbox.ts). */
+    private readonly box: SecretBox,
     opts: { cacheTtlMs?: number } = {},
   ) {
     this.repo = new PlaybackRepository(db);
@@ -138,11 +138,12 @@ export class PlaybackService {
   }
 
   private async insertKey(tenantId: string, managed: boolean, publicKey: string, privateKey?: string) {
+    const id = newId();
     const row: SigningKeysTable = {
-      id: newId(),
+      id,
       tenant_id: tenantId,
       public_key: publicKey,
-      private_key: managed && privateKey ? seal(Buffer.from(privateKey), this.secret, SEAL_PURPOSE) : null,
+      private_key: managed && privateKey ? this.box.seal('signing-key', id, privateKey) : null,
       managed: managed ? 1 : 0,
       created_at: nowIso(),
       revoked_at: null,
@@ -193,7 +194,7 @@ export class PlaybackService {
     if (cached) return cached;
     let row = await this.repo.managedKey(tenantId);
     if (!row) row = await this.newManagedKey(tenantId);
-    const key = createPrivateKey(open(row.private_key!, this.secret, SEAL_PURPOSE).toString('utf8'));
+    const key = createPrivateKey(this.box.openText('signing-key', row.id, row.private_key!));
     const entry = { kid: row.id, key };
     this.managed.set(tenantId, entry);
     return entry;

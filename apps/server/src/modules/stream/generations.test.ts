@@ -19,7 +19,12 @@ describe('generation in the playback URLs', () => {
   let t: Awaited<ReturnType<TestServer['tenant']>>;
   const dir = mkdtempSync(path.join(tmpdir(), 'vodgen-'));
   beforeAll(async () => {
-    s = await startTestServer({ VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=2' });
+    // With a master key: each generation's AES key is sealed bound to its video and generation, and still
+    // opens after publishing moved it from hls_key to published_hls_key.
+    s = await startTestServer({
+      VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=2',
+      VOD_MASTER_KEY: randomBytes(32).toString('base64url'),
+    });
     t = await s.tenant('generations');
   });
   afterAll(async () => {
@@ -196,14 +201,16 @@ describe('generation in the playback URLs', () => {
     // migration 013 the video had one key, replaced when the retranscode began: segments stopped decrypting).
     const publishedKey = (await fetched(fresh.key)).body;
     const r2 = await row(v.id);
+    expect(r2.published_hls_key).toMatch(/^v1:[0-9a-f]{8}:/);
+    const nextGeneration = newId();
     await s.ctx.videos.repo.recordPlan(t.id, v.id, {
       durationSec: r2.duration!,
       width: r2.width,
       height: r2.height,
       sourceInfo: JSON.parse(r2.source_info!),
       renditions: JSON.parse(r2.renditions),
-      plan: { ...JSON.parse(r2.plan!), generation: newId() },
-      hlsKey: sealKey(randomBytes(16), s.ctx.secret),
+      plan: { ...JSON.parse(r2.plan!), generation: nextGeneration },
+      hlsKey: sealKey(randomBytes(16), s.ctx.box, v.id, nextGeneration),
     });
     await new Promise((r) => setTimeout(r, 2_100)); // the stream's lookup cache
     for (const u of [fresh.key, `/hls/${pid}/key`]) {

@@ -108,7 +108,7 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
 
   /** The AES-128 key of the served generation of an encrypted video (one per generation), never cached. */
   const sendKey = (reply: FastifyReply, a: Admitted) => {
-    const key = keyOf(a.row, a.generation, d.secret);
+    const key = keyOf(a.row, a.generation, d.box);
     if (!key) return sendProblem(reply, 'not_found', 'This video is not encrypted');
     return reply.header('cache-control', 'private, no-store').type('application/octet-stream').send(key);
   };

@@ -2,6 +2,7 @@ import type { ObjectStore } from '@vodcloud/storage';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VideosTable } from '../../db/schema';
 import { sendProblem } from '../../http/problem';
+import type { SecretBox } from '../../lib/secretbox';
 import type { Audience } from '../playback';
 import { PlaybackGate, type PlaybackService } from '../playback';
 import type { Client, mediaService } from '../rpc';
@@ -23,7 +24,8 @@ export const privately = (cacheControl: string, signed: boolean) =>
 
 export interface StreamDeps {
   storage: ObjectStore;
-  secret: string;
+  /** Opens HLS keys (lib/secretbox.ts). */
+  box: SecretBox;
   playback: PlaybackService;
   /** Counts delivered bytes and requests per tenant and video. */
   delivery?: DeliveryCounter;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import { Jobs } from '../../jobs';
+import type { SecretBox } from '../../lib/secretbox';
 import type { JobQueue } from '../../ports/queue';
 import type { EventService } from '../events/service';
 import { WebhookRepository } from './repository';
@@ -9,6 +10,8 @@ import { type RetryPolicy, WebhookService } from './service';
 
 export interface WebhookSetup {
   db: Database;
+  /** Seals the signing secrets at rest. */
+  box: SecretBox;
   queue: JobQueue;
   events: EventService;
   log: Logger;
@@ -35,6 +38,7 @@ export function defineWebhookJobs(queue: JobQueue, webhooks: WebhookService): vo
 export function setupWebhooks(s: WebhookSetup): WebhookService {
   const webhooks = new WebhookService({
     repo: new WebhookRepository(s.db),
+    box: s.box,
     queue: s.queue,
     log: s.log,
     allowHosts: s.allowHosts,

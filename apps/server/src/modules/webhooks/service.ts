@@ -4,6 +4,7 @@ import type { WebhookDeliveriesTable, WebhooksTable } from '../../db/schema';
 import { Jobs } from '../../jobs';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
+import type { SecretBox } from '../../lib/secretbox';
 import { nowIso } from '../../lib/time';
 import { type JobQueue, UnrecoverableJobError } from '../../ports/queue';
 import type { VodEvent } from '../events/service';
@@ -43,6 +44,8 @@ export function retryDelay(policy: RetryPolicy, attempt: number): number {
 
 export interface WebhookServiceDeps {
   repo: WebhookRepository;
+  /** Seals the endpoints' signing secrets at rest (lib/secretbox.ts). */
+  box: SecretBox;
   queue: JobQueue;
   log: Logger;
   /** VOD_FETCH_ALLOW_HOSTS: hosts whose (private) addresses may be reached. */
@@ -95,6 +98,7 @@ export class WebhookService {
   readonly retry: RetryPolicy;
   readonly timeoutMs: number;
   private readonly repo: WebhookRepository;
+  private readonly box: SecretBox;
   private readonly jobs: Jobs;
   private readonly log: Logger;
   private readonly allowHosts: readonly string[];
@@ -102,6 +106,7 @@ export class WebhookService {
 
   constructor(d: WebhookServiceDeps) {
     this.repo = d.repo;
+    this.box = d.box;
     this.jobs = new Jobs(d.queue);
     this.log = d.log;
     this.allowHosts = d.allowHosts;
@@ -127,18 +132,20 @@ export class WebhookService {
         'conflict',
         `A tenant can have at most ${MAX_WEBHOOKS_PER_TENANT} webhook endpoints; delete one first`,
       );
+    const id = newId();
+    const secret = newSecret();
     const row: WebhooksTable = {
-      id: newId(),
+      id,
       tenant_id: tenantId,
       url: url.href,
       events: JSON.stringify(input.events),
       description: input.description ?? null,
-      secret: newSecret(),
+      secret: this.box.seal('webhook-secret', id, secret),
       created_at: nowIso(),
       disabled_at: null,
     };
     await this.repo.insert(row);
-    return { ...webhookView(row), secret: row.secret };
+    return { ...webhookView(row), secret };
   }
 
   async get(tenantId: string, id: string) {
@@ -241,7 +248,7 @@ export class WebhookService {
       const result = await postWebhook({
         url: hook.url,
         body,
-        headers: signedHeaders(hook.secret, event.id, body),
+        headers: signedHeaders(this.box.openText('webhook-secret', hook.id, hook.secret), event.id, body),
         allowHosts: this.allowHosts,
         timeoutMs: this.timeoutMs,
         lookup: this.lookup,

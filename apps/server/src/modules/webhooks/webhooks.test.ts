@@ -177,6 +177,7 @@ describe('webhooks', () => {
       if (!('004_webhooks' in migrations)) await migrateWebhooks(s.ctx.db.primary as never);
       hooks = setupWebhooks({
         db: s.ctx.db,
+        box: s.ctx.box,
         queue: s.ctx.ports.queue,
         events: s.ctx.events,
         log: s.ctx.log,

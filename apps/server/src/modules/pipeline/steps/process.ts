@@ -125,7 +125,7 @@ async function plan(
   await d.videos.repo.recordPlan(tenantId, videoId, {
     ...sourceFacts(probed.info, p),
     plan: p,
-    hlsKey: hlsKey ? sealKey(hlsKey, d.secret) : null,
+    hlsKey: hlsKey ? sealKey(hlsKey, d.box, videoId, p.generation) : null,
   });
   if (spec.watermark) {
     try {
