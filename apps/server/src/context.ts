@@ -128,16 +128,7 @@ export async function createContext(
     defineUploadJobs({ jobs, storage, uploads, tus, log });
     const metrics = createMetrics();
     const node: AppContext['node'] = {};
-    const callStats = config.rpc.stats ? new CallStats(metrics.registry) : null;
-    const rpc = new Rpc({
-      registry: ports.registry,
-      secret,
-      log,
-      stats: callStats,
-      retries: config.rpc.retries,
-      strategies: config.rpc.strategies,
-      modes: config.rpc.modes,
-    });
+    const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);
     closers.push(() => rpc.close());
     const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
     closers.push(() => delivery.close());
@@ -202,6 +193,21 @@ export async function createContext(
     await db.close();
     throw err;
   }
+}
+
+/** Node-to-node calls through the registry, with per-call statistics unless VOD_RPC_STATS=off. */
+function createRpc(config: Config, ports: Ports, secret: string, log: Logger, metrics: Metrics) {
+  const callStats = config.rpc.stats ? new CallStats(metrics.registry) : null;
+  const rpc = new Rpc({
+    registry: ports.registry,
+    secret,
+    log,
+    stats: callStats,
+    retries: config.rpc.retries,
+    strategies: config.rpc.strategies,
+    modes: config.rpc.modes,
+  });
+  return { rpc, callStats };
 }
 
 /** The S3 tus store caches upload metadata; in a cluster that cache must be shared (Redis). */
