@@ -66,7 +66,7 @@ describe('deploy/kubernetes', () => {
         '          args: [serve]',
         '          args: [serve]\n          imagePullPolicyy: Always',
       );
-      edit('base/configmap.yaml', /$/, '  VOD_MASTER_KEY: c2VhbGVk\n');
+      edit('base/configmap.yaml', /$/, '  VOD_NO_SUCH_SETTING: c2VhbGVk\n');
       edit('base/api.yaml', 'targetPort: http', 'targetPort: web');
       edit('overlays/production/kustomization.yaml', 'newTag: 0.1.0', 'newTag: latest');
       edit('overlays/small/hpa.yaml', 'name: vodcloud-worker', 'name: vodcloud-workers');
@@ -78,7 +78,7 @@ describe('deploy/kubernetes', () => {
         'base: Deployment/vodcloud-worker: container vodcloud: readOnlyRootFilesystem is not true',
         'base: Deployment/vodcloud-worker: container vodcloud: terminationGracePeriodSeconds 60 does not exceed VOD_SHUTDOWN_TIMEOUT_MS plus the preStop pause (65000 ms)',
         `base: Deployment/vodcloud-stream: field: Object literal may only specify known properties, and '"imagePullPolicyy"' does not exist in type 'IContainer'.`,
-        'base: Deployment/vodcloud-api: container vodcloud: vodcloud would refuse this configuration: unknown setting(s) VOD_MASTER_KEY',
+        'base: Deployment/vodcloud-api: container vodcloud: vodcloud would refuse this configuration: unknown setting(s) VOD_NO_SUCH_SETTING',
         'base: Service/vodcloud-api: targetPort web is no container port of its pods',
         'overlays/production: Deployment/vodcloud-api: container migrate: image ghcr.io/vodcloud/vodcloud:latest is not pinned',
         'overlays/small: render: ',
