@@ -88,6 +88,7 @@ export const envSchema = z
       .optional(),
     VOD_MASTER_KEY_PREVIOUS: masterKeys('VOD_MASTER_KEY_PREVIOUS').optional(),
     VOD_ADVERTISE_URL: z.url({ message: 'VOD_ADVERTISE_URL must be an absolute http(s) URL' }).optional(),
+    VOD_UPLOAD_URL: z.url({ message: 'VOD_UPLOAD_URL must be an absolute http(s) URL' }).optional(),
     VOD_S3_ACCESS_KEY_ID: z.string().optional(),
     VOD_S3_SECRET_ACCESS_KEY: z.string().optional(),
     VOD_UPLOAD_MAX_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(50 * 1024 ** 3),

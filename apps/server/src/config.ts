@@ -51,6 +51,11 @@ export interface Config {
   masterKeys: { current?: string; previous: string[] };
   /** How other nodes and clients reach this node; defaults to http://<host>:<port>. */
   advertiseUrl?: string;
+  /**
+   * The base clients reach this upload node's tus endpoint on (upload URLs); default the advertise URL. Behind
+   * a load balancer with shared storage (S3), where any upload node continues any upload: the public URL.
+   */
+  uploadUrl?: string;
   s3Credentials?: { accessKeyId: string; secretAccessKey: string };
   uploadMaxBytes: number;
   uploadExpiresInSec: number;
@@ -259,6 +264,7 @@ function toConfig(c: EnvSettings): Config {
       previous: splitList(c.VOD_MASTER_KEY_PREVIOUS ?? ''),
     },
     advertiseUrl: c.VOD_ADVERTISE_URL?.replace(/\/+$/, ''),
+    uploadUrl: c.VOD_UPLOAD_URL?.replace(/\/+$/, ''),
     s3Credentials:
       c.VOD_S3_ACCESS_KEY_ID && c.VOD_S3_SECRET_ACCESS_KEY
         ? { accessKeyId: c.VOD_S3_ACCESS_KEY_ID, secretAccessKey: c.VOD_S3_SECRET_ACCESS_KEY }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../../../../test/support/app';
+import { startTestApp, startTestServer, type TestApp } from '../../../../test/support/app';
 
 describe('system endpoints and cross-cutting HTTP behaviour', () => {
   let t: TestApp;
@@ -146,6 +146,52 @@ describe('upload node selection', () => {
       const second = await t.app.inject({ method: 'POST', url: '/v1/uploads', headers: a.auth, payload: {} });
       expect(second.json().url).toBe('http://busy.example:8080/tus');
       await handle.unregister();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('VOD_UPLOAD_URL: an upload node behind a load balancer hands out upload URLs on it, and is still reached on its advertise URL', async () => {
+    const registryUrl = `local://lbs-upload-url-${Date.now()}`;
+    const t = await startTestServer({
+      VOD_REGISTRY_URL: registryUrl,
+      VOD_ADVERTISE_URL: 'http://10.1.2.3:8080',
+      VOD_UPLOAD_URL: 'https://vod.example.test/',
+    });
+    try {
+      const a = await t.tenant('upload-url');
+      const registry = t.ctx.ports.registry;
+      // Another upload node registered by a node of this version, less loaded than any.
+      await registry.register('vod-upload', {
+        id: 'pod-b',
+        host: '10.1.2.4',
+        port: 8080,
+        load: 0,
+        metadata: { url: 'http://10.1.2.4:8080', uploadUrl: 'https://vod.example.test' },
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/v1/uploads',
+        headers: a.auth,
+        payload: {},
+      });
+      expect(created.statusCode).toBe(201);
+      expect(created.json().url).toBe('https://vod.example.test/tus');
+      // This node's tus Location is on the upload URL too (not on its advertise URL).
+      const tus = await t.app.inject({
+        method: 'POST',
+        url: '/tus',
+        headers: { ...created.json().headers, 'tus-resumable': '1.0.0', 'upload-length': '10' },
+      });
+      expect(tus.statusCode).toBe(201);
+      expect(tus.headers.location).toMatch(/^https:\/\/vod\.example\.test\/tus\/[^/]+$/);
+      // Its own registration carries both: other nodes call it on the advertise URL.
+      const self = registry.list('vod-upload').find((n) => n.id !== 'pod-b');
+      expect(self?.metadata).toMatchObject({
+        url: 'http://10.1.2.3:8080',
+        uploadUrl: 'https://vod.example.test',
+      });
     } finally {
       await t.close();
     }

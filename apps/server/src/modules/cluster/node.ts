@@ -25,6 +25,9 @@ export async function registerNode(
 ): Promise<{ node: NodeInfo; stop(): Promise<void> }> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? os.hostname() : config.host;
   const url = config.advertiseUrl ?? `http://${host === os.hostname() ? '127.0.0.1' : host}:${port}`;
+  // Where clients send this node's uploads (registered only by upload nodes that differ from url).
+  const metadata: Record<string, string> =
+    config.uploadUrl && config.roles.includes('upload') ? { url, uploadUrl: config.uploadUrl } : { url };
   const id = `${os.hostname()}-${process.pid}-${port}`.replace(/[^A-Za-z0-9._:@-]/g, '_');
   const load = () => Number((os.loadavg()[0]! / Math.max(1, os.cpus().length)).toFixed(3));
   const startedAt = new Date().toISOString();
@@ -37,7 +40,7 @@ export async function registerNode(
         port,
         roles: config.roles,
         weight: config.nodeWeight,
-        metadata: { url },
+        metadata,
         load: load(),
         version,
         startedAt,
@@ -46,7 +49,7 @@ export async function registerNode(
   }
   const timer = setInterval(() => {
     const l = load();
-    for (const h of handles) h.update({ load: l, metadata: { url } }).catch(() => undefined);
+    for (const h of handles) h.update({ load: l, metadata }).catch(() => undefined);
   }, 5000);
   timer.unref();
   log.info({ nodeId: id, url, roles: config.roles }, 'registered in the registry');

@@ -48,7 +48,7 @@ export function uploadRoutes(app: ZodApp, d: UploadRouteDeps): void {
         throw new AppError('unavailable', 'No upload node is available; retry later');
       return base(req);
     }
-    return String(chosen.metadata.url ?? base(req));
+    return String(chosen.metadata.uploadUrl ?? chosen.metadata.url ?? base(req));
   };
 
   const offsetOf = async (row: { status: string; tus_id: string; size: number | null }) => {

@@ -84,7 +84,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
     generateUrl: (_req, { proto, host, path: p, id }) => {
       const m = TUS_ID.exec(id);
       const urlId = m ? `${m[1]}.${m[2]}` : id;
-      const base = config.advertiseUrl ?? config.publicUrl ?? `${proto}://${host}`;
+      const base = config.uploadUrl ?? config.advertiseUrl ?? config.publicUrl ?? `${proto}://${host}`;
       return `${base}${p}/${urlId}`;
     },
     getFileIdFromRequest: (_req, lastPath) => {
