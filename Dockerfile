@@ -28,14 +28,26 @@ COPY apps/server/src apps/server/src
 COPY packages packages
 RUN npm run build \
  && npm prune --omit=dev \
- && rm -rf node_modules/@vodcloud node_modules/.package-lock.json
+ && rm -rf node_modules/@vodcloud node_modules/.package-lock.json \
+ && cd node_modules/better-sqlite3 \
+ && find build -mindepth 1 -maxdepth 2 ! -path build/Release ! -path build/Release/better_sqlite3.node -exec rm -rf {} + \
+ && rm -rf deps src
 
 # 2. Runtime: Debian's ffmpeg, Node.js, the bundle and production node_modules; no compiler, no npm.
 FROM ${NODE_IMAGE} AS node
 FROM ${BASE_IMAGE}
-RUN apt-get update \
+# Documentation, manuals and translations are not installed; Mesa's GPU drivers (and the LLVM and Z3 they
+# load) are removed: ffmpeg's libraries link libGL/libvulkan, but nothing here renders on a GPU, and the
+# drivers are only ever dlopen()ed by those loaders.
+RUN printf '%s\n' 'path-exclude=/usr/share/doc/*' 'path-include=/usr/share/doc/*/copyright' \
+      'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/info/*' 'path-exclude=/usr/share/locale/*' \
+      > /etc/dpkg/dpkg.cfg.d/vodcloud-slim \
+ && apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg ca-certificates tini \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* \
+ && rm -rf /usr/lib/*-linux-gnu/dri /usr/lib/*-linux-gnu/libLLVM-*.so* /usr/lib/*-linux-gnu/libz3.so* \
+      /usr/lib/*-linux-gnu/libvulkan_*.so /usr/share/vulkan/icd.d \
+ && ffmpeg -hide_banner -loglevel error -f lavfi -i testsrc2=d=1:s=320x240 -c:v libx264 -f null - \
  && groupadd --system --gid 10001 vodcloud \
  && useradd --system --uid 10001 --gid vodcloud --home-dir /var/lib/vodcloud --shell /usr/sbin/nologin vodcloud \
  && mkdir -p /var/lib/vodcloud && chown vodcloud:vodcloud /var/lib/vodcloud

@@ -2,9 +2,10 @@
 # Installs the Debian packages vodcloud and its tests use, if any is missing:
 #   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests),
 #   chromium + fonts-dejavu-core (real-browser playback tests).
-# Usage: scripts/install-system-deps.sh [--runtime|--bench]
+# Usage: scripts/install-system-deps.sh [--runtime|--bench|--containers]
 #   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk and nginx-light, the
-#   references of `npm run bench -- upload|delivery`.
+#   references of `npm run bench -- upload|delivery`; --containers: also podman, runc, mmdebstrap and
+#   podman-compose (the image, Compose and `podman play kube` smoke tests).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -20,6 +21,12 @@ fi
 if [ "${1:-}" = "--bench" ]; then
   have wrk || need+=(wrk)
   have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+fi
+if [ "${1:-}" = "--containers" ]; then
+  have podman || need+=(podman)
+  have runc || need+=(runc)
+  have mmdebstrap || need+=(mmdebstrap)
+  have podman-compose || need+=(podman-compose)
 fi
 [ ${#need[@]} -eq 0 ] && { echo "system packages present"; exit 0; }
 SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -17,7 +17,11 @@ if ! podman image exists "$base"; then
   mirror=$(debian_mirror)
   [ -n "$mirror" ] || { echo "no Debian mirror in /etc/apt/sources*" >&2; exit 1; }
   t=$(date +%s)
+  # As the public debian:*-slim images: no documentation, manuals or translations.
   mmdebstrap --variant=minbase --include=ca-certificates \
+    --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/info/*' \
+    --dpkgopt='path-exclude=/usr/share/locale/*' \
     --customize-hook='rm -rf "$1"/var/cache/apt/* "$1"/var/lib/apt/lists/*' \
     bookworm "$work/rootfs.tar" "$mirror" >&2
   podman import --change 'CMD ["/bin/bash"]' "$work/rootfs.tar" "$base" >/dev/null

@@ -10,7 +10,8 @@ root=$(cd "$here/../.." && pwd)
 tag=${1:-localhost/vodcloud:dev}
 "$here/base-image.sh"
 t=$(date +%s)
-podman build \
+# docker format: OCI images drop HEALTHCHECK.
+podman build --format docker \
   --build-arg BASE_IMAGE=localhost/debian:bookworm-slim \
   --build-arg NODE_IMAGE=localhost/node:20-bookworm-slim \
   -t "$tag" -f "$root/Dockerfile" "$root" >&2
