@@ -10,8 +10,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tus from 'tus-js-client';
 
-const [base, adminKey] = process.argv.slice(2);
-if (!base || !adminKey) throw new Error('usage: smoke-client.ts <base url> <admin key>');
+const [baseArg, keyArg] = process.argv.slice(2);
+if (!baseArg || !keyArg) throw new Error('usage: smoke-client.ts <base url> <admin key>');
+const base: string = baseArg;
+const adminKey: string = keyArg;
 const t0 = performance.now();
 const sec = (from: number) => Number(((performance.now() - from) / 1000).toFixed(2));
 
