@@ -6,7 +6,16 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import type { Sharp } from 'sharp';
+
+type SharpFn = typeof import('sharp');
+let sharpLoaded: Promise<SharpFn> | undefined;
+/** sharp (and libvips with it) is loaded on first use: a node that never makes an image never maps it. */
+export function loadSharp(): Promise<SharpFn> {
+  sharpLoaded ??= import('sharp').then((m) => m.default);
+  return sharpLoaded;
+}
+
 import { MediaError } from './errors';
 import { type MediaInfo, probe } from './probe';
 import { runFfmpeg } from './runner';
@@ -158,7 +167,7 @@ function sec(t: number): string {
 }
 
 async function encode(
-  img: sharp.Sharp,
+  img: Sharp,
   format: ImageFormat,
   quality: number,
 ): Promise<{ data: Buffer; width: number; height: number }> {
@@ -224,7 +233,7 @@ export async function extractFrame(input: string, opts: ExtractFrameOptions): Pr
   }
   if (!res.stdout?.length) throw noFrame(`${input} at ${t}s`, res.stderr);
 
-  let img = sharp(res.stdout);
+  let img = (await loadSharp())(res.stdout);
   if (opts.width || opts.height) {
     img = img.resize({
       width: opts.width ? Math.round(opts.width) : undefined,
@@ -245,7 +254,7 @@ export async function extractFrame(input: string, opts: ExtractFrameOptions): Pr
  */
 export async function scoreFrame(image: Buffer): Promise<FrameScore> {
   // An encoded image, not a sharp pipeline: stats() reads the input and ignores pending operations.
-  const st = await sharp(image).stats();
+  const st = await (await loadSharp())(image).stats();
   const [r, g, b] = st.channels;
   const rm = r?.mean ?? 0;
   const gm = g?.mean ?? rm;
@@ -320,7 +329,7 @@ export async function choosePoster(input: string, opts: PosterOptions): Promise<
     }
     let best = found[0]!;
     for (const f of found) if (f.cand.score > best.cand.score) best = f;
-    const out = await encode(sharp(best.png), 'jpeg', quality);
+    const out = await encode((await loadSharp())(best.png), 'jpeg', quality);
     const { timeSec, ...score } = best.cand;
     return {
       timeSec,
@@ -439,7 +448,7 @@ export async function makeStoryboard(input: string, opts: StoryboardOptions): Pr
       const end = Math.min(durationMs, (k + 1) * intervalMs);
       cues.push(`${vttTime(start)} --> ${vttTime(end)}\n${url}#xywh=${x},${y},${tileWidth},${tileHeight}`);
     }
-    const img = sharp(canvas, { raw: { width: sw, height: sh, channels: 3 } });
+    const img = (await loadSharp())(canvas, { raw: { width: sw, height: sh, channels: 3 } });
     sheets.push((await encode(img, opts.format, quality)).data);
   }
 

@@ -1,6 +1,5 @@
-import { extractFrame, isMediaError } from '@vodcloud/media';
+import { extractFrame, isMediaError, loadSharp } from '@vodcloud/media';
 import type { ObjectStore } from '@vodcloud/storage';
-import sharp from 'sharp';
 import { z } from 'zod';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
@@ -238,7 +237,7 @@ export class Thumbnailer {
       const poster = await this.storage.get(posterKey);
       const parts: Buffer[] = [];
       for await (const c of poster.body) parts.push(c as Buffer);
-      let img = sharp(Buffer.concat(parts));
+      let img = (await loadSharp())(Buffer.concat(parts));
       if (q.width || q.height)
         img = img.resize({
           width: q.width,
