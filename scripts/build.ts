@@ -7,7 +7,8 @@ import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const DIST = path.join(ROOT, 'dist');
+/** The output folder: dist/, or VOD_BUILD_OUT (the build test builds into a temporary folder). */
+const DIST = path.resolve(process.env.VOD_BUILD_OUT ?? path.join(ROOT, 'dist'));
 
 /** Bare imports stay external, except our workspace packages (`@vodcloud/*`), which are TypeScript sources. */
 const externalPackages: Plugin = {
@@ -63,6 +64,11 @@ async function main() {
   for (const input of Object.values(server.metafile.inputs))
     for (const imp of input.imports)
       if (imp.external && !imp.path.startsWith('node:')) external.add(imp.path);
+  // What the bundle needs from node_modules: every name must be a production dependency (test/deploy).
+  await writeFile(
+    path.join(DIST, 'build.json'),
+    `${JSON.stringify({ external: [...external].sort() }, null, 2)}\n`,
+  );
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   const js = Object.entries(server.metafile.outputs).filter(([f]) => f.endsWith('.js'));
   const size = js.reduce((n, [, o]) => n + o.bytes, 0);
