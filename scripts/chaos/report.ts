@@ -107,7 +107,14 @@ export function renderFigures(f: Figures): string {
       `${u.mismatched.length} not byte-exact`,
     ],
     ['uploads lost', String(u.lost.length), `${u.resumedOnAnotherNode} resumed on another upload node`],
-    ['videos ready', String(v.ready), `of ${u.completed} completed uploads`],
+    [
+      'videos ready',
+      String(v.ready),
+      `of ${u.completed} completed uploads` +
+        (v.toReadySeconds
+          ? `; upload to ready p50 ${v.toReadySeconds.p50.toFixed(1)} s, max ${v.toReadySeconds.max.toFixed(1)} s`
+          : ''),
+    ],
     ['videos stuck', String(v.stuck.length), v.stuck.map((s) => s.status).join(', ')],
     ['videos errored', String(v.errored.length), [...new Set(v.errored.map((e) => e.code))].join(', ')],
     ['videos nobody uploaded', String(v.unknown.length), v.unknown.map((s) => s.status).join(', ')],

@@ -76,8 +76,17 @@ async function runFault(f: Fault, cluster: Cluster, engines: ChaosEngines, log: 
 }
 
 /**
+ * The next fault to run: the earliest planned, except that a once-per-run fault whose time has come goes
+ * before overdue kills (so kills running late never crowd the Redis, ZooKeeper and database faults out).
+ */
+function nextFault(pending: Fault[], elapsedSeconds: number): Fault | undefined {
+  return pending.find((f) => f.kind !== 'kill' && f.at <= elapsedSeconds) ?? pending[0];
+}
+
+/**
  * Runs `faults` one after another (each waits for its planned time and for the previous one to settle)
- * until `stopAt` (epoch ms); kills that cannot start before it are skipped, the once-per-run faults never.
+ * until `stopAt` (epoch ms); a kill that cannot start 10 s before it is skipped, a once-per-run fault
+ * only when it cannot start before it.
  */
 export async function runSchedule(
   faults: Fault[],
@@ -86,16 +95,18 @@ export async function runSchedule(
 ): Promise<FaultResult[]> {
   const results: FaultResult[] = [];
   const start = Date.now();
-  for (const f of faults) {
+  const pending = [...faults];
+  for (let f = nextFault(pending, 0); f; f = nextFault(pending, (Date.now() - start) / 1000)) {
+    pending.splice(pending.indexOf(f), 1);
     const r: FaultResult = { ...f };
     results.push(r);
     const plannedAt = start + f.at * 1000;
     while (!aborted() && Date.now() < plannedAt) await sleep(Math.min(500, plannedAt - Date.now()));
     if (aborted()) {
-      r.skipped = 'run aborted';
+      r.skipped = 'the load stopped first';
       continue;
     }
-    if (f.kind === 'kill' && Date.now() > ctx.stopAt - 10_000) {
+    if (Date.now() > ctx.stopAt - (f.kind === 'kill' ? 10_000 : 0)) {
       r.skipped = 'no time left before the load stops';
       continue;
     }
@@ -111,5 +122,5 @@ export async function runSchedule(
     await sleep(SETTLE_MS);
     ctx.rec.setPhase('steady');
   }
-  return results;
+  return results.sort((a, b) => a.at - b.at);
 }

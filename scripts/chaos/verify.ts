@@ -16,6 +16,7 @@ const PROCESSING = ['queued', 'processing'];
 export interface VideoState {
   status: string;
   error?: { code: string; message: string } | null;
+  timings?: { toReadySec: number | null };
 }
 
 /** GET /v1/videos/{id} of every video of a created upload, until none is processing or `boundMs` passes. */
@@ -110,18 +111,26 @@ export interface VideoFigures {
   errored: { videoId: string; code?: string; message?: string }[];
   /** Videos of the tenant no upload record knows (e.g. made by a retried POST whose answer was lost). */
   unknown: { videoId: string; status: string }[];
+  /** Seconds from the upload's completion to ready, over the ready videos. */
+  toReadySeconds: { p50: number; max: number } | null;
 }
 
 export async function checkVideos(ctx: LoadContext, states: Map<string, VideoState>): Promise<VideoFigures> {
-  const f: VideoFigures = { ready: 0, stuck: [], errored: [], unknown: [] };
+  const f: VideoFigures = { ready: 0, stuck: [], errored: [], unknown: [], toReadySeconds: null };
+  const toReady: number[] = [];
   for (const u of ctx.uploads) {
     if (!u.videoId || !u.completed) continue;
     const s = states.get(u.videoId) ?? { status: 'unknown' };
-    if (s.status === 'ready') f.ready++;
-    else if (s.status === 'errored')
+    if (s.status === 'ready') {
+      f.ready++;
+      if (typeof s.timings?.toReadySec === 'number') toReady.push(s.timings.toReadySec);
+    } else if (s.status === 'errored')
       f.errored.push({ videoId: u.videoId, code: s.error?.code, message: s.error?.message });
     else f.stuck.push({ videoId: u.videoId, status: s.status });
   }
+  toReady.sort((a, b) => a - b);
+  if (toReady.length)
+    f.toReadySeconds = { p50: toReady[Math.floor((toReady.length - 1) / 2)]!, max: toReady.at(-1)! };
   const known = new Set(ctx.uploads.map((u) => u.videoId));
   let cursor: string | null = null;
   do {

@@ -51,8 +51,9 @@ export async function startReceiver(): Promise<Receiver> {
         return;
       }
       try {
-        const e = JSON.parse(body) as { id: string; type: string; data?: { id?: string } };
-        const video = e.data?.id ?? '?';
+        const e = JSON.parse(body) as { id: string; type: string; data?: { id?: string; videoId?: string } };
+        // upload.completed names its video `videoId`; the video events carry the video (`id`).
+        const video = e.data?.videoId ?? e.data?.id ?? '?';
         const byType = r.events.get(video) ?? new Map<string, Set<string>>();
         r.events.set(video, byType);
         const ids = byType.get(e.type) ?? new Set<string>();
