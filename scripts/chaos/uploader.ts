@@ -185,6 +185,7 @@ export async function send(ctx: LoadContext, r: UploadRecord, data: Buffer, bps:
   let origin = r.url ? new URL(r.url).origin : createdOn;
   // If a creation POST went through unanswered the token is used up (409): the URL is the upload's id.
   const knownUrl = `${createdOn}/tus/${ctx.tenantId}.${r.videoId}`;
+  let conflicts = 0;
   while (Date.now() < deadline) {
     r.tusRuns++;
     const res = await tusRun(ctx, data, {
@@ -202,6 +203,8 @@ export async function send(ctx: LoadContext, r: UploadRecord, data: Buffer, bps:
       return;
     }
     r.error = `tus: ${res.status ?? 'no answer'} ${res.message?.split('\n')[0] ?? ''}`.trim();
+    // A spent token and no upload at its URL, run after run: nothing left to resume (lost).
+    if (res.status === 409 && ++conflicts >= 3) return;
     if (res.status === 409 && !r.url) r.url = knownUrl;
     else if (res.status && res.status >= 400 && res.status < 500 && ![409, 423, 429].includes(res.status))
       return;

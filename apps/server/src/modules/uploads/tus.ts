@@ -134,11 +134,8 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       if (!row) throw fail(500, 'internal: upload row missing');
       const filename = withoutUnsafeText(upload.metadata?.filename ?? '').slice(0, 500) || null;
       // A creation retried after one cut off (see creationCutOff) finds its row started already.
-      if (
-        !(await uploads.started(row, upload.size ?? 0, filename, [
-          row.status === 'uploading' ? 'uploading' : 'waiting',
-        ]))
-      )
+      const from = row.status === 'uploading' ? 'uploading' : 'waiting';
+      if (!(await uploads.started(row, upload.size ?? 0, filename, [from])))
         throw fail(409, 'This upload was already created');
       return { metadata: { ...(upload.metadata ?? {}) } };
     },
