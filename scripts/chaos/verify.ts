@@ -10,8 +10,12 @@ import { sleep, timedFetch } from './stats';
 import type { LoadContext } from './uploader';
 import type { Receiver } from './webhooks';
 
-/** States a video passes through on its way to `ready`. */
-const PROCESSING = ['queued', 'processing'];
+/**
+ * States a video passes through on its way to `ready`. `waiting_upload`/`uploading` count for an upload
+ * the client saw complete: a completion cut off in its hook (e.g. the queue unreachable) is finished by the
+ * platform's upload sweep (`uploads.sweep`, after a minute), so the drain waits for it too.
+ */
+const PROCESSING = ['waiting_upload', 'uploading', 'queued', 'processing'];
 
 export interface VideoState {
   status: string;
@@ -23,7 +27,7 @@ export interface VideoState {
 export async function drain(ctx: LoadContext, boundMs: number): Promise<Map<string, VideoState>> {
   const states = new Map<string, VideoState>();
   const deadline = Date.now() + boundMs;
-  const ids = ctx.uploads.filter((u) => u.videoId).map((u) => u.videoId!);
+  const ids = ctx.uploads.filter((u) => u.videoId && u.completed).map((u) => u.videoId!);
   let last = 0;
   for (;;) {
     for (const id of ids) {
@@ -229,8 +233,9 @@ export async function checkOrphans(mysqlDbUrl: string, s: StoreSettings): Promis
       );
       for (const u of page.Uploads ?? []) {
         const video = /^[^/]+\/([^/]+)\/source$/.exec(u.Key ?? '')?.[1];
-        if (!video || !videos.has(video)) f.openMultipart.push({ key: u.Key!, why: 'no such video' });
-        else if (uploadDone.has(video)) f.openMultipart.push({ key: u.Key!, why: 'upload completed' });
+        const at = `initiated ${u.Initiated?.toISOString()}, upload id ${u.UploadId}`;
+        if (!video || !videos.has(video)) f.openMultipart.push({ key: u.Key!, why: `no such video; ${at}` });
+        else if (uploadDone.has(video)) f.openMultipart.push({ key: u.Key!, why: `upload completed; ${at}` });
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       idMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
