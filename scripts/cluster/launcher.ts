@@ -122,6 +122,16 @@ export interface Cluster {
   startedServices: string[];
   /** SIGTERM to every process, SIGKILL to those still running after stopBoundMs; then the services. */
   stop(): Promise<ProcessExit[]>;
+  /**
+   * Sends a signal to one process's whole process group (the node and its ffmpeg children, as when its
+   * machine or container dies); resolves once it has exited (SIGKILL) or at once (other signals).
+   */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts an exited process again with the same name, role, port, data folder and settings; its entry in
+   * `processes` is replaced. Resolves when it answers /readyz (throws if it is still running).
+   */
+  restart(name: string, readyTimeoutMs?: number): Promise<ClusterProcess>;
 }
 
 export class ClusterError extends Error {
@@ -449,9 +459,17 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     exited.then(({ code, signal }) => {
       if (!stopping) opts.onUnexpectedExit?.(p, code, signal);
     });
-    processes.push(p);
+    const at = processes.findIndex((q) => q.name === pname);
+    if (at >= 0) processes[at] = p;
+    else processes.push(p);
     return p;
   };
+  const byName = (pname: string): ClusterProcess => {
+    const p = processes.find((q) => q.name === pname);
+    if (!p) throw new ClusterError(`no process named ${pname}`);
+    return p;
+  };
+  const running = (p: ClusterProcess) => p.child.exitCode === null && p.child.signalCode === null;
 
   const stopAll = async (): Promise<ProcessExit[]> => {
     stopping = true;
@@ -459,8 +477,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       processes.map(async (p) => {
         const t0 = Date.now();
         let killed = false;
-        const alive = p.child.exitCode === null && p.child.signalCode === null;
-        if (alive) p.child.kill('SIGTERM');
+        if (running(p)) p.child.kill('SIGTERM');
         const timer = setTimeout(() => {
           killed = true;
           log(`${p.name} still running ${stopBoundMs} ms after SIGTERM: SIGKILL`);
@@ -514,6 +531,25 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     stop: () => {
       stopped ??= stopAll();
       return stopped;
+    },
+    kill: async (pname, signal = 'SIGKILL') => {
+      const p = byName(pname);
+      if (!running(p)) return;
+      try {
+        process.kill(-p.pid, signal); // the process group: spawned detached, so its pid is the group's id
+      } catch {
+        p.child.kill(signal);
+      }
+      if (signal === 'SIGKILL') await p.exited;
+    },
+    restart: async (pname, timeoutMs = readyTimeoutMs) => {
+      if (stopping) throw new ClusterError(`cannot restart ${pname}: the cluster is stopping`);
+      const old = byName(pname);
+      if (running(old)) throw new ClusterError(`${pname} (pid ${old.pid}) is still running`);
+      const p = spawnOne(old.role, old.n, old.port);
+      log(`restarting ${p.name} on ${p.url} (pid ${p.pid})`);
+      await waitReady(p, timeoutMs);
+      return p;
     },
   };
 }

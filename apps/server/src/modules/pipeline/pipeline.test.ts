@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { createUploadVia, tusUpload, waitFor } from '../../../../../test/support/uploads';
+import { newId } from '../../lib/ids';
 import { open } from '../../lib/secretbox';
 import { decryptSegment } from './segment-crypto';
 
@@ -243,6 +244,11 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
 
     // Retranscode: the old outputs play until the new generation is published, then they are removed.
     const oldGen = row!.published_generation!;
+    // A generation an earlier, abandoned attempt of processing planned (a retried video.process plans a
+    // new one; the chaos suite saw this after a Redis restart): the next publish removes it too.
+    const abandoned = newId(Date.now() - 60_000);
+    const abandonedKey = `${t.id}/${videoId}/${abandoned}/hls/master.m3u8`;
+    await s.ctx.ports.storage.put(abandonedKey, Buffer.from('#EXTM3U\n'));
     const re = await fetch(`${s.url}/v1/videos/${videoId}/retranscode`, {
       method: 'POST',
       headers: { ...t.auth, 'content-type': 'application/json' },
@@ -268,6 +274,7 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       20_000,
       'the old generation to be removed',
     );
+    expect(await s.ctx.ports.storage.head(abandonedKey)).toBeNull();
     // The stream role caches playback lookups for 2 s: the new generation is served within that.
     await waitFor(
       async () => ((await fetch(`${s.url}/hls/${pid}/key`)).status === 200 ? true : undefined),

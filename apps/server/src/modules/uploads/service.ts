@@ -175,9 +175,14 @@ export class UploadService {
     return Math.max(0, quota - (await this.d.repo.usedBytes(tenantId)));
   }
 
-  /** The tus upload was created: the declared size is reserved against the quota. */
-  async started(row: UploadsTable, size: number, filename: string | null): Promise<boolean> {
-    const ok = await this.d.repo.transition(row.id, ['waiting'], {
+  /** The tus upload was created: the declared size is reserved against the quota (`from`: the states it may leave). */
+  async started(
+    row: UploadsTable,
+    size: number,
+    filename: string | null,
+    from: string[] = ['waiting'],
+  ): Promise<boolean> {
+    const ok = await this.d.repo.transition(row.id, from, {
       status: 'uploading',
       size,
       filename,

@@ -102,7 +102,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
         });
       let row = caller.upload;
       if (row) {
-        if (row.status !== 'waiting')
+        if (row.status !== 'waiting' && !(await creationCutOff(datastore, row)))
           throw fail(
             409,
             'This upload token was already used to create an upload; resume it with HEAD and PATCH on its URL',
@@ -134,7 +134,9 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       const row = caller?.upload;
       if (!row) throw fail(500, 'internal: upload row missing');
       const filename = withoutUnsafeText(upload.metadata?.filename ?? '').slice(0, 500) || null;
-      if (!(await uploads.started(row, upload.size ?? 0, filename)))
+      // A creation retried after one cut off (see creationCutOff) finds its row started already.
+      const from = row.status === 'uploading' ? 'uploading' : 'waiting';
+      if (!(await uploads.started(row, upload.size ?? 0, filename, [from])))
         throw fail(409, 'This upload was already created');
       return { metadata: { ...(upload.metadata ?? {}) } };
     },
@@ -179,6 +181,22 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       return datastore instanceof FileStore ? path.join(config.dataDir, 'uploads', tusId) : undefined;
     },
   };
+}
+
+/**
+ * Whether an upload token's creation POST was cut off after its row was marked started but before the
+ * tus upload existed (the lock or the store failed: the chaos suite saw it while Redis restarted), so the
+ * client may send the creation again with the same token. Without this the token was spent (409) and the
+ * upload's URL unknown (404): the upload was lost.
+ */
+async function creationCutOff(datastore: DataStore, row: UploadsTable): Promise<boolean> {
+  if (row.status !== 'uploading') return false;
+  try {
+    await datastore.getUpload(row.tus_id);
+    return false;
+  } catch (err) {
+    return (err as { status_code?: number }).status_code === 404;
+  }
 }
 
 /**

@@ -137,6 +137,34 @@ for (const store of stores) {
       expect(await storedSha(a, created.videoId)).toBe(sha256(data));
     });
 
+    it('takes a creation sent again with the same token when the first was cut off after the upload was marked started', async () => {
+      // The chaos suite's Redis restart: the lock or the store failed inside the creation POST, after the
+      // upload row had left `waiting`; the retried POST answered 409 (token spent) and the URL 404.
+      const data = randomBytes(300 * 1024);
+      const created = await createUploadVia(s.url, a.auth, { title: 'cut off' });
+      const store = s.ctx.tus.datastore;
+      const create = store.create.bind(store);
+      let calls = 0;
+      store.create = async (upload) => {
+        if (calls++ === 0) throw new Error('the store is unavailable (test)');
+        return create(upload);
+      };
+      try {
+        await tusUpload(data, { endpoint: created.url, headers: created.headers, retryDelays: [0, 100, 200] })
+          .promise;
+      } finally {
+        store.create = create;
+      }
+      expect(calls).toBe(2);
+      expect(await storedSha(a, created.videoId)).toBe(sha256(data));
+      // A token whose upload exists is still spent.
+      const again = await fetch(created.url, {
+        method: 'POST',
+        headers: { ...TUS, ...created.headers, 'upload-length': String(data.length) },
+      });
+      expect(again.status).toBe(409);
+    });
+
     it('takes 20 uploads in parallel, all byte-exact', async () => {
       const items = await Promise.all(
         Array.from({ length: 20 }, async (_, i) => {

@@ -17,6 +17,7 @@ import {
   segmentKeyRendition,
   segmentName,
   storyboardSheetName,
+  videoPrefix,
 } from '../../videos';
 import { current, type PipelineDeps, workDir } from '../deps';
 import { failsVideo } from '../failure';
@@ -207,7 +208,42 @@ async function publishRow(
     duration: fresh?.duration,
     renditions: plan.ladder.renditions.map((r) => r.name),
   });
-  if (previous && previous !== generation)
-    await d.storage.deletePrefix(`${generationPrefix(tenantId, videoId, previous)}/`).catch(() => undefined);
+  const stale = await olderGenerations(d, tenantId, videoId, generation, fresh?.generation).catch(
+    () => [] as string[],
+  );
+  if (previous && previous !== generation && !stale.includes(previous)) stale.push(previous);
+  for (const g of stale)
+    await d.storage.deletePrefix(`${generationPrefix(tenantId, videoId, g)}/`).catch(() => undefined);
   await d.sources.drop(videoId).catch(() => undefined);
+}
+
+/** A generation id (a ULID): the first path segment of a generation's keys. */
+const GENERATION_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/**
+ * The video's generations older than the one just published, but the one being made (`making`): the
+ * previously published one, and any that an earlier attempt of its processing planned and then
+ * abandoned (a retried `video.process` plans a new generation; found by the chaos suite after a Redis
+ * restart). Generation ids are ULIDs, so older sorts first: one planned after this (a retranscode begun
+ * meanwhile) is never touched.
+ */
+async function olderGenerations(
+  d: PipelineDeps,
+  tenantId: string,
+  videoId: string,
+  generation: string,
+  making: string | null | undefined,
+): Promise<string[]> {
+  const prefix = videoPrefix(tenantId, videoId);
+  const found = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const page = await d.storage.list(prefix, { cursor });
+    for (const item of page.items) {
+      const g = item.key.slice(prefix.length).split('/')[0]!;
+      if (GENERATION_ID.test(g) && g < generation && g !== making) found.add(g);
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return [...found];
 }
