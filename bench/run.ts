@@ -23,6 +23,11 @@ const BENCHMARKS: Record<
       '60 s 1080p30 H.264 and HEVC uploads: upload complete → master playlist / first segment servable; --cpu, --workers',
     load: () => import('./playable'),
   },
+  footprint: {
+    about:
+      'idle RSS and start → ready of serve: checkout (tsx) vs production build (dist); run npm run build first',
+    load: () => import('./footprint'),
+  },
   delivery: {
     about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
     load: () => import('./delivery'),
