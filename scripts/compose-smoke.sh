@@ -106,6 +106,13 @@ field() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1])[proce
 video_id=$(field videoId)
 tenant_id=$(field tenantId)
 
+# Both upload nodes took part in that one upload (nginx round robin; S3 holds the upload's state).
+for n in 1 2; do
+  count=$(podman logs "${project}_upload-${n}_1" 2>&1 | grep -c '"url":"/tus' || true)
+  [ "$count" -gt 0 ] || { say "upload-$n served no tus request"; exit 1; }
+  say "upload-$n served $count tus requests"
+done
+
 # 4. Replication: the tenant and the video written through the API are on the replica.
 replica="${project}_mariadb-replica_1"
 deadline=$(($(now) + 30))

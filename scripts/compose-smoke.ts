@@ -39,7 +39,8 @@ function upload(data: Buffer, endpoint: string, headers: Record<string, string>)
     const u = new tus.Upload(data, {
       endpoint,
       headers,
-      chunkSize: 1024 * 1024,
+      // Small chunks: several PATCH requests, which nginx spreads over both upload nodes.
+      chunkSize: 256 * 1024,
       retryDelays: [0, 500, 1000, 2000],
       metadata: { filename: 'compose-smoke.mp4', filetype: 'video/mp4' },
       onError: reject,
