@@ -9,6 +9,12 @@
 #   VOD_COMPOSE_KEEP=1 scripts/compose-smoke.sh    leaves the cluster up (tear down: see the last line)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+for bin in podman podman-compose runc mmdebstrap ffmpeg curl openssl; do
+  command -v "$bin" >/dev/null || {
+    echo "compose-smoke: '$bin' is missing (Debian: apt-get install podman podman-compose runc mmdebstrap ffmpeg curl openssl)" >&2
+    exit 1
+  }
+done
 # shellcheck source=container/env.sh
 . "$root/scripts/container/env.sh"
 project=${VOD_COMPOSE_PROJECT:-vodsmoke}
