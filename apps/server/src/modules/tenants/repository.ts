@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
 import type { Database } from '../../db/connect';
-import type { ApiKeysTable, TenantsTable } from '../../db/schema';
+import { isUniqueViolation } from '../../db/errors';
+import type { ApiKeysTable, DB, TenantsTable } from '../../db/schema';
 
 export class TenantRepository {
   constructor(private readonly db: Database) {}
@@ -31,6 +33,47 @@ export class TenantRepository {
 
   async insertKey(row: ApiKeysTable): Promise<void> {
     await this.db.primary.insertInto('api_keys').values(row).execute();
+  }
+
+  /**
+   * The first-start admin key, made once whatever nodes start at the same moment: the key and a `claim`
+   * setting are written in one transaction, and a node whose claim is already taken (a unique name) makes
+   * none. False when another node made it.
+   */
+  async insertFirstKey(row: ApiKeysTable, claim: string): Promise<boolean> {
+    try {
+      await this.db.primary.transaction().execute(async (tx) => {
+        await tx.insertInto('settings').values({ name: claim, value: row.id }).execute();
+        await tx.insertInto('api_keys').values(row).execute();
+      });
+      return true;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+    // Claimed before. When every admin key has been revoked since, a start makes a new one (as the first
+    // start did); the claim moves to it only if no other node moved it meanwhile.
+    const previous = await this.getSetting(claim);
+    if ((await this.countActiveAdminKeys()) > 0) return false;
+    const taken = new Error('taken');
+    return this.db.primary
+      .transaction()
+      .execute(async (tx) => {
+        // The update locks the claim: takeovers run one at a time, and each sees the keys made before it.
+        const moved = await tx
+          .updateTable('settings')
+          .set({ value: row.id })
+          .where('name', '=', claim)
+          .where('value', '=', previous ?? '')
+          .executeTakeFirst();
+        if (Number(moved.numUpdatedRows) === 0) return false;
+        if ((await activeAdminKeys(tx)) > 0) throw taken; // rolls the claim back
+        await tx.insertInto('api_keys').values(row).execute();
+        return true;
+      })
+      .catch((err) => {
+        if (err === taken) return false;
+        throw err;
+      });
   }
 
   async findKeyByHash(secretHash: string): Promise<ApiKeysTable | undefined> {
@@ -87,17 +130,27 @@ export class TenantRepository {
       .set({ value })
       .where('name', '=', name)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0)
+    if (Number(updated.numUpdatedRows) > 0) return;
+    try {
       await this.db.primary.insertInto('settings').values({ name, value }).execute();
+    } catch (err) {
+      // Another node inserted it meanwhile: this one's value wins, as an update after it would.
+      if (!isUniqueViolation(err)) throw err;
+      await this.db.primary.updateTable('settings').set({ value }).where('name', '=', name).execute();
+    }
   }
 
   async countActiveAdminKeys(): Promise<number> {
-    const row = await this.db.primary
-      .selectFrom('api_keys')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('tenant_id', 'is', null)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+    return activeAdminKeys(this.db.primary);
   }
+}
+
+async function activeAdminKeys(k: Kysely<DB>): Promise<number> {
+  const row = await k
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('tenant_id', 'is', null)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }

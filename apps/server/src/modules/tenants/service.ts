@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Scope } from '@vodcloud/contracts';
+import { isUniqueViolation } from '../../db/errors';
 import type { ApiKeysTable, TenantsTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { newId, randomToken } from '../../lib/ids';
@@ -37,6 +38,8 @@ export function keyView(row: ApiKeysTable) {
 }
 
 const BOOTSTRAP_SETTING = 'admin_bootstrap_key_id';
+/** Set once, with the first-start admin key (see TenantRepository.insertFirstKey). */
+const FIRST_KEY_CLAIM = 'first_start_admin_key_id';
 const TOUCH_INTERVAL_MS = 60_000;
 
 export class TenantService {
@@ -131,16 +134,23 @@ export class TenantService {
       let id = existing?.id;
       if (!existing) {
         id = newId();
-        await this.repo.insertKey({
-          id,
-          tenant_id: null,
-          name: 'VOD_ADMIN_API_KEY',
-          scopes: 'admin',
-          secret_hash: hash,
-          created_at: nowIso(),
-          revoked_at: null,
-          last_used_at: null,
-        });
+        try {
+          await this.repo.insertKey({
+            id,
+            tenant_id: null,
+            name: 'VOD_ADMIN_API_KEY',
+            scopes: 'admin',
+            secret_hash: hash,
+            created_at: nowIso(),
+            revoked_at: null,
+            last_used_at: null,
+          });
+        } catch (err) {
+          // Nodes started together with the same key: another one inserted it first.
+          if (!isUniqueViolation(err)) throw err;
+          id = (await this.repo.findKeyByHash(hash))?.id;
+          if (!id) throw err;
+        }
       } else if (existing.revoked_at) {
         throw new Error('VOD_ADMIN_API_KEY was revoked; set a new one');
       }
@@ -149,7 +159,19 @@ export class TenantService {
       return { keyId: id! };
     }
     if ((await this.repo.countActiveAdminKeys()) > 0) return undefined;
-    const created = await this.createKey(null, 'first-start admin key', ['admin']);
-    return { createdKey: created.key, keyId: created.id };
+    const key = `vk_${randomToken(32)}`;
+    const row: ApiKeysTable = {
+      id: newId(),
+      tenant_id: null,
+      name: 'first-start admin key',
+      scopes: 'admin',
+      secret_hash: hashKey(key),
+      created_at: nowIso(),
+      revoked_at: null,
+      last_used_at: null,
+    };
+    // One node of those starting together on an empty database makes (and prints) it.
+    if (!(await this.repo.insertFirstKey(row, FIRST_KEY_CLAIM))) return undefined;
+    return { createdKey: key, keyId: row.id };
   }
 }
