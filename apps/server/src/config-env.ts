@@ -70,6 +70,13 @@ export const envSchema = z
     VOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     VOD_RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(1200),
     VOD_RATE_LIMIT_ANON_PER_MINUTE: intFrom(0, 10_000_000).default(300),
+    VOD_TRUST_PROXY: z
+      .string()
+      .regex(
+        /^(off|\d{1,2}|(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)(,(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?))*)$/,
+        'VOD_TRUST_PROXY is off, a number of proxy hops, or a comma list of proxy addresses/CIDRs (loopback, linklocal, uniquelocal allowed)',
+      )
+      .default('off'),
     VOD_BODY_LIMIT_BYTES: intFrom(1024, 100 * 1024 * 1024).default(1024 * 1024),
     VOD_CORS_ORIGINS: z.string().default('*'),
     VOD_SHUTDOWN_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),

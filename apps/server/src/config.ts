@@ -51,6 +51,8 @@ export interface Config {
   masterKeys: { current?: string; previous: string[] };
   /** How other nodes and clients reach this node; defaults to http://<host>:<port>. */
   advertiseUrl?: string;
+  /** Fastify's trustProxy: which X-Forwarded-For hops to believe for the client address (false: none). */
+  trustProxy: false | number | string[];
   /**
    * The base clients reach this upload node's tus endpoint on (upload URLs); default the advertise URL. Behind
    * a load balancer with shared storage (S3), where any upload node continues any upload: the public URL.
@@ -265,6 +267,12 @@ function toConfig(c: EnvSettings): Config {
     },
     advertiseUrl: c.VOD_ADVERTISE_URL?.replace(/\/+$/, ''),
     uploadUrl: c.VOD_UPLOAD_URL?.replace(/\/+$/, ''),
+    trustProxy:
+      c.VOD_TRUST_PROXY === 'off'
+        ? false
+        : /^\d+$/.test(c.VOD_TRUST_PROXY)
+          ? Number(c.VOD_TRUST_PROXY)
+          : c.VOD_TRUST_PROXY.split(','),
     s3Credentials:
       c.VOD_S3_ACCESS_KEY_ID && c.VOD_S3_SECRET_ACCESS_KEY
         ? { accessKeyId: c.VOD_S3_ACCESS_KEY_ID, secretAccessKey: c.VOD_S3_SECRET_ACCESS_KEY }

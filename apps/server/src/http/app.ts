@@ -80,7 +80,9 @@ function createBase(ctx: AppContext): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    trustProxy: false,
+    // The client address (rate limits, audit) from X-Forwarded-For only through proxies named here.
+    // (A hop count is a number to Fastify, whose types name only the other forms.)
+    trustProxy: config.trustProxy as boolean | string[],
   }) as unknown as FastifyInstance;
 
   // The API speaks JSON only; routes that take other bodies (tus) register their own parsers.

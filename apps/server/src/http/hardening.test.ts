@@ -241,4 +241,31 @@ describe('rate limiting of requests without a valid key (issue 13)', () => {
       await t2.close();
     }
   });
+
+  it('VOD_TRUST_PROXY: behind a trusted proxy each client (X-Forwarded-For) has its own limit; a forwarded address from an untrusted peer is ignored', async () => {
+    const fails = async (t: Awaited<ReturnType<typeof startTestApp>>, client: string, n: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++)
+        statuses.push(
+          (await t.app.inject({ url: '/v1/videos', headers: { 'x-forwarded-for': client } })).statusCode,
+        );
+      return statuses;
+    };
+    // inject() comes from 127.0.0.1: trusted here, so the forwarded address counts.
+    const trusted = await startTestApp({ VOD_RATE_LIMIT_ANON_PER_MINUTE: '3', VOD_TRUST_PROXY: 'loopback' });
+    try {
+      expect(await fails(trusted, '203.0.113.7', 4)).toEqual([401, 401, 401, 429]);
+      expect(await fails(trusted, '198.51.100.9', 1)).toEqual([401]);
+    } finally {
+      await trusted.close();
+    }
+    // The proxy named is not the peer: X-Forwarded-For is a client's claim, and the peer's address counts.
+    const other = await startTestApp({ VOD_RATE_LIMIT_ANON_PER_MINUTE: '3', VOD_TRUST_PROXY: '10.0.0.0/8' });
+    try {
+      expect(await fails(other, '203.0.113.7', 3)).toEqual([401, 401, 401]);
+      expect(await fails(other, '198.51.100.9', 1)).toEqual([429]);
+    } finally {
+      await other.close();
+    }
+  });
 });
