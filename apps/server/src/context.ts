@@ -125,7 +125,7 @@ export async function createContext(
       removeUpload: (key) => tus.remove(key),
     });
     defineImportJobs({ config, jobs, storage, videos, events, log });
-    defineUploadJobs({ jobs, storage, uploads, tus, log });
+    defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
     const metrics = createMetrics();
     const node: AppContext['node'] = {};
     const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);

@@ -8,6 +8,7 @@ import { UnrecoverableJobError } from '../../ports/queue';
 import { sourceKey } from '../videos';
 import type { UploadService } from './service';
 import type { TusHandle } from './tus';
+import { abortLeftoverMultiparts, abortStaleMultiparts } from './tus-store';
 
 export interface UploadJobDeps {
   jobs: Jobs;
@@ -15,6 +16,8 @@ export interface UploadJobDeps {
   uploads: UploadService;
   tus: TusHandle;
   log: Logger;
+  /** How long an upload may stay unfinished: an open multipart upload older than that has no live upload. */
+  uploadExpiresInSec: number;
 }
 
 export function defineUploadJobs(d: UploadJobDeps): void {
@@ -44,15 +47,27 @@ export function defineUploadJobs(d: UploadJobDeps): void {
       }
       const head = await d.storage.head(key);
       if (!head) throw new UnrecoverableJobError(`the source of video ${videoId} is missing at ${key}`);
+      // A finished upload has no multipart upload left open: any still open under its key leaked.
+      const leftover = await abortLeftoverMultiparts(d.tus.store, key);
+      if (leftover)
+        d.log.warn({ key, aborted: leftover }, 'aborted multipart uploads left open by an upload');
       await d.jobs.enqueue('video.process', { tenantId, videoId });
       return { key, size: head.size };
     },
   });
 
-  /** Expires stale uploads and completes any whose completion was interrupted (e.g. the node died in the hook). */
+  /**
+   * Expires stale uploads, completes any whose completion was interrupted (e.g. the node died in the hook),
+   * and aborts S3 multipart uploads older than the upload expiry whose key has no live upload.
+   */
   d.jobs.define('uploads.sweep', {
     handler: async () => ({
       expired: await d.uploads.expire((tusId) => d.tus.remove(tusId)),
+      abortedMultiparts: await abortStaleMultiparts(
+        d.tus.store,
+        new Date(Date.now() - d.uploadExpiresInSec * 1000),
+        async (key) => ['waiting', 'uploading'].includes((await d.uploads.byTusId(key))?.status ?? ''),
+      ),
       recovered: await d.uploads.reconcile(async (tusId) => {
         try {
           const u = await d.tus.datastore.getUpload(tusId);
