@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Jobs, jobIds } from '../../jobs';
 import type { JobQueue } from '../../ports/queue';
 import { UnrecoverableJobError } from '../../ports/queue';
-import { sourceKey } from '../videos';
+import { parseSourceKey, sourceKey } from '../videos';
 import type { UploadService } from './service';
 import type { TusHandle } from './tus';
 import { abortLeftoverMultiparts, abortStaleMultiparts } from './tus-store';
@@ -58,16 +58,12 @@ export function defineUploadJobs(d: UploadJobDeps): void {
 
   /**
    * Expires stale uploads, completes any whose completion was interrupted (e.g. the node died in the hook),
-   * and aborts S3 multipart uploads older than the upload expiry whose key has no live upload.
+   * and aborts leaked S3 multipart uploads (`sweepMultiparts`).
    */
   d.jobs.define('uploads.sweep', {
     handler: async () => ({
       expired: await d.uploads.expire((tusId) => d.tus.remove(tusId)),
-      abortedMultiparts: await abortStaleMultiparts(
-        d.tus.store,
-        new Date(Date.now() - d.uploadExpiresInSec * 1000),
-        async (key) => ['waiting', 'uploading'].includes((await d.uploads.byTusId(key))?.status ?? ''),
-      ),
+      abortedMultiparts: await sweepMultiparts(d),
       recovered: await d.uploads.reconcile(async (tusId) => {
         try {
           const u = await d.tus.datastore.getUpload(tusId);
@@ -78,6 +74,22 @@ export function defineUploadJobs(d: UploadJobDeps): void {
       }),
     }),
   });
+}
+
+/**
+ * Aborts the S3 multipart uploads of source keys started before `now` less the upload expiry (an hour at
+ * least: an import writes its source with multipart too, without an upload row) whose key has no live
+ * upload: a live upload that old would have expired. Any such multipart leaked.
+ */
+export function sweepMultiparts(
+  d: Pick<UploadJobDeps, 'tus' | 'uploads' | 'uploadExpiresInSec'>,
+  now = new Date(),
+): Promise<number> {
+  return abortStaleMultiparts(
+    d.tus.store,
+    new Date(now.getTime() - Math.max(d.uploadExpiresInSec, 3600) * 1000),
+    async (key) => !parseSourceKey(key) || (await d.uploads.isLive(key)),
+  );
 }
 
 /** Every node with the worker role enqueues the periodic expiry sweep; the job id dedupes it cluster-wide. */

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../../../../test/support/app';
 import { engineUrl } from '../../../../../test/support/engines';
 import { createUploadVia, objectSha, sha256, waitFor } from '../../../../../test/support/uploads';
-import { abortStaleMultiparts } from './tus-store';
+import { sweepMultiparts } from './jobs';
 
 const s3 = engineUrl('s3', 'tus multipart leaks on Ceph RGW (S3)');
 const haveRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -275,18 +275,25 @@ describe.skipIf(!s3 || !haveRedisServer)('tus on S3: no multipart upload leaks (
     expect(await objectSha(storage, key)).toBe(sha256(data));
     expect(leaked).toBeTruthy();
 
-    // The sweep: a multipart with no upload row goes; a live upload's stays.
+    // The sweep: a source key's multipart with no live upload goes once older than the upload expiry;
+    // a live upload's stays, and so does a multipart outside the source layout.
     const live = await createUploadVia(s.url, tenant.auth);
     const liveKey = `${tenant.id}/${live.videoId}/source`;
     expect((await create(live, 10 * MiB)).status).toBe(201);
     const stray = `${tenant.id}/01ARZ3NDEKTSV4RRFFQ69G5FAV/source`;
+    const other = `${tenant.id}/01ARZ3NDEKTSV4RRFFQ69G5FAV/01ARZ3NDEKTSV4RRFFQ69G5FAW/mp4/high.mp4`;
     await storage.createMultipart(stray);
-    const isLive = async (k: string) =>
-      ['waiting', 'uploading'].includes((await s.ctx.uploads.byTusId(k))?.status ?? '');
-    // Nothing is older than a cut-off in the past.
-    expect(await abortStaleMultiparts(s.ctx.tus.store, new Date(Date.now() - 3_600_000), isLive)).toBe(0);
-    expect(await abortStaleMultiparts(s.ctx.tus.store, new Date(Date.now() + 60_000), isLive)).toBe(1);
+    await storage.createMultipart(other);
+    const deps = {
+      tus: s.ctx.tus,
+      uploads: s.ctx.uploads,
+      uploadExpiresInSec: s.ctx.config.uploadExpiresInSec,
+    };
+    expect(await sweepMultiparts(deps)).toBe(0); // nothing is that old yet
+    const later = new Date(Date.now() + (s.ctx.config.uploadExpiresInSec + 3600) * 1000);
+    expect(await sweepMultiparts(deps, later)).toBe(1);
     expect(await openMultiparts(stray)).toEqual([]);
     expect(await openMultiparts(liveKey)).toEqual([await infoUploadId(liveKey)]);
+    expect(await openMultiparts(other)).toHaveLength(1);
   }, 60_000);
 });

@@ -44,8 +44,15 @@ const isNotFound = (err: unknown) => {
 };
 
 export async function createTusStore(deps: TusStoreDeps): Promise<TusStore> {
-  const { storage, config } = deps;
-  if (storage.kind === 's3') return s3TusStore(deps, storage as S3ObjectStore);
+  const { storage } = deps;
+  const store =
+    storage.kind === 's3' ? await s3TusStore(deps, storage as S3ObjectStore) : fileTusStore(deps.config);
+  // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
+  store.datastore.extensions = store.datastore.extensions.filter((e) => e !== 'creation-defer-length');
+  return store;
+}
+
+function fileTusStore(config: Config): TusStore {
   // Files on the data folder (shared storage in a multi-node file deployment); state in .json files beside them.
   const directory = path.join(config.dataDir, 'uploads');
   const datastore = new FileStore({
@@ -161,18 +168,18 @@ export async function abortLeftoverMultiparts(store: TusStore, key: string): Pro
 }
 
 /**
- * Aborts open multipart uploads started before `before` whose key has no live upload (`isLive`): the
- * sweep's defence against any that leaked (a live upload of that age would have expired by then).
+ * Aborts open multipart uploads started before `before` unless `keep(key)` (e.g. a live upload's key):
+ * the sweep's defence against any that leaked (a live upload of that age would have expired by then).
  */
 export async function abortStaleMultiparts(
   store: TusStore,
   before: Date,
-  isLive: (key: string) => Promise<boolean>,
+  keep: (key: string) => Promise<boolean>,
 ): Promise<number> {
   let n = 0;
   for (const u of await store.openMultiparts()) {
     if (!u.initiated || u.initiated.getTime() >= before.getTime()) continue;
-    if (await isLive(u.key)) continue;
+    if (await keep(u.key)) continue;
     await store.abortMultipart(u.key, u.uploadId);
     n++;
   }

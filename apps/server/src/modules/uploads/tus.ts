@@ -48,8 +48,6 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
   const { config, uploads, tenants, log } = deps;
   const store = await createTusStore(deps);
   const { datastore } = store;
-  // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
-  datastore.extensions = datastore.extensions.filter((e) => e !== 'creation-defer-length');
   answerFinishedUploads(datastore, uploads);
 
   const { callers, authenticate, authorize, limitFor } = tusAccess(uploads, tenants, config);
