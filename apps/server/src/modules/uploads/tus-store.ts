@@ -81,6 +81,7 @@ function fileTusStore(config: Config): TusStore {
 async function s3TusStore(deps: TusStoreDeps, s3: S3ObjectStore): Promise<TusStore> {
   const { config } = deps;
   const { S3Store } = await import('@tus/s3-store'); // loaded only with S3 storage
+  const kv: KvStore<unknown> = (deps.kvStore as KvStore<unknown> | undefined) ?? new MemoryKvStore();
 
   /**
    * @tus/s3-store opens a new multipart upload on every `create` and points `{id}.info` at it, without
@@ -103,8 +104,9 @@ async function s3TusStore(deps: TusStoreDeps, s3: S3ObjectStore): Promise<TusSto
 
     override async create(upload: Upload): Promise<Upload> {
       if (await this.infoExists(upload.id)) throw alreadyCreated();
-      // A cached entry of an earlier upload of this id would point at another multipart upload.
-      await this.cache.delete(upload.id);
+      // A cached entry of an earlier upload of this id would point at another multipart upload: this
+      // deletion, unlike the store's own (failing soft), must succeed before anything is opened.
+      await kv.delete(upload.id);
       return super.create(upload);
     }
 
@@ -142,7 +144,7 @@ async function s3TusStore(deps: TusStoreDeps, s3: S3ObjectStore): Promise<TusSto
     partSize: 8 * 1024 * 1024,
     useTags: false,
     expirationPeriodInMilliseconds: config.uploadExpiresInSec * 1000,
-    cache: (deps.kvStore as never) ?? new MemoryKvStore(),
+    cache: failSoft(kv) as never,
     s3ClientConfig: { ...(s3.clientConfig() as object), bucket: s3.bucket } as never,
   });
   return {
@@ -150,6 +152,21 @@ async function s3TusStore(deps: TusStoreDeps, s3: S3ObjectStore): Promise<TusSto
     exists: (id) => store.infoExists(id),
     openMultiparts: (prefix) => store.openMultiparts(prefix),
     abortMultipart: (key, uploadId) => store.abortMultipart(key, uploadId),
+  };
+}
+
+/**
+ * The S3 store's metadata cache, used as a cache: a read that fails is a miss (the store then reads
+ * `{id}.info` from the bucket), a write or deletion that fails is skipped. @tus/s3-store answers 404 for
+ * an upload whose cached metadata cannot be read, so while Redis was away a HEAD told clients their
+ * upload was gone; and a failed deletion after the last part turned a completed upload into a 500. An
+ * entry left behind is harmless: `{id}.info` only changes in `create`, which deletes the entry first.
+ */
+function failSoft<T>(kv: KvStore<T>): KvStore<T> {
+  return {
+    get: (key) => kv.get(key).catch(() => undefined),
+    set: (key, value) => kv.set(key, value).catch(() => undefined),
+    delete: (key) => kv.delete(key).catch(() => undefined),
   };
 }
 
