@@ -125,7 +125,7 @@ export async function createContext(
       removeUpload: (key) => tus.remove(key),
     });
     defineImportJobs({ config, jobs, storage, videos, events, log });
-    defineUploadJobs({ jobs, storage, uploads, tus, log });
+    defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
     const metrics = createMetrics();
     const node: AppContext['node'] = {};
     const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);
@@ -220,6 +220,9 @@ async function tusKvStore(
   const { Redis } = await import('ioredis');
   const { IoRedisKvStore } = await import('@tus/server');
   const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
+  redis.on('error', () => {
+    // Reconnects by itself; failures surface on the calls (the tus request fails, the client retries).
+  });
   closers.push(async () => void redis.disconnect());
   return new IoRedisKvStore(redis, 'vod:tus:');
 }

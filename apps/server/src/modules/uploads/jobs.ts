@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import { Jobs, jobIds } from '../../jobs';
 import type { JobQueue } from '../../ports/queue';
 import { UnrecoverableJobError } from '../../ports/queue';
-import { sourceKey } from '../videos';
+import { parseSourceKey, sourceKey } from '../videos';
 import type { UploadService } from './service';
 import type { TusHandle } from './tus';
+import { abortLeftoverMultiparts, abortStaleMultiparts } from './tus-store';
 
 export interface UploadJobDeps {
   jobs: Jobs;
@@ -15,6 +16,8 @@ export interface UploadJobDeps {
   uploads: UploadService;
   tus: TusHandle;
   log: Logger;
+  /** How long an upload may stay unfinished: an open multipart upload older than that has no live upload. */
+  uploadExpiresInSec: number;
 }
 
 export function defineUploadJobs(d: UploadJobDeps): void {
@@ -44,15 +47,23 @@ export function defineUploadJobs(d: UploadJobDeps): void {
       }
       const head = await d.storage.head(key);
       if (!head) throw new UnrecoverableJobError(`the source of video ${videoId} is missing at ${key}`);
+      // A finished upload has no multipart upload left open: any still open under its key leaked.
+      const leftover = await abortLeftoverMultiparts(d.tus.store, key);
+      if (leftover)
+        d.log.warn({ key, aborted: leftover }, 'aborted multipart uploads left open by an upload');
       await d.jobs.enqueue('video.process', { tenantId, videoId });
       return { key, size: head.size };
     },
   });
 
-  /** Expires stale uploads and completes any whose completion was interrupted (e.g. the node died in the hook). */
+  /**
+   * Expires stale uploads, completes any whose completion was interrupted (e.g. the node died in the hook),
+   * and aborts leaked S3 multipart uploads (`sweepMultiparts`).
+   */
   d.jobs.define('uploads.sweep', {
     handler: async () => ({
       expired: await d.uploads.expire((tusId) => d.tus.remove(tusId)),
+      abortedMultiparts: await sweepMultiparts(d),
       recovered: await d.uploads.reconcile(async (tusId) => {
         try {
           const u = await d.tus.datastore.getUpload(tusId);
@@ -63,6 +74,22 @@ export function defineUploadJobs(d: UploadJobDeps): void {
       }),
     }),
   });
+}
+
+/**
+ * Aborts the S3 multipart uploads of source keys started before `now` less the upload expiry (an hour at
+ * least: an import writes its source with multipart too, without an upload row) whose key has no live
+ * upload: a live upload that old would have expired. Any such multipart leaked.
+ */
+export function sweepMultiparts(
+  d: Pick<UploadJobDeps, 'tus' | 'uploads' | 'uploadExpiresInSec'>,
+  now = new Date(),
+): Promise<number> {
+  return abortStaleMultiparts(
+    d.tus.store,
+    new Date(now.getTime() - Math.max(d.uploadExpiresInSec, 3600) * 1000),
+    async (key) => !parseSourceKey(key) || (await d.uploads.isLive(key)),
+  );
 }
 
 /** Every node with the worker role enqueues the periodic expiry sweep; the job id dedupes it cluster-wide. */

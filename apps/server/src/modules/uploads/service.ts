@@ -161,6 +161,12 @@ export class UploadService {
     return this.d.repo.findByTusId(tusId);
   }
 
+  /** Whether an upload of this tus id may still receive bytes (waiting or uploading). */
+  async isLive(tusId: string): Promise<boolean> {
+    const status = (await this.d.repo.findByTusId(tusId))?.status;
+    return status === 'waiting' || status === 'uploading';
+  }
+
   async get(tenantId: string, id: string): Promise<UploadsTable> {
     const row = await this.d.repo.find(tenantId, id);
     if (!row) throw new AppError('not_found', 'Upload not found');

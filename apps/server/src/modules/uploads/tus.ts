@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { FileStore } from '@tus/file-store';
 import { EVENTS, Server } from '@tus/server';
-import { type DataStore, ERRORS, type KvStore, MemoryKvStore, Upload } from '@tus/utils';
+import { type DataStore, ERRORS, type KvStore, Upload } from '@tus/utils';
 import { withoutUnsafeText } from '@vodcloud/contracts';
-import type { ObjectStore, S3ObjectStore } from '@vodcloud/storage';
+import type { ObjectStore } from '@vodcloud/storage';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import type { UploadsTable } from '../../db/schema';
@@ -16,6 +16,7 @@ import { CacheLocker } from './locker';
 import type { UploadService } from './service';
 import { fail, noteTusCaller, TUS_ID, tusAccess, URL_ID } from './tus-access';
 import { runTusRequest, tusProblem } from './tus-problem';
+import { createTusStore, type TusStore } from './tus-store';
 
 export const TUS_PATH = '/tus';
 
@@ -37,37 +38,16 @@ export interface TusHandle {
   datastore: DataStore;
   /** Removes an upload's partial data (aborts its S3 multipart upload, or deletes its file). */
   remove(tusId: string): Promise<void>;
+  /** The store's own view (existence of an upload's state, open S3 multipart uploads). */
+  store: TusStore;
   /** Where the finished bytes are, for the file store (S3 uploads land at their final key). */
   filePath(tusId: string): string | undefined;
 }
 
-export async function createDatastore(deps: TusDeps): Promise<DataStore> {
-  const { storage, config } = deps;
-  if (storage.kind === 's3') {
-    const s3 = storage as S3ObjectStore;
-    // Uploads are written straight to their final key ({tenant}/{video}/source) with S3 multipart;
-    // upload state lives in the bucket ({key}.info, {key}.part), so any upload node can resume any upload.
-    const { S3Store } = await import('@tus/s3-store'); // loaded only with S3 storage
-    return new S3Store({
-      partSize: 8 * 1024 * 1024,
-      useTags: false,
-      expirationPeriodInMilliseconds: config.uploadExpiresInSec * 1000,
-      cache: (deps.kvStore as never) ?? new MemoryKvStore(),
-      s3ClientConfig: { ...(s3.clientConfig() as object), bucket: s3.bucket } as never,
-    });
-  }
-  // Files on the data folder (shared storage in a multi-node file deployment); state in .json files beside them.
-  return new FileStore({
-    directory: path.join(config.dataDir, 'uploads'),
-    expirationPeriodInMilliseconds: config.uploadExpiresInSec * 1000,
-  });
-}
-
 export async function createTus(deps: TusDeps): Promise<TusHandle> {
   const { config, uploads, tenants, log } = deps;
-  const datastore = await createDatastore(deps);
-  // Lengths must be declared at creation (quotas are checked before any byte is stored), so this is not offered.
-  datastore.extensions = datastore.extensions.filter((e) => e !== 'creation-defer-length');
+  const store = await createTusStore(deps);
+  const { datastore } = store;
   answerFinishedUploads(datastore, uploads);
 
   const { callers, authenticate, authorize, limitFor } = tusAccess(uploads, tenants, config);
@@ -102,7 +82,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
         });
       let row = caller.upload;
       if (row) {
-        if (row.status !== 'waiting' && !(await creationCutOff(datastore, row)))
+        if (row.status !== 'waiting' && !(await creationCutOff(store, row, length)))
           throw fail(
             409,
             'This upload token was already used to create an upload; resume it with HEAD and PATCH on its URL',
@@ -164,6 +144,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
   return {
     server,
     datastore,
+    store,
     handle(req: IncomingMessage, res: ServerResponse, requestId?: string) {
       return runTusRequest(res, requestId, async () => {
         if (req.method === 'PATCH' && (await answeredPatch(req, res, uploads, authorize))) return;
@@ -184,19 +165,17 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
 }
 
 /**
- * Whether an upload token's creation POST was cut off after its row was marked started but before the
- * tus upload existed (the lock or the store failed: the chaos suite saw it while Redis restarted), so the
- * client may send the creation again with the same token. Without this the token was spent (409) and the
- * upload's URL unknown (404): the upload was lost.
+ * Whether an upload token's creation POST was cut off after its upload row was marked started but before
+ * the tus upload existed (the lock or the store failed: the chaos suite saw it while Redis restarted), so
+ * the client may send the creation again with the same token (the same length). Without this the token
+ * was spent (409) and the upload's URL unknown (404): the upload was lost.
+ * Asked of the storage itself: the data store's `getUpload` answers 404 for any failure to read its
+ * metadata cache (Redis down), and a creation let through then opened a second multipart upload and
+ * leaked the first (chaos finding C). A storage that cannot answer fails the request (5xx: try again).
  */
-async function creationCutOff(datastore: DataStore, row: UploadsTable): Promise<boolean> {
-  if (row.status !== 'uploading') return false;
-  try {
-    await datastore.getUpload(row.tus_id);
-    return false;
-  } catch (err) {
-    return (err as { status_code?: number }).status_code === 404;
-  }
+async function creationCutOff(store: TusStore, row: UploadsTable, length: string): Promise<boolean> {
+  if (row.status !== 'uploading' || String(row.size) !== length) return false;
+  return !(await store.exists(row.tus_id));
 }
 
 /**
