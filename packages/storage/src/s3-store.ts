@@ -77,7 +77,11 @@ export interface S3ObjectStoreOptions {
   singlePutLimit?: number;
   /** TCP connect timeout in ms (default 5000). */
   connectTimeoutMs?: number;
-  /** Socket inactivity timeout in ms (default 120000). */
+  /**
+   * Socket inactivity timeout in ms (default 60000): a request whose connection carries nothing this long
+   * fails (an S3 server that stops answering — e.g. Ceph with a full OSD blocks writes — must not hold a
+   * request, and the upload lock around it, forever).
+   */
   socketTimeoutMs?: number;
   /** SDK attempts per request (default 3). */
   maxAttempts?: number;
@@ -181,9 +185,11 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: opts.maxAttempts ?? 3,
+      // socketTimeout is the inactivity bound that fails a request; the SDK's requestTimeout only warns
+      // unless throwOnRequestTimeout is set, and would also cut long streaming transfers.
       requestHandler: {
         connectionTimeout: opts.connectTimeoutMs ?? 5000,
-        requestTimeout: opts.socketTimeoutMs ?? 120_000,
+        socketTimeout: opts.socketTimeoutMs ?? 60_000,
       },
     };
   }

@@ -445,3 +445,41 @@ describe.skipIf(!s3Endpoint)('S3ObjectStore against a real S3 engine', () => {
     await missing.close();
   });
 });
+
+describe('S3ObjectStore against a server that accepts and never answers', () => {
+  it('fails requests after the socket inactivity timeout instead of hanging (a full Ceph OSD blocks writes)', async () => {
+    const net = await import('node:net');
+    const sockets: import('node:net').Socket[] = [];
+    const server = net.createServer((s) => {
+      sockets.push(s);
+      s.on('error', () => undefined);
+      s.resume(); // reads the request, never answers
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const stuck = new S3ObjectStore({
+      bucket: 'stuck',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+      socketTimeoutMs: 700,
+    });
+    try {
+      const started = Date.now();
+      const outcome = await Promise.race([
+        stuck.head('k').then(
+          () => 'answered',
+          (err: { code?: string }) => err.code ?? 'error',
+        ),
+        new Promise((r) => setTimeout(() => r('still waiting'), 10_000)),
+      ]);
+      expect(outcome).toBe('unavailable');
+      expect(Date.now() - started).toBeLessThan(5000);
+      await expect(stuck.put('k', 'v')).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      await stuck.close();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
