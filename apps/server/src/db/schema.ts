@@ -139,6 +139,8 @@ export interface EventsTable {
   video_id: string | null;
   data: string; // JSON
   created_at: string;
+  /** Migration 016: when every listener took the event (null: to be dispatched again). */
+  dispatched_at: string | null;
 }
 
 /** The durable job queue (migration 002_jobs). Times are epoch milliseconds here, not ISO strings. */

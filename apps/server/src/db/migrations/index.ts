@@ -14,6 +14,7 @@ import * as m012 from './012_video_jobs';
 import * as m013 from './013_published_hls_key';
 import * as m014 from './014_audit';
 import * as m015 from './015_sealed_secrets';
+import * as m016 from './016_event_dispatch';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '013_published_hls_key': m013,
   '014_audit': m014,
   '015_sealed_secrets': m015,
+  '016_event_dispatch': m016,
 };

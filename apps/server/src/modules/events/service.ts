@@ -50,6 +50,7 @@ export class EventService {
         video_id: videoId,
         data: JSON.stringify(data),
         created_at: event.createdAt,
+        dispatched_at: null,
       })
       .execute();
     this.log.info({ event: type, tenantId, videoId, eventId: event.id }, 'event');
@@ -57,15 +58,63 @@ export class EventService {
     return event;
   }
 
-  /** Hands an event written inside a transaction to listeners once that transaction committed. */
-  async dispatch(event: VodEvent): Promise<void> {
+  /**
+   * Hands an event to the listeners (for one written inside a transaction: once it committed), and marks it
+   * dispatched when every listener took it. One that failed (e.g. the queue was unreachable) stays pending
+   * and is handed over again by redispatchPending: webhooks are delivered at least once.
+   */
+  async dispatch(event: VodEvent): Promise<boolean> {
+    let ok = true;
     for (const l of this.listeners) {
       try {
         await l(event);
       } catch (err) {
-        this.log.error({ err, eventId: event.id }, 'event listener failed');
+        ok = false;
+        this.log.error(
+          { err, eventId: event.id },
+          'event listener failed; the event will be dispatched again',
+        );
       }
     }
+    if (ok)
+      await this.db.primary
+        .updateTable('events')
+        .set({ dispatched_at: nowIso() })
+        .where('id', '=', event.id)
+        .execute()
+        .catch((err) => this.log.warn({ err, eventId: event.id }, 'could not mark an event dispatched'));
+    return ok;
+  }
+
+  /**
+   * Dispatches again the events not marked dispatched `graceMs` after they were written (their listeners
+   * failed, or the process died first), oldest first, at most `limit`. Listeners must be idempotent per event
+   * id (the webhook fan-out is: one delivery job id per event and endpoint). Returns how many were handed over.
+   */
+  async redispatchPending(graceMs = 30_000, limit = 200): Promise<number> {
+    const before = new Date(Date.now() - graceMs).toISOString();
+    const rows = await this.db.primary
+      .selectFrom('events')
+      .selectAll()
+      .where('dispatched_at', 'is', null)
+      .where('created_at', '<', before)
+      .orderBy('created_at')
+      .limit(limit)
+      .execute();
+    let handed = 0;
+    for (const r of rows) {
+      const event: VodEvent = {
+        id: r.id,
+        tenantId: r.tenant_id,
+        type: r.type as EventType,
+        videoId: r.video_id,
+        data: JSON.parse(r.data),
+        createdAt: r.created_at,
+      };
+      if (await this.dispatch(event)) handed++;
+      else break; // the listeners still fail: try again on the next run
+    }
+    return handed;
   }
 
   async list(

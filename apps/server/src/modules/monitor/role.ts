@@ -6,6 +6,8 @@ import { Sentinel } from './sentinel';
  * older than VOD_AUDIT_RETENTION_DAYS.
  */
 export const PURGE_EVERY_MS = 5 * 60_000;
+/** How often the monitor role hands pending events (see EventService.redispatchPending) over again. */
+export const REDISPATCH_EVERY_MS = 15_000;
 
 /** The monitor role's background work: the sentinel and the retention purge. Returns the stopper. */
 export function startMonitorRole(
@@ -43,10 +45,27 @@ export function startMonitorRole(
   void purge();
   const timer = setInterval(purge, PURGE_EVERY_MS);
   timer.unref();
+  // Events whose webhook fan-out failed (the queue was down) or never ran (the process died) go out again.
+  let redispatching = false;
+  const redispatch = async () => {
+    if (redispatching) return;
+    redispatching = true;
+    try {
+      const n = await ctx.events.redispatchPending();
+      if (n > 0) log.info({ events: n }, 'dispatched events whose listeners had failed');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'event redispatch failed');
+    } finally {
+      redispatching = false;
+    }
+  };
+  const redispatchTimer = setInterval(redispatch, REDISPATCH_EVERY_MS);
+  redispatchTimer.unref();
   return {
     sentinel,
     async stop() {
       clearInterval(timer);
+      clearInterval(redispatchTimer);
       await sentinel.stop();
     },
   };
