@@ -54,12 +54,6 @@ export const KNOWN: Known[] = [
       /\/v1\/videos\/[^/]+\/source(\?|$)/.test(r.path) &&
       (r.status === 200 || r.status === 206),
   },
-  {
-    finding:
-      'new: /openapi.json documents every error response as application/json, the server sends application/problem+json',
-    source: 'new',
-    matches: (v) => v.dim === 'openapi' && v.contentType === 'application/json',
-  },
 ];
 
 /** The entry explaining a violation, if any. */

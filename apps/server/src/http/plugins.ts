@@ -69,7 +69,23 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
       security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // Errors are sent as application/problem+json (problem.ts): the document says so.
+    transformObject: (input) => problemContentTypes(jsonSchemaTransformObject(input as never)) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+}
+
+/** Every 4xx/5xx response of the document as application/problem+json, the media type the server sends. */
+export function problemContentTypes<T>(doc: T): T {
+  const paths = (doc as { paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>> })
+    .paths;
+  for (const ops of Object.values(paths ?? {}))
+    for (const op of Object.values(ops ?? {}))
+      for (const [status, res] of Object.entries(op?.responses ?? {})) {
+        const content = (res as { content?: Record<string, unknown> } | undefined)?.content;
+        if (!/^[45]/.test(status) || !content?.['application/json']) continue;
+        content['application/problem+json'] = content['application/json'];
+        delete content['application/json'];
+      }
+  return doc;
 }

@@ -35,6 +35,17 @@ describe('system endpoints and cross-cutting HTTP behaviour', () => {
     const create = doc.paths['/v1/videos'].post;
     expect(create.requestBody.content['application/json'].schema).toBeDefined();
     expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401']));
+    // Errors are documented with the media type they are sent with; successes stay application/json.
+    expect(Object.keys(create.responses['400'].content)).toEqual(['application/problem+json']);
+    expect(Object.keys(create.responses['201'].content)).toEqual(['application/json']);
+    const errorTypes = new Set<string>();
+    for (const ops of Object.values(doc.paths) as Array<
+      Record<string, { responses: Record<string, { content?: object }> }>
+    >)
+      for (const op of Object.values(ops))
+        for (const [status, r] of Object.entries(op.responses ?? {}))
+          if (/^[45]/.test(status)) for (const type of Object.keys(r.content ?? {})) errorTypes.add(type);
+    expect([...errorTypes]).toEqual(['application/problem+json']);
     const docs = await t.app.inject({ url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toMatch(/swagger/i);
