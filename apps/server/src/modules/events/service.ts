@@ -2,7 +2,7 @@ import type { EventType } from '@vodcloud/contracts';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
-import type { DB } from '../../db/schema';
+import type { DB, EventsTable } from '../../db/schema';
 import { newId } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
 
@@ -103,15 +103,7 @@ export class EventService {
       .execute();
     let handed = 0;
     for (const r of rows) {
-      const event: VodEvent = {
-        id: r.id,
-        tenantId: r.tenant_id,
-        type: r.type as EventType,
-        videoId: r.video_id,
-        data: JSON.parse(r.data),
-        createdAt: r.created_at,
-      };
-      if (await this.dispatch(event)) handed++;
+      if (await this.dispatch(eventOf(r))) handed++;
       else break; // the listeners still fail: try again on the next run
     }
     return handed;
@@ -130,13 +122,18 @@ export class EventService {
     if (opts.videoId) q = q.where('video_id', '=', opts.videoId);
     if (opts.type) q = q.where('type', '=', opts.type);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      id: r.id,
-      tenantId: r.tenant_id,
-      type: r.type as EventType,
-      videoId: r.video_id,
-      data: JSON.parse(r.data),
-      createdAt: r.created_at,
-    }));
+    return rows.map(eventOf);
   }
+}
+
+/** An `events` row as the event listeners and the API see it. */
+function eventOf(r: EventsTable): VodEvent {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    type: r.type as EventType,
+    videoId: r.video_id,
+    data: JSON.parse(r.data),
+    createdAt: r.created_at,
+  };
 }
