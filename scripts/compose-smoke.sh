@@ -105,7 +105,7 @@ say "$(containers | wc -l) containers healthy and $base/readyz 200 in $up_s s"
 ffmpeg -loglevel error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440 -t 8 \
   -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -shortest "$work/clip.mp4"
 t=$(now)
-result=$(cd "$root" && node --import tsx scripts/compose-smoke.ts "$base" "$work/clip.mp4")
+result=$(cd "$root" && node --import tsx scripts/smoke-client.ts "$base" "$work/clip.mp4")
 ready_s=$(($(now) - t))
 say "client: $result"
 field() { node -e 'process.stdout.write(String(JSON.parse(process.argv[1])[process.argv[2]]))' "$result" "$1"; }

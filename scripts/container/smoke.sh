@@ -15,7 +15,9 @@ port=${VOD_SMOKE_PORT:-18090}
 key=smoke-admin-key-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 shutdown_ms=10000
 kube=$root/deploy/kubernetes/local/vodcloud.yaml
+clip=$(mktemp --suffix=.mp4)
 cleanup() {
+  rm -f "$clip"
   podman rm -f -t 0 "$name" >/dev/null 2>&1 || true
   podman play kube --down "$kube" >/dev/null 2>&1 || true
 }
@@ -30,6 +32,8 @@ wait_ready() { # url, seconds
   done
 }
 
+ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine=frequency=440 -t 6 \
+  -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -shortest "$clip"
 t=$(now)
 if [ "${VOD_SMOKE_BUILD:-1}" = 1 ]; then "$here/build-image.sh" "$image"; fi
 build_ms=$(ms "$t")
@@ -45,7 +49,7 @@ start_ms=$(ms "$t")
 [ "$(podman inspect "$name" --format '{{.Config.User}}')" = "10001:10001" ] || { echo "not running as uid 10001" >&2; exit 1; }
 # The image's HEALTHCHECK command answers (podman runs it on demand here: no systemd timers).
 podman healthcheck run "$name" >/dev/null 2>&1 || { echo "the image's HEALTHCHECK failed" >&2; exit 1; }
-run_result=$(node --import tsx "$root/scripts/container/smoke-client.ts" "http://127.0.0.1:$port" "$key")
+run_result=$(VOD_ADMIN_API_KEY=$key node --import tsx "$root/scripts/smoke-client.ts" "http://127.0.0.1:$port" "$clip")
 echo "podman run: $run_result"
 t=$(now)
 podman stop -t $(( shutdown_ms / 1000 + 5 )) "$name" >/dev/null 2>&1
@@ -65,7 +69,7 @@ t=$(now)
 podman play kube "$kube" >/tmp/vodcloud-smoke-kube.log 2>&1 || { cat /tmp/vodcloud-smoke-kube.log >&2; exit 1; }
 wait_ready "http://127.0.0.1:18080" 90
 kube_start_ms=$(ms "$t")
-kube_result=$(node --import tsx "$root/scripts/container/smoke-client.ts" "http://localhost:18080" "$kube_key")
+kube_result=$(VOD_ADMIN_API_KEY=$kube_key node --import tsx "$root/scripts/smoke-client.ts" "http://localhost:18080" "$clip")
 echo "podman play kube: $kube_result"
 podman play kube --down "$kube" >/dev/null 2>&1
 

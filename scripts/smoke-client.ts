@@ -1,15 +1,16 @@
-// The client half of scripts/compose-smoke.sh: everything through the Compose cluster's published port.
+// The client half of the smoke tests (scripts/compose-smoke.sh, scripts/container/smoke.sh): everything
+// through the published port of a running vodcloud.
 // With the admin key: a tenant and its key, a tus upload of the given clip (tus-js-client), wait until
 // the video is ready, then the master playlist, a variant playlist and a segment (status and content
 // type). Prints one JSON line: ids for the shell's replication check, and timings.
-//   node --import tsx scripts/compose-smoke.ts <base-url> <clip.mp4>   (admin key in VOD_ADMIN_API_KEY)
+//   node --import tsx scripts/smoke-client.ts <base-url> <clip.mp4>   (admin key in VOD_ADMIN_API_KEY)
 import { readFileSync } from 'node:fs';
 import * as tus from 'tus-js-client';
 
 const [base, clipPath] = process.argv.slice(2);
 const adminKey = process.env.VOD_ADMIN_API_KEY;
 if (!base || !clipPath || !adminKey) {
-  console.error('usage: VOD_ADMIN_API_KEY=… node --import tsx scripts/compose-smoke.ts <base-url> <clip>');
+  console.error('usage: VOD_ADMIN_API_KEY=… node --import tsx scripts/smoke-client.ts <base-url> <clip>');
   process.exit(2);
 }
 
@@ -96,7 +97,9 @@ async function playback(hlsUrl: string) {
 
 async function main() {
   const t0 = Date.now();
-  const tenant = await call<{ id: string }>('POST', '/v1/tenants', adminKey!, { name: 'compose-smoke' });
+  const tenant = await call<{ id: string }>('POST', '/v1/tenants', adminKey!, {
+    name: `smoke-${Date.now()}`,
+  });
   const { key } = await call<{ key: string }>('POST', `/v1/tenants/${tenant.id}/api-keys`, adminKey!, {
     name: 'compose-smoke',
     scopes: ['read', 'write'],
@@ -130,6 +133,6 @@ async function main() {
 }
 
 main().catch((err: Error) => {
-  console.error(`compose-smoke: ${err.message}`);
+  console.error(`smoke test failed: ${err.message}`);
   process.exit(1);
 });
