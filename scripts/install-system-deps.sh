@@ -25,6 +25,8 @@ fi
 if [ "${1:-}" = "--containers" ]; then
   have podman || need+=(podman)
   have runc || need+=(runc)
+  # podman's pause image for `podman play kube` (a Recommends of podman, which --no-install-recommends skips)
+  have catatonit || need+=(catatonit)
   have mmdebstrap || need+=(mmdebstrap)
   have podman-compose || need+=(podman-compose)
 fi
