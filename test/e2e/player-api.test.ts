@@ -342,6 +342,27 @@ describe.skipIf(!hasChromium())('<vod-player> element API in headless Chromium',
   );
 
   it(
+    'preload="none" fetches no segment until play()',
+    () =>
+      withLog(async ({ page, requests }) => {
+        await mount(page, { 'playback-id': pub.playback.id, muted: '', preload: 'none' });
+        await page.waitForFunction(() =>
+          (window as unknown as Win).p.shadowRoot!.querySelector('[part~=menu-item][data-value="-1"]'),
+        ); // the manifest is parsed (the quality menu is built)
+        await page.waitForTimeout(1500); // time enough to have fetched segments, were it going to
+        const segments = () => requests.filter((u) => /\/seg-\d+\.ts/.test(u));
+        expect(requests.some((u) => u.includes('/master.m3u8'))).toBe(true);
+        expect(segments()).toEqual([]);
+        await page.evaluate(() => (window as unknown as Win).p.play());
+        await page.waitForFunction(() => (window as unknown as Win).p.currentTime > 0.5, null, {
+          timeout: 15_000,
+        });
+        expect(segments().length).toBeGreaterThan(0);
+      }),
+    40_000,
+  );
+
+  it(
     'a signed video without a token fires error (403) and shows it; playback-token makes it play',
     () =>
       withLog(async ({ page }) => {
