@@ -145,6 +145,11 @@ export const Video = z
       mp4Urls: z.record(z.string(), z.string()),
       thumbnailUrl: z.string(),
       storyboardUrl: z.string(),
+      embedUrl: z
+        .string()
+        .describe(
+          'the embed page for an <iframe>; a signed video needs ?token= (aud v), and optionally &thumbToken= (aud t) and &storyboardToken= (aud s)',
+        ),
     }),
     templateId: z.string().nullable(),
     detection: z.unknown().nullable(),

@@ -1,9 +1,14 @@
 // <vod-player>: the vodcloud web component. hls.js where MSE exists, native HLS otherwise; a control bar
 // in shadow DOM (play, seek with storyboard previews, time, quality, speed, captions, volume, fullscreen),
-// keyboard control, screen-reader labels, and QoE beacons to POST {api-base}/v1/beacons.
+// keyboard control, screen-reader labels, and QoE beacons to POST {api-base}/v1/beacons. The element has
+// the media API of a <video> (properties, play()/pause()/load(), the media events re-dispatched on it) and
+// is themed with CSS parts and --vod-player-* custom properties (THEMING.md).
 import Hls, { type ErrorData } from 'hls.js';
+import { fromHls, fromMedia, type VodPlayerError } from './errors';
 import { cueAt, formatTime, parseStoryboard, type StoryboardCue, spokenTime } from './storyboard';
+import { ICON, STYLE, TEMPLATE } from './ui';
 
+export type { VodPlayerError, VodPlayerErrorCode } from './errors';
 export type { StoryboardCue } from './storyboard';
 export { cueAt, formatTime, parseStoryboard, parseVttTime, spokenTime } from './storyboard';
 
@@ -16,75 +21,41 @@ export type BeaconEvent =
   | 'error'
   | 'view_end';
 
-const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
-const SEEK_STEP = 5;
+/**
+ * The <video> events re-dispatched on the element, as plain `Event`s that neither bubble nor cross a
+ * shadow boundary (`bubbles: false, composed: false`), like the media element's own. `error` is separate:
+ * a `CustomEvent` whose `detail` is `player.error`.
+ */
+export const MEDIA_EVENTS = [
+  'loadstart',
+  'emptied',
+  'loadedmetadata',
+  'loadeddata',
+  'durationchange',
+  'canplay',
+  'canplaythrough',
+  'play',
+  'playing',
+  'pause',
+  'waiting',
+  'seeking',
+  'seeked',
+  'timeupdate',
+  'progress',
+  'ratechange',
+  'volumechange',
+  'ended',
+] as const;
 
-const svg = (d: string) =>
-  `<svg viewBox="0 0 24 24" width="18" height="18" fill="currentColor" aria-hidden="true" focusable="false">${d}</svg>`;
-const ICON = {
-  play: svg('<path d="M7 5v14l12-7z"/>'),
-  pause: svg('<path d="M6 5h4v14H6zM14 5h4v14h-4z"/>'),
-  volume: svg('<path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M14 7.5a5 5 0 0 1 0 9v-2a3 3 0 0 0 0-5z"/>'),
-  muted: svg(
-    '<path d="M3 9v6h4l5 5V4L7 9H3z"/><path d="M15 9l6 6M21 9l-6 6" stroke="currentColor" stroke-width="2"/>',
-  ),
-  fullscreen: svg('<path d="M4 4h6v2H6v4H4zM14 4h6v6h-2V6h-4zM4 14h2v4h4v2H4zM18 14h2v6h-6v-2h4z"/>'),
+/** The events of <vod-player>: the media events, `error` with its detail, and the player's own. */
+export type VodPlayerEventMap = Omit<HTMLElementEventMap, 'error'> & {
+  error: CustomEvent<VodPlayerError>;
+  storyboardload: Event;
+  beacon: CustomEvent<Record<string, unknown>>;
 };
 
-const STYLE = `
-:host{display:inline-block;position:relative;width:640px;aspect-ratio:16/9;background:#000;color:#fff;
-  font:13px/1.2 system-ui,sans-serif;outline:none;overflow:hidden}
-:host(:focus-visible){box-shadow:0 0 0 2px #4af}
-.root{position:absolute;inset:0}
-video{width:100%;height:100%;display:block;background:#000;object-fit:contain}
-.bar{position:absolute;left:0;right:0;bottom:0;display:flex;align-items:center;gap:6px;padding:6px 8px;
-  background:linear-gradient(transparent,rgba(0,0,0,.8));}
-button{background:none;border:0;color:inherit;font:inherit;cursor:pointer;padding:4px 6px;border-radius:3px;min-width:28px;display:inline-flex;align-items:center;justify-content:center}
-button:focus-visible,[role=slider]:focus-visible,input:focus-visible,[role=menuitemradio]:focus-visible{outline:2px solid #4af}
-.seek{flex:1;height:16px;position:relative;cursor:pointer;display:flex;align-items:center}
-.track{position:relative;width:100%;height:4px;background:rgba(255,255,255,.3);border-radius:2px}
-.buffered{position:absolute;left:0;top:0;bottom:0;background:rgba(255,255,255,.45);border-radius:2px}
-.progress{position:absolute;left:0;top:0;bottom:0;background:#4af;border-radius:2px}
-.time{font-variant-numeric:tabular-nums;white-space:nowrap}
-.volume{width:70px}
-.menuwrap{position:relative}
-[role=menu]{position:absolute;bottom:32px;right:0;background:rgba(20,20,20,.95);border-radius:4px;padding:4px 0;
-  min-width:90px;list-style:none;margin:0}
-[role=menuitemradio]{display:block;padding:5px 12px;cursor:pointer;white-space:nowrap}
-[role=menuitemradio][aria-checked=true]::before{content:"✓ "}
-[role=menuitemradio]:hover{background:rgba(255,255,255,.15)}
-.preview{position:absolute;bottom:44px;pointer-events:none;display:flex;flex-direction:column;align-items:center;
-  transform:translateX(-50%)}
-.tile{border:2px solid #fff;background-repeat:no-repeat;background-color:#222}
-.ptime{margin-top:2px;background:rgba(0,0,0,.7);padding:1px 4px;border-radius:2px}
-[hidden]{display:none!important}
-`;
-
-const TEMPLATE = `
-<div class="root" part="root">
-  <video part="video" playsinline preload="metadata"></video>
-  <div class="preview" part="preview" hidden><div class="tile"></div><span class="ptime"></span></div>
-  <div class="bar" part="controls" role="group" aria-label="Video controls">
-    <button class="play" type="button" aria-label="Play">${ICON.play}</button>
-    <div class="seek" role="slider" tabindex="0" aria-label="Seek" aria-valuemin="0" aria-valuemax="0"
-      aria-valuenow="0" aria-valuetext="0 seconds of 0 seconds">
-      <div class="track"><div class="buffered"></div><div class="progress"></div></div>
-    </div>
-    <span class="time" aria-hidden="true">0:00 / 0:00</span>
-    <button class="mute" type="button" aria-label="Mute" aria-pressed="false">${ICON.volume}</button>
-    <input class="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
-    <button class="cc" type="button" aria-label="Captions" aria-pressed="false" hidden>CC</button>
-    <div class="menuwrap">
-      <button class="rate-btn" type="button" aria-label="Playback speed" aria-haspopup="menu" aria-expanded="false">1×</button>
-      <ul class="rate-menu" role="menu" aria-label="Playback speed" hidden></ul>
-    </div>
-    <div class="menuwrap quality" hidden>
-      <button class="quality-btn" type="button" aria-label="Quality" aria-haspopup="menu" aria-expanded="false">Auto</button>
-      <ul class="quality-menu" role="menu" aria-label="Quality" hidden></ul>
-    </div>
-    <button class="fs" type="button" aria-label="Fullscreen" aria-pressed="false">${ICON.fullscreen}</button>
-  </div>
-</div>`;
+const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
+const SEEK_STEP = 5;
 
 const randomId = () =>
   typeof crypto !== 'undefined' && 'randomUUID' in crypto
@@ -92,17 +63,36 @@ const randomId = () =>
     : Array.from({ length: 4 }, () => Math.random().toString(36).slice(2, 10)).join('');
 
 /**
- * `<vod-player playback-id="…" [src] [token] [thumb-token] [storyboard-token] [api-base] [stream-base]
- * [poster] [autoplay] [muted] [heartbeat-interval] [no-beacons]>`
+ * `<vod-player playback-id="…" [src] [playback-token] [thumbnail-token] [storyboard-token] [token]
+ * [api-base] [stream-base] [poster] [start-time] [autoplay] [muted] [loop] [preload] [playsinline]
+ * [heartbeat-interval] [no-beacons]>`
  *
  * - `stream-base` (default: `api-base`, else the page's origin) is where `/hls`, `/thumb`, `/storyboard` live.
- * - `token` (aud v) is appended to the master playlist URL and sent with beacons; the poster uses
- *   `thumb-token` (aud t) and the storyboard `storyboard-token` (aud s), each falling back to `token`
- *   (a token has one audience, so a signed video needs three tokens for poster and previews).
+ * - Tokens of a `signed` video, one audience each: `playback-token` (aud v) goes on the master playlist URL
+ *   (the server carries it into every playlist, segment and key URL) and with the beacons;
+ *   `thumbnail-token` (aud t) on the poster (`/thumb`); `storyboard-token` (aud s) on the storyboard VTT
+ *   (its sprite URLs carry it). Each falls back to `token` (`thumb-token` is an older name of
+ *   `thumbnail-token`); a token whose `aud` lists several audiences may serve as `token` for all.
+ * - `start-time` (seconds): where the first load starts (hls.js loads from there, no segment before it).
+ * - `preload="none"`: nothing but the master playlist is loaded until play. The player always plays
+ *   inline; `playsinline` is accepted for <video> markup compatibility.
  * - `heartbeat-interval` in seconds (default 10).
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below adds listener overloads only
 export class VodPlayer extends HTMLElement {
-  static observedAttributes = ['playback-id', 'src', 'token', 'poster', 'muted'];
+  static observedAttributes = [
+    'playback-id',
+    'src',
+    'token',
+    'playback-token',
+    'thumbnail-token',
+    'thumb-token',
+    'storyboard-token',
+    'poster',
+    'muted',
+    'loop',
+    'preload',
+  ];
 
   readonly video: HTMLVideoElement;
   /** The hls.js instance while one is used (undefined with native HLS). */
@@ -115,6 +105,8 @@ export class VodPlayer extends HTMLElement {
   private readonly $ = <T extends Element = HTMLElement>(sel: string) => this.root.querySelector(sel) as T;
   private loadedFor: string | undefined;
   private abort: AbortController | undefined;
+  private lastError: VodPlayerError | null = null;
+  private mediaRecoveries = 0;
   // QoE state
   private viewStarted = false;
   private playRequestedAt: number | undefined;
@@ -123,7 +115,7 @@ export class VodPlayer extends HTMLElement {
   private watched = 0;
   private lastTick: number | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
-  private ended = false;
+  private viewEnded = false;
   private readonly onPageHide = () => this.endView();
 
   constructor() {
@@ -131,22 +123,83 @@ export class VodPlayer extends HTMLElement {
     this.root = this.attachShadow({ mode: 'open' });
     this.root.innerHTML = `<style>${STYLE}</style>${TEMPLATE}`;
     this.video = this.$<HTMLVideoElement>('video');
-    this.wire();
+    this.wireControls();
+    this.wireSeekBar();
+    this.wireKeyboard();
+    this.wireMedia();
   }
 
   // ---- attributes ----
 
-  get playbackId() {
-    return this.getAttribute('playback-id') ?? '';
+  private attr(name: string) {
+    return this.getAttribute(name) ?? undefined;
   }
-  private get token() {
-    return this.getAttribute('token') ?? undefined;
+  private reflect(name: string, value: string | boolean | undefined | null) {
+    if (value === true) this.setAttribute(name, '');
+    else if (value === false || value == null) this.removeAttribute(name);
+    else this.setAttribute(name, value);
+  }
+
+  get playbackId() {
+    return this.attr('playback-id') ?? '';
+  }
+  set playbackId(v: string) {
+    this.reflect('playback-id', v);
+  }
+  /** The token on HLS URLs and beacons (aud v): `playback-token`, else `token`. */
+  get playbackToken() {
+    return this.attr('playback-token') ?? this.attr('token');
+  }
+  set playbackToken(v: string | undefined) {
+    this.reflect('playback-token', v);
+  }
+  /** The token on the poster (aud t): `thumbnail-token`, else `thumb-token`, else `token`. */
+  get thumbnailToken() {
+    return this.attr('thumbnail-token') ?? this.attr('thumb-token') ?? this.attr('token');
+  }
+  set thumbnailToken(v: string | undefined) {
+    this.reflect('thumbnail-token', v);
+  }
+  /** The token on the storyboard (aud s): `storyboard-token`, else `token`. */
+  get storyboardToken() {
+    return this.attr('storyboard-token') ?? this.attr('token');
+  }
+  set storyboardToken(v: string | undefined) {
+    this.reflect('storyboard-token', v);
+  }
+  /** `start-time` in seconds, or undefined. */
+  get startTime() {
+    const t = Number(this.attr('start-time') ?? Number.NaN);
+    return Number.isFinite(t) && t >= 0 ? t : undefined;
+  }
+  set startTime(v: number | undefined) {
+    this.reflect('start-time', v === undefined ? v : String(v));
+  }
+  get loop() {
+    return this.hasAttribute('loop');
+  }
+  set loop(v: boolean) {
+    this.reflect('loop', !!v);
+  }
+  /** `none` (nothing but the master playlist until play), `metadata` (the default) or `auto`. */
+  get preload(): 'none' | 'metadata' | 'auto' {
+    const p = this.attr('preload');
+    return p === 'none' || p === 'auto' ? p : 'metadata';
+  }
+  set preload(v: string) {
+    this.reflect('preload', v);
+  }
+  get autoplay() {
+    return this.hasAttribute('autoplay');
+  }
+  set autoplay(v: boolean) {
+    this.reflect('autoplay', !!v);
   }
   private get apiBase() {
-    return (this.getAttribute('api-base') ?? '').replace(/\/+$/, '');
+    return (this.attr('api-base') ?? '').replace(/\/+$/, '');
   }
   private get streamBase() {
-    return (this.getAttribute('stream-base') ?? this.getAttribute('api-base') ?? '').replace(/\/+$/, '');
+    return (this.attr('stream-base') ?? this.attr('api-base') ?? '').replace(/\/+$/, '');
   }
   private withToken(url: string, token: string | undefined) {
     if (!token) return url;
@@ -156,32 +209,26 @@ export class VodPlayer extends HTMLElement {
   }
   /** The master playlist URL (the `src` attribute, else {stream-base}/hls/{id}/master.m3u8), with the token. */
   get masterUrl() {
-    const src = this.getAttribute('src') ?? `${this.streamBase}/hls/${this.playbackId}/master.m3u8`;
-    return this.withToken(src, this.token);
+    const src = this.attr('src') ?? `${this.streamBase}/hls/${this.playbackId}/master.m3u8`;
+    return this.withToken(src, this.playbackToken);
   }
   get posterUrl() {
-    const p = this.getAttribute('poster');
-    if (p !== null) return p;
+    const p = this.attr('poster');
+    if (p !== undefined) return p;
     if (!this.playbackId) return '';
-    return this.withToken(
-      `${this.streamBase}/thumb/${this.playbackId}.jpg`,
-      this.getAttribute('thumb-token') ?? this.token,
-    );
+    return this.withToken(`${this.streamBase}/thumb/${this.playbackId}.jpg`, this.thumbnailToken);
   }
   get storyboardUrl() {
-    return this.withToken(
-      `${this.streamBase}/storyboard/${this.playbackId}.vtt`,
-      this.getAttribute('storyboard-token') ?? this.token,
-    );
+    return this.withToken(`${this.streamBase}/storyboard/${this.playbackId}.vtt`, this.storyboardToken);
   }
 
   connectedCallback() {
     if (!this.hasAttribute('tabindex')) this.tabIndex = 0;
     if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
     if (!this.hasAttribute('aria-label')) this.setAttribute('aria-label', 'Video player');
-    this.ended = false;
+    this.viewEnded = false;
     addEventListener('pagehide', this.onPageHide);
-    this.load();
+    this.setup();
   }
 
   disconnectedCallback() {
@@ -192,11 +239,17 @@ export class VodPlayer extends HTMLElement {
 
   attributeChangedCallback(name: string, old: string | null, value: string | null) {
     if (old === value) return;
+    const v = this.video;
     if (name === 'muted') {
-      this.video.muted = value !== null;
+      v.muted = value !== null;
       this.syncVolume();
-    } else if (name === 'poster') this.video.poster = this.posterUrl;
-    else if (this.isConnected) this.load();
+    } else if (name === 'loop') v.loop = value !== null;
+    else if (name === 'preload') v.preload = this.preload;
+    else if (name === 'poster' || name === 'thumbnail-token' || name === 'thumb-token')
+      v.poster = this.posterUrl;
+    else if (name === 'storyboard-token') {
+      if (this.abort && this.playbackId) void this.loadStoryboard(this.abort.signal);
+    } else if (this.isConnected) this.setup(); // a new source or playback token: reloads when the URL changed
   }
 
   // ---- loading ----
@@ -211,38 +264,55 @@ export class VodPlayer extends HTMLElement {
     this.loadedFor = undefined;
   }
 
-  private load() {
-    if (!this.playbackId && !this.getAttribute('src')) return;
+  private setup() {
+    if (!this.playbackId && !this.attr('src')) return;
     const master = this.masterUrl;
     if (this.loadedFor === master) return;
     this.teardown();
     this.loadedFor = master;
     this.abort = new AbortController();
+    this.showError(null);
+    this.mediaRecoveries = 0;
     const v = this.video;
     v.muted = this.hasAttribute('muted');
+    v.loop = this.loop;
+    v.preload = this.preload;
     this.syncVolume();
     v.poster = this.posterUrl;
     this.buildRateMenu();
     this.$('.quality').hidden = true;
+    const start = this.startTime;
     if (Hls.isSupported()) {
-      const hls = new Hls({ enableWorker: true });
+      // preload="none": the manifest only; fragments from the first play (wireMedia).
+      const hls = new Hls({
+        enableWorker: true,
+        startPosition: start ?? -1,
+        autoStartLoad: v.preload !== 'none' || this.autoplay,
+      });
       this.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, () => this.buildQualityMenu());
       hls.on(Hls.Events.LEVEL_SWITCHED, () => this.updateQualityChecks());
       hls.on(Hls.Events.ERROR, (_e, d: ErrorData) => {
         if (!d.fatal) return;
-        this.beacon('error', { error: `${d.type}: ${d.details}` });
-        if (d.type === Hls.ErrorTypes.MEDIA_ERROR) hls.recoverMediaError();
+        // A fatal media error is recovered from once per load (hls.js's recoverMediaError); a second one,
+        // or any other fatal error, stops playback and is reported.
+        if (d.type === Hls.ErrorTypes.MEDIA_ERROR && this.mediaRecoveries++ === 0) hls.recoverMediaError();
+        else this.fail(fromHls(d));
       });
       hls.loadSource(master);
       hls.attachMedia(v);
     } else if (v.canPlayType('application/vnd.apple.mpegurl')) {
       v.src = master;
+      if (start !== undefined)
+        v.addEventListener('loadedmetadata', () => (v.currentTime = start), {
+          once: true,
+          signal: this.abort.signal,
+        });
     } else {
-      this.beacon('error', { error: 'This browser can play neither MSE nor native HLS' });
+      this.fail({ code: 4, message: 'This browser can play neither MSE nor native HLS.' });
     }
     if (this.playbackId) void this.loadStoryboard(this.abort.signal);
-    if (this.hasAttribute('autoplay')) void this.play();
+    if (this.autoplay) this.play().catch(() => {});
   }
 
   private async loadStoryboard(signal: AbortSignal) {
@@ -257,20 +327,39 @@ export class VodPlayer extends HTMLElement {
     }
   }
 
-  // ---- public API ----
+  /** Shows the error overlay, sets `error`, sends an error beacon and dispatches `error` on the element. */
+  private fail(err: VodPlayerError) {
+    this.showError(err);
+    const http = err.status ? ` HTTP ${err.status}` : '';
+    this.beacon('error', { error: `${err.code}${http} ${err.details ?? ''}: ${err.message}`.slice(0, 1000) });
+    this.dispatchEvent(new CustomEvent('error', { detail: err }));
+  }
 
-  /** Starts playback (and the view); resolves false when the browser refused (e.g. autoplay policy). */
-  async play(): Promise<boolean> {
+  private showError(err: VodPlayerError | null) {
+    this.lastError = err;
+    const box = this.$('.error');
+    box.hidden = !err;
+    this.$('.error p').textContent = err?.message ?? '';
+  }
+
+  // ---- media API (as HTMLMediaElement) ----
+
+  /** Starts playback (and the view): the media element's play() promise (rejected, e.g., by autoplay policy). */
+  play(): Promise<void> {
     this.requestedPlay();
-    try {
-      await this.video.play();
-      return true;
-    } catch {
-      return false;
-    }
+    return this.video.play();
   }
   pause() {
     this.video.pause();
+  }
+  /** Reloads the source (a new hls.js instance) and clears `error`, as a media element's load() restarts. */
+  load() {
+    this.loadedFor = undefined;
+    this.setup();
+  }
+  /** The last fatal error of this load, or null: { code, message, status?, details? }. */
+  get error(): VodPlayerError | null {
+    return this.lastError;
   }
   get currentTime() {
     return this.video.currentTime;
@@ -278,6 +367,53 @@ export class VodPlayer extends HTMLElement {
   set currentTime(t: number) {
     this.seekTo(t);
   }
+  get duration() {
+    return this.video.duration;
+  }
+  get paused() {
+    return this.video.paused;
+  }
+  get ended() {
+    return this.video.ended;
+  }
+  get seeking() {
+    return this.video.seeking;
+  }
+  get readyState() {
+    return this.video.readyState;
+  }
+  get buffered() {
+    return this.video.buffered;
+  }
+  get seekable() {
+    return this.video.seekable;
+  }
+  get volume() {
+    return this.video.volume;
+  }
+  set volume(v: number) {
+    this.video.volume = v;
+  }
+  /** The `muted` property and attribute reflect each other (the mute button and the `m` key included). */
+  get muted() {
+    return this.video.muted;
+  }
+  set muted(m: boolean) {
+    this.reflect('muted', !!m);
+  }
+  get playbackRate() {
+    return this.video.playbackRate;
+  }
+  set playbackRate(r: number) {
+    this.video.playbackRate = r;
+  }
+  get videoWidth() {
+    return this.video.videoWidth;
+  }
+  get videoHeight() {
+    return this.video.videoHeight;
+  }
+
   seekTo(t: number) {
     const d = this.video.duration;
     this.video.currentTime = Math.max(0, Number.isFinite(d) ? Math.min(t, d - 0.05) : t);
@@ -298,10 +434,9 @@ export class VodPlayer extends HTMLElement {
 
   // ---- controls ----
 
-  private wire() {
+  private wireControls() {
     const v = this.video;
     const playBtn = this.$<HTMLButtonElement>('.play');
-    const seek = this.$('.seek');
     const muteBtn = this.$<HTMLButtonElement>('.mute');
     const volume = this.$<HTMLInputElement>('.volume');
     const cc = this.$<HTMLButtonElement>('.cc');
@@ -318,7 +453,7 @@ export class VodPlayer extends HTMLElement {
     for (const ev of ['timeupdate', 'durationchange', 'progress', 'seeked', 'loadedmetadata'])
       v.addEventListener(ev, () => this.updateTime());
 
-    // mute / volume
+    // mute / volume; the muted attribute follows the media's muted state
     muteBtn.addEventListener('click', () => {
       v.muted = !v.muted;
     });
@@ -326,7 +461,11 @@ export class VodPlayer extends HTMLElement {
       v.volume = Number(volume.value);
       if (v.volume > 0 && v.muted) v.muted = false;
     });
-    v.addEventListener('volumechange', () => this.syncVolume());
+    v.addEventListener('volumechange', () => {
+      if (this.hasAttribute('muted') !== v.muted) this.reflect('muted', v.muted);
+      this.syncVolume();
+    });
+    v.addEventListener('ratechange', () => this.syncRate());
 
     // captions
     const syncCc = () => {
@@ -355,7 +494,15 @@ export class VodPlayer extends HTMLElement {
       fs.setAttribute('aria-label', on ? 'Exit fullscreen' : 'Fullscreen');
     });
 
-    // seek bar: click/drag, hover previews, keyboard
+    // menus
+    this.wireMenu('.rate-btn', '.rate-menu');
+    this.wireMenu('.quality-btn', '.quality-menu');
+  }
+
+  // seek bar: click/drag, hover previews, keyboard
+  private wireSeekBar() {
+    const v = this.video;
+    const seek = this.$('.seek');
     const timeAtX = (clientX: number) => {
       const r = seek.getBoundingClientRect();
       const f = Math.min(1, Math.max(0, (clientX - r.left) / (r.width || 1)));
@@ -398,12 +545,11 @@ export class VodPlayer extends HTMLElement {
       e.preventDefault();
       e.stopPropagation();
     });
+  }
 
-    // menus
-    this.wireMenu('.rate-btn', '.rate-menu');
-    this.wireMenu('.quality-btn', '.quality-menu');
-
-    // keyboard on the player
+  // keyboard on the player
+  private wireKeyboard() {
+    const v = this.video;
     this.addEventListener('keydown', (e) => {
       const path = e.composedPath();
       const inMenu = path.some((n) => n instanceof HTMLElement && n.getAttribute('role') === 'menu');
@@ -438,9 +584,17 @@ export class VodPlayer extends HTMLElement {
       }
       e.preventDefault();
     });
+  }
 
-    // QoE
-    v.addEventListener('play', () => this.requestedPlay());
+  // QoE, errors and the media events re-dispatched on the element
+  private wireMedia() {
+    const v = this.video;
+    v.addEventListener('play', () => {
+      this.requestedPlay();
+      // preload="none": hls.js starts loading fragments now
+      if (this.hls && !this.hls.config.autoStartLoad && !this.hls.loadingEnabled)
+        this.hls.startLoad(this.startTime ?? -1);
+    });
     v.addEventListener('playing', () => {
       if (!this.startupSent && this.playRequestedAt !== undefined) {
         this.startupSent = true;
@@ -470,10 +624,25 @@ export class VodPlayer extends HTMLElement {
     v.addEventListener('seeking', () => {
       this.lastTick = undefined;
     });
-    v.addEventListener('error', () => {
-      const e = v.error;
-      if (e) this.beacon('error', { error: `media error ${e.code}: ${e.message}`.slice(0, 1000) });
-    });
+    v.addEventListener('error', () => void this.onMediaError());
+    for (const type of MEDIA_EVENTS) v.addEventListener(type, () => this.dispatchEvent(new Event(type)));
+  }
+
+  /**
+   * The <video> element's own error. Under hls.js a decode error is hls.js's to report (it recovers once);
+   * with native HLS the master playlist is fetched again to learn the HTTP status (a 403 is an error 4 in
+   * the media element, without the reason).
+   */
+  private async onMediaError() {
+    const e = this.video.error;
+    if (!e || (this.hls && e.code === MediaError.MEDIA_ERR_DECODE)) return;
+    let status: number | undefined;
+    if (!this.hls && this.loadedFor)
+      status = await fetch(this.loadedFor, { signal: this.abort?.signal }).then(
+        (r) => r.status,
+        () => undefined,
+      );
+    if (this.video.error === e) this.fail(fromMedia(e, status));
   }
 
   private syncVolume() {
@@ -486,7 +655,7 @@ export class VodPlayer extends HTMLElement {
   }
 
   private togglePlay() {
-    if (this.video.paused || this.video.ended) void this.play();
+    if (this.video.paused || this.video.ended) this.play().catch(() => {});
     else this.video.pause();
   }
 
@@ -565,6 +734,7 @@ export class VodPlayer extends HTMLElement {
   private menuItem(label: string, checked: boolean, onSelect: () => void, data: string) {
     const li = document.createElement('li');
     li.setAttribute('role', 'menuitemradio');
+    li.setAttribute('part', 'menu-item');
     li.setAttribute('aria-checked', String(checked));
     li.tabIndex = -1;
     li.dataset.value = data;
@@ -574,23 +744,25 @@ export class VodPlayer extends HTMLElement {
   }
 
   private buildRateMenu() {
-    const menu = this.$('.rate-menu');
-    const btn = this.$('.rate-btn');
-    menu.replaceChildren(
+    this.$('.rate-menu').replaceChildren(
       ...RATES.map((r) =>
         this.menuItem(
           r === 1 ? 'Normal' : `${r}×`,
           r === this.video.playbackRate,
-          () => {
-            this.setRate(r);
-            for (const li of menu.children)
-              li.setAttribute('aria-checked', String(li === menu.children[RATES.indexOf(r)]));
-            btn.textContent = `${r}×`;
-          },
+          () => this.setRate(r),
           String(r),
         ),
       ),
     );
+    this.syncRate();
+  }
+
+  /** The speed menu's checked item and button follow the media's rate (the menu or `playbackRate`). */
+  private syncRate() {
+    const r = this.video.playbackRate;
+    for (const li of this.$('.rate-menu').children)
+      li.setAttribute('aria-checked', String(Number((li as HTMLElement).dataset.value) === r));
+    this.$('.rate-btn').textContent = `${r}×`;
   }
 
   private buildQualityMenu() {
@@ -651,8 +823,8 @@ export class VodPlayer extends HTMLElement {
   }
 
   private endView() {
-    if (!this.viewStarted || this.ended) return;
-    this.ended = true;
+    if (!this.viewStarted || this.viewEnded) return;
+    this.viewEnded = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.beacon('view_end', { watchedSec: this.takeWatched() });
@@ -668,7 +840,7 @@ export class VodPlayer extends HTMLElement {
       playbackId: this.playbackId,
       position: Number.isFinite(pos) ? Math.round(pos * 1000) / 1000 : 0,
       ...extra,
-      ...(this.token ? { token: this.token } : {}),
+      ...(this.playbackToken ? { token: this.playbackToken } : {}),
     });
     const url = `${this.apiBase}/v1/beacons`;
     this.dispatchEvent(new CustomEvent('beacon', { detail: JSON.parse(body) }));
@@ -695,6 +867,30 @@ export class VodPlayer extends HTMLElement {
 
 if (typeof customElements !== 'undefined' && !customElements.get('vod-player'))
   customElements.define('vod-player', VodPlayer);
+
+// Typed listeners: player.addEventListener('error', (e) => e.detail.code), and the media events.
+export interface VodPlayer {
+  addEventListener<K extends keyof VodPlayerEventMap>(
+    type: K,
+    listener: (this: VodPlayer, ev: VodPlayerEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends keyof VodPlayerEventMap>(
+    type: K,
+    listener: (this: VodPlayer, ev: VodPlayerEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject,
+    options?: boolean | EventListenerOptions,
+  ): void;
+}
 
 declare global {
   interface HTMLElementTagNameMap {

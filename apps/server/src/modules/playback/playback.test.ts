@@ -266,6 +266,26 @@ describe('signed playback: signing keys, RS256 tokens carried into playlists, re
     expect(await status(`/thumb/${publicA.pid}.jpg`)).toBe(200);
   });
 
+  it("the video's playback.embedUrl is its embed page; a signed video's needs ?token= (aud v)", async () => {
+    for (const v of [publicA, signedA]) {
+      const one = (await api(a, 'GET', `/v1/videos/${v.id}`)).body;
+      const listed = (await api(a, 'GET', '/v1/videos?limit=100')).body.data.find(
+        (x: { id: string }) => x.id === v.id,
+      );
+      expect(one.playback.embedUrl).toBe(`${s.url}/embed/${v.pid}`); // built like hlsUrl, no token in it
+      expect(listed.playback.embedUrl).toBe(one.playback.embedUrl);
+    }
+    const pub = await get((await api(a, 'GET', `/v1/videos/${publicA.id}`)).body.playback.embedUrl);
+    expect(pub.status).toBe(200);
+    expect(await pub.text()).toContain(`<vod-player playback-id="${publicA.pid}"`);
+    const embed = (await api(a, 'GET', `/v1/videos/${signedA.id}`)).body.playback.embedUrl as string;
+    expect(await status(embed)).toBe(403);
+    expect(await status(`${embed}?token=${token(signedA, keyA, { aud: 't' })}`)).toBe(403);
+    const ok = await get(`${embed}?token=${token(signedA, keyA)}`);
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('token="');
+  });
+
   it('mints tokens server-side with the managed key; they play for their audience only', async () => {
     const r = await api(a, 'POST', `/v1/videos/${signedA.id}/playback-tokens`, {});
     expect(r.status, JSON.stringify(r.body)).toBe(201);

@@ -60,6 +60,9 @@ export function videoView(row: VideosTable, baseUrl: string) {
       mp4Urls,
       thumbnailUrl: `${baseUrl}/thumb/${pid}.jpg`,
       storyboardUrl: `${baseUrl}/storyboard/${pid}.vtt`,
+      // The embed page (an <iframe> src); a signed video's tokens go in its query (token, thumbToken,
+      // storyboardToken), never in this URL.
+      embedUrl: `${baseUrl}/embed/${pid}`,
     },
     templateId: row.template_id,
     detection: parse(row.detection, null),
