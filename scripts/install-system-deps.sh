@@ -27,6 +27,9 @@ if [ "${1:-}" = "--containers" ]; then
   have runc || need+=(runc)
   # podman's pause image for `podman play kube` (a Recommends of podman, which --no-install-recommends skips)
   have catatonit || need+=(catatonit)
+  # name resolution between Compose containers on podman's CNI network backend (Debian 12's default when
+  # netavark is absent); also skipped as a Recommends
+  [ -x /usr/lib/cni/dnsname ] || need+=(golang-github-containernetworking-plugin-dnsname)
   have mmdebstrap || need+=(mmdebstrap)
   have podman-compose || need+=(podman-compose)
 fi
