@@ -2,7 +2,7 @@
 // `kid` = the signing key's id, claims `sub` = the playback id, `aud` = v (video: HLS, MP4, AES key),
 // t (thumbnail) or s (storyboard), `exp` (5 s of clock skew tolerated), optional `nbf`. Signed with jose,
 // which runs on WebCrypto in browsers, Node, Deno and workers.
-import { importPKCS8, SignJWT } from 'jose';
+import { type CryptoKey, importPKCS8, type KeyObject, SignJWT } from 'jose';
 import { VodCloudError } from './errors.js';
 
 /** v: video (HLS, MP4, AES key), t: thumbnail, s: storyboard. */
@@ -11,8 +11,11 @@ export type PlaybackAudience = 'v' | 't' | 's';
 export interface SignPlaybackTokenOptions {
   /** The signing key's id (`vc.signingKeys.create()` → `id`): the token's `kid`. */
   keyId: string;
-  /** PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, what `signingKeys.create()` returns) or a CryptoKey (RSASSA-PKCS1-v1_5, SHA-256). */
-  privateKey: string | CryptoKey;
+  /**
+   * PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`, what `signingKeys.create()` returns), a WebCrypto CryptoKey
+   * (RSASSA-PKCS1-v1_5, SHA-256) or, in Node, a KeyObject.
+   */
+  privateKey: string | CryptoKey | KeyObject;
   /** The video's `playback.id`. */
   playbackId: string;
   /** One audience or several (default `v`). */
