@@ -45,11 +45,11 @@ interface Packed {
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vodpkg-'));
 const consumer = path.join(dir, 'consumer');
+const clip = path.join(dir, 'clip.mp4');
 let packed: Packed[] = [];
 let server: TestServer;
 let tenant: { id: string; key: string; auth: { authorization: string } };
 let templateId: string;
-let clip: string;
 
 beforeAll(async () => {
   const t0 = performance.now();
@@ -84,7 +84,7 @@ beforeAll(async () => {
         mp4: 'none',
       });
     })(),
-    makeClip((clip = path.join(dir, 'clip.mp4')), { size: '320x240', rate: 25, duration: 2, audio: true }),
+    makeClip(clip, { size: '320x240', rate: 25, duration: 2, audio: true }),
   ]);
   packed = JSON.parse(stdout) as Packed[];
   const tPacked = performance.now();
