@@ -156,6 +156,7 @@ describe('(a) a Node ESM program with the installed SDK against a running server
         VOD_URL: server.url,
         VOD_KEY: tenant.key,
         CLIP: clip,
+        TEMPLATE_ID: templateId,
         VODCLOUD_UPLOAD_STORE: path.join(dir, 'uploads.json'),
       }),
       timeout: 180_000,
