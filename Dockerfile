@@ -7,7 +7,8 @@ ARG BASE_IMAGE=debian:bookworm-slim
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # 1. Build: all dependencies (native addons compiled here), the production bundle, then only
-#    production dependencies kept.
+#    production dependencies kept — less those of the publishable packages that the server never imports
+#    (hls.js is inside dist/player.js; jose and openapi-fetch belong to @vodcloud/sdk).
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
@@ -19,6 +20,7 @@ COPY apps/server/package.json apps/server/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/media/package.json packages/media/
 COPY packages/player/package.json packages/player/
+COPY packages/sdk/package.json packages/sdk/
 COPY packages/storage/package.json packages/storage/
 COPY packages/upload/package.json packages/upload/
 RUN npm ci
@@ -29,6 +31,7 @@ COPY packages packages
 RUN npm run build \
  && npm prune --omit=dev \
  && rm -rf node_modules/@vodcloud node_modules/.package-lock.json \
+ && rm -rf node_modules/hls.js node_modules/jose node_modules/openapi-fetch node_modules/openapi-typescript-helpers \
  && cd node_modules/better-sqlite3 \
  && find build -mindepth 1 -maxdepth 2 ! -path build/Release ! -path build/Release/better_sqlite3.node -exec rm -rf {} + \
  && rm -rf deps src

@@ -32,6 +32,11 @@ const BENCHMARKS: Record<
     about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
     load: () => import('./delivery'),
   },
+  'package-sizes': {
+    about:
+      'npm tarballs of @vodcloud/upload, player, sdk (packed/unpacked) and each alone as a min+gzip browser bundle',
+    load: () => import('./package-sizes'),
+  },
 };
 
 function usage(): string {

@@ -1,16 +1,186 @@
-// `npm run build`: the production build in dist/ — the server as one ESM bundle (our code, the workspace
-// packages included; third-party packages stay in node_modules, installed with `npm ci --omit=dev`) and
-// the <vod-player> browser bundle the server serves prebuilt. `node dist/vodcloud.js …` then runs without
+// `npm run build`: the publishable packages (packages/{upload,player,sdk}/dist: ESM + .d.ts, and the
+// self-contained <vod-player> bundle packages/player/dist/vod-player.min.js), then the production build in
+// dist/ — the server as one ESM bundle (our code, the workspace packages included from their sources;
+// third-party packages stay in node_modules, installed with `npm ci --omit=dev`) and dist/player.js, the
+// same <vod-player> bundle, which the server serves prebuilt. `node dist/vodcloud.js …` then runs without
 // tsx or esbuild.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+//
+// `--packages` builds the packages only (`npm run build:packages`, and `prepare` after `npm install`).
+// With VOD_BUILD_OUT (the build test) only the production build is made, into that folder: a build
+// elsewhere leaves the checkout's packages alone.
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { pathToFileURL } from 'node:url';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-/** The output folder: dist/, or VOD_BUILD_OUT (the build test builds into a temporary folder). */
-const DIST = path.resolve(process.env.VOD_BUILD_OUT ?? path.join(ROOT, 'dist'));
+/** The export condition under which the workspace packages name their TypeScript sources. */
+export const SOURCE_CONDITION = '@vodcloud/source';
+/** The publishable packages, in build order (the sdk's types import the upload package's). */
+export const PACKAGES = ['upload', 'player', 'sdk'] as const;
+export type PackageName = (typeof PACKAGES)[number];
+/** Where the hash of the sources the packages were last built from is kept. */
+const STAMP = path.join(ROOT, 'node_modules/.cache/vodcloud/packages-build.json');
 
-/** Bare imports stay external, except our workspace packages (`@vodcloud/*`), which are TypeScript sources. */
+const pkgDir = (name: PackageName) => path.join(ROOT, 'packages', name);
+
+/** Options of the self-contained <vod-player> browser bundle (hls.js included), served by the server too. */
+export const playerBundleOptions = (): BuildOptions => ({
+  entryPoints: [path.join(pkgDir('player'), 'src/index.ts')],
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2020'],
+  minify: true,
+  legalComments: 'none',
+  conditions: [SOURCE_CONDITION],
+  write: false,
+  logLevel: 'warning',
+});
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The packages                                                                                      */
+
+function* files(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
+    if (name === 'dist' || name === 'node_modules') continue;
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) yield* files(full);
+    else yield full;
+  }
+}
+
+/** The hash of everything the packages are built from: their files (dist aside), this script, tsconfig.json. */
+export function packagesSourceHash(): string {
+  const h = createHash('sha256');
+  const inputs = [
+    ...PACKAGES.flatMap((p) => [...files(pkgDir(p))]),
+    path.join(ROOT, 'scripts/build.ts'),
+    path.join(ROOT, 'tsconfig.json'),
+  ];
+  for (const f of inputs) h.update(path.relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+  return h.digest('hex');
+}
+
+/** True when a package's dist is missing or was built from other sources than the current ones. */
+export function packagesStale(): boolean {
+  if (PACKAGES.some((p) => !existsSync(path.join(pkgDir(p), 'dist/index.d.ts')))) return true;
+  try {
+    return JSON.parse(readFileSync(STAMP, 'utf8')).hash !== packagesSourceHash();
+  } catch {
+    return true;
+  }
+}
+
+/** Bare imports stay imports (the package's dependencies); relative ones and `#platform` are bundled. */
+const libraryOptions = (name: PackageName): BuildOptions => ({
+  bundle: true,
+  format: 'esm',
+  packages: 'external',
+  target: ['es2022'],
+  sourcemap: 'linked',
+  sourcesContent: true,
+  legalComments: 'inline',
+  absWorkingDir: pkgDir(name),
+  logLevel: 'warning',
+});
+
+async function buildPackageJs(name: PackageName) {
+  const dir = pkgDir(name);
+  const entry = path.join(dir, 'src/index.ts');
+  const out = (file: string) => path.join(dir, 'dist', file);
+  if (name === 'upload') {
+    // Two builds: `#platform` resolves to platform.browser.ts under the "browser" condition.
+    await build({
+      ...libraryOptions(name),
+      entryPoints: [entry],
+      platform: 'browser',
+      outfile: out('index.browser.js'),
+    });
+    await build({
+      ...libraryOptions(name),
+      entryPoints: [entry],
+      platform: 'node',
+      outfile: out('index.node.js'),
+    });
+  } else if (name === 'player') {
+    await build({
+      ...libraryOptions(name),
+      entryPoints: [entry],
+      platform: 'browser',
+      outfile: out('index.js'),
+    });
+    const bundle = await build(playerBundleOptions());
+    await writeFile(out('vod-player.min.js'), bundle.outputFiles![0]!.text);
+  } else {
+    await build({
+      ...libraryOptions(name),
+      entryPoints: [entry],
+      platform: 'neutral',
+      outfile: out('index.js'),
+    });
+  }
+}
+
+/** Relative specifiers of emitted .d.ts files get their `.js` (Node16 resolution needs it). */
+async function fixDeclarationSpecifiers(dir: string) {
+  for (const file of files(dir)) {
+    if (!file.endsWith('.d.ts')) continue;
+    const text = await readFile(file, 'utf8');
+    const fixed = text.replace(
+      /((?:from|import)\s*\(?\s*['"])(\.{1,2}\/[^'"]+?)(['"])/g,
+      (m, pre: string, spec: string, post: string) => {
+        if (/\.(js|mjs|cjs|json)$/.test(spec)) return m;
+        const target = path.resolve(path.dirname(file), spec);
+        if (existsSync(`${target}.d.ts`)) return `${pre}${spec}.js${post}`;
+        if (existsSync(path.join(target, 'index.d.ts'))) return `${pre}${spec}/index.js${post}`;
+        return m;
+      },
+    );
+    if (fixed !== text) await writeFile(file, fixed);
+  }
+}
+
+/** The .d.ts files with tsc (packages/<name>/tsconfig.build.json); fails on any type error. */
+async function buildPackageTypes(name: PackageName) {
+  const ts = (await import('typescript')).default;
+  const configFile = path.join(pkgDir(name), 'tsconfig.build.json');
+  const host = { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} };
+  const parsed = ts.getParsedCommandLineOfConfigFile(configFile, {}, host);
+  if (!parsed) throw new Error(`cannot read ${configFile}`);
+  const program = ts.createProgram({ rootNames: parsed.fileNames, options: parsed.options });
+  const emitted = program.emit();
+  const diagnostics = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics, ...parsed.errors];
+  if (diagnostics.length) {
+    const text = ts.formatDiagnostics(diagnostics, {
+      getCanonicalFileName: (f) => f,
+      getCurrentDirectory: () => ROOT,
+      getNewLine: () => '\n',
+    });
+    throw new Error(`@vodcloud/${name} .d.ts:\n${text}`);
+  }
+  await fixDeclarationSpecifiers(path.join(pkgDir(name), 'dist'));
+}
+
+export async function buildPackages(): Promise<string> {
+  const t0 = performance.now();
+  const hash = packagesSourceHash();
+  for (const name of PACKAGES) {
+    await rm(path.join(pkgDir(name), 'dist'), { recursive: true, force: true });
+    await buildPackageJs(name);
+    await buildPackageTypes(name);
+  }
+  await mkdir(path.dirname(STAMP), { recursive: true });
+  await writeFile(STAMP, `${JSON.stringify({ hash })}\n`);
+  return `packages ${PACKAGES.map((p) => `@vodcloud/${p}`).join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* The production build                                                                              */
+
+/** Bare imports stay external, except our workspace packages (`@vodcloud/*`), bundled from their sources. */
 const externalPackages: Plugin = {
   name: 'external-packages',
   setup(b) {
@@ -21,13 +191,13 @@ const externalPackages: Plugin = {
   },
 };
 
-async function main() {
+async function buildServer(dist: string): Promise<string> {
   const t0 = performance.now();
-  await rm(DIST, { recursive: true, force: true });
-  await mkdir(DIST, { recursive: true });
+  await rm(dist, { recursive: true, force: true });
+  await mkdir(dist, { recursive: true });
   const server = await build({
     entryPoints: [path.join(ROOT, 'apps/server/src/cli.ts')],
-    outdir: DIST,
+    outdir: dist,
     entryNames: 'vodcloud',
     // Adapters are imported lazily (only the configured ones load): their code goes to chunks of its own.
     splitting: true,
@@ -37,6 +207,7 @@ async function main() {
     format: 'esm',
     target: ['node20'],
     sourcemap: 'linked',
+    conditions: [SOURCE_CONDITION],
     plugins: [externalPackages],
     // Modules written for CommonJS that the bundle may contain still find require().
     banner: {
@@ -46,37 +217,34 @@ async function main() {
     metafile: true,
     logLevel: 'warning',
   });
-  const player = await build({
-    entryPoints: [path.join(ROOT, 'packages/player/src/index.ts')],
-    outfile: path.join(DIST, 'player.js'),
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2020'],
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'warning',
-  });
-  const code = player.outputFiles[0]!.text;
-  await writeFile(path.join(DIST, 'player.js'), code);
+  const player = await build(playerBundleOptions());
+  const code = player.outputFiles![0]!.text;
+  await writeFile(path.join(dist, 'player.js'), code);
   const external = new Set<string>();
   for (const input of Object.values(server.metafile.inputs))
     for (const imp of input.imports)
       if (imp.external && !imp.path.startsWith('node:')) external.add(imp.path);
   // What the bundle needs from node_modules: every name must be a production dependency (test/deploy).
   await writeFile(
-    path.join(DIST, 'build.json'),
+    path.join(dist, 'build.json'),
     `${JSON.stringify({ external: [...external].sort() }, null, 2)}\n`,
   );
   const kb = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
   const js = Object.entries(server.metafile.outputs).filter(([f]) => f.endsWith('.js'));
   const size = js.reduce((n, [, o]) => n + o.bytes, 0);
-  console.log(
-    `dist/vodcloud.js + ${js.length - 1} chunks ${kb(size)} (${external.size} external imports), dist/player.js ${kb(code.length)} in ${(
-      (performance.now() - t0) / 1000
-    ).toFixed(1)} s`,
-  );
+  return `${path.relative(ROOT, dist) || '.'}/vodcloud.js + ${js.length - 1} chunks ${kb(size)} (${external.size} external imports), player.js ${kb(code.length)} in ${(
+    (performance.now() - t0) / 1000
+  ).toFixed(1)} s`;
 }
 
-await main();
+async function main() {
+  const out = process.env.VOD_BUILD_OUT;
+  if (process.argv.includes('--packages')) {
+    console.log(await buildPackages());
+    return;
+  }
+  if (!out) console.log(await buildPackages());
+  console.log(await buildServer(path.resolve(out ?? path.join(ROOT, 'dist'))));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) await main();

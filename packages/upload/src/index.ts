@@ -15,9 +15,9 @@ import {
   type UrlStorage,
 } from 'tus-js-client';
 import {
-  DEFAULT_STORE_PATH,
+  platform as currentPlatform,
+  DEFAULT_STORE_PATH as defaultStorePath,
   defaultUrlStorage,
-  platform,
   fingerprint as platformFingerprint,
   prepareSource,
 } from '#platform';
@@ -32,11 +32,15 @@ import type {
   UploadState,
   VideoFields,
   VodUpload,
-} from './types';
+} from './types.js';
 
 export type { PreviousUpload, UrlStorage } from 'tus-js-client';
-export type * from './types';
-export { DEFAULT_STORE_PATH, platform };
+export type * from './types.js';
+
+/** Which build is running: `browser` (bundlers' "browser" condition) or `node`. */
+export const platform: 'browser' | 'node' = currentPlatform;
+/** Node: the default file of remembered uploads ($VODCLOUD_UPLOAD_STORE or ~/.vodcloud/uploads.json); browsers: undefined (localStorage). */
+export const DEFAULT_STORE_PATH: () => string | undefined = defaultStorePath;
 
 /** 50 MiB: big enough to be efficient, under the 100 MiB request-body limit of common proxies. */
 export const DEFAULT_CHUNK_SIZE = 50 * 1024 * 1024;
@@ -181,6 +185,13 @@ const trimSlash = (s: string) => s.replace(/\/+$/, '');
 /** Upload URLs end in `<tenantId>.<videoId>`. */
 const videoIdFromUrl = (url: string) => /\.([0-9A-HJKMNP-TV-Z]{26})\/?$/.exec(url)?.[1] ?? null;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A random UUID: crypto.randomUUID where it exists (Node, secure browser contexts), else getRandomValues. */
+function newIdempotencyKey(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  const h = [...c.getRandomValues(new Uint8Array(16))].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((Number.parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20)}`;
+}
 
 type Mode = 'api' | 'created' | 'endpoint';
 
@@ -401,7 +412,8 @@ class VodUploadImpl implements VodUpload {
     const body: Record<string, unknown> = {};
     for (const k of VIDEO_FIELDS) if (o[k] !== undefined) body[k] = o[k];
     if (body.title === undefined && (o.filename ?? src.name)) body.title = o.filename ?? src.name;
-    const res = await this.api('POST', '/v1/uploads', body);
+    // One key for this creation, sent again on each retry: the server answers a repeat with the first upload.
+    const res = await this.api('POST', '/v1/uploads', body, { 'idempotency-key': newIdempotencyKey() });
     if (res.status !== 201) throw await httpError(res, 'POST /v1/uploads');
     const created = (await res.json()) as CreatedUpload;
     return {
@@ -413,7 +425,12 @@ class VodUploadImpl implements VodUpload {
   }
 
   /** An API call with the API key, retried with the retry delays on network errors, 429 and 5xx. */
-  private async api(method: string, path: string, body?: unknown): Promise<Response> {
+  private async api(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<Response> {
     const o = this.options as ApiKeyOptions;
     const delays = this.retryDelays ?? [];
     for (let attempt = 0; ; attempt++) {
@@ -423,6 +440,7 @@ class VodUploadImpl implements VodUpload {
           method,
           headers: {
             authorization: `Bearer ${o.apiKey}`,
+            ...extraHeaders,
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },
           body: body === undefined ? undefined : JSON.stringify(body),

@@ -2,7 +2,7 @@
 
 import type { UrlStorage } from 'tus-js-client';
 import { defaultOptions } from 'tus-js-client';
-import type { PreparedSource, UploadFile } from './types';
+import type { PreparedSource, UploadFile } from './types.js';
 
 export const platform = 'browser' as const;
 

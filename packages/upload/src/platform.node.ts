@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { UrlStorage } from 'tus-js-client';
 import * as tus from 'tus-js-client';
-import type { PreparedSource, UploadFile } from './types';
+import type { PreparedSource, UploadFile } from './types.js';
 
 export const platform = 'node' as const;
 

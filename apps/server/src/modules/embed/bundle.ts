@@ -3,40 +3,33 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-/** packages/player/src/index.ts, from the source tree (a checkout run by tsx/vitest). */
-export const PLAYER_ENTRY = path.resolve(import.meta.dirname, '../../../../../packages/player/src/index.ts');
 /** The prebuilt bundle of the production build: `npm run build` writes dist/player.js beside dist/vodcloud.js. */
 export const PREBUILT_PLAYER = path.join(import.meta.dirname, 'player.js');
+/**
+ * In a checkout (run by tsx or vitest): the package's own browser bundle, packages/player/dist/vod-player.min.js,
+ * built by `npm install` (the `prepare` script), `npm run build` or `npm run build:packages`.
+ */
+export const PACKAGE_PLAYER = path.resolve(
+  import.meta.dirname,
+  '../../../../../packages/player/dist/vod-player.min.js',
+);
 
 let cached: Promise<{ code: string; etag: string }> | undefined;
 
 const etagOf = (code: string) => `"${createHash('sha256').update(code).digest('base64url').slice(0, 22)}"`;
 
 /**
- * The <vod-player> browser bundle (hls.js included): the production build's dist/player.js, read once;
- * in a checkout, built once per process with esbuild's JS API into memory on first use (esbuild is a
- * development dependency, loaded lazily, so a server that never serves an embed page never needs it).
+ * The <vod-player> browser bundle (hls.js included), read once: the production build's dist/player.js, else
+ * the player package's dist/vod-player.min.js. Nothing is built at run time.
  */
 export function playerBundle(): Promise<{ code: string; etag: string }> {
   cached ??= (async () => {
-    if (existsSync(PREBUILT_PLAYER)) {
-      const code = await readFile(PREBUILT_PLAYER, 'utf8');
-      return { code, etag: etagOf(code) };
-    }
-    if (!existsSync(PLAYER_ENTRY)) throw new Error(`player source not found at ${PLAYER_ENTRY}`);
-    const esbuild = await import('esbuild');
-    const out = await esbuild.build({
-      entryPoints: [PLAYER_ENTRY],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      target: ['es2020'],
-      minify: true,
-      write: false,
-      legalComments: 'none',
-      logLevel: 'silent',
-    });
-    const code = out.outputFiles[0]!.text;
+    const file = [PREBUILT_PLAYER, PACKAGE_PLAYER].find((f) => existsSync(f));
+    if (!file)
+      throw new Error(
+        `the <vod-player> bundle is missing (neither ${PREBUILT_PLAYER} nor ${PACKAGE_PLAYER} exists): run npm run build`,
+      );
+    const code = await readFile(file, 'utf8');
     return { code, etag: etagOf(code) };
   })().catch((err) => {
     cached = undefined;

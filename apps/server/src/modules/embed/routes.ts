@@ -30,7 +30,7 @@ export const EMBED_CSP = [
  * The embed page (stream role): GET /embed/{playbackId}[?token=&thumbToken=&storyboardToken=] answers a
  * minimal HTML page with one full-size <vod-player>, for an <iframe>. The video's referrer policy and, for
  * a signed video, the token (aud v) are checked as on the stream routes. GET /embed/vod-player.js is the
- * player bundle, built in memory on first request (see bundle.ts).
+ * prebuilt player bundle (see bundle.ts).
  */
 export function embedRoutes(app: FastifyInstance, d: EmbedDeps): void {
   // Uncached: the page is loaded once per view, and a block or a new policy applies to it at once.

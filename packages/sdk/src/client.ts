@@ -1,0 +1,218 @@
+import { createUpload, type UploadFile, type UploadProgress, VodUploadError } from '@vodcloud/upload';
+import createClient, { type Client } from 'openapi-fetch';
+import { VodCloudError } from './errors.js';
+import type { components, paths } from './generated/openapi.js';
+import { type FetchLike, type RetryOptions, retryingFetch } from './http.js';
+
+export type Video = components['schemas']['Video'];
+export type VideoStatus = Video['status'];
+export type VideoListQuery = NonNullable<paths['/v1/videos']['get']['parameters']['query']>;
+export type VideoUpdate = paths['/v1/videos/{id}']['patch']['requestBody']['content']['application/json'];
+export type VideoFields = NonNullable<
+  paths['/v1/uploads']['post']['requestBody']
+>['content']['application/json'];
+export type CreatedSigningKey = components['schemas']['CreatedSigningKey'];
+export type SigningKey = components['schemas']['SigningKey'];
+export interface Page<T> {
+  data: T[];
+  /** Pass as `cursor` for the next page; null on the last one. */
+  nextCursor: string | null;
+}
+
+export interface VodCloudOptions extends RetryOptions {
+  /** The API's base URL, e.g. https://vod.example.com */
+  baseUrl: string;
+  /** A tenant API key (`read`, or `read,write` to change things). Never ship one to a browser you do not control. */
+  apiKey: string;
+  /** The fetch to use (default: globalThis.fetch). */
+  fetch?: (input: Request) => Promise<Response>;
+  /** Extra headers on every API request. */
+  headers?: Record<string, string>;
+}
+
+export interface UploadVideoOptions extends VideoFields {
+  /** Called as bytes are acknowledged by the server. */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Aborts the upload: it is cancelled on the server and the promise rejects with code `aborted`. */
+  signal?: AbortSignal;
+  /** Bytes per PATCH (default 50 MiB). */
+  chunkSize?: number;
+  /** The file name sent as tus metadata (default: the File's or path's name). */
+  filename?: string;
+  /** Largest size the upload may reach, and seconds until an unfinished upload expires. */
+  maxSizeBytes?: number;
+  expiresIn?: number;
+  /**
+   * Where upload URLs are remembered to resume after a restart or reload (see @vodcloud/upload):
+   * `storePath` (Node, default ~/.vodcloud/uploads.json), or `urlStorage: false` to not remember.
+   */
+  storePath?: string;
+  urlStorage?: false;
+  /** Waits (ms) before each retry of a failed upload request; null disables. */
+  retryDelays?: number[] | null;
+}
+
+export interface WaitForOptions {
+  /** Default 10 minutes. */
+  timeoutMs?: number;
+  /** Time between two polls (default 1000 ms). */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/** The data of a successful openapi-fetch result, or its error thrown as a VodCloudError. */
+export function unwrap<D>(result: { data?: D; error?: unknown; response: Response }): D {
+  if (result.response.ok) return result.data as D;
+  throw VodCloudError.fromResponse(result.response, result.error);
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+
+export class Videos {
+  constructor(
+    private readonly api: Client<paths>,
+    private readonly options: VodCloudOptions,
+  ) {}
+
+  async get(id: string): Promise<Video> {
+    return unwrap(await this.api.GET('/v1/videos/{id}', { params: { path: { id } } }));
+  }
+
+  async update(id: string, changes: VideoUpdate): Promise<Video> {
+    return unwrap(await this.api.PATCH('/v1/videos/{id}', { params: { path: { id } }, body: changes }));
+  }
+
+  async delete(id: string): Promise<void> {
+    unwrap(await this.api.DELETE('/v1/videos/{id}', { params: { path: { id } } }));
+  }
+
+  /** One page, newest first. */
+  async list(query: VideoListQuery = {}): Promise<Page<Video>> {
+    const page = unwrap(await this.api.GET('/v1/videos', { params: { query } }));
+    return { data: page.data, nextCursor: page.nextCursor };
+  }
+
+  /** Every video matching `query`, page after page (`limit` is the page size). */
+  async *iterate(query: Omit<VideoListQuery, 'cursor'> = {}): AsyncGenerator<Video, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...query, ...(cursor ? { cursor } : {}) });
+      yield* page.data;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
+
+  /**
+   * Uploads a file (resumable, tus via @vodcloud/upload) and returns the new video. Node: a path, a Buffer,
+   * a Blob, an fs.ReadStream or a Readable; browsers: a File or Blob.
+   */
+  async upload(file: UploadFile, options: UploadVideoOptions = {}): Promise<Video> {
+    const { onProgress, signal, ...rest } = options;
+    const { fetch: customFetch } = this.options;
+    const upload = createUpload(file, {
+      ...rest,
+      apiBase: this.options.baseUrl,
+      apiKey: this.options.apiKey,
+      ...(customFetch ? { fetch: (input, init) => customFetch(new Request(input, init)) } : {}),
+    });
+    if (onProgress) upload.on('progress', onProgress);
+    const onAbort = () => void upload.abort();
+    if (signal?.aborted) throw new VodCloudError({ code: 'aborted', detail: 'the upload was aborted' });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const { videoId } = await upload.done();
+      return await this.get(videoId);
+    } catch (err) {
+      if (!(err instanceof VodUploadError)) throw err;
+      throw new VodCloudError({
+        status: err.status,
+        code: err.code === 'http' ? 'upload_failed' : err.code === 'invalid' ? 'upload_failed' : err.code,
+        detail: err.message,
+        cause: err,
+      });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Polls the video until it is `ready` (every rendition made) or `playable` (the first can be played).
+   * Throws VodCloudError `video_errored` when processing fails, `timeout` after `timeoutMs`.
+   */
+  async waitFor(id: string, until: 'ready' | 'playable', options: WaitForOptions = {}): Promise<Video> {
+    const { timeoutMs = 600_000, intervalMs = 1000, signal } = options;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const video = await this.get(id);
+      if (video.status === 'errored')
+        throw new VodCloudError({
+          code: 'video_errored',
+          detail: `video ${id} errored${video.error ? `: ${video.error.code}: ${video.error.message}` : ''}`,
+        });
+      if (video.status === 'ready' || (until === 'playable' && video.playable)) return video;
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new VodCloudError({
+          code: 'timeout',
+          detail: `video ${id} was not ${until} within ${timeoutMs} ms (status ${video.status})`,
+        });
+      await sleep(Math.min(intervalMs, left), signal);
+    }
+  }
+}
+
+export class SigningKeys {
+  constructor(private readonly api: Client<paths>) {}
+
+  /** A new RSA-2048 pair made by the server: `privateKey` (PKCS#8 PEM) is returned this once. */
+  async create(): Promise<CreatedSigningKey & { privateKey: string }>;
+  /** Registers your own public key (SPKI or PKCS#1 PEM); the private key never leaves you. */
+  async create(options: { publicKey: string }): Promise<CreatedSigningKey>;
+  async create(options?: { publicKey: string }): Promise<CreatedSigningKey> {
+    return unwrap(await this.api.POST('/v1/signing-keys', { body: options ?? {} }));
+  }
+
+  async list(query: { limit?: number; cursor?: string } = {}): Promise<Page<SigningKey>> {
+    const page = unwrap(await this.api.GET('/v1/signing-keys', { params: { query } }));
+    return { data: page.data, nextCursor: page.nextCursor };
+  }
+
+  /** Revokes a key: tokens signed with it stop working. */
+  async revoke(id: string): Promise<void> {
+    unwrap(await this.api.DELETE('/v1/signing-keys/{id}', { params: { path: { id } } }));
+  }
+}
+
+/** The vodcloud API. `api` is the typed low-level client (openapi-fetch) for every endpoint. */
+export class VodCloud {
+  /** openapi-fetch's client on the generated `paths`: `await vc.api.GET('/v1/webhooks')` → `{ data, error, response }`. */
+  readonly api: Client<paths>;
+  readonly videos: Videos;
+  readonly signingKeys: SigningKeys;
+
+  constructor(options: VodCloudOptions) {
+    if (!options?.baseUrl || !options.apiKey) throw new TypeError('baseUrl and apiKey are required');
+    const baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const inner: FetchLike = options.fetch ?? ((req) => globalThis.fetch(req));
+    this.api = createClient<paths>({
+      baseUrl,
+      fetch: retryingFetch(inner, options),
+      headers: { ...options.headers, authorization: `Bearer ${options.apiKey}` },
+    });
+    const resolved = { ...options, baseUrl };
+    this.videos = new Videos(this.api, resolved);
+    this.signingKeys = new SigningKeys(this.api);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * @vodcloud/sdk: a typed client for the vodcloud API, for Node ≥ 20 and browsers.
+ *
+ *   const vc = new VodCloud({ baseUrl, apiKey });
+ *   const video = await vc.videos.upload('talk.mp4', { title: 'Talk' });
+ *   await vc.videos.waitFor(video.id, 'ready');
+ *
+ * `vc.api` reaches every endpoint with types generated from the server's /openapi.json.
+ */
+export type { UploadFile, UploadProgress } from '@vodcloud/upload';
+export {
+  type CreatedSigningKey,
+  type Page,
+  type SigningKey,
+  SigningKeys,
+  type UploadVideoOptions,
+  unwrap,
+  type Video,
+  type VideoFields,
+  type VideoListQuery,
+  type VideoStatus,
+  Videos,
+  type VideoUpdate,
+  VodCloud,
+  type VodCloudOptions,
+  type WaitForOptions,
+} from './client.js';
+export { type FieldError, type LocalErrorCode, VodCloudError, type VodCloudErrorInit } from './errors.js';
+export type { components, operations, paths } from './generated/openapi.js';
+export type { RetryOptions } from './http.js';
+export { type PlaybackAudience, type SignPlaybackTokenOptions, signPlaybackToken } from './playback.js';
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookEvent,
+  type WebhookEventType,
+  type WebhookHeaders,
+} from './webhooks.js';

@@ -1,0 +1,395 @@
+// The packages as users get them (issue 15): `npm pack` of @vodcloud/upload, @vodcloud/player and
+// @vodcloud/sdk, the tarballs installed into an empty project (once for the whole file), then
+//   (a) a Node ESM program using the SDK against a real running server, and examples/upload-folder.mjs;
+//   (b) the three packages bundled for the browser with esbuild from the installed copies, run in Chromium:
+//       uploads from the page, a <vod-player> plays the video to its end;
+//   (c) consumer projects typechecked in strict mode: the browser entry points without @types/node, the
+//       Node entry points with it under Node16 resolution.
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newSecret, signedHeaders } from '../../apps/server/src/modules/webhooks/sender';
+import { startTestServer, type TestServer } from '../support/app';
+import { hasChromium, launchBrowser } from '../support/browser';
+import { createTemplate, makeClip } from '../support/videos';
+import type { BrowserRun } from './fixtures/browser';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const FIXTURES = path.join(import.meta.dirname, 'fixtures');
+const PACKAGES = ['upload', 'player', 'sdk'] as const;
+
+/** The environment of child processes: without npm's own variables (when run by `npm test`) and conditions. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^npm_/i.test(k) || /^npm_config_(cache|userconfig|registry)$/i.test(k)) env[k] = v;
+  delete env.NODE_OPTIONS;
+  return { ...env, ...extra };
+}
+
+interface Packed {
+  name: string;
+  filename: string;
+  size: number;
+  unpackedSize: number;
+  files: Array<{ path: string }>;
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'vodpkg-'));
+const consumer = path.join(dir, 'consumer');
+const clip = path.join(dir, 'clip.mp4');
+let packed: Packed[] = [];
+let server: TestServer;
+let tenant: { id: string; key: string; auth: { authorization: string } };
+let templateId: string;
+
+beforeAll(async () => {
+  const t0 = performance.now();
+  const [{ stdout }] = await Promise.all([
+    run(
+      'npm',
+      [
+        'pack',
+        '--json',
+        '--ignore-scripts',
+        '--pack-destination',
+        dir,
+        ...PACKAGES.flatMap((p) => ['-w', `packages/${p}`]),
+      ],
+      {
+        cwd: ROOT,
+        env: childEnv(),
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    ),
+    (async () => {
+      server = await startTestServer({
+        VOD_FETCH_ALLOW_HOSTS: '127.0.0.1',
+        VOD_WORKER_CONCURRENCY: 'cpu=2,io=2,fast=4',
+      });
+      tenant = await server.tenant('packages');
+      templateId = await createTemplate(server.url, tenant.auth, {
+        name: 'tiny',
+        renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+        audio: { bitrate: 64_000 },
+        hls: { segmentDuration: 2 },
+        mp4: 'none',
+      });
+    })(),
+    makeClip(clip, { size: '320x240', rate: 25, duration: 2, audio: true }),
+  ]);
+  packed = JSON.parse(stdout) as Packed[];
+  const tPacked = performance.now();
+  mkdirSync(consumer);
+  const deps = Object.fromEntries(packed.map((p) => [p.name, `file:../${p.filename}`]));
+  writeFileSync(
+    path.join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps }, null, 2),
+  );
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], {
+    cwd: consumer,
+    env: childEnv(),
+  });
+  for (const f of ['node-consumer.mjs', 'browser.ts'])
+    copyFileSync(path.join(FIXTURES, f), path.join(consumer, f));
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  console.log(
+    `packages: packed (with server start and clip) in ${s(tPacked - t0)}, installed into an empty project in ${s(performance.now() - tPacked)}; ` +
+      packed.map((p) => `${p.name} ${p.size} B packed / ${p.unpackedSize} B unpacked`).join(', '),
+  );
+}, 240_000);
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the packed packages', () => {
+  it('hold their dist (ESM, .d.ts, the player bundle), a changelog and readme, and no sources or tests', () => {
+    expect(packed.map((p) => p.name).sort()).toEqual([
+      '@vodcloud/player',
+      '@vodcloud/sdk',
+      '@vodcloud/upload',
+    ]);
+    for (const p of packed) {
+      const files = p.files.map((f) => f.path);
+      expect(files, p.name).toEqual(
+        expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'dist/index.d.ts']),
+      );
+      expect(
+        files.filter((f) => /^src\/|\.test\.|(^|\/)test\//.test(f)),
+        p.name,
+      ).toEqual([]);
+      const pkg = JSON.parse(
+        readFileSync(path.join(consumer, 'node_modules', p.name, 'package.json'), 'utf8'),
+      );
+      expect(pkg.private, p.name).toBeUndefined();
+      expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+      expect(pkg.license).toBeTruthy();
+    }
+    const files = (name: string) => packed.find((p) => p.name === name)!.files.map((f) => f.path);
+    expect(files('@vodcloud/upload')).toEqual(
+      expect.arrayContaining(['dist/index.browser.js', 'dist/index.node.js']),
+    );
+    expect(files('@vodcloud/player')).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/vod-player.min.js']),
+    );
+    expect(files('@vodcloud/sdk')).toEqual(
+      expect.arrayContaining(['dist/index.js', 'dist/generated/openapi.d.ts']),
+    );
+  });
+});
+
+describe('(a) a Node ESM program with the installed SDK against a running server', () => {
+  it('uploads, waits, lists, iterates, updates, gets VodCloudErrors, signs tokens the server accepts, verifies webhooks', async () => {
+    const { stdout, stderr } = await run(process.execPath, ['node-consumer.mjs'], {
+      cwd: consumer,
+      env: childEnv({
+        VOD_URL: server.url,
+        VOD_KEY: tenant.key,
+        CLIP: clip,
+        TEMPLATE_ID: templateId,
+        VODCLOUD_UPLOAD_STORE: path.join(dir, 'uploads.json'),
+      }),
+      timeout: 180_000,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((err) => {
+      throw new Error(`node-consumer.mjs failed: ${err.stderr || err.message}`);
+    });
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(stderr).toBe('');
+    expect(out.upload).toMatchObject({ title: 'consumer clip', lastPercent: 100 });
+    expect(out.ready).toEqual({ status: 'ready', playable: true, policy: 'signed' });
+    const id = out.upload.id;
+    // Newest first: the never-uploaded video is made after the list, so the uploaded one heads it.
+    expect(out.list.ids).toEqual([id]);
+    expect(out.list.nextCursor).toBeNull();
+    expect(out.iterate).toEqual([id]);
+    expect(out.update).toEqual({ title: 'renamed by the SDK', fetched: 'renamed by the SDK' });
+    expect(out.notFound).toMatchObject({ vodCloudError: true, status: 404, code: 'not_found' });
+    expect(out.notFound.requestId).toMatch(/\S/);
+    expect(out.timeout).toMatchObject({ vodCloudError: true, code: 'timeout' });
+    expect(out.signingKey.hasPrivateKey).toBe(true);
+    expect(out.playback).toEqual({ signed: 200, tampered: 403, none: 403, wrongAudience: 403 });
+    expect(out.webhook).toMatchObject({ type: 'video.ready' });
+    expect(out.webhook.id).toBe(out.webhook.header);
+    expect(out.webhookRejects).toEqual({
+      again: 'accepted',
+      body: 'invalid_signature',
+      secret: 'invalid_signature',
+      signature: 'invalid_signature',
+      late: 'invalid_signature',
+    });
+    // An Idempotency-Key on every POST the SDK made (a UUID each), none on other methods.
+    const requests = out.requests as Array<{ method: string; path: string; key: string | null }>;
+    const posts = requests.filter((r) => r.method === 'POST');
+    expect(posts.map((r) => r.path)).toEqual(
+      expect.arrayContaining(['/v1/webhooks', '/v1/uploads', '/v1/signing-keys']),
+    );
+    for (const r of posts)
+      expect(r.key, r.path).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(posts.map((r) => r.key)).size).toBe(posts.length);
+    expect(requests.filter((r) => r.method !== 'POST' && r.key !== null)).toEqual([]);
+  }, 200_000);
+
+  it('examples/upload-folder.mjs uploads every video of a folder', async () => {
+    const folder = path.join(dir, 'folder');
+    mkdirSync(folder);
+    copyFileSync(clip, path.join(folder, 'first.mp4'));
+    copyFileSync(clip, path.join(folder, 'second.mov'));
+    writeFileSync(path.join(folder, 'notes.txt'), 'not a video');
+    copyFileSync(path.join(ROOT, 'examples/upload-folder.mjs'), path.join(consumer, 'upload-folder.mjs'));
+    const { stdout } = await run(process.execPath, ['upload-folder.mjs', folder], {
+      cwd: consumer,
+      env: childEnv({
+        VODCLOUD_URL: server.url,
+        VODCLOUD_API_KEY: tenant.key,
+        VODCLOUD_UPLOAD_STORE: path.join(dir, 'uploads.json'),
+      }),
+      timeout: 120_000,
+    });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
+    expect(lines.map(([file]) => path.basename(file!)).sort()).toEqual(['first.mp4', 'second.mov']);
+    for (const [file, id] of lines) {
+      const v = await (await fetch(`${server.url}/v1/videos/${id}`, { headers: tenant.auth })).json();
+      expect(v.title).toBe(path.parse(file!).name);
+      expect(v.sizeBytes).toBe(readFileSync(clip).length);
+    }
+  }, 150_000);
+});
+
+describe.skipIf(!hasChromium())('(b) the packages bundled for the browser from the installed copies', () => {
+  let browser: Browser;
+  let result: BrowserRun;
+  let pageLog: string[] = [];
+
+  beforeAll(async () => {
+    const out = await build({
+      entryPoints: [path.join(consumer, 'browser.ts')],
+      absWorkingDir: consumer,
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      target: ['es2022'],
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(out.metafile.inputs);
+    // Every @vodcloud module comes from the installed tarballs' dist, and no Node module is in the bundle.
+    const ours = inputs.filter((i) => i.includes('@vodcloud/'));
+    expect(ours.length).toBeGreaterThanOrEqual(3);
+    for (const i of ours) expect(i).toMatch(/^node_modules\/@vodcloud\/(upload|player|sdk)\/dist\//);
+    expect(inputs).toContain('node_modules/@vodcloud/upload/dist/index.browser.js');
+    expect(inputs.some((i) => i.includes('tus-js-client/lib.esm/browser/'))).toBe(true);
+    expect(inputs.filter((i) => /^node:|tus-js-client\/lib\.esm\/node\//.test(i))).toEqual([]);
+    const bundle = out.outputFiles[0]!.text;
+    const secret = newSecret();
+    const raw = JSON.stringify({
+      id: 'evt_1',
+      type: 'video.ready',
+      createdAt: new Date().toISOString(),
+      data: {},
+    });
+    const pages = http.createServer((req, res) => {
+      const p = new URL(req.url ?? '/', 'http://x').pathname;
+      if (p === '/bundle.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+      else if (p === '/clip.mp4') res.writeHead(200, { 'content-type': 'video/mp4' }).end(readFileSync(clip));
+      else
+        res
+          .writeHead(200, { 'content-type': 'text/html' })
+          .end(
+            '<!doctype html><meta charset="utf-8"><body><script type="module" src="/bundle.js"></script></body>',
+          );
+    });
+    await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
+    const origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    expect(origin).not.toBe(new URL(server.url).origin);
+    browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      pageLog = [];
+      page.on('console', (m) => pageLog.push(`${m.type()}: ${m.text()}`));
+      page.on('pageerror', (e) => pageLog.push(`pageerror: ${e.message}`));
+      await page.goto(origin);
+      await page.waitForFunction(() => 'vodTest' in window, undefined, { timeout: 10_000 });
+      result = await page.evaluate((o) => window.vodTest.run(o), {
+        baseUrl: server.url,
+        apiKey: tenant.key,
+        clipUrl: `${origin}/clip.mp4`,
+        webhook: { raw, headers: signedHeaders(secret, 'evt_1', raw), secret },
+      });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\npage log:\n${pageLog.join('\n')}`);
+    } finally {
+      await browser.close();
+      await new Promise((r) => pages.close(r));
+    }
+  }, 150_000);
+
+  it('uploads from the page with @vodcloud/upload and the SDK, verifies a webhook and signs a token with WebCrypto', () => {
+    expect(result.platform).toBe('browser');
+    expect(result.uploaded.videoId).toMatch(/^[0-9A-Z]{26}$/);
+    expect(result.video).toMatchObject({ status: 'ready', playable: true });
+    expect(result.webhook).toEqual({ accepted: 'video.ready', tampered: 'invalid_signature' });
+    expect(result.tokenParts).toBe(3);
+  });
+
+  it('plays the video with <vod-player> to its end', () => {
+    expect(result.videoEnded, pageLog.join('\n')).toBe(true);
+  });
+
+  // ISSUE 15 PART 4 (the "player" helper's branch): <vod-player> re-dispatches its media events. Until that
+  // work is merged only the inner <video> fires `ended`, and this one assertion fails.
+  it('receives `ended` from the <vod-player> element itself', () => {
+    expect(result.elementEnded, `events on the element: ${result.events.join(', ')}`).toBe(true);
+  });
+});
+
+describe.concurrent('(c) consumer projects typecheck in strict mode', () => {
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  const typecheck = async (project: string) => {
+    try {
+      await run(process.execPath, [tsc, '-p', project, '--pretty', 'false'], {
+        cwd: consumer,
+        env: childEnv(),
+      });
+      return [];
+    } catch (err) {
+      return String((err as { stdout?: string }).stdout ?? err)
+        .split('\n')
+        .filter((l) => /error TS/.test(l));
+    }
+  };
+
+  it('the browser entry points, with the DOM library and without @types/node', async () => {
+    writeFileSync(
+      path.join(consumer, 'tsconfig.browser.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2022', 'DOM', 'DOM.Iterable'],
+          module: 'ESNext',
+          moduleResolution: 'Bundler',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: [],
+        },
+        files: ['browser.ts'],
+      }),
+    );
+    const errors = await typecheck('tsconfig.browser.json');
+    // tus-js-client's own typings name Node's Buffer (in the `file` union): that upstream line is the only
+    // error allowed, nothing in our packages' declarations.
+    const ours = errors.filter(
+      (e) =>
+        !/^node_modules\/tus-js-client\/lib\/index\.d\.ts\(\d+,\d+\): error TS25(80|91): Cannot find name 'Buffer'/.test(
+          e,
+        ),
+    );
+    expect(ours).toEqual([]);
+    expect(errors.every((e) => !e.includes('@vodcloud'))).toBe(true);
+  }, 120_000);
+
+  it('the Node entry points, with @types/node and Node16 resolution', async () => {
+    const project = path.join(consumer, 'node-check');
+    mkdirSync(project, { recursive: true });
+    copyFileSync(path.join(FIXTURES, 'node-types.ts'), path.join(project, 'node-types.ts'));
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(
+      path.join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2022'],
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          typeRoots: [path.join(ROOT, 'node_modules/@types')],
+          types: ['node'],
+        },
+        files: ['node-types.ts'],
+      }),
+    );
+    expect(await typecheck(path.join(project, 'tsconfig.json'))).toEqual([]);
+  }, 120_000);
+
+  it('the Node examples parse (node --check)', async () => {
+    for (const f of ['upload-folder.mjs', 'express-server.mjs'])
+      await expect(run(process.execPath, ['--check', path.join(ROOT, 'examples', f)])).resolves.toBeDefined();
+  });
+});
