@@ -1,5 +1,5 @@
 // <vod-player> in real headless Chromium: a ready video played by the web component from a page on another
-// origin (the bundle is the server's /embed/vod-player.js, built in memory by esbuild on first request),
+// origin (the bundle is the server's /embed/vod-player.js, the prebuilt packages/player/dist/vod-player.min.js),
 // its quality menu, storyboard previews, keyboard and ARIA, QoE beacons in the table, and the embed page
 // in an <iframe>.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -310,8 +310,7 @@ describe.skipIf(!hasChromium())('(b) the packages bundled for the browser from t
     expect(result.videoEnded, pageLog.join('\n')).toBe(true);
   });
 
-  // ISSUE 15 PART 4 (the "player" helper's branch): <vod-player> re-dispatches its media events. Until that
-  // work is merged only the inner <video> fires `ended`, and this one assertion fails.
+  // <vod-player> re-dispatches its media events (issue 15, part 4): `ended` arrives on the element itself.
   it('receives `ended` from the <vod-player> element itself', () => {
     expect(result.elementEnded, `events on the element: ${result.events.join(', ')}`).toBe(true);
   });

@@ -4471,6 +4471,8 @@ export interface components {
         };
         thumbnailUrl: string;
         storyboardUrl: string;
+        /** @description the embed page for an <iframe>; a signed video needs ?token= (aud v), and optionally &thumbToken= (aud t) and &storyboardToken= (aud s) */
+        embedUrl: string;
       };
       templateId: string | null;
       detection: unknown | null;
@@ -4857,6 +4859,8 @@ export interface components {
         };
         thumbnailUrl: string;
         storyboardUrl: string;
+        /** @description the embed page for an <iframe>; a signed video needs ?token= (aud v), and optionally &thumbToken= (aud t) and &storyboardToken= (aud s) */
+        embedUrl: string;
       };
       templateId: string | null;
       detection: unknown | null;
