@@ -167,11 +167,14 @@ export async function clockOffsets(registry: Registry, waitMs: number) {
   for (const s of services) await instancesOf(registry, s); // loaded (ZooKeeper) before subscribing
   const unsubscribe = services.map((s) => registry.subscribe(s, onList));
   const until = Date.now() + waitMs;
-  while (Date.now() < until && [...seen.keys()].some((id) => !offsets.has(id)))
+  while (Date.now() < until && [...seen.keys()].some((id) => !offsets.has(id))) {
+    let timer: NodeJS.Timeout | undefined;
     await new Promise<void>((r) => {
       wake = r;
-      setTimeout(r, Math.max(0, until - Date.now()));
+      timer = setTimeout(r, Math.max(0, until - Date.now()));
     });
+    clearTimeout(timer);
+  }
   for (const u of unsubscribe) u();
   return {
     offsets: [...offsets].map(([id, ms]) => ({ id, url: seen.get(id)!.url, offsetMs: ms })),

@@ -14,6 +14,7 @@ import {
   withApiOptions,
 } from './api';
 import { formatSeconds, shortTime, table } from './format';
+import { formatBytes } from './upload';
 import { registerWaitCommand } from './wait';
 
 type Page = { data: Video[]; nextCursor: string | null };
@@ -50,7 +51,8 @@ export function describeVideo(v: Video): string {
     ['status', `${v.status}${v.playable && v.status !== 'ready' ? ' (playable)' : ''}`],
     ['progress', `${Math.round(v.progress * 100)}%`],
     ['duration', formatSeconds(v.duration)],
-    ['size', v.width && v.height ? `${v.width}x${v.height}` : '-'],
+    ['frame', v.width && v.height ? `${v.width}x${v.height}` : '-'],
+    ['size', v.sizeBytes === null ? '-' : formatBytes(v.sizeBytes)],
     ['renditions', `${ready}/${v.renditions.length} ready`],
     ...v.renditions.map(
       (r) =>
