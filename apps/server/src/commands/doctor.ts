@@ -1,6 +1,6 @@
 // `vodcloud doctor [--json]`: every check of this node's configuration, each ok, warn or fail with a line
 // of explanation and, when not ok, a fix; exit 1 when one fails.
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Config } from '../config';
 import { runDoctor, statusOf } from '../doctor';
 import { EXIT, emit } from './api';
@@ -16,11 +16,13 @@ export function registerDoctorCommand(program: Command, config: () => Config): v
         'and the clock skew between nodes; exit 1 if a check fails (warn does not)',
     )
     .option('--json', 'print {ok, checks: [{name, status, detail, fix}]} on stdout')
-    .option(
-      '--probe-timeout <duration>',
-      'how long to wait for a worker to take the probe job, and for nodes to report their clocks (default 10s)',
-      parseDuration,
-      10_000,
+    .addOption(
+      new Option(
+        '--probe-timeout <duration>',
+        'how long to wait for a worker to take the probe job, and for nodes to report their clocks',
+      )
+        .argParser(parseDuration)
+        .default(10_000, '10s'),
     )
     .action(async (o: { json?: boolean; probeTimeout: number }) => {
       const results = await runDoctor(config(), engineChecks({ waitMs: o.probeTimeout }));

@@ -113,13 +113,14 @@ export function registerWaitCommand(videos: Command): void {
     .addOption(
       new Option('--until <state>', 'the state to wait for').choices(['ready', 'playable']).default('ready'),
     )
-    .option(
-      '--timeout <duration>',
-      'give up after this long, e.g. 90s, 10m, 1h (default 10m)',
-      parseDuration,
-      600_000,
+    .addOption(
+      new Option('--timeout <duration>', 'give up after this long, e.g. 90s, 10m, 1h')
+        .argParser(parseDuration)
+        .default(600_000, '10m'),
     )
-    .option('--interval <duration>', 'time between polls (default 2s)', parseDuration, 2000)
+    .addOption(
+      new Option('--interval <duration>', 'time between polls').argParser(parseDuration).default(2000, '2s'),
+    )
     .action(
       action(async (id: string, o: WaitOptions) => {
         const started = Date.now();
