@@ -77,8 +77,8 @@ async function waitForVideo(id: string, o: WaitOptions): Promise<Video> {
         retrying = false;
         show(progressText(v, line ? Date.now() - started : undefined));
       } catch (err) {
-        // 4xx answers are final (no such video, a bad key); 5xx and an unreachable API are retried.
-        if (err instanceof ApiError && err.status < 500) throw err;
+        // 4xx answers are final (no such video, a bad key); 429, 5xx and an unreachable API are retried.
+        if (err instanceof ApiError && err.status < 500 && err.status !== 429) throw err;
         if (!(err instanceof ApiError) && !(err instanceof CliError && err.code === 'unreachable')) throw err;
         retrying = true;
         show(`${id}  ${err.message}; retrying`);
