@@ -1,12 +1,14 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { registerDoctorCommand } from './commands/doctor';
 import { registerSecretsCommand } from './commands/secrets';
+import { registerStatusCommand } from './commands/status';
 import { registerUploadCommand } from './commands/upload';
+import { registerVideosCommand } from './commands/videos';
 import { type Config, ConfigError, loadConfig, ROLES } from './config';
 import { closeContext, createContext } from './context';
 import { createDatabase } from './db/connect';
 import { migrateToLatest } from './db/migrate';
-import { runDoctor } from './doctor';
 import { VERSION } from './http/app';
 import { startServer } from './server';
 
@@ -42,6 +44,8 @@ const program = new Command()
     'vodcloud: a self-hosted video-on-demand cloud. Settings come from VOD_* environment variables.',
   )
   .version(VERSION)
+  // Errors of the command line itself (unknown option, missing argument, bad value) exit 2, not 1.
+  .exitOverride()
   .option('-c, --config <file>', 'a JSON file of settings (env names as keys); the environment overrides it')
   .hook('preAction', (cmd) => {
     const file = cmd.opts().config as string | undefined;
@@ -154,31 +158,24 @@ keys
     });
   });
 
-program
-  .command('doctor')
-  .description('check ffmpeg, the database and every configured port; exit non-zero if something is wrong')
-  .action(async () => {
-    const results = await runDoctor(config());
-    for (const r of results) {
-      console.log(`${r.ok ? (r.warn ? 'warn' : 'ok  ') : 'FAIL'}  ${r.name.padEnd(10)} ${r.detail}`);
-      if ((!r.ok || r.warn) && r.fix) console.log(`      fix: ${r.fix}`);
-    }
-    const failed = results.filter((r) => !r.ok).length;
-    const warned = results.filter((r) => r.ok && r.warn).length;
-    console.log(
-      failed
-        ? `\n${failed} problem(s) found`
-        : `\nall checks passed${warned ? ` (${warned} warning(s))` : ''}`,
-    );
-    process.exitCode = failed ? 1 : 0;
-  });
-
+registerDoctorCommand(program, () => config());
+registerVideosCommand(program);
+registerStatusCommand(program);
 registerUploadCommand(program);
 registerSecretsCommand(program, () => config());
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  // Thrown by an action: commander has not printed it.
+  if (err instanceof InvalidArgumentError) {
+    console.error(`error: ${err.message}`);
+    process.exit(2);
+  }
+  // Printed by commander already. Help and --version exit 0; cmd.error() chose its own code; a parse
+  // error (unknown option, missing argument, bad value) is a usage error: 2.
+  if (err instanceof CommanderError)
+    process.exit(err.exitCode === 1 && err.code !== 'commander.error' ? 2 : err.exitCode);
   if (err instanceof ConfigError) {
     console.error(err.message);
     process.exit(78); // EX_CONFIG

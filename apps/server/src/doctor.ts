@@ -16,6 +16,10 @@ export interface DoctorResult {
   fix?: string;
 }
 
+export type DoctorStatus = 'ok' | 'warn' | 'fail';
+
+export const statusOf = (r: DoctorResult): DoctorStatus => (!r.ok ? 'fail' : r.warn ? 'warn' : 'ok');
+
 const REQUIRED_ENCODERS = ['libx264', 'aac'];
 
 export async function checkFfmpeg(): Promise<DoctorResult[]> {
@@ -54,7 +58,7 @@ export async function checkFfmpeg(): Promise<DoctorResult[]> {
     const optional = ['libx265', 'libvpx-vp9', 'libsvtav1', 'h264_nvenc', 'h264_vaapi', 'h264_qsv'].filter(
       (e) => names.has(e),
     );
-    results.push({
+    results.push(await checkDecoders(), {
       name: 'encoders',
       ok: missing.length === 0,
       detail: missing.length
@@ -66,6 +70,38 @@ export async function checkFfmpeg(): Promise<DoctorResult[]> {
     });
   }
   return results;
+}
+
+/** Decoders of the sources the pipeline takes: h264 and aac are needed; the others only for such sources. */
+const REQUIRED_DECODERS = ['h264', 'aac'];
+const SOURCE_DECODERS = ['hevc', 'vp9', 'av1', 'mpeg4', 'mpeg2video', 'prores', 'mp3', 'opus'];
+
+async function checkDecoders(): Promise<DoctorResult> {
+  const { stdout } = await run(process.env.VOD_FFMPEG_PATH ?? 'ffmpeg', ['-hide_banner', '-decoders'], {
+    timeout: 10_000,
+    maxBuffer: 4 << 20,
+  });
+  // "V....D av1   Alliance …" and "V..... libdav1d  dav1d AV1 decoder (codec av1)": a decoder of a codec.
+  const codecs = new Set<string>();
+  for (const l of stdout.split('\n')) {
+    const m = /^\s*[VAS][.A-Z]{5}\s+(\S+)\s+.*?(?:\(codec (\S+)\))?\s*$/.exec(l);
+    if (m) codecs.add(m[2] ?? m[1]!);
+  }
+  const missing = REQUIRED_DECODERS.filter((d) => !codecs.has(d));
+  const absent = SOURCE_DECODERS.filter((d) => !codecs.has(d));
+  return {
+    name: 'decoders',
+    ok: missing.length === 0,
+    warn: missing.length === 0 && absent.length > 0,
+    detail: missing.length
+      ? `cannot decode ${missing.join(', ')}`
+      : `decodes ${[...REQUIRED_DECODERS, ...SOURCE_DECODERS.filter((d) => codecs.has(d))].join(', ')}` +
+        (absent.length ? `; sources in ${absent.join(', ')} will fail (no decoder)` : ''),
+    fix:
+      missing.length || absent.length
+        ? 'install a full ffmpeg build (Debian: apt-get install ffmpeg)'
+        : undefined,
+  };
 }
 
 export async function checkDatabase(config: Config): Promise<DoctorResult> {
@@ -147,11 +183,12 @@ export async function checkSecrets(config: Config): Promise<DoctorResult> {
 
 export type DoctorCheck = (config: Config) => Promise<DoctorResult | DoctorResult[]>;
 
-/** Port checks (storage, queue, registry, cache) register here so doctor covers whatever is configured. */
+/** Port checks register here so doctor covers whatever is configured. */
 export const portChecks: DoctorCheck[] = [];
 
-export async function runDoctor(config: Config): Promise<DoctorResult[]> {
-  const checks: DoctorCheck[] = [() => checkFfmpeg(), checkDatabase, checkSecrets, ...portChecks];
+/** Every check in order: ffmpeg, database, secrets, the ports here, then `extra` (the engine round trips). */
+export async function runDoctor(config: Config, extra: DoctorCheck[] = []): Promise<DoctorResult[]> {
+  const checks: DoctorCheck[] = [() => checkFfmpeg(), checkDatabase, checkSecrets, ...portChecks, ...extra];
   const results: DoctorResult[] = [];
   for (const check of checks) {
     try {
@@ -164,7 +201,7 @@ export async function runDoctor(config: Config): Promise<DoctorResult[]> {
   return results;
 }
 
-async function portHealth(
+export async function portHealth(
   name: string,
   setting: string,
   url: string,
@@ -188,55 +225,14 @@ async function portHealth(
   }
 }
 
-portChecks.push(
-  async (config) => {
-    const { createObjectStore } = await import('@vodcloud/storage');
-    return portHealth(
-      'storage',
-      'VOD_STORAGE_URL',
-      config.storageUrl,
-      () => createObjectStore(config.storageUrl),
-      'is the directory writable, or the S3 endpoint reachable with valid keys (VOD_S3_ACCESS_KEY_ID, VOD_S3_SECRET_ACCESS_KEY) and the bucket created?',
-    );
-  },
-  async (config) => {
-    const { createCache } = await import('./ports/cache');
-    return portHealth(
-      'cache',
-      'VOD_CACHE_URL',
-      config.cacheUrl,
-      () => createCache(config.cacheUrl),
-      'is Redis running and reachable at that address?',
-    );
-  },
-  async (config) => {
-    const { createRegistry } = await import('./ports/registry');
-    return portHealth(
-      'registry',
-      'VOD_REGISTRY_URL',
-      config.registryUrl,
-      () => createRegistry(config.registryUrl, { connectTimeoutMs: 5000 }),
-      'is ZooKeeper running (scripts/zk-up.sh) and reachable at that address?',
-    );
-  },
-  async (config) => {
-    const { createJobQueue } = await import('./ports/queue');
-    const db = createDatabase(config.dbUrl, { timeoutMs: 5000 });
-    const r = await portHealth(
-      'queue',
-      'VOD_QUEUE_URL',
-      config.queueUrl,
-      async () => createJobQueue(config.queueUrl, { db }),
-      'for redis://, is Redis running and reachable; for db, is the database healthy and migrated (vodcloud migrate)?',
-    );
-    await db.close();
-    // A database that was never migrated has no jobs table yet: say so plainly.
-    if (!r.ok && /no such table|doesn't exist|does not exist/i.test(r.detail))
-      return {
-        ...r,
-        detail: `${r.detail} (the database is not migrated yet)`,
-        fix: 'run `vodcloud migrate`, or start the server once (it migrates at start)',
-      };
-    return r;
-  },
-);
+// Storage, queue and registry are checked by round trips (commands/doctor-engines.ts); the cache by its health.
+portChecks.push(async (config) => {
+  const { createCache } = await import('./ports/cache');
+  return portHealth(
+    'cache',
+    'VOD_CACHE_URL',
+    config.cacheUrl,
+    () => createCache(config.cacheUrl),
+    'is Redis running and reachable at that address?',
+  );
+});

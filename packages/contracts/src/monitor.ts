@@ -69,11 +69,25 @@ export const ClusterInstance = z
   })
   .meta({ id: 'ClusterInstance' });
 
+export const QueueDepth = z
+  .object({
+    name: z.string().describe('job name'),
+    queue: z
+      .enum(['cpu', 'io', 'fast'])
+      .nullable()
+      .describe('resource class (null: a name this version does not know)'),
+    waiting: z.number().int().describe('ready to run now'),
+    delayed: z.number().int().describe('scheduled for later, or backing off before a retry'),
+    active: z.number().int().describe('running'),
+  })
+  .meta({ id: 'QueueDepth' });
+
 export const ClusterView = z
   .object({
     services: z.array(z.object({ name: z.string(), instances: z.array(ClusterInstance) })),
     /** Sentinels whose health view this merges (0: health is unknown everywhere). */
     sentinels: z.number().int(),
+    queues: z.array(QueueDepth).describe('jobs pending in the queue store, per job name (store-wide)'),
   })
   .meta({ id: 'ClusterView' });
 

@@ -198,7 +198,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   }
   // Cluster, call statistics and alerts (admin key only): wherever the API or the monitor runs.
   if (config.roles.includes('api') || config.roles.includes('monitor'))
-    monitorRoutes(app, { monitor: ctx.monitor, registry: ctx.ports.registry });
+    monitorRoutes(app, { monitor: ctx.monitor, registry: ctx.ports.registry, queue: ctx.ports.queue });
   // Player QoE beacons: public, on any node that serves players or the API.
   if (config.roles.includes('api') || config.roles.includes('stream'))
     await base.register(beaconRoutes, { db: ctx.db, playback });

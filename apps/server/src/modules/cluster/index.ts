@@ -13,6 +13,7 @@ export {
   unhealthyInstances,
 } from './health';
 export {
+  CLOCK_REPORT_MS,
   healthyInstances,
   LOAD_TIE,
   leastLoaded,

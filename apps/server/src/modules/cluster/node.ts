@@ -7,6 +7,9 @@ import { unhealthyInstances } from './health';
 
 export const serviceOf = (role: Role) => `vod-${role}`;
 
+/** How often a node rewrites its registry entry (load, and `metadata.time`, its clock). */
+export const CLOCK_REPORT_MS = 5000;
+
 export interface NodeInfo {
   id: string;
   url: string;
@@ -40,17 +43,20 @@ export async function registerNode(
         port,
         roles: config.roles,
         weight: config.nodeWeight,
-        metadata,
+        metadata: { ...metadata, time: startedAt },
         load: load(),
         version,
         startedAt,
       }),
     );
   }
+  // `time`: this node's clock when it wrote the entry; `vodcloud doctor` compares it with its own on
+  // receipt of an update to tell clock skew between nodes.
   const timer = setInterval(() => {
     const l = load();
-    for (const h of handles) h.update({ load: l, metadata }).catch(() => undefined);
-  }, 5000);
+    const now = { ...metadata, time: new Date().toISOString() };
+    for (const h of handles) h.update({ load: l, metadata: now }).catch(() => undefined);
+  }, CLOCK_REPORT_MS);
   timer.unref();
   log.info({ nodeId: id, url, roles: config.roles }, 'registered in the registry');
   return {

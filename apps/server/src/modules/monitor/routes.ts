@@ -9,7 +9,9 @@ import {
 } from '@vodcloud/contracts';
 import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
+import { JOBS } from '../../jobs';
 import { AppError } from '../../lib/errors';
+import type { JobQueue } from '../../ports/queue';
 import type { Registry } from '../../ports/registry';
 import { clusterHealth, instancesOf, SENTINEL_SERVICE } from '../cluster';
 import type { MonitorService } from './service';
@@ -18,14 +20,32 @@ const errors = { 400: Problem, 401: Problem, 403: Problem };
 /** The longest span one /v1/admin/monitor request may cover. */
 const MAX_SPAN_MS = 31 * 86_400_000;
 
-export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; registry: Registry }): void {
-  const { monitor, registry } = deps;
+/** Pending jobs per name (the store-wide gauges of the queue port), with each name's resource class. */
+async function queueDepths(queue: JobQueue) {
+  const metrics = await queue.metrics();
+  return Object.entries(metrics)
+    .map(([name, m]) => ({
+      name,
+      queue: name in JOBS ? JOBS[name as keyof typeof JOBS].queue : null,
+      waiting: m.waiting,
+      delayed: m.delayed,
+      active: m.active,
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function monitorRoutes(
+  app: ZodApp,
+  deps: { monitor: MonitorService; registry: Registry; queue: JobQueue },
+): void {
+  const { monitor, registry, queue } = deps;
 
   app.get('/v1/admin/cluster', {
     config: { access: 'admin', audit: 'cluster.read' },
     schema: {
       tags: ['cluster'],
-      summary: 'Every registered service and instance with address, roles, load and health (admin)',
+      summary:
+        'Every registered service and instance with address, roles, load and health, and the jobs pending per job name (admin)',
       response: { 200: ClusterView, ...errors },
     },
     handler: async () => {
@@ -50,7 +70,7 @@ export function monitorRoutes(app: ZodApp, deps: { monitor: MonitorService; regi
           })),
         })),
       );
-      return { services, sentinels: sentinels.length };
+      return { services, sentinels: sentinels.length, queues: await queueDepths(queue) };
     },
   });
 

@@ -8,6 +8,7 @@ import { databaseEngines } from '../../../../../test/support/databases';
 import { engineUrl } from '../../../../../test/support/engines';
 import { waitFor } from '../../../../../test/support/uploads';
 import { createKysely } from '../../db/connect';
+import { Jobs } from '../../jobs';
 import { BUCKETS_MS } from '../../lib/call-stats';
 import { createRegistry, parseZooKeeperUrl } from '../../ports/registry';
 import { SENTINEL_SERVICE, unhealthyInstances } from '../cluster';
@@ -323,6 +324,25 @@ describe('sentinel with a real server and the local registry', () => {
       detail: null,
     });
     await extra.unregister();
+
+    // Jobs pending per name, with their resource class: a job due in an hour is delayed.
+    const jobs = new Jobs(t.ctx.ports.queue);
+    const id = await jobs.enqueue(
+      'uploads.sweep',
+      { at: new Date().toISOString() },
+      { jobId: 'mon-depth', delayMs: 3_600_000 },
+    );
+    const c3 = (await t.app.inject({ method: 'GET', url: '/v1/admin/cluster', headers: admin })).json();
+    expect(c3.queues).toContainEqual({
+      name: 'uploads.sweep',
+      queue: 'fast',
+      waiting: 0,
+      delayed: 1,
+      active: 0,
+    });
+    await jobs.cancel(id);
+    const c4 = (await t.app.inject({ method: 'GET', url: '/v1/admin/cluster', headers: admin })).json();
+    expect(c4.queues.find((q: { name: string }) => q.name === 'uploads.sweep')?.delayed ?? 0).toBe(0);
 
     const openAlerts = await t.app.inject({
       method: 'GET',
