@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
+import { AppError } from '../lib/errors';
 import { auditRoutes, registerAudit } from '../modules/audit';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
@@ -28,6 +29,7 @@ import { FailedAuthLimiter } from './address-limit';
 import { registerAuth } from './auth';
 import { routeMethods } from './methods';
 import { type Metrics, registerHttpMetrics } from './metrics';
+import { MAX_URL_LENGTH } from './openapi';
 import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
 
@@ -106,7 +108,13 @@ function createBase(ctx: AppContext): FastifyInstance {
     return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
   // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
-  base.addHook('onRequest', async (req, reply) => commonHeaders(req.id, reply.raw));
+  // A URL past MAX_URL_LENGTH is refused before anything else reads it (Node's parser cuts at 16 KiB of
+  // headers with a bare 431; this answers problem+json well before).
+  base.addHook('onRequest', async (req, reply) => {
+    commonHeaders(req.id, reply.raw);
+    if (req.url.length > MAX_URL_LENGTH)
+      throw new AppError('uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`);
+  });
   return base;
 }
 
