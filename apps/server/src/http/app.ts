@@ -9,6 +9,7 @@ import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
 import { embedRoutes } from '../modules/embed/routes';
+import { registerIdempotency } from '../modules/idempotency';
 import { monitorRoutes } from '../modules/monitor/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshot-routes';
 import { playbackRoutes } from '../modules/playback/routes';
@@ -137,6 +138,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     ctx.tenants,
     config.rateLimitAnonPerMinute > 0 ? new FailedAuthLimiter(config.rateLimitAnonPerMinute) : undefined,
   );
+  // After auth (onRequest) and validation: a create with Idempotency-Key is answered once (modules/idempotency).
+  registerIdempotency(base, ctx.idempotency);
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
   const playback = new PlaybackService(ctx.db, ctx.videos.repo, ctx.box);
   systemRoutes(app, ctx);
