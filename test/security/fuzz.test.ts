@@ -265,11 +265,13 @@ describe('fuzzing the OpenAPI operations (fast-check)', () => {
     async () => {
       const v = responseValidator(doc);
       // Deletes last, so that the other operations meet existing resources.
-      const ops = operations(doc).filter((op) => !NOT_FUZZED(op)).sort(
-        (a, b) =>
-          Number(/DELETE|batch-delete/.test(`${a.method} ${a.path}`)) -
-          Number(/DELETE|batch-delete/.test(`${b.method} ${b.path}`)),
-      );
+      const ops = operations(doc)
+        .filter((op) => !NOT_FUZZED(op))
+        .sort(
+          (a, b) =>
+            Number(/DELETE|batch-delete/.test(`${a.method} ${a.path}`)) -
+            Number(/DELETE|batch-delete/.test(`${b.method} ${b.path}`)),
+        );
       const light = ops.filter((op) => !(`${op.method} ${op.path}` in HEAVY)).length;
       const heavyRuns = Object.values(HEAVY).reduce((a, b) => a + b, 0);
       const perOp = Math.max(1, Math.floor((RUNS - heavyRuns) / light));

@@ -46,7 +46,8 @@ describe('system endpoints and cross-cutting HTTP behaviour', () => {
       for (const op of Object.values(ops))
         for (const [status, r] of Object.entries(op.responses ?? {}))
           if (/^[45]/.test(status))
-            for (const type of Object.keys(r.content ?? {})) errorTypes.add(p.startsWith('/tus') ? `tus ${type}` : type);
+            for (const type of Object.keys(r.content ?? {}))
+              errorTypes.add(p.startsWith('/tus') ? `tus ${type}` : type);
     expect([...errorTypes].sort()).toEqual([
       'application/problem+json',
       'tus application/problem+json',
