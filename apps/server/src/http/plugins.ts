@@ -17,7 +17,7 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: false,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'location'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'idempotent-replayed'],
     maxAge: 600,
   });
 
