@@ -191,3 +191,35 @@ for (const engine of databaseEngines('idempotency suite')) {
     });
   });
 }
+
+describe('Idempotency-Key without VOD_MASTER_KEY', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t?.close());
+
+  it('still seals kept responses, under the cluster secret (as signing keys are), and replays them', async () => {
+    const { id } = await t.tenant('no-master');
+    const req = {
+      method: 'POST' as const,
+      url: `/v1/tenants/${id}/api-keys`,
+      headers: { authorization: `Bearer ${t.adminKey}`, 'idempotency-key': 'k' },
+      payload: { name: 'ci', scopes: ['read'] },
+    };
+    const first = await t.app.inject(req);
+    const secret = first.json().key as string;
+    const admin = await t.ctx.tenants.authenticate(t.adminKey);
+    const row = await t.ctx.db.primary
+      .selectFrom('idempotency_keys')
+      .selectAll()
+      .where('id', '=', keyId(`admin:${admin!.keyId}`, 'k'))
+      .executeTakeFirstOrThrow();
+    expect(row.response).not.toMatch(/^v1:/);
+    expect(row.response).not.toContain(secret);
+    expect(Buffer.from(row.response!, 'base64').toString('latin1')).not.toContain(secret);
+    const again = await t.app.inject(req);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json().key).toBe(secret);
+  });
+});
