@@ -122,7 +122,7 @@ describe('the packed packages', () => {
     for (const p of packed) {
       const files = p.files.map((f) => f.path);
       expect(files, p.name).toEqual(
-        expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'dist/index.d.ts']),
+        expect.arrayContaining(['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/index.d.ts']),
       );
       expect(
         files.filter((f) => /^src\/|\.test\.|(^|\/)test\//.test(f)),
@@ -140,7 +140,7 @@ describe('the packed packages', () => {
       expect.arrayContaining(['dist/index.browser.js', 'dist/index.node.js']),
     );
     expect(files('@vodcloud/player')).toEqual(
-      expect.arrayContaining(['dist/index.js', 'dist/vod-player.min.js']),
+      expect.arrayContaining(['dist/index.js', 'dist/vod-player.min.js', 'THEMING.md']),
     );
     expect(files('@vodcloud/sdk')).toEqual(
       expect.arrayContaining(['dist/index.js', 'dist/generated/openapi.d.ts']),

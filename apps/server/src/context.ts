@@ -12,6 +12,7 @@ import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
 import { EventService } from './modules/events/service';
+import { IdempotencyStore } from './modules/idempotency';
 import { defineImportJobs } from './modules/imports/jobs';
 import { MonitorService } from './modules/monitor/service';
 import { definePipeline, type Pipeline } from './modules/pipeline/jobs';
@@ -75,6 +76,8 @@ export interface AppContext {
   monitor: MonitorService;
   /** The audit log: buffered writes of every write and admin request (modules/audit). */
   audit: AuditService;
+  /** Stored responses of Idempotency-Key requests (modules/idempotency). */
+  idempotency: IdempotencyStore;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -184,6 +187,7 @@ export async function createContext(
       pipeline,
       monitor,
       audit,
+      idempotency: new IdempotencyStore(db, box),
       node,
       health: healthChecks(db, ports),
       // Closed in reverse: the queue (it may still write to the database) before the database.

@@ -112,6 +112,7 @@ export interface DB {
   alerts: AlertsTable;
   video_jobs: VideoJobsTable;
   audit_events: AuditEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export interface UploadsTable {
@@ -310,4 +311,21 @@ export interface AuditEventsTable {
   address: string | null;
   /** A small JSON object (at most 1000 characters): the error code of a refusal, related ids. */
   detail: string | null;
+}
+
+/** The stored responses of Idempotency-Key requests (migration 017, modules/idempotency). */
+export interface IdempotencyKeysTable {
+  /** sha256(scope, key) in hex: the key itself is not stored. */
+  id: string;
+  /** `tenant:<id>` or `admin:<key id>`: whose key it is. */
+  scope: string;
+  /** sha256 of method, URL and body of the first request. */
+  request_hash: string;
+  /** `pending` while the first request runs, then `done`. */
+  state: string;
+  status: number | null;
+  /** The response (headers and body) as JSON, sealed (kind `idempotent-response`, ref `id`). */
+  response: string | null;
+  created_at: string;
+  expires_at: string;
 }

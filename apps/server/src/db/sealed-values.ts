@@ -10,7 +10,7 @@ import type { Database } from './connect';
  */
 interface SealedColumn {
   kind: SealedKind;
-  table: 'settings' | 'webhooks' | 'signing_keys' | 'videos';
+  table: 'settings' | 'webhooks' | 'signing_keys' | 'videos' | 'idempotency_keys';
   column: string;
   /** The primary key (pages are read in its order). */
   id: string;
@@ -48,6 +48,14 @@ export const SEALED_COLUMNS: readonly SealedColumn[] = [
     id: 'id',
     extra: 'published_generation',
     ref: (r) => `${r.id}/${r.published_generation}`,
+  },
+  // Stored responses of Idempotency-Key requests (24 h): they may carry a key or secret shown once.
+  {
+    kind: 'idempotent-response',
+    table: 'idempotency_keys',
+    column: 'response',
+    id: 'id',
+    ref: (r) => String(r.id),
   },
 ];
 

@@ -3,11 +3,13 @@ import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
+import { AppError } from '../lib/errors';
 import { auditRoutes, registerAudit } from '../modules/audit';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
 import { embedRoutes } from '../modules/embed/routes';
+import { registerIdempotency } from '../modules/idempotency';
 import { monitorRoutes } from '../modules/monitor/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshot-routes';
 import { playbackRoutes } from '../modules/playback/routes';
@@ -28,6 +30,7 @@ import { FailedAuthLimiter } from './address-limit';
 import { registerAuth } from './auth';
 import { routeMethods } from './methods';
 import { type Metrics, registerHttpMetrics } from './metrics';
+import { MAX_URL_LENGTH } from './openapi';
 import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
 
@@ -106,7 +109,13 @@ function createBase(ctx: AppContext): FastifyInstance {
     return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
   // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
-  base.addHook('onRequest', async (req, reply) => commonHeaders(req.id, reply.raw));
+  // A URL past MAX_URL_LENGTH is refused before anything else reads it (Node's parser cuts at 16 KiB of
+  // headers with a bare 431; this answers problem+json well before).
+  base.addHook('onRequest', async (req, reply) => {
+    commonHeaders(req.id, reply.raw);
+    if (req.url.length > MAX_URL_LENGTH)
+      throw new AppError('uri_too_long', `The URL is longer than ${MAX_URL_LENGTH} characters`);
+  });
   return base;
 }
 
@@ -129,6 +138,8 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     ctx.tenants,
     config.rateLimitAnonPerMinute > 0 ? new FailedAuthLimiter(config.rateLimitAnonPerMinute) : undefined,
   );
+  // After auth (onRequest) and validation: a create with Idempotency-Key is answered once (modules/idempotency).
+  registerIdempotency(base, ctx.idempotency);
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
   const playback = new PlaybackService(ctx.db, ctx.videos.repo, ctx.box);
   systemRoutes(app, ctx);

@@ -4,10 +4,11 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 import { AppError } from '../lib/errors';
 import { bearerToken } from './auth';
+import { rateLimitExempt, routeTransform } from './openapi';
+import { documentTransform } from './openapi-document';
 import { VERSION } from './version';
 
 /** The HTTP app's plugins: CORS, the rate limit (when configured), the OpenAPI document and its UI at /docs. */
@@ -16,7 +17,7 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: false,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'location'],
+    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'idempotent-replayed'],
     maxAge: 600,
   });
 
@@ -34,14 +35,7 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
       },
       // Playback is not limited per address: many viewers share one NAT, and a player makes a request per
       // segment. Health checks are not limited either.
-      allowList: (req) => {
-        const p = req.url.split('?')[0] ?? '';
-        return (
-          ['/livez', '/readyz', '/metrics'].includes(p) ||
-          p.startsWith('/internal/rpc/') ||
-          /^\/(hls|mp4|thumb|storyboard|embed|_storage)\//.test(p)
-        );
-      },
+      allowList: (req) => rateLimitExempt(req.url.split('?')[0] ?? ''),
       errorResponseBuilder: (_req, ctx2) =>
         new AppError(
           'rate_limited',
@@ -60,32 +54,25 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
         title: 'vodcloud API',
         version: VERSION,
         description:
-          'Self-hosted video-on-demand cloud. Errors are application/problem+json with a stable `code`.',
+          'Self-hosted video-on-demand cloud. Errors are application/problem+json with a stable `code`. ' +
+          'Creates take an `Idempotency-Key` header.',
+        contact: { name: 'vodcloud', url: 'https://vodcloud.dev' },
+        license: { name: 'MIT', identifier: 'MIT' },
       },
-      servers: config.publicUrl ? [{ url: config.publicUrl }] : [],
+      // Without VOD_PUBLIC_URL the document is relative to wherever it was fetched from.
+      servers: [
+        config.publicUrl
+          ? { url: config.publicUrl, description: 'VOD_PUBLIC_URL' }
+          : { url: '/', description: 'The server this document was fetched from' },
+      ],
       components: {
         securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' } },
       },
       security: [{ apiKey: [] }],
     },
-    transform: jsonSchemaTransform,
-    // Errors are sent as application/problem+json (problem.ts): the document says so.
-    transformObject: (input) => problemContentTypes(jsonSchemaTransformObject(input as never)) as never,
+    // Per route: zod → JSON schema, the route's `doc`, errors derived from the route (openapi.ts).
+    transform: routeTransform(config) as never,
+    transformObject: (input) => documentTransform(input as never) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-}
-
-/** Every 4xx/5xx response of the document as application/problem+json, the media type the server sends. */
-export function problemContentTypes<T>(doc: T): T {
-  const paths = (doc as { paths?: Record<string, Record<string, { responses?: Record<string, unknown> }>> })
-    .paths;
-  for (const ops of Object.values(paths ?? {}))
-    for (const op of Object.values(ops ?? {}))
-      for (const [status, res] of Object.entries(op?.responses ?? {})) {
-        const content = (res as { content?: Record<string, unknown> } | undefined)?.content;
-        if (!/^[45]/.test(status) || !content?.['application/json']) continue;
-        content['application/problem+json'] = content['application/json'];
-        delete content['application/json'];
-      }
-  return doc;
 }

@@ -19,6 +19,10 @@ const TITLES: Record<ErrorCode, string> = {
   rate_limited: 'Too Many Requests',
   internal: 'Internal Server Error',
   unavailable: 'Service Unavailable',
+  uri_too_long: 'URI Too Long',
+  idempotency_key_invalid: 'Invalid Idempotency-Key',
+  idempotency_key_in_progress: 'Idempotent Request In Progress',
+  idempotency_key_reused: 'Idempotency-Key Reused',
 };
 
 /** The application/problem+json body of an error (for answers written outside Fastify, e.g. the tus endpoint). */

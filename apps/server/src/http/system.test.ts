@@ -38,14 +38,21 @@ describe('system endpoints and cross-cutting HTTP behaviour', () => {
     // Errors are documented with the media type they are sent with; successes stay application/json.
     expect(Object.keys(create.responses['400'].content)).toEqual(['application/problem+json']);
     expect(Object.keys(create.responses['201'].content)).toEqual(['application/json']);
+    // …every error as problem+json (tus protocol errors also as the text/plain tus clients read).
     const errorTypes = new Set<string>();
-    for (const ops of Object.values(doc.paths) as Array<
-      Record<string, { responses: Record<string, { content?: object }> }>
+    for (const [p, ops] of Object.entries(doc.paths) as Array<
+      [string, Record<string, { responses: Record<string, { content?: object }> }>]
     >)
       for (const op of Object.values(ops))
         for (const [status, r] of Object.entries(op.responses ?? {}))
-          if (/^[45]/.test(status)) for (const type of Object.keys(r.content ?? {})) errorTypes.add(type);
-    expect([...errorTypes]).toEqual(['application/problem+json']);
+          if (/^[45]/.test(status))
+            for (const type of Object.keys(r.content ?? {}))
+              errorTypes.add(p.startsWith('/tus') ? `tus ${type}` : type);
+    expect([...errorTypes].sort()).toEqual([
+      'application/problem+json',
+      'tus application/problem+json',
+      'tus text/plain',
+    ]);
     const docs = await t.app.inject({ url: '/docs/' });
     expect(docs.statusCode).toBe(200);
     expect(docs.body).toMatch(/swagger/i);

@@ -15,6 +15,11 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  // After the others, so that codeFor(status) (rpc/errors.ts) keeps the general code of a shared status.
+  uri_too_long: 414,
+  idempotency_key_invalid: 400,
+  idempotency_key_in_progress: 409,
+  idempotency_key_reused: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

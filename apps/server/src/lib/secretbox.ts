@@ -155,6 +155,7 @@ export const SEALED_KINDS = {
   'webhook-secret': { legacy: 'clear' },
   'signing-key': { legacy: 'cluster', purpose: 'signing-key' },
   'hls-key': { legacy: 'cluster', purpose: 'hls-key' },
+  'idempotent-response': { legacy: 'cluster', purpose: 'idempotent-response' },
 } as const satisfies Record<string, { legacy: 'clear' | 'cluster'; purpose?: string }>;
 export type SealedKind = keyof typeof SEALED_KINDS;
 

@@ -8,133 +8,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List tenants (admin) */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['Tenant'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List tenants (admin)
+     * @description List tenants (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    get: operations['listTenants'];
     put?: never;
-    /** Create a tenant (admin) */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name: string;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Tenant'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Create a tenant (admin)
+     * @description Create a tenant (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    post: operations['createTenant'];
     delete?: never;
     options?: never;
     head?: never;
@@ -148,136 +36,25 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a tenant (admin) */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Tenant'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get a tenant (admin)
+     * @description Get a tenant (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    get: operations['getTenant'];
     put?: never;
     post?: never;
     delete?: never;
     options?: never;
     head?: never;
-    /** Rename a tenant or set its storage quota (admin) */
-    patch: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name?: string;
-            storageQuotaBytes?: number | null;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Tenant'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Rename a tenant or set its storage quota (admin)
+     * @description Rename a tenant or set its storage quota (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    patch: operations['updateTenant'];
     trace?: never;
   };
   '/v1/tenants/{id}/api-keys': {
@@ -287,138 +64,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List a tenant's API keys (admin); secrets are never shown */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['ApiKey'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List a tenant's API keys (admin); secrets are never shown
+     * @description List a tenant's API keys (admin); secrets are never shown
+     *
+     *     Needs the platform admin key.
+     */
+    get: operations['listApiKeys'];
     put?: never;
-    /** Create an API key for a tenant (admin); the key is shown only in this response */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name: string;
-            scopes: ('read' | 'write')[];
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['CreatedApiKey'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Create an API key for a tenant (admin); the key is shown only in this response
+     * @description Create an API key for a tenant (admin); the key is shown only in this response
+     *
+     *     Needs the platform admin key.
+     */
+    post: operations['createApiKey'];
     delete?: never;
     options?: never;
     head?: never;
@@ -435,64 +95,13 @@ export interface paths {
     get?: never;
     put?: never;
     post?: never;
-    /** Revoke an API key at once (admin) */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-          keyId: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Revoke an API key at once (admin)
+     * @description Revoke an API key at once (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    delete: operations['revokeApiKey'];
     options?: never;
     head?: never;
     patch?: never;
@@ -505,205 +114,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List transcoding templates */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['Template'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List transcoding templates
+     * @description List transcoding templates
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['listTemplates'];
     put?: never;
-    /** Create a template */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name: string;
-            isDefault?: boolean;
-            renditions: {
-              name: string;
-              height: number;
-              videoBitrate: number;
-              maxFps?: number;
-            }[];
-            /**
-             * @default {
-             *       "bitrate": 128000
-             *     }
-             */
-            audio?: {
-              bitrate: number;
-            };
-            /**
-             * @default {
-             *       "segmentDuration": 4,
-             *       "encryption": "none"
-             *     }
-             */
-            hls?: {
-              /** @default 4 */
-              segmentDuration?: number;
-              /**
-               * @default none
-               * @enum {string}
-               */
-              encryption?: 'none' | 'aes-128';
-            };
-            /** @default highest */
-            mp4?: ('none' | 'highest') | string[];
-            watermark?: {
-              /** Format: uri */
-              imageUrl?: string;
-              objectKey?: string;
-              /**
-               * @default top-right
-               * @enum {string}
-               */
-              position?: 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'center';
-              /**
-               * @description fraction of the video width
-               * @default 0.02
-               */
-              margin?: number;
-              /** @default 1 */
-              opacity?: number;
-              /**
-               * @description watermark width as a fraction of the video width
-               * @default 0.1
-               */
-              width?: number;
-            } | null;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Template'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Create a template
+     * @description Create a template
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['createTemplate'];
     delete?: never;
     options?: never;
     head?: never;
@@ -717,257 +142,31 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a template */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Template'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get a template
+     * @description Get a template
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getTemplate'];
     put?: never;
     post?: never;
-    /** Delete a template (not the default) */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Delete a template (not the default)
+     * @description Delete a template (not the default)
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['deleteTemplate'];
     options?: never;
     head?: never;
-    /** Change a template */
-    patch: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name?: string;
-            /** @enum {boolean} */
-            isDefault?: true;
-            renditions?: {
-              name: string;
-              height: number;
-              videoBitrate: number;
-              maxFps?: number;
-            }[];
-            audio?: {
-              bitrate: number;
-            };
-            hls?: {
-              segmentDuration?: number;
-              /** @enum {string} */
-              encryption?: 'none' | 'aes-128';
-            };
-            mp4?: ('none' | 'highest') | string[];
-            watermark?: {
-              /** Format: uri */
-              imageUrl?: string;
-              objectKey?: string;
-              /**
-               * @default top-right
-               * @enum {string}
-               */
-              position?: 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'center';
-              /**
-               * @description fraction of the video width
-               * @default 0.02
-               */
-              margin?: number;
-              /** @default 1 */
-              opacity?: number;
-              /**
-               * @description watermark width as a fraction of the video width
-               * @default 0.1
-               */
-              width?: number;
-            } | null;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Template'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Change a template
+     * @description Change a template
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    patch: operations['updateTemplate'];
     trace?: never;
   };
   '/v1/categories': {
@@ -977,152 +176,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List categories */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['Category'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List categories
+     * @description List categories
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['listCategories'];
     put?: never;
-    /** Create a category */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name: string;
-            description?: string | null;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Category'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Create a category
+     * @description Create a category
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['createCategory'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1136,219 +204,31 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a category */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Category'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get a category
+     * @description Get a category
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getCategory'];
     put?: never;
     post?: never;
-    /** Delete a category; its videos keep existing without one */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Delete a category; its videos keep existing without one
+     * @description Delete a category; its videos keep existing without one
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['deleteCategory'];
     options?: never;
     head?: never;
-    /** Change a category */
-    patch: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            name?: string;
-            description?: string | null;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Category'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Change a category
+     * @description Change a category
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    patch: operations['updateCategory'];
     trace?: never;
   };
   '/v1/videos': {
@@ -1358,168 +238,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List videos, newest first */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-          status?: 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'errored' | 'blocked';
-          categoryId?: string;
-          q?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['Video'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List videos, newest first
+     * @description List videos, newest first
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['listVideos'];
     put?: never;
-    /** Import a video from an http(s) URL */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            title?: string;
-            description?: string;
-            categoryId?: string | null;
-            tags?: string[];
-            templateId?: string;
-            /** @enum {string} */
-            playbackPolicy?: 'public' | 'signed';
-            meta?: {
-              [key: string]: unknown;
-            };
-            passthrough?: string;
-            input: {
-              /** Format: uri */
-              url: string;
-            };
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Video'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Import a video from an http(s) URL
+     * @description Import a video from an http(s) URL
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['createVideo'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1533,227 +266,31 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a video */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Video'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get a video
+     * @description Get a video
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getVideo'];
     put?: never;
     post?: never;
-    /** Delete a video and its objects */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Delete a video and its objects
+     * @description Delete a video and its objects
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['deleteVideo'];
     options?: never;
     head?: never;
-    /** Change a video */
-    patch: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            title?: string;
-            description?: string;
-            categoryId?: string | null;
-            tags?: string[];
-            /** @enum {string} */
-            playbackPolicy?: 'public' | 'signed';
-            meta?: {
-              [key: string]: unknown;
-            };
-            coverTime?: number;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Video'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Change a video
+     * @description Change a video
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    patch: operations['updateVideo'];
     trace?: never;
   };
   '/v1/videos/batch-delete': {
@@ -1765,84 +302,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Delete several videos */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            ids: string[];
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              deleted: string[];
-              failed: {
-                id: string;
-                code: string;
-              }[];
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Delete several videos
+     * @description Delete several videos
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['batchDeleteVideos'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1858,80 +324,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Transcode again with another template; the current outputs keep playing until the new ones are published */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            templateId: string;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        202: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Video'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Transcode again with another template; the current outputs keep playing until the new ones are published
+     * @description Transcode again with another template; the current outputs keep playing until the new ones are published
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['retranscodeVideo'];
     delete?: never;
     options?: never;
     head?: never;
@@ -1947,74 +346,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Block a video: it is not played */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Video'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Block a video: it is not played
+     * @description Block a video: it is not played
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['blockVideo'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2030,74 +368,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Unblock a video */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Video'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Unblock a video
+     * @description Unblock a video
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['unblockVideo'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2114,56 +391,10 @@ export interface paths {
     /**
      * Download the original file of a video (byte-exact, Range supported)
      * @description The file as uploaded or imported: Content-Type from the probe (else application/octet-stream), Content-Disposition attachment. With S3 storage and VOD_STREAM_REDIRECT=presigned, GET answers 302 to a presigned URL valid 5 minutes.
+     *
+     *     Needs a tenant API key (scope `read`).
      */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        416: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    get: operations['downloadVideoSource'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2179,165 +410,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List webhook endpoints (secrets are never listed) */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['Webhook'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List webhook endpoints (secrets are never listed)
+     * @description List webhook endpoints (secrets are never listed)
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['listWebhooks'];
     put?: never;
     /**
      * Create a webhook endpoint; the signing secret is shown only in this response
      * @description Events are POSTed as {id, type, createdAt, data} with Standard Webhooks headers webhook-id, webhook-timestamp (unix seconds) and webhook-signature: v1,<base64 HMAC-SHA256(key, id.timestamp.body)>, the key being the base64-decoded part of the whsec_ secret. Delivered at least once; a non-2xx answer (redirects included), a timeout (10 s) or a network error is retried with exponential backoff for about 24 hours.
+     *
+     *     Needs a tenant API key with the `write` scope.
      */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            /** @description http(s) URL that receives POSTs; private addresses are refused */
-            url: string;
-            events: (
-              | 'upload.completed'
-              | 'video.playable'
-              | 'video.ready'
-              | 'video.errored'
-              | 'video.deleted'
-              | 'video.detection_completed'
-              | 'recording.imported'
-            )[];
-            description?: string | null;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['CreatedWebhook'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    post: operations['createWebhook'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2351,142 +438,22 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a webhook endpoint */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Webhook'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get a webhook endpoint
+     * @description Get a webhook endpoint
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getWebhook'];
     put?: never;
     post?: never;
-    /** Delete a webhook endpoint and its delivery log; pending deliveries are dropped */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Delete a webhook endpoint and its delivery log; pending deliveries are dropped
+     * @description Delete a webhook endpoint and its delivery log; pending deliveries are dropped
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['deleteWebhook'];
     options?: never;
     head?: never;
     patch?: never;
@@ -2499,80 +466,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Delivery attempts of a webhook endpoint, newest first */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['WebhookDelivery'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Delivery attempts of a webhook endpoint, newest first
+     * @description Delivery attempts of a webhook endpoint, newest first
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['listWebhookDeliveries'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2590,74 +490,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Send a webhook.test ping now (one attempt, not retried); returns its delivery */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['WebhookDelivery'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Send a webhook.test ping now (one attempt, not retried); returns its delivery
+     * @description Send a webhook.test ping now (one attempt, not retried); returns its delivery
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['testWebhook'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2671,70 +510,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** The audit log: who did what, newest first (the admin key: every tenant; a write key: its own) */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-          /** @description The platform admin key: one tenant's events; a tenant key: its own only */
-          tenantId?: string;
-          action?: string;
-          /** @description The actor's id (an API key's id) */
-          actor?: string;
-          targetId?: string;
-          /** @description Events at or after this time */
-          since?: string;
-          /** @description Events before this time */
-          until?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['AuditEvent'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * The audit log: who did what, newest first (the admin key: every tenant; a write key: its own)
+     * @description The audit log: who did what, newest first (the admin key: every tenant; a write key: its own)
+     *
+     *     Needs the platform admin key, or a tenant API key with the `write` scope (which sees its own tenant only).
+     */
+    get: operations['listAuditEvents'];
     put?: never;
     post?: never;
     delete?: never;
@@ -2750,151 +532,21 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** List signing keys (public metadata only; private keys are never stored) */
-    get: {
-      parameters: {
-        query?: {
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['SigningKey'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * List signing keys (public metadata only; private keys are never stored)
+     * @description List signing keys (public metadata only; private keys are never stored)
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['listSigningKeys'];
     put?: never;
-    /** Create an RSA signing key for playback tokens (the private key is returned once), or register your own RSA public key ({publicKey: PEM}) */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            publicKey?: string;
-          } | null;
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['CreatedSigningKey'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Create an RSA signing key for playback tokens (the private key is returned once), or register your own RSA public key ({publicKey: PEM})
+     * @description Create an RSA signing key for playback tokens (the private key is returned once), or register your own RSA public key ({publicKey: PEM})
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['createSigningKey'];
     delete?: never;
     options?: never;
     head?: never;
@@ -2908,142 +560,22 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get a signing key */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['SigningKey'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get a signing key
+     * @description Get a signing key
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getSigningKey'];
     put?: never;
     post?: never;
-    /** Revoke a signing key: tokens signed with it stop playing within seconds */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Revoke a signing key: tokens signed with it stop playing within seconds
+     * @description Revoke a signing key: tokens signed with it stop playing within seconds
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['revokeSigningKey'];
     options?: never;
     head?: never;
     patch?: never;
@@ -3058,87 +590,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** Mint a playback token for a video with the platform's key of the tenant */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            /**
-             * @description v: video (HLS, MP4, AES key), t: thumbnail, s: storyboard
-             * @default v
-             * @enum {string}
-             */
-            aud?: 'v' | 't' | 's';
-            /** @default 3600 */
-            expiresIn?: number;
-          } | null;
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['PlaybackToken'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Mint a playback token for a video with the platform's key of the tenant
+     * @description Mint a playback token for a video with the platform's key of the tenant
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['createPlaybackToken'];
     delete?: never;
     options?: never;
     head?: never;
@@ -3152,211 +610,28 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get the referrer policy of the tenant */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['ReferrerPolicy'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
-    /** Set the tenant's referrer policy (for every video without its own) */
-    put: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            referrers: string[];
-            /** @default true */
-            allowNoReferrer?: boolean;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['ReferrerPolicy'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get the referrer policy of the tenant
+     * @description Get the referrer policy of the tenant
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getTenantReferrerPolicy'];
+    /**
+     * Set the tenant's referrer policy (for every video without its own)
+     * @description Set the tenant's referrer policy (for every video without its own)
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    put: operations['setTenantReferrerPolicy'];
     post?: never;
-    /** Remove the referrer policy of the tenant */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Remove the referrer policy of the tenant
+     * @description Remove the referrer policy of the tenant
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['deleteTenantReferrerPolicy'];
     options?: never;
     head?: never;
     patch?: never;
@@ -3369,217 +644,28 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Get the referrer policy of the video */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['ReferrerPolicy'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
-    /** Set the video's referrer policy (replaces the tenant's for this video) */
-    put: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            referrers: string[];
-            /** @default true */
-            allowNoReferrer?: boolean;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['ReferrerPolicy'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Get the referrer policy of the video
+     * @description Get the referrer policy of the video
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getVideoReferrerPolicy'];
+    /**
+     * Set the video's referrer policy (replaces the tenant's for this video)
+     * @description Set the video's referrer policy (replaces the tenant's for this video)
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    put: operations['setVideoReferrerPolicy'];
     post?: never;
-    /** Remove the referrer policy of the video */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description No content */
-        204: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content?: never;
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Remove the referrer policy of the video
+     * @description Remove the referrer policy of the video
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['deleteVideoReferrerPolicy'];
     options?: never;
     head?: never;
     patch?: never;
@@ -3594,97 +680,13 @@ export interface paths {
     };
     get?: never;
     put?: never;
-    /** A still of the video at any time and width (a signed URL valid 24 h) */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            /** @description seconds from the start */
-            time: number;
-            /** @description pixels; the height follows the aspect ratio */
-            width?: number;
-            /**
-             * @default jpeg
-             * @enum {string}
-             */
-            format?: 'jpeg' | 'webp';
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Snapshot'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * A still of the video at any time and width (a signed URL valid 24 h)
+     * @description A still of the video at any time and width (a signed URL valid 24 h)
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    post: operations['createSnapshot'];
     delete?: never;
     options?: never;
     head?: never;
@@ -3703,110 +705,10 @@ export interface paths {
     /**
      * Create a video and a resumable (tus 1.0) upload for it
      * @description Returns a tus creation endpoint on an upload node and the headers (an upload token) to send on every tus request.
+     *
+     *     Needs a tenant API key with the `write` scope.
      */
-    post: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody: {
-        content: {
-          'application/json': {
-            title?: string;
-            description?: string;
-            categoryId?: string | null;
-            tags?: string[];
-            templateId?: string;
-            /** @enum {string} */
-            playbackPolicy?: 'public' | 'signed';
-            meta?: {
-              [key: string]: unknown;
-            };
-            passthrough?: string;
-            /** @description largest file this upload accepts, in bytes */
-            maxSizeBytes?: number;
-            /** @description seconds until the upload (and its token) expires; default VOD_UPLOAD_EXPIRES_IN */
-            expiresIn?: number;
-          };
-        };
-      };
-      responses: {
-        /** @description Default Response */
-        201: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['CreatedUpload'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    post: operations['createUpload'];
     delete?: never;
     options?: never;
     head?: never;
@@ -3820,180 +722,346 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Status and offset of an upload */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Upload'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Status and offset of an upload
+     * @description Status and offset of an upload
+     *
+     *     Needs a tenant API key (scope `read`).
+     */
+    get: operations['getUpload'];
     put?: never;
     post?: never;
-    /** Cancel an unfinished upload; its partial data and placeholder video are removed */
-    delete: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path: {
-          id: string;
-        };
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['Upload'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        404: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        409: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        413: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        503: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
+    /**
+     * Cancel an unfinished upload; its partial data and placeholder video are removed
+     * @description Cancel an unfinished upload; its partial data and placeholder video are removed
+     *
+     *     Needs a tenant API key with the `write` scope.
+     */
+    delete: operations['cancelUpload'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/tus': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
     };
+    get?: never;
+    put?: never;
+    /**
+     * tus: create the upload (optionally with its first bytes)
+     * @description tus: create the upload (optionally with its first bytes)
+     */
+    post: operations['tusCreateUpload'];
+    delete?: never;
+    /**
+     * tus: the versions, extensions and maximum size the server supports
+     * @description tus: the versions, extensions and maximum size the server supports
+     */
+    options: operations['tusOptions'];
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/tus/{uploadId}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * tus: terminate an unfinished upload
+     * @description tus: terminate an unfinished upload
+     */
+    delete: operations['tusTerminateUpload'];
+    /**
+     * tus: CORS preflight and capabilities of an upload URL
+     * @description tus: CORS preflight and capabilities of an upload URL
+     */
+    options: operations['tusUploadOptions'];
+    /**
+     * tus: the offset of an upload (where to resume)
+     * @description tus: the offset of an upload (where to resume)
+     */
+    head: operations['tusGetOffset'];
+    /**
+     * tus: send bytes from the offset
+     * @description tus: send bytes from the offset
+     */
+    patch: operations['tusAppendChunk'];
+    trace?: never;
+  };
+  '/hls/{pid}/master.m3u8': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The HLS master playlist of a video
+     * @description Lists the renditions ready to play (and the audio group); every URL below it names the generation. A signed video needs `token` (aud `v`); it is carried into every URL the playlist names.
+     */
+    get: operations['getHlsMaster'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/hls/{pid}/{gen}/{name}/{file}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A media playlist or a segment of a generation (segments are immutable)
+     * @description A media playlist or a segment of a generation (segments are immutable)
+     */
+    get: operations['getHlsMedia'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/hls/{pid}/{name}/{file}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A media playlist or a segment of the served generation (older URLs; cached briefly)
+     * @description A media playlist or a segment of the served generation (older URLs; cached briefly)
+     */
+    get: operations['getHlsMediaCurrent'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/hls/{pid}/{gen}/key': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The AES-128 key of an encrypted generation (checks the same token as the playlists)
+     * @description The AES-128 key of an encrypted generation (checks the same token as the playlists)
+     */
+    get: operations['getHlsKey'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/hls/{pid}/key': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The AES-128 key of the served generation (older playlists)
+     * @description The AES-128 key of the served generation (older playlists)
+     */
+    get: operations['getHlsKeyCurrent'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/mp4/{pid}/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A progressive MP4 of the served generation (Range; cached 60 s)
+     * @description A progressive MP4 of the served generation (Range; cached 60 s)
+     */
+    get: operations['getMp4Current'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    /**
+     * A progressive MP4 of the served generation (Range; cached 60 s)
+     * @description A progressive MP4 of the served generation (Range; cached 60 s)
+     */
+    head: operations['headMp4Current'];
+    patch?: never;
+    trace?: never;
+  };
+  '/mp4/{pid}/{gen}/{name}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A progressive MP4 of a generation (Range; immutable)
+     * @description A progressive MP4 of a generation (Range; immutable)
+     */
+    get: operations['getMp4'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    /**
+     * A progressive MP4 of a generation (Range; immutable)
+     * @description A progressive MP4 of a generation (Range; immutable)
+     */
+    head: operations['headMp4'];
+    patch?: never;
+    trace?: never;
+  };
+  '/thumb/{file}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A thumbnail: the poster, or a frame at `time`, sized
+     * @description Sizes are rounded up to a small set and times to 0.5 s; new images per address and minute are limited (429 with Retry-After); a signed video needs `token` with aud `t`.
+     */
+    get: operations['getThumbnail'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storyboard/{file}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The storyboard: WebVTT cues with `#xywh=` regions of sprite images
+     * @description The storyboard: WebVTT cues with `#xywh=` regions of sprite images
+     */
+    get: operations['getStoryboard'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storyboard/{pid}/{file}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A storyboard sprite of the served generation
+     * @description A storyboard sprite of the served generation
+     */
+    get: operations['getStoryboardSpriteCurrent'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/storyboard/{pid}/{gen}/{file}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A storyboard sprite of a generation (immutable)
+     * @description A storyboard sprite of a generation (immutable)
+     */
+    get: operations['getStoryboardSprite'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/embed/vod-player.js': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The <vod-player> script the embed page loads
+     * @description The <vod-player> script the embed page loads
+     */
+    get: operations['getEmbedPlayerScript'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/embed/{pid}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A page with one full-size <vod-player>, for an <iframe>
+     * @description The video's referrer policy applies (the page's Referer is the embedding site); a signed video needs `token` (aud v).
+     */
+    get: operations['getEmbedPage'];
+    put?: never;
+    post?: never;
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -4006,54 +1074,13 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Every registered service and instance with address, roles, load and health (admin) */
-    get: {
-      parameters: {
-        query?: never;
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['ClusterView'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Every registered service and instance with address, roles, load and health, and the jobs pending per job name (admin)
+     * @description Every registered service and instance with address, roles, load and health, and the jobs pending per job name (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    get: operations['getCluster'];
     put?: never;
     post?: never;
     delete?: never;
@@ -4072,60 +1099,10 @@ export interface paths {
     /**
      * RPC calls, errors and mean/p95/max duration per service, method and side, per minute (admin)
      * @description Defaults to the last 60 minutes. Figures add up every node that reported.
+     *
+     *     Needs the platform admin key.
      */
-    get: {
-      parameters: {
-        query?: {
-          service?: string;
-          method?: string;
-          side?: 'consumer' | 'provider';
-          from?: string;
-          to?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': components['schemas']['MonitorStats'];
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    get: operations['getMonitorStats'];
     put?: never;
     post?: never;
     delete?: never;
@@ -4141,63 +1118,35 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Alerts raised by the sentinel, newest first (admin) */
-    get: {
-      parameters: {
-        query?: {
-          state?: 'open' | 'resolved' | 'all';
-          limit?: number;
-          cursor?: string;
-        };
-        header?: never;
-        path?: never;
-        cookie?: never;
-      };
-      requestBody?: never;
-      responses: {
-        /** @description Default Response */
-        200: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/json': {
-              data: components['schemas']['Alert'][];
-              nextCursor: string | null;
-            };
-          };
-        };
-        /** @description Default Response */
-        400: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        401: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-        /** @description Default Response */
-        403: {
-          headers: {
-            [name: string]: unknown;
-          };
-          content: {
-            'application/problem+json': components['schemas']['Problem'];
-          };
-        };
-      };
-    };
+    /**
+     * Alerts raised by the sentinel, newest first (admin)
+     * @description Alerts raised by the sentinel, newest first (admin)
+     *
+     *     Needs the platform admin key.
+     */
+    get: operations['listAlerts'];
     put?: never;
     post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/beacons': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A quality-of-experience event from a player
+     * @description Public: authorised by the playback id and, for a signed video, its playback token (aud v) in the body. JSON sent as application/json or text/plain (navigator.sendBeacon), at most 8 KiB.
+     */
+    post: operations['sendBeacon'];
     delete?: never;
     options?: never;
     head?: never;
@@ -4208,402 +1157,56 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
-    /** @description An error, as application/problem+json */
-    ProblemInput: {
-      type: string;
-      title: string;
-      status: number;
-      detail: string;
-      code: string;
-      requestId?: string;
-      errors?: {
-        path: string;
-        message: string;
-      }[];
-    };
-    AuditEventInput: {
-      id: string;
-      /** Format: date-time */
-      at: string;
-      /** @description The tenant the action concerns; null for platform actions */
-      tenantId: string | null;
-      actor: {
-        /**
-         * @description `api_key`: the key whose id is `actor.id`; `upload_token`: the upload token of upload `actor.id` (tus); `anonymous`: refused before any key was known; `cli`: the command line (`id`: the OS user); `user`: reserved for console sessions
-         * @enum {string}
-         */
-        kind: 'api_key' | 'upload_token' | 'anonymous' | 'cli' | 'user';
-        id: string | null;
-      };
-      /** @description A stable dotted name, e.g. `video.create`, `api_key.revoke` */
-      action: string;
-      target: {
-        type: string;
-        id: string | null;
-      } | null;
-      method: string;
-      /** @description The route pattern, e.g. `/v1/videos/:id` */
-      route: string;
-      /** @description The HTTP status answered */
-      status: number;
-      requestId: string;
-      /** @description The client's address as the server saw it */
-      address: string | null;
-      /** @description A small object: the error `code` of a refusal, related ids (e.g. `videoId`); never a secret */
-      detail: {
-        [key: string]: unknown;
-      } | null;
-    };
-    CategoryInput: {
-      id: string;
-      name: string;
-      description: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: date-time */
-      updatedAt: string;
-    };
-    CallFiguresInput: {
-      calls: number;
-      errors: number;
-      meanMs: number;
-      /** @description Estimated from duration buckets: the upper bound of the bucket it falls in */
-      p95Ms: number;
-      maxMs: number;
-    };
-    CallSeriesInput: {
-      service: string;
-      method: string;
-      /** @enum {string} */
-      side: 'consumer' | 'provider';
-      points: {
-        calls: number;
-        errors: number;
-        meanMs: number;
-        /** @description Estimated from duration buckets: the upper bound of the bucket it falls in */
-        p95Ms: number;
-        maxMs: number;
-        /** Format: date-time */
-        minute: string;
-      }[];
-      totals: components['schemas']['CallFiguresInput'];
-    };
-    MonitorStatsInput: {
-      /** Format: date-time */
-      from: string;
-      /** Format: date-time */
-      to: string;
-      series: components['schemas']['CallSeriesInput'][];
-      totals: components['schemas']['CallFiguresInput'];
-    };
-    InstanceHealthInput: {
-      /** @enum {string} */
-      status: 'healthy' | 'unhealthy' | 'unknown';
-      checkedAt: string | null;
-      detail: string | null;
-    };
-    ClusterInstanceInput: {
-      id: string;
-      /** @description host:port */
-      address: string;
-      /** @description How other nodes reach it (registry metadata.url) */
-      url: string | null;
-      roles: string[];
-      version: string | null;
-      /** Format: date-time */
-      startedAt: string;
-      uptimeSec: number;
-      load: number;
-      weight: number;
-      health: components['schemas']['InstanceHealthInput'];
-    };
-    ClusterViewInput: {
-      services: {
-        name: string;
-        instances: components['schemas']['ClusterInstanceInput'][];
-      }[];
-      sentinels: number;
-    };
-    AlertInput: {
-      id: string;
-      rule: string;
-      subject: string;
-      /** @enum {string} */
-      severity: 'warning' | 'critical';
-      /** @enum {string} */
-      state: 'open' | 'resolved';
-      message: string;
-      value: number | null;
-      threshold: number | null;
-      /** Format: date-time */
-      openedAt: string;
-      resolvedAt: string | null;
-      /** Format: date-time */
-      lastSeenAt: string;
-    };
-    SigningKeyInput: {
-      id: string;
-      managed: boolean;
-      /** Format: date-time */
-      createdAt: string;
-      revokedAt: string | null;
-    };
-    CreatedSigningKeyInput: {
-      id: string;
-      managed: boolean;
-      /** Format: date-time */
-      createdAt: string;
-      revokedAt: string | null;
-      privateKey?: string;
-      publicKey: string;
-    };
-    PlaybackTokenInput: {
-      token: string;
-      kid: string;
-      /**
-       * @description v: video (HLS, MP4, AES key), t: thumbnail, s: storyboard
-       * @enum {string}
-       */
-      aud: 'v' | 't' | 's';
-      /** Format: date-time */
-      expiresAt: string;
-    };
-    ReferrerPolicyInput: {
-      /** @enum {string} */
-      scope: 'tenant' | 'video';
-      referrers: string[];
-      allowNoReferrer: boolean;
-      /** Format: date-time */
-      updatedAt: string;
-    };
-    TemplateInput: {
-      id: string;
-      name: string;
-      isDefault: boolean;
-      renditions: {
-        name: string;
-        height: number;
-        videoBitrate: number;
-        maxFps?: number;
-      }[];
-      audio: {
-        bitrate: number;
-      };
-      hls: {
-        segmentDuration: number;
-        /** @enum {string} */
-        encryption: 'none' | 'aes-128';
-      };
-      mp4: ('none' | 'highest') | string[];
-      watermark: unknown | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: date-time */
-      updatedAt: string;
-    };
-    TenantInput: {
-      id: string;
-      name: string;
-      /** @description null: the platform default; 0: unlimited */
-      storageQuotaBytes: number | null;
-      /** Format: date-time */
-      createdAt: string;
-    };
-    ApiKeyInput: {
-      id: string;
-      name: string;
-      scopes: ('read' | 'write' | 'admin')[];
-      /** Format: date-time */
-      createdAt: string;
-      revokedAt: string | null;
-      lastUsedAt: string | null;
-    };
-    CreatedApiKeyInput: {
-      id: string;
-      name: string;
-      scopes: ('read' | 'write' | 'admin')[];
-      /** Format: date-time */
-      createdAt: string;
-      revokedAt: string | null;
-      lastUsedAt: string | null;
-      /** @description The secret key. Shown only in this response; store it now. */
-      key: string;
-    };
-    VideoInput: {
-      id: string;
-      title: string | null;
-      description: string | null;
-      categoryId: string | null;
-      tags: string[];
-      /** @enum {string} */
-      status: 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'errored' | 'blocked';
-      playable: boolean;
-      progress: number;
-      duration: number | null;
-      width: number | null;
-      height: number | null;
-      sizeBytes: number | null;
-      source: {
-        container: string | null;
-        videoCodec: string | null;
-        audioCodec: string | null;
-        width: number | null;
-        height: number | null;
-        fps: number | null;
-        bitrate: number | null;
-        rotation: number;
-      } | null;
-      renditions: {
-        name: string;
-        width: number;
-        height: number;
-        videoBitrate: number;
-        /** @enum {string} */
-        status: 'pending' | 'ready';
-      }[];
-      playback: {
-        id: string;
-        /** @enum {string} */
-        policy: 'public' | 'signed';
-        hlsUrl: string;
-        mp4Urls: {
-          [key: string]: string;
-        };
-        thumbnailUrl: string;
-        storyboardUrl: string;
-        /** @description the embed page for an <iframe>; a signed video needs ?token= (aud v), and optionally &thumbToken= (aud t) and &storyboardToken= (aud s) */
-        embedUrl: string;
-      };
-      templateId: string | null;
-      detection: unknown | null;
-      error: {
-        /** @enum {string} */
-        code:
-          | 'non_video'
-          | 'malformed_media'
-          | 'unsupported_codec'
-          | 'too_long'
-          | 'too_large'
-          | 'fetch_failed'
-          | 'internal';
-        message: string;
-      } | null;
-      meta: {
-        [key: string]: unknown;
-      };
-      passthrough: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: date-time */
-      updatedAt: string;
-      readyAt: string | null;
-      /** @description how long the video took to become playable and ready */
-      timings: {
-        uploadCompletedAt: string | null;
-        playableAt: string | null;
-        /** @description upload (or import) complete → first playable */
-        toPlayableSec: number | null;
-        /** @description upload (or import) complete → every rendition ready */
-        toReadySec: number | null;
-      };
-    };
-    CreatedUploadInput: {
-      id: string;
-      /** @enum {string} */
-      status: 'waiting' | 'uploading' | 'complete' | 'expired' | 'cancelled';
-      videoId: string;
-      /** @description a tus 1.0 creation endpoint on an upload node chosen for this client */
-      url: string;
-      /** @description send these on every tus request (the upload token) */
-      headers: {
-        [key: string]: string;
-      };
-      maxSizeBytes: number;
-      /** Format: date-time */
-      expiresAt: string;
-    };
-    UploadInput: {
-      id: string;
-      /** @enum {string} */
-      status: 'waiting' | 'uploading' | 'complete' | 'expired' | 'cancelled';
-      offset: number;
-      size: number | null;
-      videoId: string;
-      /** Format: date-time */
-      expiresAt: string;
-      /** Format: date-time */
-      createdAt: string;
-      completedAt: string | null;
-    };
-    WebhookInput: {
-      id: string;
-      url: string;
-      events: (
-        | 'upload.completed'
-        | 'video.playable'
-        | 'video.ready'
-        | 'video.errored'
-        | 'video.deleted'
-        | 'video.detection_completed'
-        | 'recording.imported'
-      )[];
-      description: string | null;
-      /** Format: date-time */
-      createdAt: string;
-    };
-    CreatedWebhookInput: {
-      id: string;
-      url: string;
-      events: (
-        | 'upload.completed'
-        | 'video.playable'
-        | 'video.ready'
-        | 'video.errored'
-        | 'video.deleted'
-        | 'video.detection_completed'
-        | 'recording.imported'
-      )[];
-      description: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** @description Signing secret, whsec_<base64 key> (Standard Webhooks); shown only in this response. The HMAC key is the base64-decoded part. */
-      secret: string;
-    };
-    WebhookDeliveryInput: {
-      id: string;
-      webhookId: string;
-      eventId: string;
-      eventType: string;
-      attempt: number;
-      /**
-       * @description succeeded: 2xx; retrying: this attempt failed and another is scheduled (nextAttemptAt); failed: no further attempt
-       * @enum {string}
-       */
-      status: 'pending' | 'succeeded' | 'failed' | 'retrying';
-      responseStatus: number | null;
-      /** @description The start of the response body (at most 2 KiB) */
-      responseBody: string | null;
-      error: string | null;
-      durationMs: number | null;
-      /** Format: date-time */
-      createdAt: string;
-      nextAttemptAt: string | null;
-    };
-    SnapshotInput: {
-      url: string;
-      width: number;
-      height: number;
-      time: number;
-      expiresAt: string;
-    };
-    /** @description An error, as application/problem+json */
+    /**
+     * @description An error (RFC 9457 problem details), sent as application/problem+json. `code` is stable; `title` and `detail` are for people.
+     * @example {
+     *       "type": "https://vodcloud.dev/problems/not_found",
+     *       "title": "Not Found",
+     *       "status": 404,
+     *       "detail": "Video not found",
+     *       "code": "not_found",
+     *       "requestId": "4f1c2b7e-2d4a-4c55-9f0e-7f0d3c1a9b21"
+     *     }
+     */
     Problem: {
+      /**
+       * Format: uri
+       * @description A URI naming the kind of problem (by its code)
+       */
       type: string;
+      /** @description A short summary of the kind of problem */
       title: string;
+      /** @description The HTTP status */
       status: number;
+      /** @description What went wrong with this request */
       detail: string;
-      code: string;
+      /**
+       * @description The stable error code
+       * @enum {string}
+       */
+      code:
+        | 'unauthorized'
+        | 'forbidden'
+        | 'not_found'
+        | 'method_not_allowed'
+        | 'validation_failed'
+        | 'bad_request'
+        | 'conflict'
+        | 'gone'
+        | 'precondition_failed'
+        | 'payload_too_large'
+        | 'range_not_satisfiable'
+        | 'unsupported_media'
+        | 'rate_limited'
+        | 'internal'
+        | 'unavailable'
+        | 'uri_too_long'
+        | 'idempotency_key_invalid'
+        | 'idempotency_key_in_progress'
+        | 'idempotency_key_reused';
+      /** @description The request id (also in the `X-Request-Id` header) */
       requestId?: string;
+      /** @description Per field, with `validation_failed` */
       errors?: {
         path: string;
         message: string;
@@ -4705,12 +1308,26 @@ export interface components {
       weight: number;
       health: components['schemas']['InstanceHealth'];
     };
+    QueueDepth: {
+      /** @description job name */
+      name: string;
+      /** @description resource class (null: a name this version does not know) */
+      queue: ('cpu' | 'io' | 'fast') | null;
+      /** @description ready to run now */
+      waiting: number;
+      /** @description scheduled for later, or backing off before a retry */
+      delayed: number;
+      /** @description running */
+      active: number;
+    };
     ClusterView: {
       services: {
         name: string;
         instances: components['schemas']['ClusterInstance'][];
       }[];
       sentinels: number;
+      /** @description jobs pending in the queue store, per job name (store-wide) */
+      queues: components['schemas']['QueueDepth'][];
     };
     Alert: {
       id: string;
@@ -4729,6 +1346,14 @@ export interface components {
       /** Format: date-time */
       lastSeenAt: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6S1T2V3W4X5Y6Z7A8B9C0",
+     *       "managed": true,
+     *       "createdAt": "2026-01-05T10:12:31.000Z",
+     *       "revokedAt": null
+     *     }
+     */
     SigningKey: {
       id: string;
       managed: boolean;
@@ -4736,6 +1361,16 @@ export interface components {
       createdAt: string;
       revokedAt: string | null;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6S1T2V3W4X5Y6Z7A8B9C0",
+     *       "managed": true,
+     *       "createdAt": "2026-01-05T10:12:31.000Z",
+     *       "revokedAt": null,
+     *       "privateKey": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC…\n-----END PRIVATE KEY-----\n",
+     *       "publicKey": "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA…\n-----END PUBLIC KEY-----\n"
+     *     }
+     */
     CreatedSigningKey: {
       id: string;
       managed: boolean;
@@ -4783,12 +1418,20 @@ export interface components {
         encryption: 'none' | 'aes-128';
       };
       mp4: ('none' | 'highest') | string[];
-      watermark: unknown | null;
+      watermark: unknown;
       /** Format: date-time */
       createdAt: string;
       /** Format: date-time */
       updatedAt: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6M5N6P7Q8R9S0T1V2W3X4",
+     *       "name": "acme",
+     *       "storageQuotaBytes": null,
+     *       "createdAt": "2026-01-05T10:12:31.000Z"
+     *     }
+     */
     Tenant: {
       id: string;
       name: string;
@@ -4797,6 +1440,19 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6N1P2Q3R4S5T6V7W8X9Y0",
+     *       "name": "backend",
+     *       "scopes": [
+     *         "read",
+     *         "write"
+     *       ],
+     *       "createdAt": "2026-01-05T10:12:31.000Z",
+     *       "revokedAt": null,
+     *       "lastUsedAt": null
+     *     }
+     */
     ApiKey: {
       id: string;
       name: string;
@@ -4806,6 +1462,20 @@ export interface components {
       revokedAt: string | null;
       lastUsedAt: string | null;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6N1P2Q3R4S5T6V7W8X9Y0",
+     *       "name": "backend",
+     *       "scopes": [
+     *         "read",
+     *         "write"
+     *       ],
+     *       "createdAt": "2026-01-05T10:12:31.000Z",
+     *       "revokedAt": null,
+     *       "lastUsedAt": null,
+     *       "key": "vod_sk_3q2Yv8XwzQ1mK5pL7nR9tB4cD6fH0jS2"
+     *     }
+     */
     CreatedApiKey: {
       id: string;
       name: string;
@@ -4817,6 +1487,77 @@ export interface components {
       /** @description The secret key. Shown only in this response; store it now. */
       key: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6Q2T3V4W5X6Y7Z8A9B0C1",
+     *       "title": "Keynote 2026",
+     *       "description": "The opening talk",
+     *       "categoryId": null,
+     *       "tags": [
+     *         "conference"
+     *       ],
+     *       "status": "ready",
+     *       "playable": true,
+     *       "progress": 1,
+     *       "duration": 61.5,
+     *       "width": 1920,
+     *       "height": 1080,
+     *       "sizeBytes": 48213344,
+     *       "source": {
+     *         "container": "mov,mp4,m4a,3gp,3g2,mj2",
+     *         "videoCodec": "h264",
+     *         "audioCodec": "aac",
+     *         "width": 1920,
+     *         "height": 1080,
+     *         "fps": 30,
+     *         "bitrate": 6270000,
+     *         "rotation": 0
+     *       },
+     *       "renditions": [
+     *         {
+     *           "name": "1080p",
+     *           "width": 1920,
+     *           "height": 1080,
+     *           "videoBitrate": 5000000,
+     *           "status": "ready"
+     *         },
+     *         {
+     *           "name": "720p",
+     *           "width": 1280,
+     *           "height": 720,
+     *           "videoBitrate": 3000000,
+     *           "status": "ready"
+     *         }
+     *       ],
+     *       "playback": {
+     *         "id": "pb_5cG8sQe1Lw3ZnY0aK7dR2u",
+     *         "policy": "public",
+     *         "hlsUrl": "https://vod.example.com/hls/pb_5cG8sQe1Lw3ZnY0aK7dR2u/master.m3u8",
+     *         "mp4Urls": {
+     *           "720p": "https://vod.example.com/mp4/pb_5cG8sQe1Lw3ZnY0aK7dR2u/01JGZ6R0A1B2C3D4E5F6G7H8J9/720p.mp4"
+     *         },
+     *         "thumbnailUrl": "https://vod.example.com/thumb/pb_5cG8sQe1Lw3ZnY0aK7dR2u.jpg",
+     *         "storyboardUrl": "https://vod.example.com/storyboard/pb_5cG8sQe1Lw3ZnY0aK7dR2u.vtt",
+     *         "embedUrl": "https://vod.example.com/embed/pb_5cG8sQe1Lw3ZnY0aK7dR2u"
+     *       },
+     *       "templateId": "01JGZ6K0A1B2C3D4E5F6G7H8J9",
+     *       "detection": null,
+     *       "error": null,
+     *       "meta": {
+     *         "customer": "c-42"
+     *       },
+     *       "passthrough": null,
+     *       "createdAt": "2026-01-05T10:10:02.000Z",
+     *       "updatedAt": "2026-01-05T10:12:31.000Z",
+     *       "readyAt": "2026-01-05T10:12:31.000Z",
+     *       "timings": {
+     *         "uploadCompletedAt": "2026-01-05T10:11:40.000Z",
+     *         "playableAt": "2026-01-05T10:11:40.900Z",
+     *         "toPlayableSec": 0.9,
+     *         "toReadySec": 51
+     *       }
+     *     }
+     */
     Video: {
       id: string;
       title: string | null;
@@ -4863,7 +1604,7 @@ export interface components {
         embedUrl: string;
       };
       templateId: string | null;
-      detection: unknown | null;
+      detection: unknown;
       error: {
         /** @enum {string} */
         code:
@@ -4895,6 +1636,19 @@ export interface components {
         toReadySec: number | null;
       };
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6T4V5W6X7Y8Z9A0B1C2D3",
+     *       "status": "waiting",
+     *       "videoId": "01JGZ6Q2T3V4W5X6Y7Z8A9B0C1",
+     *       "url": "https://vod.example.com/tus",
+     *       "headers": {
+     *         "Authorization": "Bearer vod_ut_9fKx2mQ7…"
+     *       },
+     *       "maxSizeBytes": 53687091200,
+     *       "expiresAt": "2026-01-06T10:10:02.000Z"
+     *     }
+     */
     CreatedUpload: {
       id: string;
       /** @enum {string} */
@@ -4910,6 +1664,18 @@ export interface components {
       /** Format: date-time */
       expiresAt: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6T4V5W6X7Y8Z9A0B1C2D3",
+     *       "status": "uploading",
+     *       "offset": 16777216,
+     *       "size": 48213344,
+     *       "videoId": "01JGZ6Q2T3V4W5X6Y7Z8A9B0C1",
+     *       "expiresAt": "2026-01-06T10:10:02.000Z",
+     *       "createdAt": "2026-01-05T10:10:02.000Z",
+     *       "completedAt": null
+     *     }
+     */
     Upload: {
       id: string;
       /** @enum {string} */
@@ -4923,6 +1689,18 @@ export interface components {
       createdAt: string;
       completedAt: string | null;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6P3Q4R5S6T7V8W9X0Y1Z2",
+     *       "url": "https://hooks.example.com/vodcloud",
+     *       "events": [
+     *         "video.ready",
+     *         "video.errored"
+     *       ],
+     *       "description": "our backend",
+     *       "createdAt": "2026-01-05T10:12:31.000Z"
+     *     }
+     */
     Webhook: {
       id: string;
       url: string;
@@ -4939,6 +1717,19 @@ export interface components {
       /** Format: date-time */
       createdAt: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6P3Q4R5S6T7V8W9X0Y1Z2",
+     *       "url": "https://hooks.example.com/vodcloud",
+     *       "events": [
+     *         "video.ready",
+     *         "video.errored"
+     *       ],
+     *       "description": "our backend",
+     *       "createdAt": "2026-01-05T10:12:31.000Z",
+     *       "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+     *     }
+     */
     CreatedWebhook: {
       id: string;
       url: string;
@@ -4992,4 +1783,6519 @@ export interface components {
   pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+  listTenants: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Tenant'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createTenant: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getTenant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateTenant: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name?: string;
+          storageQuotaBytes?: number | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Tenant'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listApiKeys: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['ApiKey'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createApiKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          scopes: ('read' | 'write')[];
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedApiKey'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  revokeApiKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+        keyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listTemplates: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Template'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createTemplate: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          isDefault?: boolean;
+          renditions: {
+            name: string;
+            height: number;
+            videoBitrate: number;
+            maxFps?: number;
+          }[];
+          /**
+           * @default {
+           *       "bitrate": 128000
+           *     }
+           */
+          audio?: {
+            bitrate: number;
+          };
+          /**
+           * @default {
+           *       "segmentDuration": 4,
+           *       "encryption": "none"
+           *     }
+           */
+          hls?: {
+            /** @default 4 */
+            segmentDuration?: number;
+            /**
+             * @default none
+             * @enum {string}
+             */
+            encryption?: 'none' | 'aes-128';
+          };
+          /** @default highest */
+          mp4?: ('none' | 'highest') | string[];
+          watermark?: {
+            /** Format: uri */
+            imageUrl?: string;
+            objectKey?: string;
+            /**
+             * @default top-right
+             * @enum {string}
+             */
+            position?: 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'center';
+            /**
+             * @description fraction of the video width
+             * @default 0.02
+             */
+            margin?: number;
+            /** @default 1 */
+            opacity?: number;
+            /**
+             * @description watermark width as a fraction of the video width
+             * @default 0.1
+             */
+            width?: number;
+          } | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Template'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getTemplate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Template'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteTemplate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateTemplate: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name?: string;
+          /** @enum {boolean} */
+          isDefault?: true;
+          renditions?: {
+            name: string;
+            height: number;
+            videoBitrate: number;
+            maxFps?: number;
+          }[];
+          audio?: {
+            bitrate: number;
+          };
+          hls?: {
+            segmentDuration?: number;
+            /** @enum {string} */
+            encryption?: 'none' | 'aes-128';
+          };
+          mp4?: ('none' | 'highest') | string[];
+          watermark?: {
+            /** Format: uri */
+            imageUrl?: string;
+            objectKey?: string;
+            /**
+             * @default top-right
+             * @enum {string}
+             */
+            position?: 'top-left' | 'top-right' | 'bottom-left' | 'bottom-right' | 'center';
+            /**
+             * @description fraction of the video width
+             * @default 0.02
+             */
+            margin?: number;
+            /** @default 1 */
+            opacity?: number;
+            /**
+             * @description watermark width as a fraction of the video width
+             * @default 0.1
+             */
+            width?: number;
+          } | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Template'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listCategories: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Category'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createCategory: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          description?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Category'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getCategory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Category'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteCategory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateCategory: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name?: string;
+          description?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Category'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listVideos: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+        status?: 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'errored' | 'blocked';
+        categoryId?: string;
+        q?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Video'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createVideo: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          title?: string;
+          description?: string;
+          categoryId?: string | null;
+          tags?: string[];
+          templateId?: string;
+          /** @enum {string} */
+          playbackPolicy?: 'public' | 'signed';
+          meta?: {
+            [key: string]: unknown;
+          };
+          passthrough?: string;
+          input: {
+            /** Format: uri */
+            url: string;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          title?: string;
+          description?: string;
+          categoryId?: string | null;
+          tags?: string[];
+          /** @enum {string} */
+          playbackPolicy?: 'public' | 'signed';
+          meta?: {
+            [key: string]: unknown;
+          };
+          coverTime?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  batchDeleteVideos: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          ids: string[];
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            deleted: string[];
+            failed: {
+              id: string;
+              code: string;
+            }[];
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  retranscodeVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          templateId: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  blockVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  unblockVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  downloadVideoSource: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The original file; `Content-Disposition: attachment` with the uploaded file name */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/*': string;
+          'audio/*': string;
+          'image/gif': string;
+          'application/octet-stream': string;
+        };
+      };
+      /** @description Part of it (Range) */
+      206: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          /** @description `bytes start-end/size` */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/*': string;
+          'audio/*': string;
+          'image/gif': string;
+          'application/octet-stream': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The range cannot be satisfied (`range_not_satisfiable`) */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listWebhooks: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Webhook'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createWebhook: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description http(s) URL that receives POSTs; private addresses are refused */
+          url: string;
+          events: (
+            | 'upload.completed'
+            | 'video.playable'
+            | 'video.ready'
+            | 'video.errored'
+            | 'video.deleted'
+            | 'video.detection_completed'
+            | 'recording.imported'
+          )[];
+          description?: string | null;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedWebhook'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Webhook'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listWebhookDeliveries: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['WebhookDelivery'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  testWebhook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['WebhookDelivery'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listAuditEvents: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+        /** @description The platform admin key: one tenant's events; a tenant key: its own only */
+        tenantId?: string;
+        action?: string;
+        /** @description The actor's id (an API key's id) */
+        actor?: string;
+        targetId?: string;
+        /** @description Events at or after this time */
+        since?: string;
+        /** @description Events before this time */
+        until?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['AuditEvent'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listSigningKeys: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['SigningKey'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createSigningKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          publicKey?: string;
+        } | null;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedSigningKey'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getSigningKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['SigningKey'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  revokeSigningKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createPlaybackToken: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description v: video (HLS, MP4, AES key), t: thumbnail, s: storyboard
+           * @default v
+           * @enum {string}
+           */
+          aud?: 'v' | 't' | 's';
+          /** @default 3600 */
+          expiresIn?: number;
+        } | null;
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PlaybackToken'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getTenantReferrerPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReferrerPolicy'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  setTenantReferrerPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          referrers: string[];
+          /** @default true */
+          allowNoReferrer?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReferrerPolicy'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteTenantReferrerPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getVideoReferrerPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReferrerPolicy'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  setVideoReferrerPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          referrers: string[];
+          /** @default true */
+          allowNoReferrer?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ReferrerPolicy'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteVideoReferrerPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createSnapshot: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @description seconds from the start */
+          time: number;
+          /** @description pixels; the height follows the aspect ratio */
+          width?: number;
+          /**
+           * @default jpeg
+           * @enum {string}
+           */
+          format?: 'jpeg' | 'webp';
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Snapshot'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createUpload: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          title?: string;
+          description?: string;
+          categoryId?: string | null;
+          tags?: string[];
+          templateId?: string;
+          /** @enum {string} */
+          playbackPolicy?: 'public' | 'signed';
+          meta?: {
+            [key: string]: unknown;
+          };
+          passthrough?: string;
+          /** @description largest file this upload accepts, in bytes */
+          maxSizeBytes?: number;
+          /** @description seconds until the upload (and its token) expires; default VOD_UPLOAD_EXPIRES_IN */
+          expiresIn?: number;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedUpload'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getUpload: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Upload'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  cancelUpload: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Upload'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  tusCreateUpload: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The tus version: `1.0.0` */
+        'Tus-Resumable'?: '1.0.0';
+        /** @description The size in bytes */
+        'Upload-Length'?: number;
+        /** @description tus metadata: `filename`, and with an API key the video fields */
+        'Upload-Metadata'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/offset+octet-stream': string;
+      };
+    };
+    responses: {
+      /** @description Created */
+      201: {
+        headers: {
+          /** @description The upload URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Gone (`gone`) */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A precondition failed (`precondition_failed`) */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+    };
+  };
+  tusOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The `Tus-*` headers */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  tusTerminateUpload: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The tus version: `1.0.0` */
+        'Tus-Resumable'?: '1.0.0';
+      };
+      path: {
+        /** @description The upload: `{tenantId}.{videoId}`, as in the `Location` of its creation */
+        uploadId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Terminated */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Gone (`gone`) */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A precondition failed (`precondition_failed`) */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+    };
+  };
+  tusUploadOptions: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        /** @description The upload: `{tenantId}.{videoId}`, as in the `Location` of its creation */
+        uploadId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The `Tus-*` and CORS headers */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  tusGetOffset: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The tus version: `1.0.0` */
+        'Tus-Resumable'?: '1.0.0';
+      };
+      path: {
+        /** @description The upload: `{tenantId}.{videoId}`, as in the `Location` of its creation */
+        uploadId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The offset */
+      200: {
+        headers: {
+          /** @description Bytes received */
+          'Upload-Offset'?: string;
+          /** @description The size */
+          'Upload-Length'?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Gone (`gone`) */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A precondition failed (`precondition_failed`) */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+    };
+  };
+  tusAppendChunk: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description The tus version: `1.0.0` */
+        'Tus-Resumable'?: '1.0.0';
+        /** @description The offset this chunk starts at */
+        'Upload-Offset'?: number;
+      };
+      path: {
+        /** @description The upload: `{tenantId}.{videoId}`, as in the `Location` of its creation */
+        uploadId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/offset+octet-stream': string;
+      };
+    };
+    responses: {
+      /** @description Stored */
+      204: {
+        headers: {
+          /** @description The new offset */
+          'Upload-Offset'?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Gone (`gone`) */
+      410: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description A precondition failed (`precondition_failed`) */
+      412: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+          'text/plain': string;
+        };
+      };
+    };
+  };
+  getHlsMaster: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The master playlist */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apple.mpegurl': string;
+        };
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getHlsMedia: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The output generation (named by the master playlist; another generation is 404) */
+        gen: string;
+        /** @description The rendition (`720p`, …) or `audio` */
+        name: string;
+        /** @description The media playlist `index.m3u8` or a segment `seg-NNNNN.ts` */
+        file: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The media playlist or the MPEG-TS segment */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apple.mpegurl': string;
+          'video/mp2t': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getHlsMediaCurrent: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The rendition (`720p`, …) or `audio` */
+        name: string;
+        /** @description The media playlist `index.m3u8` or a segment `seg-NNNNN.ts` */
+        file: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The media playlist or the MPEG-TS segment */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/vnd.apple.mpegurl': string;
+          'video/mp2t': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getHlsKey: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The output generation (named by the master playlist; another generation is 404) */
+        gen: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The 16-byte key */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getHlsKeyCurrent: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The 16-byte key */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/octet-stream': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getMp4Current: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The rendition `{name}.mp4` (or the audio `audio.m4a`) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The MP4 (index first) */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description Part of it (Range) */
+      206: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          /** @description `bytes start-end/size` */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The range cannot be satisfied (`range_not_satisfiable`) */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  headMp4Current: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The rendition `{name}.mp4` (or the audio `audio.m4a`) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The MP4 (index first) */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description Part of it (Range) */
+      206: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          /** @description `bytes start-end/size` */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The range cannot be satisfied (`range_not_satisfiable`) */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getMp4: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The output generation (as in the video's `mp4Urls`; another generation is 404) */
+        gen: string;
+        /** @description The rendition `{name}.mp4` (or the audio `audio.m4a`) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The MP4 (index first) */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description Part of it (Range) */
+      206: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          /** @description `bytes start-end/size` */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The range cannot be satisfied (`range_not_satisfiable`) */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  headMp4: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The output generation (as in the video's `mp4Urls`; another generation is 404) */
+        gen: string;
+        /** @description The rendition `{name}.mp4` (or the audio `audio.m4a`) */
+        name: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The MP4 (index first) */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description Part of it (Range) */
+      206: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          /** @description `bytes start-end/size` */
+          'Content-Range'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'video/mp4': string;
+          'audio/mp4': string;
+        };
+      };
+      /** @description With S3 storage and VOD_STREAM_REDIRECT=presigned: a presigned URL valid 5 minutes */
+      302: {
+        headers: {
+          /** @description The presigned URL */
+          Location?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The range cannot be satisfied (`range_not_satisfiable`) */
+      416: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getThumbnail: {
+    parameters: {
+      query?: {
+        /** @description Seconds into the video */
+        time?: number;
+        /** @description Width in pixels */
+        width?: number;
+        /** @description Height in pixels */
+        height?: number;
+        /** @description How the frame fits the size */
+        fit?: 'contain' | 'cover' | 'fill';
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id with `.jpg` or `.webp` */
+        file: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The image */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'image/jpeg': string;
+          'image/webp': string;
+        };
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getStoryboard: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id with `.vtt` */
+        file: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The WebVTT storyboard */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/vtt': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getStoryboardSpriteCurrent: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description A sprite `storyboard-N.jpg` */
+        file: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sprite */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'image/jpeg': string;
+        };
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getStoryboardSprite: {
+    parameters: {
+      query?: {
+        /** @description A signed video's playback token (RS256 JWT: `kid` a signing key, `sub` the playback id, `aud` v, t or s, `exp`) */
+        token?: string;
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video (`playback.id`) */
+        pid: string;
+        /** @description The output generation (as named by the storyboard) */
+        gen: string;
+        /** @description A sprite `storyboard-N.jpg` */
+        file: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The sprite */
+      200: {
+        headers: {
+          /** @description The entity tag (If-None-Match, If-Range) */
+          ETag?: string;
+          /** @description How long the response may be cached */
+          'Cache-Control'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'image/jpeg': string;
+        };
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getEmbedPlayerScript: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The player bundle */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/javascript': string;
+        };
+      };
+      /** @description Not modified (the If-None-Match matched) */
+      304: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getEmbedPage: {
+    parameters: {
+      query?: {
+        /** @description The playback token (aud v) of a signed video */
+        token?: string;
+        /** @description A thumbnail token (aud t) */
+        thumbToken?: string;
+        /** @description A storyboard token (aud s) */
+        storyboardToken?: string;
+        /** @description `1`: start playing, muted */
+        autoplay?: '1';
+        /** @description `1`: start muted */
+        muted?: '1';
+      };
+      header?: never;
+      path: {
+        /** @description The playback id of the video */
+        pid: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The HTML page */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'text/html': string;
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getCluster: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['ClusterView'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getMonitorStats: {
+    parameters: {
+      query?: {
+        service?: string;
+        method?: string;
+        side?: 'consumer' | 'provider';
+        from?: string;
+        to?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['MonitorStats'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listAlerts: {
+    parameters: {
+      query?: {
+        state?: 'open' | 'resolved' | 'all';
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Alert'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  sendBeacon: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** @enum {string} */
+          event:
+            | 'view_start'
+            | 'playing'
+            | 'heartbeat'
+            | 'rebuffer_start'
+            | 'rebuffer_end'
+            | 'error'
+            | 'view_end';
+          viewId: string;
+          playbackId: string;
+          position: number;
+          startupMs?: number;
+          watchedSec?: number;
+          error?: string;
+          token?: string;
+        };
+        'text/plain': {
+          /** @enum {string} */
+          event:
+            | 'view_start'
+            | 'playing'
+            | 'heartbeat'
+            | 'rebuffer_start'
+            | 'rebuffer_end'
+            | 'error'
+            | 'view_end';
+          viewId: string;
+          playbackId: string;
+          position: number;
+          startupMs?: number;
+          watchedSec?: number;
+          error?: string;
+          token?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Accepted */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+}

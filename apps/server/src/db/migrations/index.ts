@@ -15,6 +15,7 @@ import * as m013 from './013_published_hls_key';
 import * as m014 from './014_audit';
 import * as m015 from './015_sealed_secrets';
 import * as m016 from './016_event_dispatch';
+import * as m017 from './017_idempotency';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '014_audit': m014,
   '015_sealed_secrets': m015,
   '016_event_dispatch': m016,
+  '017_idempotency': m017,
 };

@@ -66,7 +66,25 @@ export async function beaconRoutes(app: FastifyInstance, d: BeaconDeps): Promise
         access: 'public',
         audit: { skip: 'player beacons: public, no key; authorised by a playback id' },
       },
-      schema: { hide: true },
+      schema: {
+        operationId: 'sendBeacon',
+        tags: ['beacons'],
+        summary: 'A quality-of-experience event from a player',
+        description:
+          'Public: authorised by the playback id and, for a signed video, its playback token (aud v) in the ' +
+          'body. JSON sent as application/json or text/plain (navigator.sendBeacon), at most 8 KiB.',
+        security: [],
+        doc: {
+          body: {
+            content: {
+              'application/json': z.toJSONSchema(Beacon, { io: 'input' }),
+              'text/plain': z.toJSONSchema(Beacon, { io: 'input' }),
+            },
+          },
+          responses: { 202: { description: 'Accepted' } },
+          errors: [400, 403, 404, 413, 415],
+        },
+      },
     },
     async (req: FastifyRequest, reply: FastifyReply) => {
       const parsed = Beacon.safeParse(req.body);

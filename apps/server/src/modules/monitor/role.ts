@@ -2,8 +2,8 @@ import type { AppContext } from '../../context';
 import { Sentinel } from './sentinel';
 
 /**
- * How often the monitor role deletes call statistics older than VOD_MONITOR_RETENTION_HOURS and audit events
- * older than VOD_AUDIT_RETENTION_DAYS.
+ * How often the monitor role deletes call statistics older than VOD_MONITOR_RETENTION_HOURS, audit events
+ * older than VOD_AUDIT_RETENTION_DAYS and expired Idempotency-Key responses.
  */
 export const PURGE_EVERY_MS = 5 * 60_000;
 /** How often the monitor role hands pending events (see EventService.redispatchPending) over again. */
@@ -40,6 +40,11 @@ export function startMonitorRole(
       ctx.audit.purge(config.auditRetentionDays).then(
         (n) => n > 0 && log.info({ rows: n }, 'purged audit events past retention'),
         (err) => log.warn({ err: (err as Error).message }, 'audit log purge failed'),
+      ),
+      // Idempotency-Key responses past their 24 h (also ignored when met before this runs).
+      ctx.idempotency.purge().then(
+        (n) => n > 0 && log.info({ rows: n }, 'purged expired idempotency keys'),
+        (err) => log.warn({ err: (err as Error).message }, 'idempotency key purge failed'),
       ),
     ]);
   void purge();

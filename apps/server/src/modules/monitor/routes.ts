@@ -5,7 +5,6 @@ import {
   listOf,
   MonitorQuery,
   MonitorStats,
-  Problem,
 } from '@vodcloud/contracts';
 import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
@@ -16,7 +15,6 @@ import type { Registry } from '../../ports/registry';
 import { clusterHealth, instancesOf, SENTINEL_SERVICE } from '../cluster';
 import type { MonitorService } from './service';
 
-const errors = { 400: Problem, 401: Problem, 403: Problem };
 /** The longest span one /v1/admin/monitor request may cover. */
 const MAX_SPAN_MS = 31 * 86_400_000;
 
@@ -43,10 +41,11 @@ export function monitorRoutes(
   app.get('/v1/admin/cluster', {
     config: { access: 'admin', audit: 'cluster.read' },
     schema: {
+      operationId: 'getCluster',
       tags: ['cluster'],
       summary:
         'Every registered service and instance with address, roles, load and health, and the jobs pending per job name (admin)',
-      response: { 200: ClusterView, ...errors },
+      response: { 200: ClusterView },
     },
     handler: async () => {
       const names = await registry.services();
@@ -77,11 +76,12 @@ export function monitorRoutes(
   app.get('/v1/admin/monitor', {
     config: { access: 'admin', audit: 'monitor.read' },
     schema: {
+      operationId: 'getMonitorStats',
       tags: ['cluster'],
       summary: 'RPC calls, errors and mean/p95/max duration per service, method and side, per minute (admin)',
       description: 'Defaults to the last 60 minutes. Figures add up every node that reported.',
       querystring: MonitorQuery,
-      response: { 200: MonitorStats, ...errors },
+      response: { 200: MonitorStats },
     },
     handler: async (req) => {
       const q = req.query;
@@ -108,10 +108,11 @@ export function monitorRoutes(
   app.get('/v1/admin/alerts', {
     config: { access: 'admin', audit: 'alert.list' },
     schema: {
+      operationId: 'listAlerts',
       tags: ['cluster'],
       summary: 'Alerts raised by the sentinel, newest first (admin)',
       querystring: AlertQuery,
-      response: { 200: listOf(AlertSchema), ...errors },
+      response: { 200: listOf(AlertSchema) },
     },
     handler: async (req) => {
       const rows = await monitor.alerts.list(

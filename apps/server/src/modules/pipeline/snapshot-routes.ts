@@ -75,16 +75,13 @@ export function snapshotRoutes(app: ZodApp, d: SnapshotDeps, publicUrl?: string)
   app.post('/v1/videos/:id/snapshots', {
     config: { access: 'write', audit: 'video.snapshot' },
     schema: {
+      operationId: 'createSnapshot',
       tags: ['videos'],
       summary: 'A still of the video at any time and width (a signed URL valid 24 h)',
       params: IdParams,
       body: CreateSnapshot,
       response: {
         201: Snapshot,
-        400: Problem,
-        401: Problem,
-        403: Problem,
-        404: Problem,
         409: Problem,
         503: Problem,
       },

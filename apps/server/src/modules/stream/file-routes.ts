@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import { fileResponses, TOKEN_QUERY } from '../../http/openapi';
 import { sendProblem } from '../../http/problem';
 import { ID_PATTERN } from '../../lib/ids';
 import {
@@ -72,7 +73,24 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.route<{ Params: { pid: string; name: string } }>({
     method: ['GET', 'HEAD'],
     url: '/mp4/:pid/:name',
-    schema: { hide: true },
+    schema: {
+      operationId: 'getMp4Current',
+      tags: ['playback'],
+      summary: 'A progressive MP4 of the served generation (Range; cached 60 s)',
+      security: [],
+      doc: {
+        params: {
+          pid: 'The playback id of the video (`playback.id`)',
+          name: 'The rendition `{name}.mp4` (or the audio `audio.m4a`)',
+        },
+        query: TOKEN_QUERY,
+        responses: fileResponses('The MP4 (index first)', ['video/mp4', 'audio/mp4'], {
+          range: true,
+          redirect: true,
+        }),
+        errors: [403, 404, 416],
+      },
+    },
     handler: async (req, reply) => {
       if (!mp4File(req.params.name)) return sendProblem(reply, 'not_found', 'Not found');
       const a = await s.admit(req, reply, req.params.pid, 'v');
@@ -83,7 +101,25 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.route<{ Params: { pid: string; gen: string; name: string } }>({
     method: ['GET', 'HEAD'],
     url: '/mp4/:pid/:gen/:name',
-    schema: { hide: true },
+    schema: {
+      operationId: 'getMp4',
+      tags: ['playback'],
+      summary: 'A progressive MP4 of a generation (Range; immutable)',
+      security: [],
+      doc: {
+        params: {
+          pid: 'The playback id of the video (`playback.id`)',
+          gen: "The output generation (as in the video's `mp4Urls`; another generation is 404)",
+          name: 'The rendition `{name}.mp4` (or the audio `audio.m4a`)',
+        },
+        query: TOKEN_QUERY,
+        responses: fileResponses('The MP4 (index first)', ['video/mp4', 'audio/mp4'], {
+          range: true,
+          redirect: true,
+        }),
+        errors: [403, 404, 416],
+      },
+    },
     handler: async (req, reply) => {
       const { pid, gen, name } = req.params;
       if (!(ID_PATTERN.test(gen) && mp4File(name))) return sendProblem(reply, 'not_found', 'Not found');
@@ -93,11 +129,93 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   });
 }
 
+const docGetThumbnail: FastifySchema = {
+  operationId: 'getThumbnail',
+  tags: ['playback'],
+  summary: 'A thumbnail: the poster, or a frame at `time`, sized',
+  description:
+    'Sizes are rounded up to a small set and times to 0.5 s; new images per address and minute are ' +
+    'limited (429 with Retry-After); a signed video needs `token` with aud `t`.',
+  security: [],
+  doc: {
+    params: { file: 'The playback id with `.jpg` or `.webp`' },
+    query: {
+      time: {
+        description: 'Seconds into the video',
+        schema: { type: 'number', minimum: 0, maximum: 86400 },
+      },
+      width: {
+        description: 'Width in pixels',
+        schema: { type: 'integer', minimum: 16, maximum: 3840 },
+      },
+      height: {
+        description: 'Height in pixels',
+        schema: { type: 'integer', minimum: 16, maximum: 2160 },
+      },
+      fit: {
+        description: 'How the frame fits the size',
+        schema: { type: 'string', enum: ['contain', 'cover', 'fill'], default: 'contain' },
+      },
+      ...TOKEN_QUERY,
+    },
+    responses: fileResponses('The image', ['image/jpeg', 'image/webp']),
+    errors: [400, 403, 404, 429, 503],
+  },
+};
+
+const docGetStoryboard: FastifySchema = {
+  operationId: 'getStoryboard',
+  tags: ['playback'],
+  summary: 'The storyboard: WebVTT cues with `#xywh=` regions of sprite images',
+  security: [],
+  doc: {
+    params: { file: 'The playback id with `.vtt`' },
+    query: TOKEN_QUERY,
+    responses: {
+      200: { description: 'The WebVTT storyboard', content: { 'text/vtt': { type: 'string' } } },
+    },
+    errors: [403, 404],
+  },
+};
+
+const docGetStoryboardSpriteCurrent: FastifySchema = {
+  operationId: 'getStoryboardSpriteCurrent',
+  tags: ['playback'],
+  summary: 'A storyboard sprite of the served generation',
+  security: [],
+  doc: {
+    params: {
+      pid: 'The playback id of the video (`playback.id`)',
+      file: 'A sprite `storyboard-N.jpg`',
+    },
+    query: TOKEN_QUERY,
+    responses: fileResponses('The sprite', ['image/jpeg']),
+    errors: [403, 404],
+  },
+};
+
+const docGetStoryboardSprite: FastifySchema = {
+  operationId: 'getStoryboardSprite',
+  tags: ['playback'],
+  summary: 'A storyboard sprite of a generation (immutable)',
+  security: [],
+  doc: {
+    params: {
+      pid: 'The playback id of the video (`playback.id`)',
+      gen: 'The output generation (as named by the storyboard)',
+      file: 'A sprite `storyboard-N.jpg`',
+    },
+    query: TOKEN_QUERY,
+    responses: fileResponses('The sprite', ['image/jpeg']),
+    errors: [403, 404],
+  },
+};
+
 /** Thumbnails (`/thumb/{pid}.jpg|webp`), the storyboard VTT and its sprites. */
 function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.get<{ Params: { file: string }; Querystring: Record<string, string> }>(
     '/thumb/:file',
-    { schema: { hide: true } },
+    { schema: docGetThumbnail },
     async (req, reply) => {
       const m = /^([A-Za-z0-9_-]+)\.(jpg|webp)$/.exec(req.params.file);
       if (!m) return sendProblem(reply, 'not_found', 'Not found');
@@ -136,7 +254,7 @@ function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
 
   app.get<{ Params: { file: string } }>(
     '/storyboard/:file',
-    { schema: { hide: true } },
+    { schema: docGetStoryboard },
     async (req, reply) => {
       const m = /^([A-Za-z0-9_-]+)\.vtt$/.exec(req.params.file);
       if (!m) return sendProblem(reply, 'not_found', 'Not found');
@@ -173,7 +291,7 @@ function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
 
   app.get<{ Params: { pid: string; file: string } }>(
     '/storyboard/:pid/:file',
-    { schema: { hide: true } },
+    { schema: docGetStoryboardSpriteCurrent },
     async (req, reply) => {
       if (!STORYBOARD_SHEET.test(req.params.file)) return sendProblem(reply, 'not_found', 'Not found');
       const a = await s.admit(req, reply, req.params.pid, 's');
@@ -183,7 +301,7 @@ function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
 
   app.get<{ Params: { pid: string; gen: string; file: string } }>(
     '/storyboard/:pid/:gen/:file',
-    { schema: { hide: true } },
+    { schema: docGetStoryboardSprite },
     async (req, reply) => {
       const { pid, gen, file } = req.params;
       if (!(ID_PATTERN.test(gen) && STORYBOARD_SHEET.test(file)))

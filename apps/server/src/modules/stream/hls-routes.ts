@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
+import { binary, fileResponses, TOKEN_QUERY } from '../../http/openapi';
 import { sendProblem } from '../../http/problem';
 import { ID_PATTERN } from '../../lib/ids';
 import {
@@ -26,6 +27,96 @@ import {
 const mediaFile = (name: string, file: string) =>
   RENDITION_NAME.test(name) && (file === MEDIA_PLAYLIST || isSegmentName(file));
 
+const M3U8 = 'application/vnd.apple.mpegurl';
+
+const docGetHlsMaster: FastifySchema = {
+  operationId: 'getHlsMaster',
+  tags: ['playback'],
+  summary: 'The HLS master playlist of a video',
+  description:
+    'Lists the renditions ready to play (and the audio group); every URL below it names the generation. ' +
+    'A signed video needs `token` (aud `v`); it is carried into every URL the playlist names.',
+  security: [],
+  doc: {
+    params: { pid: 'The playback id of the video (`playback.id`)' },
+    query: TOKEN_QUERY,
+    responses: fileResponses('The master playlist', [M3U8]),
+    errors: [403, 404],
+  },
+};
+
+const docGetHlsMedia: FastifySchema = {
+  operationId: 'getHlsMedia',
+  tags: ['playback'],
+  summary: 'A media playlist or a segment of a generation (segments are immutable)',
+  security: [],
+  doc: {
+    params: {
+      pid: 'The playback id of the video (`playback.id`)',
+      gen: 'The output generation (named by the master playlist; another generation is 404)',
+      name: 'The rendition (`720p`, …) or `audio`',
+      file: 'The media playlist `index.m3u8` or a segment `seg-NNNNN.ts`',
+    },
+    query: TOKEN_QUERY,
+    responses: fileResponses('The media playlist or the MPEG-TS segment', [M3U8, 'video/mp2t'], {
+      redirect: true,
+    }),
+    errors: [403, 404, 503],
+  },
+};
+
+const docGetHlsMediaCurrent: FastifySchema = {
+  operationId: 'getHlsMediaCurrent',
+  tags: ['playback'],
+  summary: 'A media playlist or a segment of the served generation (older URLs; cached briefly)',
+  security: [],
+  doc: {
+    params: {
+      pid: 'The playback id of the video (`playback.id`)',
+      name: 'The rendition (`720p`, …) or `audio`',
+      file: 'The media playlist `index.m3u8` or a segment `seg-NNNNN.ts`',
+    },
+    query: TOKEN_QUERY,
+    responses: fileResponses('The media playlist or the MPEG-TS segment', [M3U8, 'video/mp2t'], {
+      redirect: true,
+    }),
+    errors: [403, 404, 503],
+  },
+};
+
+const docGetHlsKey: FastifySchema = {
+  operationId: 'getHlsKey',
+  tags: ['playback'],
+  summary: 'The AES-128 key of an encrypted generation (checks the same token as the playlists)',
+  security: [],
+  doc: {
+    params: {
+      pid: 'The playback id of the video (`playback.id`)',
+      gen: 'The output generation (named by the master playlist; another generation is 404)',
+    },
+    query: TOKEN_QUERY,
+    responses: {
+      200: { description: 'The 16-byte key', content: { 'application/octet-stream': binary } },
+    },
+    errors: [403, 404],
+  },
+};
+
+const docGetHlsKeyCurrent: FastifySchema = {
+  operationId: 'getHlsKeyCurrent',
+  tags: ['playback'],
+  summary: 'The AES-128 key of the served generation (older playlists)',
+  security: [],
+  doc: {
+    params: { pid: 'The playback id of the video (`playback.id`)' },
+    query: TOKEN_QUERY,
+    responses: {
+      200: { description: 'The 16-byte key', content: { 'application/octet-stream': binary } },
+    },
+    errors: [403, 404],
+  },
+};
+
 /**
  * HLS of the generation a video plays from:
  *
@@ -41,7 +132,7 @@ const mediaFile = (name: string, file: string) =>
 export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.get<{ Params: { pid: string } }>(
     '/hls/:pid/master.m3u8',
-    { schema: { hide: true } },
+    { schema: docGetHlsMaster },
     async (req, reply) => {
       const a = await s.admit(req, reply, req.params.pid, 'v');
       if (!a) return reply;
@@ -83,7 +174,7 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
 
   app.get<{ Params: { pid: string; gen: string; name: string; file: string } }>(
     '/hls/:pid/:gen/:name/:file',
-    { schema: { hide: true } },
+    { schema: docGetHlsMedia },
     async (req, reply) => {
       const { pid, gen, name, file } = req.params;
       if (!(ID_PATTERN.test(gen) && mediaFile(name, file)))
@@ -96,7 +187,7 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
 
   app.get<{ Params: { pid: string; name: string; file: string } }>(
     '/hls/:pid/:name/:file',
-    { schema: { hide: true } },
+    { schema: docGetHlsMediaCurrent },
     async (req, reply) => {
       const { pid, name, file } = req.params;
       if (!mediaFile(name, file)) return sendProblem(reply, 'not_found', 'Not found');
@@ -115,7 +206,7 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
 
   app.get<{ Params: { pid: string; gen: string } }>(
     '/hls/:pid/:gen/key',
-    { schema: { hide: true } },
+    { schema: docGetHlsKey },
     async (req, reply) => {
       if (!ID_PATTERN.test(req.params.gen)) return sendProblem(reply, 'not_found', 'Not found');
       const a = await s.admit(req, reply, req.params.pid, 'v', req.params.gen);
@@ -123,8 +214,12 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
     },
   );
 
-  app.get<{ Params: { pid: string } }>('/hls/:pid/key', { schema: { hide: true } }, async (req, reply) => {
-    const a = await s.admit(req, reply, req.params.pid, 'v');
-    return a ? sendKey(reply, a) : reply;
-  });
+  app.get<{ Params: { pid: string } }>(
+    '/hls/:pid/key',
+    { schema: docGetHlsKeyCurrent },
+    async (req, reply) => {
+      const a = await s.admit(req, reply, req.params.pid, 'v');
+      return a ? sendKey(reply, a) : reply;
+    },
+  );
 }

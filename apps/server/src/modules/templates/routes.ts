@@ -13,16 +13,15 @@ import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
 import type { TemplateService } from './service';
 
-const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
-
 export function templateRoutes(app: ZodApp, templates: TemplateService): void {
   app.get('/v1/templates', {
     config: { access: 'read' },
     schema: {
+      operationId: 'listTemplates',
       tags: ['templates'],
       summary: 'List transcoding templates',
       querystring: ListQuery,
-      response: { 200: listOf(Template), ...errors },
+      response: { 200: listOf(Template) },
     },
     handler: async (req) => {
       const p = page(
@@ -35,41 +34,45 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
   app.post('/v1/templates', {
     config: { access: 'write', audit: 'template.create' },
     schema: {
+      operationId: 'createTemplate',
       tags: ['templates'],
       summary: 'Create a template',
       body: CreateTemplate,
-      response: { 201: Template, ...errors },
+      response: { 201: Template, 409: Problem },
     },
     handler: async (req, reply) => reply.code(201).send(await templates.create(tenantOf(req), req.body)),
   });
   app.get('/v1/templates/:id', {
     config: { access: 'read' },
     schema: {
+      operationId: 'getTemplate',
       tags: ['templates'],
       summary: 'Get a template',
       params: IdParams,
-      response: { 200: Template, ...errors },
+      response: { 200: Template },
     },
     handler: async (req) => templates.get(tenantOf(req), req.params.id),
   });
   app.patch('/v1/templates/:id', {
     config: { access: 'write', audit: 'template.update' },
     schema: {
+      operationId: 'updateTemplate',
       tags: ['templates'],
       summary: 'Change a template',
       params: IdParams,
       body: UpdateTemplate,
-      response: { 200: Template, ...errors },
+      response: { 200: Template, 409: Problem },
     },
     handler: async (req) => templates.update(tenantOf(req), req.params.id, req.body),
   });
   app.delete('/v1/templates/:id', {
     config: { access: 'write', audit: 'template.delete' },
     schema: {
+      operationId: 'deleteTemplate',
       tags: ['templates'],
       summary: 'Delete a template (not the default)',
       params: IdParams,
-      response: { 204: NoContent, ...errors },
+      response: { 204: NoContent, 409: Problem },
     },
     handler: async (req, reply) => {
       await templates.delete(tenantOf(req), req.params.id);

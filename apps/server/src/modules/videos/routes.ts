@@ -18,8 +18,6 @@ import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
 import { type VideoService, videoView } from './service';
 
-const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
-
 /** `playback`: the base URL of playback URLs (see cluster/node.ts playbackBase); default the public or request URL. */
 export function videoRoutes(
   app: ZodApp,
@@ -32,10 +30,11 @@ export function videoRoutes(
   app.post('/v1/videos', {
     config: { access: 'write', audit: 'video.create' },
     schema: {
+      operationId: 'createVideo',
       tags: ['videos'],
       summary: 'Import a video from an http(s) URL',
       body: CreateVideo,
-      response: { 201: Video, ...errors },
+      response: { 201: Video },
     },
     handler: async (req, reply) =>
       reply.code(201).send(videoView(await videos.createFromUrl(tenantOf(req), req.body), base(req))),
@@ -43,10 +42,11 @@ export function videoRoutes(
   app.get('/v1/videos', {
     config: { access: 'read' },
     schema: {
+      operationId: 'listVideos',
       tags: ['videos'],
       summary: 'List videos, newest first',
       querystring: VideoListQuery,
-      response: { 200: listOf(Video), ...errors },
+      response: { 200: listOf(Video) },
     },
     handler: async (req) => {
       const { limit, cursor, ...filter } = req.query;
@@ -58,31 +58,34 @@ export function videoRoutes(
   app.get('/v1/videos/:id', {
     config: { access: 'read' },
     schema: {
+      operationId: 'getVideo',
       tags: ['videos'],
       summary: 'Get a video',
       params: IdParams,
-      response: { 200: Video, ...errors },
+      response: { 200: Video },
     },
     handler: async (req) => videoView(await videos.getRow(tenantOf(req), req.params.id), base(req)),
   });
   app.patch('/v1/videos/:id', {
     config: { access: 'write', audit: 'video.update' },
     schema: {
+      operationId: 'updateVideo',
       tags: ['videos'],
       summary: 'Change a video',
       params: IdParams,
       body: UpdateVideo,
-      response: { 200: Video, ...errors },
+      response: { 200: Video },
     },
     handler: async (req) => videoView(await videos.update(tenantOf(req), req.params.id, req.body), base(req)),
   });
   app.delete('/v1/videos/:id', {
     config: { access: 'write', audit: 'video.delete' },
     schema: {
+      operationId: 'deleteVideo',
       tags: ['videos'],
       summary: 'Delete a video and its objects',
       params: IdParams,
-      response: { 204: NoContent, ...errors },
+      response: { 204: NoContent },
     },
     handler: async (req, reply) => {
       await videos.delete(tenantOf(req), req.params.id);
@@ -92,22 +95,24 @@ export function videoRoutes(
   app.post('/v1/videos/batch-delete', {
     config: { access: 'write', audit: 'video.batch_delete' },
     schema: {
+      operationId: 'batchDeleteVideos',
       tags: ['videos'],
       summary: 'Delete several videos',
       body: BatchDelete,
-      response: { 200: BatchDeleteResult, ...errors },
+      response: { 200: BatchDeleteResult },
     },
     handler: async (req) => videos.batchDelete(tenantOf(req), req.body.ids),
   });
   app.post('/v1/videos/:id/retranscode', {
     config: { access: 'write', audit: 'video.retranscode' },
     schema: {
+      operationId: 'retranscodeVideo',
       tags: ['videos'],
       summary:
         'Transcode again with another template; the current outputs keep playing until the new ones are published',
       params: IdParams,
       body: Retranscode,
-      response: { 202: Video, ...errors },
+      response: { 202: Video, 409: Problem },
     },
     handler: async (req, reply) =>
       reply
@@ -117,24 +122,19 @@ export function videoRoutes(
         ),
   });
 
-  app.post('/v1/videos/:id/block', {
-    config: { access: 'write', audit: 'video.block' },
-    schema: {
-      tags: ['videos'],
-      summary: 'Block a video: it is not played',
-      params: IdParams,
-      response: { 200: Video, ...errors },
-    },
-    handler: async (req) => videoView(await videos.block(tenantOf(req), req.params.id), base(req)),
-  });
-  app.post('/v1/videos/:id/unblock', {
-    config: { access: 'write', audit: 'video.unblock' },
-    schema: {
-      tags: ['videos'],
-      summary: 'Unblock a video',
-      params: IdParams,
-      response: { 200: Video, ...errors },
-    },
-    handler: async (req) => videoView(await videos.unblock(tenantOf(req), req.params.id), base(req)),
-  });
+  for (const [action, summary] of [
+    ['block', 'Block a video: it is not played'],
+    ['unblock', 'Unblock a video'],
+  ] as const)
+    app.post(`/v1/videos/:id/${action}`, {
+      config: { access: 'write', audit: `video.${action}` },
+      schema: {
+        operationId: `${action}Video`,
+        tags: ['videos'],
+        summary,
+        params: IdParams,
+        response: { 200: Video },
+      },
+      handler: async (req) => videoView(await videos[action](tenantOf(req), req.params.id), base(req)),
+    });
 }

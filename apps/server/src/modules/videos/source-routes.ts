@@ -1,6 +1,7 @@
 import { IdParams, Problem, withoutUnsafeText } from '@vodcloud/contracts';
 import type { ObjectStore } from '@vodcloud/storage';
 import { tenantOf } from '../../http/auth';
+import { fileResponses } from '../../http/openapi';
 import { sendProblem } from '../../http/problem';
 import type { ZodApp } from '../../http/types';
 import { sendObject } from '../stream';
@@ -93,6 +94,7 @@ function sourceRoute(app: ZodApp, d: SourceRouteDeps, method: 'GET' | 'HEAD'): v
     config: { access: 'read' },
     schema: {
       hide: method === 'HEAD',
+      operationId: 'downloadVideoSource',
       tags: ['videos'],
       summary: 'Download the original file of a video (byte-exact, Range supported)',
       description:
@@ -100,7 +102,14 @@ function sourceRoute(app: ZodApp, d: SourceRouteDeps, method: 'GET' | 'HEAD'): v
         'Content-Disposition attachment. With S3 storage and VOD_STREAM_REDIRECT=presigned, GET answers ' +
         '302 to a presigned URL valid 5 minutes.',
       params: IdParams,
-      response: { 401: Problem, 403: Problem, 404: Problem, 416: Problem },
+      response: { 416: Problem },
+      doc: {
+        responses: fileResponses(
+          'The original file; `Content-Disposition: attachment` with the uploaded file name',
+          ['video/*', 'audio/*', 'image/gif', 'application/octet-stream'],
+          { range: true, redirect: true },
+        ),
+      },
     },
     handler: async (req, reply) => {
       const row = await d.videos.getRow(tenantOf(req), req.params.id);

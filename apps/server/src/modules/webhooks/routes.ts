@@ -10,16 +10,15 @@ import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
 import type { WebhookService } from './service';
 
-const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem };
-
 export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.get('/v1/webhooks', {
     config: { access: 'read' },
     schema: {
+      operationId: 'listWebhooks',
       tags: ['webhooks'],
       summary: 'List webhook endpoints (secrets are never listed)',
       querystring: ListQuery,
-      response: { 200: listOf(Webhook), ...errors },
+      response: { 200: listOf(Webhook) },
     },
     handler: async (req) => {
       const p = page(
@@ -32,6 +31,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.post('/v1/webhooks', {
     config: { access: 'write', audit: 'webhook.create' },
     schema: {
+      operationId: 'createWebhook',
       tags: ['webhooks'],
       summary: 'Create a webhook endpoint; the signing secret is shown only in this response',
       description:
@@ -40,27 +40,29 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
         'the key being the base64-decoded part of the whsec_ secret. Delivered at least once; a non-2xx answer ' +
         '(redirects included), a timeout (10 s) or a network error is retried with exponential backoff for about 24 hours.',
       body: CreateWebhook,
-      response: { 201: CreatedWebhook, ...errors },
+      response: { 201: CreatedWebhook, 409: Problem },
     },
     handler: async (req, reply) => reply.code(201).send(await webhooks.create(tenantOf(req), req.body)),
   });
   app.get('/v1/webhooks/:id', {
     config: { access: 'read' },
     schema: {
+      operationId: 'getWebhook',
       tags: ['webhooks'],
       summary: 'Get a webhook endpoint',
       params: IdParams,
-      response: { 200: Webhook, ...errors },
+      response: { 200: Webhook },
     },
     handler: async (req) => webhooks.get(tenantOf(req), req.params.id),
   });
   app.delete('/v1/webhooks/:id', {
     config: { access: 'write', audit: 'webhook.delete' },
     schema: {
+      operationId: 'deleteWebhook',
       tags: ['webhooks'],
       summary: 'Delete a webhook endpoint and its delivery log; pending deliveries are dropped',
       params: IdParams,
-      response: { 204: NoContent, ...errors },
+      response: { 204: NoContent },
     },
     handler: async (req, reply) => {
       await webhooks.delete(tenantOf(req), req.params.id);
@@ -70,11 +72,12 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.get('/v1/webhooks/:id/deliveries', {
     config: { access: 'read' },
     schema: {
+      operationId: 'listWebhookDeliveries',
       tags: ['webhooks'],
       summary: 'Delivery attempts of a webhook endpoint, newest first',
       params: IdParams,
       querystring: ListQuery,
-      response: { 200: listOf(WebhookDelivery), ...errors },
+      response: { 200: listOf(WebhookDelivery) },
     },
     handler: async (req) => {
       const p = page(
@@ -92,10 +95,11 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.post('/v1/webhooks/:id/test', {
     config: { access: 'write', audit: 'webhook.test' },
     schema: {
+      operationId: 'testWebhook',
       tags: ['webhooks'],
       summary: 'Send a webhook.test ping now (one attempt, not retried); returns its delivery',
       params: IdParams,
-      response: { 200: WebhookDelivery, ...errors },
+      response: { 200: WebhookDelivery },
     },
     handler: async (req) => webhooks.test(tenantOf(req), req.params.id),
   });
