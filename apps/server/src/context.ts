@@ -6,7 +6,8 @@ import { createDatabase, type Database } from './db/connect';
 import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
-import { Jobs, VideoJobTable } from './jobs';
+import { registerPlatformMetrics } from './http/platform-metrics';
+import { JOBS, type JobName, Jobs, VideoJobTable } from './jobs';
 import type { SecretBox } from './lib/secretbox';
 import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
@@ -116,7 +117,17 @@ export async function createContext(
     });
     const closers: Array<() => Promise<void>> = [];
     const kvStore = await tusKvStore(config, storage, closers);
-    const tus = await createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
+    const metrics = createMetrics();
+    const tus = await createTus({
+      config,
+      storage,
+      cache,
+      uploads,
+      tenants,
+      log,
+      kvStore: kvStore as never,
+      receivedBytes: metrics.uploadBytes,
+    });
     defineVideoLifecycle({
       videos,
       jobs,
@@ -126,7 +137,14 @@ export async function createContext(
     });
     defineImportJobs({ config, jobs, storage, videos, events, log });
     defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
-    const metrics = createMetrics();
+    registerPlatformMetrics(metrics, {
+      roles: config.roles,
+      queue,
+      queueOf: (name) => JOBS[name as JobName]?.queue,
+      registry: ports.registry,
+      db,
+      dataDir: config.dataDir,
+    });
     const node: AppContext['node'] = {};
     const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);
     closers.push(() => rpc.close());
@@ -158,6 +176,7 @@ export async function createContext(
       allowHosts: config.fetchAllowHosts,
       retry: config.webhookRetry,
       timeoutMs: config.webhookTimeoutMs,
+      deliveries: metrics.webhookDeliveries,
     });
     jobs.assertAllDefined(); // start-up fails when a job of the registry has no handler
     return {

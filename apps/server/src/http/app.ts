@@ -30,6 +30,7 @@ import { routeMethods } from './methods';
 import { type Metrics, registerHttpMetrics } from './metrics';
 import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
+import { RequestLogController, registerRequestLogContext, requestChildLogger } from './request-log';
 
 export { VERSION } from './version';
 
@@ -55,6 +56,9 @@ function createBase(ctx: AppContext): FastifyInstance {
   const { config } = ctx;
   const base = Fastify({
     loggerInstance: ctx.log,
+    // Probes' request lines at debug; every line of a request carries its reqId (./request-log.ts).
+    logController: new RequestLogController(),
+    childLoggerFactory: requestChildLogger,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.idleTimeoutMs,
@@ -105,6 +109,7 @@ function createBase(ctx: AppContext): FastifyInstance {
       );
     return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
+  registerRequestLogContext(base);
   // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
   base.addHook('onRequest', async (req, reply) => commonHeaders(req.id, reply.raw));
   return base;
