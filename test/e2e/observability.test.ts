@@ -21,7 +21,7 @@ afterAll(() => {
 });
 
 /** Parses the Prometheus text format: sample name → labels of each sample. */
-export function parseSamples(text: string): Map<string, Array<Record<string, string>>> {
+function parseSamples(text: string): Map<string, Array<Record<string, string>>> {
   const out = new Map<string, Array<Record<string, string>>>();
   for (const line of text.split('\n')) {
     if (!line || line.startsWith('#')) continue;

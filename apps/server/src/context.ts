@@ -118,16 +118,8 @@ export async function createContext(
     const closers: Array<() => Promise<void>> = [];
     const kvStore = await tusKvStore(config, storage, closers);
     const metrics = createMetrics();
-    const tus = await createTus({
-      config,
-      storage,
-      cache,
-      uploads,
-      tenants,
-      log,
-      kvStore: kvStore as never,
-      receivedBytes: metrics.uploadBytes,
-    });
+    const tusDeps = { config, storage, cache, uploads, tenants, log, receivedBytes: metrics.uploadBytes };
+    const tus = await createTus({ ...tusDeps, kvStore: kvStore as never });
     defineVideoLifecycle({
       videos,
       jobs,
@@ -137,14 +129,7 @@ export async function createContext(
     });
     defineImportJobs({ config, jobs, storage, videos, events, log });
     defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
-    registerPlatformMetrics(metrics, {
-      roles: config.roles,
-      queue,
-      queueOf: (name) => JOBS[name as JobName]?.queue,
-      registry: ports.registry,
-      db,
-      dataDir: config.dataDir,
-    });
+    exportPorts(metrics, config, db, ports);
     const node: AppContext['node'] = {};
     const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);
     closers.push(() => rpc.close());
@@ -212,6 +197,18 @@ export async function createContext(
     await db.close();
     throw err;
   }
+}
+
+/** The ports' metrics, read when Prometheus scrapes (queue depth, jobs run, registry, database, data dir). */
+function exportPorts(metrics: Metrics, config: Config, db: Database, ports: Ports): void {
+  registerPlatformMetrics(metrics, {
+    roles: config.roles,
+    queue: ports.queue,
+    queueOf: (name) => JOBS[name as JobName]?.queue,
+    registry: ports.registry,
+    db,
+    dataDir: config.dataDir,
+  });
 }
 
 /** Node-to-node calls through the registry, with per-call statistics unless VOD_RPC_STATS=off. */
