@@ -1,12 +1,16 @@
 // Issue 22: what an operator sees. The real `vodcloud serve` (a pipe: JSON lines; a pseudo-terminal made by
 // util-linux `script`: readable lines), its /metrics after real traffic (an upload transcoded to ready), and
-// the request id and job fields on its log lines.
+// the request id and job fields on its log lines; and that the shipped Grafana dashboard and Prometheus
+// alert rules (deploy/observability/) query only metrics such servers export.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { BIN, type ServeHandle, serve } from '../support/cli';
+import { databaseEngines, type TestDatabase } from '../support/databases';
+import { isExported, metricFamilies, metricNames, withoutGrafanaVariables } from '../support/promql';
 import { waitFor } from '../support/uploads';
 import { makeClip, uploadUntilReady } from '../support/videos';
 
@@ -34,6 +38,9 @@ function parseSamples(text: string): Map<string, Array<Record<string, string>>> 
   }
   return out;
 }
+
+/** The `# TYPE` lines of every /metrics scraped here: the metric families the server declares. */
+const scraped: string[] = [];
 
 const base = (dir: string) => ({
   VOD_DATA_DIR: dir,
@@ -85,6 +92,7 @@ describe('a running server, after an upload', () => {
       return /vod_delivery_bytes_total\{/.test(t) ? t : undefined;
     });
     metrics = parseSamples(text);
+    scraped.push(text);
     s.child.kill('SIGTERM');
     await s.exited;
     lines = s
@@ -139,6 +147,127 @@ describe('a running server, after an upload', () => {
     // Probes are logged at debug (not at info).
     expect(lines.filter((l) => (l.req as { url?: string } | undefined)?.url === '/livez')).toEqual([]);
     expect(lines.find((l) => /serving .* on http/.test(String(l.msg)))).toBeDefined();
+  });
+});
+
+const postgres = databaseEngines('observability: a node with a read replica').find(
+  (e) => e.engine === 'postgres',
+)!;
+
+// The metrics some deployments only have: database pools (not on SQLite) and the sentinel's replica gauges
+// (with VOD_DB_REPLICA_URL). A monitor and api node on PostgreSQL, the replica URL naming the same
+// database (it answers; its lag is "not measurable", not being a standby).
+describe.skipIf(!postgres.available)('a monitor node on PostgreSQL with a read replica', () => {
+  let db: TestDatabase;
+  let text: string;
+
+  beforeAll(async () => {
+    db = await postgres.create();
+    const s = await serve([], {
+      ...base(tempDir()),
+      VOD_ROLES: 'api,monitor',
+      VOD_DB_URL: db.url,
+      VOD_DB_REPLICA_URL: db.url,
+    });
+    try {
+      text = await waitFor(async () => {
+        const t = await (await fetch(`${s.url}/metrics`)).text();
+        return /^vod_db_replica_up 1$/m.test(t) ? t : undefined;
+      });
+      scraped.push(text);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  }, 120_000);
+  afterAll(() => db?.drop());
+
+  it('exports the pool use and the replica seen by the sentinel', () => {
+    const samples = parseSamples(text);
+    const max = (samples.get('vod_db_pool_connections') ?? []).find(
+      (l) => l.target === 'primary' && l.state === 'max',
+    );
+    expect(Number(max?.__value)).toBeGreaterThan(0);
+    expect(samples.get('vod_db_replica_up')?.[0]?.__value).toBe('1');
+    expect(samples.has('vod_db_replica_lag_seconds')).toBe(true);
+  });
+});
+
+/** Series Prometheus writes itself for every target (not in any /metrics). */
+const WRITTEN_BY_PROMETHEUS = ['up'];
+const repo = path.resolve(import.meta.dirname, '../..');
+
+describe('the shipped dashboard and alert rules', () => {
+  const families = () => {
+    const all = new Map<string, string>();
+    for (const text of scraped) for (const [name, type] of metricFamilies(text)) all.set(name, type);
+    if (!postgres.available) {
+      // Without PostgreSQL, the families only a node with a replica declares are looked up in the code.
+      const sentinel = readFileSync(path.join(repo, 'apps/server/src/modules/monitor/sentinel.ts'), 'utf8');
+      for (const name of ['vod_db_replica_up', 'vod_db_replica_lag_seconds'])
+        if (sentinel.includes(`'${name}'`)) all.set(name, 'gauge');
+    }
+    return all;
+  };
+  const missing = (exprs: string[]) => {
+    const known = families();
+    expect(known.size).toBeGreaterThan(40); // both scrapes ran
+    return [...new Set(exprs.flatMap((e) => metricNames(withoutGrafanaVariables(e))))].filter(
+      (name) => !isExported(name, known) && !WRITTEN_BY_PROMETHEUS.includes(name),
+    );
+  };
+
+  it('the Grafana dashboard queries only metrics the server exports', () => {
+    const dash = JSON.parse(
+      readFileSync(path.join(repo, 'deploy/observability/grafana/vodcloud.json'), 'utf8'),
+    );
+    const panels = (dash.panels as Array<{ type: string; targets?: Array<{ expr: string }> }>).filter(
+      (p) => p.type !== 'row',
+    );
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThanOrEqual(panels.length);
+    // The variables' label_values(selector, label) queries.
+    for (const v of dash.templating.list as Array<{ type: string; query: { query: string } }>) {
+      if (v.type !== 'query') continue;
+      const m = /^label_values\((.+),\s*\w+\)$/.exec(v.query.query);
+      expect(m, v.query.query).not.toBeNull();
+      exprs.push(m![1]!);
+    }
+    expect(missing(exprs)).toEqual([]);
+    // Every metric family of the issue is on the dashboard.
+    const shown = new Set(exprs.flatMap((e) => metricNames(withoutGrafanaVariables(e))));
+    for (const name of [
+      'vod_queue_jobs',
+      'vod_queue_oldest_waiting_seconds',
+      'vod_jobs_total',
+      'vod_transcoded_seconds_total',
+      'vod_ffmpeg_processes',
+      'vod_delivery_bytes_total',
+      'vod_jit_wait_seconds_bucket',
+      'vod_video_time_to_seconds_bucket',
+      'vod_upload_received_bytes_total',
+      'vod_webhook_deliveries_total',
+      'vod_db_pool_connections',
+      'vod_db_query_errors_total',
+      'vod_registry_session',
+      'vod_http_request_duration_seconds_bucket',
+    ])
+      expect(shown.has(name), name).toBe(true);
+  });
+
+  it('the Prometheus alert rules name only metrics the server exports', () => {
+    const file = readFileSync(path.join(repo, 'deploy/observability/prometheus/alerts.yaml'), 'utf8');
+    const groups = parse(file).groups as Array<{ rules: Array<{ expr: string }> }>;
+    const exprs = groups.flatMap((g) => g.rules.map((r) => r.expr));
+    expect(exprs.length).toBeGreaterThanOrEqual(7);
+    expect(missing(exprs)).toEqual([]);
+  });
+
+  it('would notice a metric the server does not export', () => {
+    expect(missing(['sum(rate(vod_http_requests_count[5m])) + vod_no_such_metric'])).toEqual([
+      'vod_http_requests_count',
+      'vod_no_such_metric',
+    ]);
   });
 });
 
