@@ -121,14 +121,14 @@ function tusUpload(
   });
 }
 
-/** The server's own view of its memory (prom-client process metrics on GET /metrics). */
+/** The server's own view of its memory (prom-client's Node.js metrics on GET /metrics, unprefixed). */
 async function memoryBreakdown(server: VodcloudProcess): Promise<string> {
   const text = await fetch(`${server.url}/metrics`).then(
     (r) => r.text(),
     () => '',
   );
   const metric = (name: string) => {
-    const m = new RegExp(`^vod_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
     return m ? fmtMB(Number(m[1])) : '?';
   };
   return `V8 heap total ${metric('nodejs_heap_size_total_bytes')} (used ${metric('nodejs_heap_size_used_bytes')}), external ${metric('nodejs_external_memory_bytes')}`;

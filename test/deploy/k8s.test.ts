@@ -23,6 +23,7 @@ describe('deploy/kubernetes', () => {
     const { code, out } = validate();
     expect(out).toMatch(/^ok {3}base: \d+ objects/m);
     expect(out).toMatch(/^ok {3}overlays\/production: \d+ objects .*ServiceMonitor/m);
+    expect(out).toMatch(/^ok {3}overlays\/production: \d+ objects .*PrometheusRule/m); // the alerts, schema-checked
     expect(out).toMatch(/^ok {3}overlays\/small: \d+ objects/m);
     expect(out).toMatch(/^ok {3}local\/vodcloud\.yaml: 1 objects \(Pod\)/m);
     expect(out).toMatch(/k8s-validate: 5 targets, \d+ objects, 0 problems/);

@@ -31,7 +31,7 @@ describe('the vodcloud program', () => {
     try {
       const startupMs = Date.now() - started;
       expect(startupMs).toBeGreaterThan(0);
-      const adminKey = /\n {2}(vk_[A-Za-z0-9_-]{43})\n/.exec(s.output())?.[1];
+      const adminKey = /"adminApiKey":"(vk_[A-Za-z0-9_-]{43})"/.exec(s.output())?.[1];
       expect(adminKey, s.output()).toBeDefined();
       expect((await fetch(`${s.url}/livez`)).status).toBe(200);
       const doc = await (await fetch(`${s.url}/openapi.json`)).json();

@@ -75,16 +75,7 @@ program
     };
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     process.on('SIGINT', () => onSignal('SIGINT'));
-    server = await startServer(cfg, {
-      printAdminKey: (key) =>
-        process.stdout.write(
-          `\nFirst start: created the platform admin API key (shown only now, store it):\n\n  ${key}\n\n` +
-            'Set VOD_ADMIN_API_KEY to choose your own instead.\n\n',
-        ),
-    });
-    process.stdout.write(
-      `vodcloud ${VERSION} serving ${cfg.roles.join(', ')} on ${server.url} (API docs: ${server.url}/docs)\n`,
-    );
+    server = await startServer(cfg); // logs where it serves, and a first start's admin key
     if (stopRequested) stop(stopRequested);
   });
 

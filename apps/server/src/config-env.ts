@@ -68,6 +68,7 @@ export const envSchema = z
     VOD_CDN_URL: z.url({ message: 'VOD_CDN_URL must be an absolute http(s) URL' }).optional(),
     VOD_ADMIN_API_KEY: z.string().min(24, 'VOD_ADMIN_API_KEY must be at least 24 characters').optional(),
     VOD_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    VOD_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     VOD_RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(1200),
     VOD_RATE_LIMIT_ANON_PER_MINUTE: intFrom(0, 10_000_000).default(300),
     VOD_TRUST_PROXY: z

@@ -25,6 +25,8 @@ export interface Config {
   cdnUrl?: string;
   adminApiKey?: string;
   logLevel: string;
+  /** json: one JSON object a line; pretty: human-readable; auto: pretty when stdout is a terminal. */
+  logFormat: 'auto' | 'json' | 'pretty';
   rateLimitPerMinute: number;
   /**
    * Requests per minute and client address that fail authentication (no key, a malformed or unknown one)
@@ -244,6 +246,7 @@ function toConfig(c: EnvSettings): Config {
     publicUrl: c.VOD_PUBLIC_URL?.replace(/\/+$/, ''),
     adminApiKey: c.VOD_ADMIN_API_KEY,
     logLevel: c.VOD_LOG_LEVEL,
+    logFormat: c.VOD_LOG_FORMAT,
     rateLimitPerMinute: c.VOD_RATE_LIMIT_PER_MINUTE,
     rateLimitAnonPerMinute: c.VOD_RATE_LIMIT_PER_MINUTE === 0 ? 0 : c.VOD_RATE_LIMIT_ANON_PER_MINUTE,
     bodyLimitBytes: c.VOD_BODY_LIMIT_BYTES,

@@ -6,7 +6,8 @@ import { createDatabase, type Database } from './db/connect';
 import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
-import { Jobs, VideoJobTable } from './jobs';
+import { registerPlatformMetrics } from './http/platform-metrics';
+import { JOBS, type JobName, Jobs, VideoJobTable } from './jobs';
 import type { SecretBox } from './lib/secretbox';
 import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
@@ -119,7 +120,9 @@ export async function createContext(
     });
     const closers: Array<() => Promise<void>> = [];
     const kvStore = await tusKvStore(config, storage, closers);
-    const tus = await createTus({ config, storage, cache, uploads, tenants, log, kvStore: kvStore as never });
+    const metrics = createMetrics();
+    const tusDeps = { config, storage, cache, uploads, tenants, log, receivedBytes: metrics.uploadBytes };
+    const tus = await createTus({ ...tusDeps, kvStore: kvStore as never });
     defineVideoLifecycle({
       videos,
       jobs,
@@ -129,7 +132,7 @@ export async function createContext(
     });
     defineImportJobs({ config, jobs, storage, videos, events, log });
     defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
-    const metrics = createMetrics();
+    exportPorts(metrics, config, db, ports);
     const node: AppContext['node'] = {};
     const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);
     closers.push(() => rpc.close());
@@ -161,6 +164,7 @@ export async function createContext(
       allowHosts: config.fetchAllowHosts,
       retry: config.webhookRetry,
       timeoutMs: config.webhookTimeoutMs,
+      deliveries: metrics.webhookDeliveries,
     });
     jobs.assertAllDefined(); // start-up fails when a job of the registry has no handler
     return {
@@ -197,6 +201,18 @@ export async function createContext(
     await db.close();
     throw err;
   }
+}
+
+/** The ports' metrics, read when Prometheus scrapes (queue depth, jobs run, registry, database, data dir). */
+function exportPorts(metrics: Metrics, config: Config, db: Database, ports: Ports): void {
+  registerPlatformMetrics(metrics, {
+    roles: config.roles,
+    queue: ports.queue,
+    queueOf: (name) => JOBS[name as JobName]?.queue,
+    registry: ports.registry,
+    db,
+    dataDir: config.dataDir,
+  });
 }
 
 /** Node-to-node calls through the registry, with per-call statistics unless VOD_RPC_STATS=off. */

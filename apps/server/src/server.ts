@@ -17,16 +17,23 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-export async function startServer(
-  config: Config,
-  opts: { printAdminKey?: (key: string) => void } = {},
-): Promise<RunningServer> {
-  const log = createLogger(config.logLevel);
+/**
+ * Starts the given roles. Every line goes to the log (JSON lines, or readable on a terminal: logger.ts); the
+ * start record and the first-start admin key are written whatever VOD_LOG_LEVEL says (but `silent`), since
+ * a person or a script waits for them.
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = await createLogger({ level: config.logLevel, format: config.logFormat });
+  const banner = log.child({}, { level: config.logLevel === 'silent' ? 'silent' : 'info' });
   const ctx = await createContext(config, log);
   let app: FastifyInstance;
   try {
     const boot = await ctx.tenants.bootstrapAdmin(config.adminApiKey);
-    if (boot?.createdKey) opts.printAdminKey?.(boot.createdKey);
+    if (boot?.createdKey)
+      banner.warn(
+        { adminApiKey: boot.createdKey },
+        `First start: created the platform admin API key ${boot.createdKey} (shown only this once: store it; set VOD_ADMIN_API_KEY to choose your own instead)`,
+      );
     app = await buildApp(ctx);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
@@ -36,7 +43,10 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
-  log.info({ url, roles: config.roles }, 'vodcloud listening');
+  banner.info(
+    { url, roles: config.roles, version: VERSION },
+    `vodcloud ${VERSION} serving ${config.roles.join(', ')} on ${url} (API docs: ${url}/docs)`,
+  );
   const stoppers: Array<() => Promise<void> | void> = [];
   try {
     const reg = await registerNode(ctx.ports.registry, config, port, VERSION, log, ctx.rpc.provided());

@@ -32,7 +32,23 @@ export interface Database {
   /** Which engine answered the last read() (for tests and diagnostics). */
   readonly lastReadFrom: 'primary' | 'replica';
   health(): Promise<{ ok: boolean; detail: string }>;
+  /** Pool use and failed statements, per target, for /metrics (SQLite has no pool: no entry). */
+  stats(): Array<{ target: 'primary' | 'replica'; pool?: PoolUse; queryErrors: number }>;
   close(): Promise<void>;
+}
+
+/** Connections of a pool: open (in use or idle), idle, and callers waiting for one. */
+export interface PoolUse {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+/** What a Kysely instance tells about itself: its pool once made, and how many statements failed. */
+interface Probe {
+  pool?: () => PoolUse;
+  queryErrors: number;
 }
 
 export function dialectOf(url: string): DialectName {
@@ -51,7 +67,14 @@ export function sqliteFile(url: string): string {
   return file === ':memory:' ? file : path.resolve(file);
 }
 
-function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
+/** mysql2's pool keeps its counts in fields it does not document (stable since mysql2 1.x). */
+interface Mysql2PoolInternals {
+  _allConnections?: { length: number };
+  _freeConnections?: { length: number };
+  _connectionQueue?: { length: number };
+}
+
+function kyselyDialect(url: string, opts: DatabaseOptions, probe?: Probe): KyselyDialect {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const dialect = dialectOf(url);
   if (dialect === 'sqlite') {
@@ -85,7 +108,20 @@ function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
       charset: 'utf8mb4',
       timezone: 'Z',
     };
-    return new MysqlDialect({ pool: async () => (await import('mysql2')).createPool(options) });
+    return new MysqlDialect({
+      pool: async () => {
+        const pool = (await import('mysql2')).createPool(options);
+        const p = pool as unknown as Mysql2PoolInternals;
+        if (probe)
+          probe.pool = () => ({
+            total: p._allConnections?.length ?? 0,
+            idle: p._freeConnections?.length ?? 0,
+            waiting: p._connectionQueue?.length ?? 0,
+            max: options.connectionLimit,
+          });
+        return pool;
+      },
+    });
   }
   return new PostgresDialect({
     pool: async () => {
@@ -105,13 +141,28 @@ function kyselyDialect(url: string, opts: DatabaseOptions): KyselyDialect {
       pool.on('connect', (client) => {
         client.on('error', (err) => opts.log?.warn({ err: err.message }, 'postgres connection lost'));
       });
+      if (probe)
+        probe.pool = () => ({
+          total: pool.totalCount,
+          idle: pool.idleCount,
+          waiting: pool.waitingCount,
+          max: opts.poolSize ?? 10,
+        });
       return pool;
     },
   });
 }
 
-export function createKysely(url: string, opts: DatabaseOptions = {}): Kysely<DB> {
-  return new Kysely<DB>({ dialect: kyselyDialect(url, opts) });
+export function createKysely(url: string, opts: DatabaseOptions = {}, probe?: Probe): Kysely<DB> {
+  return new Kysely<DB>({
+    dialect: kyselyDialect(url, opts, probe),
+    // Counts failed statements (constraint violations included: callers expect some) for /metrics.
+    ...(probe && {
+      log: (event) => {
+        if (event.level === 'error') probe.queryErrors++;
+      },
+    }),
+  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,9 +181,11 @@ export async function withRetry<T>(fn: () => Promise<T>, attempts = 3, baseMs = 
 
 export function createDatabase(url: string, opts: DatabaseOptions = {}): Database {
   const dialect = dialectOf(url);
-  const primary = createKysely(url, opts);
+  const probes: { primary: Probe; replica?: Probe } = { primary: { queryErrors: 0 } };
+  const primary = createKysely(url, opts, probes.primary);
+  if (opts.replicaUrl) probes.replica = { queryErrors: 0 };
   const replica = opts.replicaUrl
-    ? createKysely(opts.replicaUrl, { ...opts, poolSize: opts.poolSize ?? 10 })
+    ? createKysely(opts.replicaUrl, { ...opts, poolSize: opts.poolSize ?? 10 }, probes.replica)
     : undefined;
   const replicaRetryMs = opts.replicaRetryMs ?? 10_000;
   let replicaDownUntil = 0;
@@ -183,6 +236,12 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
         }
       }
       return { ok: true, detail };
+    },
+    stats() {
+      return (['primary', 'replica'] as const).flatMap((target) => {
+        const p = probes[target];
+        return p ? [{ target, pool: p.pool?.(), queryErrors: p.queryErrors }] : [];
+      });
     },
     async close() {
       await Promise.allSettled([primary.destroy(), replica?.destroy()]);

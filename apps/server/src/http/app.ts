@@ -33,6 +33,7 @@ import { type Metrics, registerHttpMetrics } from './metrics';
 import { MAX_URL_LENGTH } from './openapi';
 import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
+import { RequestLogController, registerRequestLogContext, requestChildLogger } from './request-log';
 
 export { VERSION } from './version';
 
@@ -58,6 +59,9 @@ function createBase(ctx: AppContext): FastifyInstance {
   const { config } = ctx;
   const base = Fastify({
     loggerInstance: ctx.log,
+    // Probes' request lines at debug; every line of a request carries its reqId (./request-log.ts).
+    logController: new RequestLogController(),
+    childLoggerFactory: requestChildLogger,
     bodyLimit: config.bodyLimitBytes,
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.idleTimeoutMs,
@@ -108,6 +112,7 @@ function createBase(ctx: AppContext): FastifyInstance {
       );
     return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
+  registerRequestLogContext(base);
   // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
   // A URL past MAX_URL_LENGTH is refused before anything else reads it (Node's parser cuts at 16 KiB of
   // headers with a bare 431; this answers problem+json well before).

@@ -2,10 +2,16 @@ import { ffmpegSlots } from '@vodcloud/media';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** One registry per app instance (tests build several apps in one process). */
+/**
+ * One registry per app instance (tests build several apps in one process). The process and runtime
+ * metrics keep prom-client's names (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, …), which
+ * stock Node.js dashboards query; vodcloud's own are `vod_*` in base units. Labels are bounded: route
+ * patterns, job names, queue classes, outcomes, rendition heights — never a video, tenant or request id.
+ * The collectors that read ports at scrape time are in ./platform-metrics.ts.
+ */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'vod_' });
+  collectDefaultMetrics({ register: registry });
   const requests = new Counter({
     name: 'vod_http_requests_total',
     help: 'HTTP requests by method, route and status',
@@ -31,6 +37,36 @@ export function createMetrics() {
     help: 'Just-in-time encodes (ffmpeg runs: the requested segment and its read-ahead) made because a player asked for a segment before the background encode',
     registers: [registry],
   });
+  const jitWait = new Histogram({
+    name: 'vod_jit_wait_seconds',
+    help: 'Stream role: how long a player request waited for a just-in-time segment, by outcome (ok, unavailable: 503 + Retry-After, not_found)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 15, 30],
+    registers: [registry],
+  });
+  const transcoded = new Counter({
+    name: 'vod_transcoded_seconds_total',
+    help: 'Seconds of video encoded by background chunk jobs, per rendition height (e.g. 720p)',
+    labelNames: ['rendition'] as const,
+    registers: [registry],
+  });
+  const webhookDeliveries = new Counter({
+    name: 'vod_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: succeeded, retrying (failed, retried later), failed (given up)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const uploadBytes = new Counter({
+    name: 'vod_upload_received_bytes_total',
+    help: 'Upload role: bytes of tus uploads received and stored',
+    registers: [registry],
+  });
+  const deliveryBytes = new Counter({
+    name: 'vod_delivery_bytes_total',
+    help: 'Stream role: bytes of media delivered (playlists, segments, MP4s, images) by route pattern',
+    labelNames: ['route'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'vod_ffmpeg_processes',
     help: 'ffmpeg processes of this node: running, and waiting for a slot (bound: VOD_FFMPEG_MAX_PROCESSES)',
@@ -42,7 +78,18 @@ export function createMetrics() {
       this.set({ state: 'waiting' }, s.waiting);
     },
   });
-  return { registry, requests, duration, videoTimes, jitEncodes };
+  return {
+    registry,
+    requests,
+    duration,
+    videoTimes,
+    jitEncodes,
+    jitWait,
+    transcoded,
+    webhookDeliveries,
+    uploadBytes,
+    deliveryBytes,
+  };
 }
 export type Metrics = ReturnType<typeof createMetrics>;
 

@@ -1,3 +1,4 @@
+import { withLogFields } from '../logger';
 import type { BackoffOptions, EnqueueOptions, FlowNode, JobContext, JobInfo, JobQueue } from '../ports/queue';
 import { JobQueueError } from '../ports/queue';
 import {
@@ -63,7 +64,11 @@ export class Jobs {
       attempts: def.attempts ?? s.attempts,
       backoff: def.backoff ?? ('backoff' in s ? s.backoff : undefined),
       timeoutMs: def.timeoutMs ?? ('timeoutMs' in s ? s.timeoutMs : undefined),
-      handler: def.handler as (p: unknown, ctx: JobContext) => Promise<R> | R,
+      // Every line the handler logs names the job, and its video and tenant (logger.ts).
+      handler: (p: unknown, ctx: JobContext) =>
+        withLogFields(jobLogFields(name, ctx.jobId, p), () =>
+          (def.handler as (p: unknown, ctx: JobContext) => Promise<R> | R)(p, ctx),
+        ),
     });
     names.add(name);
   }
@@ -132,4 +137,15 @@ export class Jobs {
     await Promise.allSettled(ids.map((id) => this.queue.cancel(id)));
     await this.videoJobs?.forget(row.tenant_id, row.id);
   }
+}
+
+/** The log fields of a job run: its name and id, and the video and tenant of its payload when it has them. */
+export function jobLogFields(name: string, jobId: string, payload: unknown): Record<string, string> {
+  const p = (payload ?? {}) as { videoId?: unknown; tenantId?: unknown };
+  return {
+    job: name,
+    jobId,
+    ...(typeof p.videoId === 'string' && { videoId: p.videoId }),
+    ...(typeof p.tenantId === 'string' && { tenantId: p.tenantId }),
+  };
 }

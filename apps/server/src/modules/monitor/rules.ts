@@ -215,6 +215,8 @@ export async function evaluateReplica(
   dialect: DialectName,
   t: AlertThresholds,
   onUnmeasurable: (why: string) => void,
+  /** What was seen, for /metrics: whether the replica answers, and its lag when measurable. */
+  onSeen?: (seen: { up: boolean; lagSec?: number }) => void,
 ): Promise<Evaluation> {
   const rule = RULES.dbReplica;
   if (!replica) return { rule, findings: [] };
@@ -227,12 +229,14 @@ export async function evaluateReplica(
   try {
     await sql`select 1`.execute(replica);
   } catch (err) {
+    onSeen?.({ up: false });
     return finding(
       `the database replica does not answer (${(err as Error).message}); reads fall back to the primary; lag not measurable while it is down`,
       null,
     );
   }
   const lag = await replicaLag(replica, dialect);
+  onSeen?.({ up: true, lagSec: 'lagSec' in lag ? lag.lagSec : undefined });
   if ('unmeasurable' in lag) {
     onUnmeasurable(lag.unmeasurable);
     return { rule, findings: [] };

@@ -78,6 +78,9 @@ export class Sentinel {
   private readonly notifier: AlertNotifier;
   private readonly alertsOpen: Gauge;
   private readonly instanceHealthy: Gauge;
+  /** Only with a replica: a gauge without labels would say 0 (down) where there is none. */
+  private readonly replicaUp?: Gauge;
+  private readonly replicaLag?: Gauge;
   private handle: RegistrationHandle | undefined;
   private published = '';
   private timer: NodeJS.Timeout | undefined;
@@ -95,6 +98,18 @@ export class Sentinel {
       '1 when the sentinel holds a registered instance healthy, 0 when unhealthy (absent until known)',
       ['service', 'instance'],
     );
+    if (o.dbReplicaUrl) {
+      this.replicaUp = gauge(
+        o.metrics,
+        'vod_db_replica_up',
+        "1 when the read replica (VOD_DB_REPLICA_URL) answered the sentinel's last check, 0 when not",
+      );
+      this.replicaLag = gauge(
+        o.metrics,
+        'vod_db_replica_lag_seconds',
+        'Replication lag of the read replica at the last check (0 until first measured)',
+      );
+    }
     if (o.dbReplicaUrl)
       this.replica = createKysely(o.dbReplicaUrl, { poolSize: 1, timeoutMs: o.dbTimeoutMs ?? 5000 });
   }
@@ -196,6 +211,10 @@ export class Sentinel {
             { reason: why },
             'database replica lag is not measurable; only its availability is checked',
           );
+        },
+        (seen) => {
+          this.replicaUp?.set(seen.up ? 1 : 0);
+          if (seen.lagSec !== undefined) this.replicaLag?.set(seen.lagSec);
         },
       ),
     );

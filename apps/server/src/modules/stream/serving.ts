@@ -75,6 +75,7 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
         ? 0
         : Number(reply.getHeader('content-length') ?? 0);
     d.delivery.count(who.tenantId, who.videoId, bytes);
+    if (bytes > 0) app.metrics?.deliveryBytes.inc({ route: req.routeOptions.url ?? 'unmatched' }, bytes);
   });
 
   /**
@@ -155,14 +156,17 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
     const index = segmentIndex(file);
     if (row.published_generation || !d.media || index === undefined) return true;
     if (await d.storage.head(segmentKey(row.tenant_id, row.id, generation, rendition, index))) return true;
+    const waited = app.metrics?.jitWait.startTimer();
     try {
       await d.media.segment(
         { tenantId: row.tenant_id, videoId: row.id, generation, rendition, index },
         { hashKey: row.id, timeoutMs: d.jitWaitMs ?? 15_000, requestId: String(reply.request.id) },
       );
+      waited?.({ outcome: 'ok' });
       return true;
     } catch (err) {
       const code = (err as { code?: string }).code;
+      waited?.({ outcome: code === 'not_found' ? 'not_found' : 'unavailable' });
       if (code === 'not_found') {
         sendProblem(reply, 'not_found', 'Not found');
         return false;

@@ -29,6 +29,8 @@ export interface TusDeps {
   log: Logger;
   /** Shared metadata cache for the S3 store (Redis in a cluster); in-memory otherwise. */
   kvStore?: KvStore<never>;
+  /** Counts the bytes uploads wrote (vod_upload_received_bytes_total). */
+  receivedBytes?: { inc(bytes: number): void };
 }
 
 export interface TusHandle {
@@ -49,6 +51,7 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
   const store = await createTusStore(deps);
   const { datastore } = store;
   answerFinishedUploads(datastore, uploads);
+  countWrites(datastore, deps.receivedBytes);
 
   const { callers, authenticate, authorize, limitFor } = tusAccess(uploads, tenants, config);
 
@@ -275,4 +278,15 @@ function answerFinishedUploads(datastore: DataStore, uploads: UploadService): vo
 function reply(res: ServerResponse, status: number, headers: Record<string, string>, body = ''): void {
   res.writeHead(status, { 'Tus-Resumable': '1.0.0', 'Cache-Control': 'no-store', ...headers });
   res.end(body);
+}
+
+/** Every PATCH's bytes, as the store took them (the new offset minus the old one). */
+function countWrites(datastore: DataStore, counter: TusDeps['receivedBytes']): void {
+  if (!counter) return;
+  const write = datastore.write.bind(datastore);
+  datastore.write = async (stream, id, offset) => {
+    const next = await write(stream, id, offset);
+    if (next > offset) counter.inc(next - offset);
+    return next;
+  };
 }

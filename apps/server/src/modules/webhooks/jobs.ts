@@ -6,7 +6,7 @@ import type { JobQueue } from '../../ports/queue';
 import type { EventService } from '../events/service';
 import { WebhookRepository } from './repository';
 import type { LookupFn } from './sender';
-import { type RetryPolicy, WebhookService } from './service';
+import { type RetryPolicy, WebhookService, type WebhookServiceDeps } from './service';
 
 export interface WebhookSetup {
   db: Database;
@@ -22,6 +22,7 @@ export interface WebhookSetup {
   /** One attempt's bound, default 10 s. */
   timeoutMs?: number;
   lookup?: LookupFn;
+  deliveries?: WebhookServiceDeps['deliveries'];
 }
 
 /** Defines the delivery job on the queue (every process that may run the worker role needs it). */
@@ -45,6 +46,7 @@ export function setupWebhooks(s: WebhookSetup): WebhookService {
     retry: s.retry,
     timeoutMs: s.timeoutMs,
     lookup: s.lookup,
+    deliveries: s.deliveries,
   });
   defineWebhookJobs(s.queue, webhooks);
   s.events.on((event) => webhooks.fanOut(event));

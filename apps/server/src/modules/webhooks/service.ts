@@ -55,6 +55,8 @@ export interface WebhookServiceDeps {
   timeoutMs?: number;
   /** DNS resolution, for tests. */
   lookup?: LookupFn;
+  /** Counts delivery attempts by outcome (vod_webhook_deliveries_total). */
+  deliveries?: { inc(labels: { outcome: string }): void };
 }
 
 export function webhookView(row: WebhooksTable) {
@@ -103,8 +105,10 @@ export class WebhookService {
   private readonly log: Logger;
   private readonly allowHosts: readonly string[];
   private readonly lookup: LookupFn | undefined;
+  private readonly deliveryCount: WebhookServiceDeps['deliveries'];
 
   constructor(d: WebhookServiceDeps) {
+    this.deliveryCount = d.deliveries;
     this.repo = d.repo;
     this.box = d.box;
     this.jobs = new Jobs(d.queue);
@@ -217,6 +221,7 @@ export class WebhookService {
     const outcome = await this.attempt(hook, event, signal);
     const last = attempt >= this.retry.attempts;
     const status = outcome.ok ? 'succeeded' : outcome.permanent || last ? 'failed' : 'retrying';
+    this.deliveryCount?.inc({ outcome: status });
     const next =
       status === 'retrying' ? new Date(Date.now() + retryDelay(this.retry, attempt)).toISOString() : null;
     // A deleted endpoint keeps no log: do not write one for an attempt that raced its deletion.

@@ -195,22 +195,28 @@ export class BullJobQueue implements JobQueue {
   }
 
   async metrics(): Promise<Record<string, JobMetrics>> {
-    const { gauges, of: g } = gaugeTable();
+    const { gauges, of: g, waiting: wait } = gaugeTable();
     const [waiting, delayed, active] = await Promise.all([
       this.pendingJobs(['wait', 'prioritized', 'waiting-children', 'paused']),
       this.pendingJobs(['delayed']),
       this.pendingJobs(['active']),
     ]);
-    for (const j of waiting) g(j.name).waiting++;
+    const now = Date.now();
+    // Ready since it was added, or since its delay (a retry's backoff included) ran out.
+    for (const j of waiting) wait(j.name, Math.max(j.timestamp + (j.delay ?? 0), j.finishedOn ?? 0), now);
     for (const j of delayed) g(j.name).delayed++;
     for (const j of active) g(j.name).active++;
     const names = new Set([...gauges.keys(), ...this.recorder.names()]);
     return Object.fromEntries(
       [...names].map((n) => [
         n,
-        this.recorder.snapshot(n, gauges.get(n) ?? { waiting: 0, delayed: 0, active: 0 }),
+        this.recorder.snapshot(n, gauges.get(n) ?? { waiting: 0, delayed: 0, active: 0, oldestWaitingMs: 0 }),
       ]),
     );
+  }
+
+  ran() {
+    return this.recorder.ran();
   }
 
   async health(): Promise<{ ok: boolean; detail: string }> {

@@ -473,11 +473,21 @@ export function runJobQueueSuite(name: string, factory: () => Promise<JobQueueHa
       const bad = await q.enqueue('m.bad', {});
       await q.enqueue('m.later', {}, { delayMs: 60_000 });
       await q.enqueue('m.later', {}, { delayMs: 60_000 });
-      expect((await q.metrics())['m.ok']).toMatchObject({ waiting: 3, completed: 0 });
+      await sleep(60);
+      const before = await q.metrics();
+      expect(before['m.ok']).toMatchObject({ waiting: 3, completed: 0 });
+      // The oldest ready job's wait, in ms; delayed jobs are not waiting.
+      expect(before['m.ok']!.oldestWaitingMs).toBeGreaterThanOrEqual(50);
+      expect(before['m.ok']!.oldestWaitingMs).toBeLessThan(30_000);
+      expect(before['m.later']!.oldestWaitingMs).toBe(0);
       await q.start();
       for (const id of ids) await until(q, id, 'completed');
       await until(q, bad, 'failed');
       const m = await q.metrics();
+      expect(m['m.ok']!.oldestWaitingMs).toBe(0);
+      // ran(): the same counters, without asking the store.
+      expect(q.ran()['m.ok']).toMatchObject({ completed: 3, failed: 0 });
+      expect(q.ran()['m.bad']).toMatchObject({ failed: 1, retried: 1 });
       expect(m['m.ok']).toMatchObject({ waiting: 0, delayed: 0, active: 0, completed: 3, failed: 0 });
       expect(m['m.ok']!.duration.count).toBe(3);
       expect(m['m.ok']!.duration.sumMs).toBeGreaterThanOrEqual(55);

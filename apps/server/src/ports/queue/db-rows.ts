@@ -171,12 +171,20 @@ export function toInfo(row: JobsTable, now: number): JobInfo {
 export async function pendingGauges(
   db: Kysely<DB>,
   now: number,
-): Promise<Map<string, { waiting: number; delayed: number; active: number }>> {
+): Promise<ReturnType<typeof gaugeTable>['gauges']> {
   const rows = await db
     .selectFrom('jobs')
     .select(['name', 'state', (eb) => eb.fn.countAll<number | string>().as('n')])
     .select((eb) =>
       eb.fn.sum<number | string | null>(eb.case().when('run_at', '>', now).then(1).else(0).end()).as('later'),
+    )
+    // The oldest job due and not started: ready to run since its run_at (a retry's backoff included).
+    .select((eb) =>
+      eb.fn
+        .min<number | string | null>(
+          eb.case().when('run_at', '<=', now).then(eb.ref('run_at')).else(null).end(),
+        )
+        .as('oldest'),
     )
     .where('state', 'in', PENDING_STATES)
     .groupBy(['name', 'state'])
@@ -190,6 +198,8 @@ export async function pendingGauges(
     else {
       g(r.name).waiting += n - later;
       g(r.name).delayed += later;
+      if (r.state === 'waiting' && r.oldest !== null && r.oldest !== undefined)
+        g(r.name).oldestWaitingMs = Math.max(g(r.name).oldestWaitingMs, now - Number(r.oldest));
     }
   }
   return gauges;

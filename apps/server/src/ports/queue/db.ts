@@ -133,9 +133,13 @@ export class DbJobQueue implements JobQueue {
     return Object.fromEntries(
       [...names].map((n) => [
         n,
-        this.recorder.snapshot(n, gauges.get(n) ?? { waiting: 0, delayed: 0, active: 0 }),
+        this.recorder.snapshot(n, gauges.get(n) ?? { waiting: 0, delayed: 0, active: 0, oldestWaitingMs: 0 }),
       ]),
     );
+  }
+
+  ran() {
+    return this.recorder.ran();
   }
 
   async health(): Promise<{ ok: boolean; detail: string }> {

@@ -8,6 +8,7 @@ import {
   type JobMetrics,
   type JobProgress,
   JobQueueError,
+  type JobRunCounts,
   QUEUE_CLASSES,
   type QueueClass,
   type QueueLogger,
@@ -245,6 +246,9 @@ interface Counters {
   recent: number[];
 }
 
+type Gauges = { waiting: number; delayed: number; active: number; oldestWaitingMs: number };
+const ZERO_GAUGES: Gauges = { waiting: 0, delayed: 0, active: 0, oldestWaitingMs: 0 };
+
 /** Per-name counters of what this instance ran; the adapters add the store-wide gauges. */
 export class MetricsRecorder {
   private readonly byName = new Map<string, Counters>();
@@ -282,7 +286,12 @@ export class MetricsRecorder {
     return [...this.byName.keys()];
   }
 
-  snapshot(name: string, gauges: { waiting: number; delayed: number; active: number }): JobMetrics {
+  /** Every name's counters (what this instance ran). */
+  ran(): Record<string, JobRunCounts> {
+    return Object.fromEntries(this.names().map((n) => [n, this.snapshot(n, ZERO_GAUGES)]));
+  }
+
+  snapshot(name: string, gauges: Gauges): JobMetrics {
     const c = this.byName.get(name);
     const duration: DurationStats = {
       count: c?.count ?? 0,
@@ -335,14 +344,20 @@ export async function within(p: Promise<unknown>, ms: number): Promise<boolean> 
 
 /** Pending-job counts per job name, for metrics: `of(name)` creates a name's zeroed entry on first use. */
 export function gaugeTable() {
-  const gauges = new Map<string, { waiting: number; delayed: number; active: number }>();
+  const gauges = new Map<string, Gauges>();
   const of = (name: string) => {
     let v = gauges.get(name);
     if (!v) {
-      v = { waiting: 0, delayed: 0, active: 0 };
+      v = { ...ZERO_GAUGES };
       gauges.set(name, v);
     }
     return v;
   };
-  return { gauges, of };
+  /** Counts a waiting job of `name` that has been ready to run since `since` (epoch ms). */
+  const waiting = (name: string, since: number, now: number) => {
+    const g = of(name);
+    g.waiting++;
+    g.oldestWaitingMs = Math.max(g.oldestWaitingMs, now - since);
+  };
+  return { gauges, of, waiting, zero: ZERO_GAUGES };
 }

@@ -106,6 +106,8 @@ export interface JobMetrics {
   delayed: number;
   /** Running (store-wide). */
   active: number;
+  /** How long the oldest job ready to run has waited, in ms (0 when none waits; store-wide). */
+  oldestWaitingMs: number;
   /** Jobs this instance finished as completed since it was created (a counter). */
   completed: number;
   /** Jobs this instance finished as failed, after their last attempt (a counter). */
@@ -116,6 +118,8 @@ export interface JobMetrics {
   cancelled: number;
   duration: DurationStats;
 }
+
+export type JobRunCounts = Pick<JobMetrics, 'completed' | 'failed' | 'retried' | 'cancelled' | 'duration'>;
 
 export interface StartOptions {
   concurrency?: Partial<Record<QueueClass, number>>;
@@ -140,6 +144,8 @@ export interface JobQueue {
   /** Stops taking jobs and waits for running ones up to timeoutMs (default 30 s); later ones are re-run after their lease. */
   stop(opts?: { timeoutMs?: number }): Promise<void>;
   metrics(): Promise<Record<string, JobMetrics>>;
+  /** What this instance ran, per job name (its counters of metrics(), without asking the store). */
+  ran(): Record<string, JobRunCounts>;
   health(): Promise<{ ok: boolean; detail: string }>;
   /** stop() then release connections the queue owns (never the caller's Database). */
   close(): Promise<void>;

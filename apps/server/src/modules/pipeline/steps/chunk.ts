@@ -43,6 +43,7 @@ export function defineChunkStep(d: PipelineDeps): void {
             // Background work yields to just-in-time segments and fast paths (CFS weight 110 vs 1024).
             nice: 10,
           });
+          for (const r of renditions) d.metrics?.transcoded.inc({ rendition: `${r.height}p` }, end - start);
           for (const r of renditions)
             await storeSegments(
               d,

@@ -1,0 +1,67 @@
+import { AsyncResource } from 'node:async_hooks';
+import {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import { OWN_CONTEXT, withLogFields } from '../logger';
+
+/** Routes polled by probes and scrapers: their request lines are logged at debug, not info. */
+const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics']);
+const isProbe = (req: FastifyRequest) => PROBE_ROUTES.has(req.routeOptions?.url ?? '');
+
+/**
+ * Fastify's request lines ("incoming request", "request completed"), at debug for health and metrics
+ * probes (the sentinel probes every node's /livez each interval; Kubernetes and Prometheus poll too), so an
+ * idle node's info log stays quiet. A probe answered with a 5xx (not ready) keeps info.
+ */
+export class RequestLogController extends LogController {
+  override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
+    if (isProbe(request)) request.log.debug({ req: request }, 'incoming request');
+    else super.incomingRequest(request, reply);
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    if (!error && isProbe(request) && reply.statusCode < 500)
+      reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    else super.requestCompleted(error, request, reply);
+  }
+}
+
+/** Fastify's per-request logger (it binds `reqId`, the id sent back as x-request-id), marked as such. */
+export function requestChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: Parameters<FastifyBaseLogger['child']>[0],
+  opts: Parameters<FastifyBaseLogger['child']>[1],
+): FastifyBaseLogger {
+  const child = logger.child(bindings, opts);
+  (child as unknown as Record<symbol, boolean>)[OWN_CONTEXT] = true;
+  return child;
+}
+
+const scope = Symbol('vodcloud.requestLogScope');
+type Scoped = FastifyRequest & { [scope]?: AsyncResource };
+
+/**
+ * Lines logged in the course of a request through another logger than `req.log` (services log with the
+ * process's root logger) carry its `reqId` too: the request's hooks and handler run in a log context
+ * (logger.ts). As in @fastify/request-context (written here so requests and jobs share one context): the
+ * handler runs from the request body's 'end' event, outside the context entered in onRequest, so
+ * preValidation enters it again. Registered before every other hook.
+ */
+export function registerRequestLogContext(app: FastifyInstance): void {
+  app.addHook('onRequest', (req, _reply, done) => {
+    withLogFields({ reqId: req.id }, () => {
+      const resource = new AsyncResource('vodcloud-request');
+      (req as Scoped)[scope] = resource;
+      resource.runInAsyncScope(done, req.raw);
+    });
+  });
+  app.addHook('preValidation', (req, _reply, done) => {
+    const resource = (req as Scoped)[scope];
+    if (resource) resource.runInAsyncScope(done, req.raw);
+    else done();
+  });
+}
