@@ -6,7 +6,9 @@ const SOURCE = '@vodcloud/source';
 
 export default defineConfig({
   resolve: { conditions: [SOURCE, ...defaultClientConditions] },
-  ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions] } },
+  // Not vite's default 'module' condition: externalised dependencies load in Node, and some (@aws-sdk/*)
+  // export bundler-only ESM (extensionless imports) under it.
+  ssr: { resolve: { conditions: [SOURCE, ...defaultServerConditions.filter((c) => c !== 'module')] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     // Builds the packages' dist (and the <vod-player> bundle the server serves) when their sources changed.
