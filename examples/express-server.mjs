@@ -7,8 +7,8 @@
 //   VODCLOUD_URL=http://localhost:8080 VODCLOUD_API_KEY=vk_… VODCLOUD_WEBHOOK_SECRET=whsec_… \
 //   VODCLOUD_SIGNING_KEY_ID=… VODCLOUD_SIGNING_KEY="$(cat signing-key.pem)" node express-server.mjs
 //
-// Without VODCLOUD_SIGNING_KEY_ID/VODCLOUD_SIGNING_KEY it creates a signing key at start (the private key
-// is shown once by the API: keep it in your secret store for real use).
+// Without VODCLOUD_SIGNING_KEY_ID/VODCLOUD_SIGNING_KEY it creates a signing key on the first playback request
+// (the private key is shown once by the API: keep it in your secret store for real use).
 import path from 'node:path';
 import { signPlaybackToken, unwrap, VodCloud, VodCloudError, verifyWebhook } from '@vodcloud/sdk';
 import express from 'express';
@@ -28,8 +28,9 @@ let signingKey = process.env.VODCLOUD_SIGNING_KEY_ID
 
 const app = express();
 
-// The webhook route takes the raw bytes: the signature is over the body exactly as sent.
-app.post('/webhooks/vodcloud', express.raw({ type: 'application/json' }), async (req, res) => {
+// The webhook route takes the raw bytes, whatever the content type: the signature is over the body exactly
+// as sent, and it alone decides.
+app.post('/webhooks/vodcloud', express.raw({ type: '*/*' }), async (req, res) => {
   if (!webhookSecret) return res.status(500).send('VODCLOUD_WEBHOOK_SECRET is not set');
   try {
     const event = await verifyWebhook(req.body, req.headers, webhookSecret);
