@@ -4,16 +4,21 @@
 //   (b) the three packages bundled for the browser with esbuild from the installed copies, run in Chromium:
 //       uploads from the page, a <vod-player> plays the video to its end;
 //   (c) consumer projects typechecked in strict mode: the browser entry points without @types/node, the
-//       Node entry points with it under Node16 resolution.
-import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//       Node entry points with it under Node16 resolution;
+//   (d) examples/express-server.mjs run against the server (uploads, playback tokens, real and altered
+//       webhooks), and its page (examples/browser, built by `npm run build:browser`) in Chromium: a file
+//       chosen in Uppy's Dashboard is uploaded with tus and played by <vod-player>.
+// The project is examples/package.json's (Express and Uppy from the npm cache) with the tarballs.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
+import * as tus from 'tus-js-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSecret, signedHeaders } from '../../apps/server/src/modules/webhooks/sender';
 import { startTestServer, type TestServer } from '../support/app';
@@ -89,10 +94,25 @@ beforeAll(async () => {
   packed = JSON.parse(stdout) as Packed[];
   const tPacked = performance.now();
   mkdirSync(consumer);
-  const deps = Object.fromEntries(packed.map((p) => [p.name, `file:../${p.filename}`]));
+  // The project is examples/package.json as a user installs it before a release (examples/README.md):
+  // its Express and Uppy from the registry (the npm cache: they are root devDependencies), the @vodcloud
+  // packages from the tarballs.
+  const examples = JSON.parse(readFileSync(path.join(ROOT, 'examples/package.json'), 'utf8'));
+  const deps = {
+    ...Object.fromEntries(
+      Object.entries(examples.dependencies as Record<string, string>).filter(
+        ([name]) => !name.startsWith('@vodcloud/'),
+      ),
+    ),
+    ...Object.fromEntries(packed.map((p) => [p.name, `file:../${p.filename}`])),
+  };
   writeFileSync(
     path.join(consumer, 'package.json'),
-    JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: deps }, null, 2),
+    JSON.stringify(
+      { name: 'consumer', private: true, type: 'module', scripts: examples.scripts, dependencies: deps },
+      null,
+      2,
+    ),
   );
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts'], {
     cwd: consumer,
@@ -100,6 +120,8 @@ beforeAll(async () => {
   });
   for (const f of ['node-consumer.mjs', 'browser.ts'])
     copyFileSync(path.join(FIXTURES, f), path.join(consumer, f));
+  for (const f of ['upload-folder.mjs', 'express-server.mjs', 'browser'])
+    cpSync(path.join(ROOT, 'examples', f), path.join(consumer, f), { recursive: true });
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   console.log(
     `packages: packed (with server start and clip) in ${s(tPacked - t0)}, installed into an empty project in ${s(performance.now() - tPacked)}; ` +
@@ -206,7 +228,6 @@ describe('(a) a Node ESM program with the installed SDK against a running server
     copyFileSync(clip, path.join(folder, 'first.mp4'));
     copyFileSync(clip, path.join(folder, 'second.mov'));
     writeFileSync(path.join(folder, 'notes.txt'), 'not a video');
-    copyFileSync(path.join(ROOT, 'examples/upload-folder.mjs'), path.join(consumer, 'upload-folder.mjs'));
     const { stdout } = await run(process.execPath, ['upload-folder.mjs', folder], {
       cwd: consumer,
       env: childEnv({
@@ -391,4 +412,254 @@ describe.concurrent('(c) consumer projects typecheck in strict mode', () => {
     for (const f of ['upload-folder.mjs', 'express-server.mjs'])
       await expect(run(process.execPath, ['--check', path.join(ROOT, 'examples', f)])).resolves.toBeDefined();
   });
+});
+
+/** A port nothing listens on now (the example takes PORT, and the webhook's URL must name it first). */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+// The examples as their README runs them: examples/package.json's dependencies installed (above),
+// `npm run build:browser`, a webhook endpoint made first (its secret goes into the environment), then
+// `node express-server.mjs` against a real vodcloud server; the page driven in Chromium like a user.
+describe('(d) examples/express-server.mjs and its Uppy + <vod-player> page, run for real', () => {
+  let express: ChildProcess;
+  let base: string;
+  let log = '';
+  let hook: { id: string; secret: string };
+  let nodeVideoId = '';
+  let ex: { key: string; auth: { authorization: string } };
+  const json = { 'content-type': 'application/json' };
+
+  beforeAll(async () => {
+    const t0 = performance.now();
+    ex = await server.tenant('examples');
+    // `npm run build:browser` with esbuild on the PATH (the examples' devDependency; the root's here).
+    await run('npm', ['run', '--silent', 'build:browser'], {
+      cwd: consumer,
+      env: childEnv({ PATH: `${path.join(ROOT, 'node_modules/.bin')}${path.delimiter}${process.env.PATH}` }),
+    });
+    const tBuilt = performance.now();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const created = await fetch(`${server.url}/v1/webhooks`, {
+      method: 'POST',
+      headers: { ...ex.auth, ...json },
+      body: JSON.stringify({ url: `${base}/webhooks/vodcloud`, events: ['video.ready'] }),
+    });
+    expect(created.status).toBe(201);
+    hook = await created.json();
+    express = spawn(process.execPath, ['express-server.mjs'], {
+      cwd: consumer,
+      env: childEnv({
+        VODCLOUD_URL: server.url,
+        VODCLOUD_API_KEY: ex.key,
+        VODCLOUD_WEBHOOK_SECRET: hook.secret,
+        PORT: String(port),
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    express.stdout!.on('data', (b) => (log += b));
+    express.stderr!.on('data', (b) => (log += b));
+    const until = Date.now() + 15_000;
+    while (!log.includes(`:${port}`)) {
+      if (express.exitCode !== null || Date.now() > until)
+        throw new Error(`express-server.mjs did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    console.log(
+      `examples: build:browser in ${s(tBuilt - t0)}, express-server.mjs listening ${s(performance.now() - tBuilt)} later`,
+    );
+  }, 60_000);
+
+  afterAll(() => {
+    express?.kill();
+  });
+
+  /** Polls GET /videos/:id/play (as the page does) until the video is playable. */
+  async function playable(videoId: string) {
+    const until = Date.now() + 90_000;
+    for (;;) {
+      const res = await fetch(`${base}/videos/${videoId}/play`);
+      expect(res.status, log).toBe(200);
+      const play = await res.json();
+      if (play.playable || Date.now() > until) return play;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('serves the page, its bundle and stylesheet at /', async () => {
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<vod-player id="player"/);
+    for (const [file, type] of [
+      ['bundle.js', /javascript/],
+      ['bundle.css', /css/],
+    ] as const) {
+      const res = await fetch(`${base}/${file}`);
+      expect(res.status, file).toBe(200);
+      expect(res.headers.get('content-type'), file).toMatch(type);
+      expect((await res.text()).length, file).toBeGreaterThan(1000);
+    }
+  });
+
+  it('POST /uploads makes a tus upload that takes a clip; GET /videos/:id/play a token the server accepts', async () => {
+    const res = await fetch(`${base}/uploads`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ title: 'via the backend' }),
+    });
+    expect(res.status).toBe(201);
+    const created = await res.json();
+    expect(Object.keys(created).sort()).toEqual(['headers', 'url', 'videoId']);
+    expect(JSON.stringify(created)).not.toContain(ex.key);
+    const bytes = readFileSync(clip);
+    await new Promise<void>((resolve, reject) =>
+      new tus.Upload(bytes, {
+        endpoint: created.url,
+        headers: created.headers,
+        metadata: { filename: 'clip.mp4', filetype: 'video/mp4' },
+        retryDelays: [],
+        onSuccess: () => resolve(),
+        onError: reject,
+      }).start(),
+    );
+    nodeVideoId = created.videoId;
+    const play = await playable(created.videoId);
+    expect(play).toMatchObject({ playable: true, streamBase: server.url });
+    expect(play.token.split('.')).toHaveLength(3);
+    const master = `${play.streamBase}/hls/${play.playbackId}/master.m3u8`;
+    const signed = await fetch(`${master}?token=${play.token}`);
+    expect(signed.status).toBe(200);
+    expect(await signed.text()).toMatch(/^#EXTM3U/);
+    expect((await fetch(master)).status).toBe(403);
+    const video = await (
+      await fetch(`${server.url}/v1/videos/${created.videoId}`, { headers: ex.auth })
+    ).json();
+    expect(video).toMatchObject({ title: 'via the backend', sizeBytes: bytes.length });
+    expect(video.playback.policy).toBe('signed');
+    // An unknown video: the SDK's VodCloudError, passed on by the error handler.
+    const missing = await fetch(`${base}/videos/01ARZ3NDEKTSV4RRFFQ69G5FAV/play`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: 'not_found' });
+  }, 120_000);
+
+  it('POST /webhooks/vodcloud takes the real video.ready delivery and refuses altered ones', async () => {
+    // The upload of the test above made a video.ready; vodcloud delivered it to the example.
+    const until = Date.now() + 30_000;
+    let deliveries: Array<{ eventType: string; status: string; responseStatus: number | null }> = [];
+    while (Date.now() < until) {
+      const res = await fetch(`${server.url}/v1/webhooks/${hook.id}/deliveries`, { headers: ex.auth });
+      deliveries = (await res.json()).data;
+      if (deliveries.some((d) => d.status !== 'retrying')) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(deliveries[0], log).toMatchObject({
+      eventType: 'video.ready',
+      status: 'succeeded',
+      responseStatus: 204,
+    });
+    // The example logs each verified event: this one is about the video uploaded above.
+    expect(log).toMatch(/webhook video\.ready \S+/);
+    expect(nodeVideoId).not.toBe('');
+    expect(log).toContain(nodeVideoId);
+
+    const raw = JSON.stringify({
+      id: 'evt_x',
+      type: 'video.ready',
+      createdAt: new Date().toISOString(),
+      data: {},
+    });
+    const post = (body: string, headers: Record<string, string>, contentType = 'application/json') =>
+      fetch(`${base}/webhooks/vodcloud`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': contentType },
+        body,
+      });
+    // Signed with the endpoint's secret: accepted (whatever the content type: the signature decides).
+    const good = signedHeaders(hook.secret, 'evt_x', raw);
+    expect((await post(raw, good)).status).toBe(204);
+    expect((await post(raw, good, 'text/plain')).status).toBe(204);
+    const altered = {
+      body: await post(raw.replace('video.ready', 'video.deleted'), good),
+      secret: await post(raw, signedHeaders(newSecret(), 'evt_x', raw)),
+      signature: await post(raw, { ...good, 'webhook-signature': 'v1,AAAA' }),
+      late: await post(raw, signedHeaders(hook.secret, 'evt_x', raw, Date.now() - 3_600_000)),
+      unsigned: await post(raw, {}),
+    };
+    const answers = Object.fromEntries(
+      await Promise.all(Object.entries(altered).map(async ([k, r]) => [k, `${r.status} ${await r.text()}`])),
+    );
+    // 400 with the SDK's reason (VodCloudError invalid_signature's detail), never a 500.
+    for (const [k, answer] of Object.entries(answers)) expect(answer, k).toMatch(/^400 \S/);
+    expect(answers.unsigned).toMatch(/headers are required/);
+    expect(answers.late).toMatch(/timestamp/);
+  }, 60_000);
+
+  it.skipIf(!hasChromium())(
+    'the page uploads a file added to Uppy’s Dashboard with tus and <vod-player> plays it',
+    async () => {
+      const browser = await launchBrowser();
+      const pageLog: string[] = [];
+      try {
+        const page = await browser.newPage({ viewport: { width: 900, height: 900 } });
+        page.on('console', (m) => pageLog.push(`${m.type()}: ${m.text()}`));
+        page.on('pageerror', (e) => pageLog.push(`pageerror: ${e.message}`));
+        await page.goto(`${base}/`);
+        // The events of the <vod-player> element itself, recorded from before the upload.
+        await page.evaluate(() => {
+          const events: string[] = [];
+          (window as unknown as { playerEvents: string[] }).playerEvents = events;
+          for (const type of ['loadedmetadata', 'playing', 'ended'])
+            document.getElementById('player')!.addEventListener(type, () => events.push(type));
+        });
+        // What a user does: choose a file in the Dashboard ("browse files" is this input).
+        await page
+          .locator('.uppy-Dashboard-input')
+          .first()
+          .setInputFiles({
+            name: 'browser-clip.mp4',
+            mimeType: 'video/mp4',
+            buffer: readFileSync(clip),
+          });
+        await page.waitForFunction(
+          () => !(document.getElementById('player') as HTMLElement).hidden,
+          undefined,
+          { timeout: 90_000 },
+        );
+        // The player is muted; a user presses its play button.
+        await page.locator('vod-player button.play').click();
+        await page.waitForFunction(
+          () => (window as unknown as { playerEvents: string[] }).playerEvents.includes('playing'),
+          undefined,
+          { timeout: 20_000 },
+        );
+        await page.screenshot({ path: path.join(tmpdir(), 'vodcloud-examples-page.png') });
+        await page.waitForFunction(
+          () => (window as unknown as { playerEvents: string[] }).playerEvents.includes('ended'),
+          undefined,
+          { timeout: 20_000 },
+        );
+        const events = await page.evaluate(
+          () => (window as unknown as { playerEvents: string[] }).playerEvents,
+        );
+        expect(events).toEqual(expect.arrayContaining(['playing', 'ended']));
+        expect(await page.locator('#status').textContent()).toBe('browser-clip.mp4: ended');
+        // Uppy reports the upload done, and vodcloud has the video under the file's name.
+        const list = await (await fetch(`${server.url}/v1/videos?limit=10`, { headers: ex.auth })).json();
+        const uploaded = list.data.find((v: { title: string }) => v.title === 'browser-clip.mp4');
+        expect(uploaded).toMatchObject({ sizeBytes: readFileSync(clip).length, playable: true });
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\npage log:\n${pageLog.join('\n')}\nserver log:\n${log}`);
+      } finally {
+        await browser.close();
+      }
+    },
+    150_000,
+  );
 });
