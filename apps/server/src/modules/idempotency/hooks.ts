@@ -31,13 +31,15 @@ const scopeOf = (req: FastifyRequest): string | undefined => {
  * not kept (the key is freed: retrying is what the client should do). Register before the routes.
  */
 export function registerIdempotency(app: FastifyInstance, store: IdempotencyStore): void {
-  const routes = new Set<string>();
+  // Route hooks of the create routes only: two async hooks on every route cost the data plane (playlists,
+  // segments) a few per cent of its throughput (bench/delivery.ts).
   app.addHook('onRoute', (r) => {
-    if (isIdempotentRoute(r)) for (const m of [r.method].flat()) routes.add(`${m} ${r.url}`);
+    if (!isIdempotentRoute(r)) return;
+    r.preHandler = [...[r.preHandler ?? []].flat(), preHandler];
+    r.onSend = [...[r.onSend ?? []].flat(), onSend] as typeof r.onSend;
   });
 
-  app.addHook('preHandler', async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!routes.has(`${req.method} ${req.routeOptions.url}`)) return;
+  async function preHandler(req: FastifyRequest, reply: FastifyReply) {
     const raw = req.headers['idempotency-key'];
     if (raw === undefined) return;
     if (typeof raw !== 'string' || !KEY.test(raw))
@@ -73,9 +75,9 @@ export function registerIdempotency(app: FastifyInstance, store: IdempotencyStor
     const { status, headers, body } = claim.response;
     for (const [k, v] of Object.entries(headers)) reply.header(k, v);
     return reply.code(status).header('idempotent-replayed', 'true').send(body);
-  });
+  }
 
-  app.addHook('onSend', async (req, reply, payload) => {
+  async function onSend(req: FastifyRequest, reply: FastifyReply, payload: unknown) {
     const id = req.idempotencyClaim;
     if (!id) return payload;
     req.idempotencyClaim = undefined;
@@ -97,5 +99,5 @@ export function registerIdempotency(app: FastifyInstance, store: IdempotencyStor
       req.log.warn({ err: (err as Error).message }, 'Idempotency-Key: response not kept');
     }
     return payload;
-  });
+  }
 }
