@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Jobs } from '../../apps/server/src/jobs';
 import { startTestServer, type TestServer } from '../support/app';
 import { BIN, runCli } from '../support/cli';
-import { ENGINES } from '../support/engines';
+import { engineUrl } from '../support/engines';
 import { createUploadVia, tusUpload } from '../support/uploads';
 import { makeClip } from '../support/videos';
 
@@ -388,20 +388,16 @@ describe('vodcloud doctor', () => {
 });
 
 const SUITE = 'vodcloud doctor on ZooKeeper and BullMQ';
-const missing = (['zookeeper', 'redis'] as const).filter((e) => !process.env[ENGINES[e].env]);
-if (missing.length) {
-  const names = missing.map((e) => ENGINES[e].env).join(', ');
-  if (process.env.VOD_TEST_REQUIRE_ENGINES === '1') throw new Error(`${SUITE}: ${names} not set`);
-  console.log(`SKIP ${SUITE}: set ${names} (scripts/services-up.sh writes them to test.env)`);
-}
+const zkUrl = engineUrl('zookeeper', SUITE);
+const redisUrl = engineUrl('redis', SUITE);
 
-describe.skipIf(missing.length > 0)(SUITE, () => {
+describe.skipIf(!zkUrl || !redisUrl)(SUITE, () => {
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const prefix = `vodclidoc-${run}`;
   let zkServer: TestServer | undefined;
   afterAll(async () => {
     await zkServer?.close();
-    const redis = new Redis(process.env.VOD_TEST_REDIS_URL!);
+    const redis = new Redis(redisUrl!);
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
@@ -413,8 +409,8 @@ describe.skipIf(missing.length > 0)(SUITE, () => {
 
   it('reads the registry session and the clock skew between nodes, and sends the probe through BullMQ', async () => {
     const env = {
-      VOD_REGISTRY_URL: `${process.env.VOD_TEST_ZK_URL}/vodcli-${run}`,
-      VOD_QUEUE_URL: process.env.VOD_TEST_REDIS_URL!,
+      VOD_REGISTRY_URL: `${zkUrl}/vodcli-${run}`,
+      VOD_QUEUE_URL: redisUrl!,
       VOD_QUEUE_PREFIX: prefix,
     };
     zkServer = await startTestServer(env);

@@ -2,7 +2,7 @@
 // from its route (access, parameters, body, rate limit, Idempotency-Key), all as application/problem+json
 // with the Problem schema; routes that serve files (playback, embed, tus, the source download) described by
 // a `doc` fragment on their route; the components cleaned of what makes the document invalid.
-import type { RouteOptions } from 'fastify';
+import type { FastifySchema, RouteOptions } from 'fastify';
 import { jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { Config } from '../config';
 
@@ -305,6 +305,22 @@ export function fileResponses(
       headers: { Location: { description: 'The presigned URL' } },
     };
   return out;
+}
+
+/** The `{pid}` path parameter of playback URLs. */
+export const PLAYBACK_ID_PARAM = 'The playback id of the video (`playback.id`)';
+
+/**
+ * The operation of a playback URL's older form without `{gen}` (answered from the served generation), from
+ * the operation of its form with the generation: the same document but for the parameter.
+ */
+export function ofServedGeneration(
+  schema: FastifySchema,
+  operationId: string,
+  summary: string,
+): FastifySchema {
+  const { gen: _gen, ...params } = schema.doc?.params ?? {};
+  return { ...schema, operationId, summary, doc: { ...schema.doc!, params } };
 }
 
 /** The `token` query parameter of playback URLs (a signed video's playback token, a JWT). */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import { fileResponses, TOKEN_QUERY } from '../../http/openapi';
+import { fileResponses, ofServedGeneration, PLAYBACK_ID_PARAM, TOKEN_QUERY } from '../../http/openapi';
 import { sendProblem } from '../../http/problem';
 import { ID_PATTERN } from '../../lib/ids';
 import {
@@ -73,24 +73,7 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.route<{ Params: { pid: string; name: string } }>({
     method: ['GET', 'HEAD'],
     url: '/mp4/:pid/:name',
-    schema: {
-      operationId: 'getMp4Current',
-      tags: ['playback'],
-      summary: 'A progressive MP4 of the served generation (Range; cached 60 s)',
-      security: [],
-      doc: {
-        params: {
-          pid: 'The playback id of the video (`playback.id`)',
-          name: 'The rendition `{name}.mp4` (or the audio `audio.m4a`)',
-        },
-        query: TOKEN_QUERY,
-        responses: fileResponses('The MP4 (index first)', ['video/mp4', 'audio/mp4'], {
-          range: true,
-          redirect: true,
-        }),
-        errors: [403, 404, 416],
-      },
-    },
+    schema: docGetMp4Current,
     handler: async (req, reply) => {
       if (!mp4File(req.params.name)) return sendProblem(reply, 'not_found', 'Not found');
       const a = await s.admit(req, reply, req.params.pid, 'v');
@@ -101,25 +84,7 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
   app.route<{ Params: { pid: string; gen: string; name: string } }>({
     method: ['GET', 'HEAD'],
     url: '/mp4/:pid/:gen/:name',
-    schema: {
-      operationId: 'getMp4',
-      tags: ['playback'],
-      summary: 'A progressive MP4 of a generation (Range; immutable)',
-      security: [],
-      doc: {
-        params: {
-          pid: 'The playback id of the video (`playback.id`)',
-          gen: "The output generation (as in the video's `mp4Urls`; another generation is 404)",
-          name: 'The rendition `{name}.mp4` (or the audio `audio.m4a`)',
-        },
-        query: TOKEN_QUERY,
-        responses: fileResponses('The MP4 (index first)', ['video/mp4', 'audio/mp4'], {
-          range: true,
-          redirect: true,
-        }),
-        errors: [403, 404, 416],
-      },
-    },
+    schema: docGetMp4,
     handler: async (req, reply) => {
       const { pid, gen, name } = req.params;
       if (!(ID_PATTERN.test(gen) && mp4File(name))) return sendProblem(reply, 'not_found', 'Not found');
@@ -128,6 +93,32 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
     },
   });
 }
+
+const docGetMp4: FastifySchema = {
+  operationId: 'getMp4',
+  tags: ['playback'],
+  summary: 'A progressive MP4 of a generation (Range; immutable)',
+  security: [],
+  doc: {
+    params: {
+      pid: PLAYBACK_ID_PARAM,
+      gen: "The output generation (as in the video's `mp4Urls`; another generation is 404)",
+      name: 'The rendition `{name}.mp4` (or the audio `audio.m4a`)',
+    },
+    query: TOKEN_QUERY,
+    responses: fileResponses('The MP4 (index first)', ['video/mp4', 'audio/mp4'], {
+      range: true,
+      redirect: true,
+    }),
+    errors: [403, 404, 416],
+  },
+};
+
+const docGetMp4Current = ofServedGeneration(
+  docGetMp4,
+  'getMp4Current',
+  'A progressive MP4 of the served generation (Range; cached 60 s)',
+);
 
 const docGetThumbnail: FastifySchema = {
   operationId: 'getThumbnail',
@@ -178,22 +169,6 @@ const docGetStoryboard: FastifySchema = {
   },
 };
 
-const docGetStoryboardSpriteCurrent: FastifySchema = {
-  operationId: 'getStoryboardSpriteCurrent',
-  tags: ['playback'],
-  summary: 'A storyboard sprite of the served generation',
-  security: [],
-  doc: {
-    params: {
-      pid: 'The playback id of the video (`playback.id`)',
-      file: 'A sprite `storyboard-N.jpg`',
-    },
-    query: TOKEN_QUERY,
-    responses: fileResponses('The sprite', ['image/jpeg']),
-    errors: [403, 404],
-  },
-};
-
 const docGetStoryboardSprite: FastifySchema = {
   operationId: 'getStoryboardSprite',
   tags: ['playback'],
@@ -201,7 +176,7 @@ const docGetStoryboardSprite: FastifySchema = {
   security: [],
   doc: {
     params: {
-      pid: 'The playback id of the video (`playback.id`)',
+      pid: PLAYBACK_ID_PARAM,
       gen: 'The output generation (as named by the storyboard)',
       file: 'A sprite `storyboard-N.jpg`',
     },
@@ -210,6 +185,12 @@ const docGetStoryboardSprite: FastifySchema = {
     errors: [403, 404],
   },
 };
+
+const docGetStoryboardSpriteCurrent = ofServedGeneration(
+  docGetStoryboardSprite,
+  'getStoryboardSpriteCurrent',
+  'A storyboard sprite of the served generation',
+);
 
 /** Thumbnails (`/thumb/{pid}.jpg|webp`), the storyboard VTT and its sprites. */
 function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {

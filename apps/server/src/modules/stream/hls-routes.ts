@@ -1,5 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
-import { binary, fileResponses, TOKEN_QUERY } from '../../http/openapi';
+import {
+  binary,
+  fileResponses,
+  ofServedGeneration,
+  PLAYBACK_ID_PARAM,
+  TOKEN_QUERY,
+} from '../../http/openapi';
 import { sendProblem } from '../../http/problem';
 import { ID_PATTERN } from '../../lib/ids';
 import {
@@ -38,7 +44,7 @@ const docGetHlsMaster: FastifySchema = {
     'A signed video needs `token` (aud `v`); it is carried into every URL the playlist names.',
   security: [],
   doc: {
-    params: { pid: 'The playback id of the video (`playback.id`)' },
+    params: { pid: PLAYBACK_ID_PARAM },
     query: TOKEN_QUERY,
     responses: fileResponses('The master playlist', [M3U8]),
     errors: [403, 404],
@@ -52,27 +58,8 @@ const docGetHlsMedia: FastifySchema = {
   security: [],
   doc: {
     params: {
-      pid: 'The playback id of the video (`playback.id`)',
+      pid: PLAYBACK_ID_PARAM,
       gen: 'The output generation (named by the master playlist; another generation is 404)',
-      name: 'The rendition (`720p`, …) or `audio`',
-      file: 'The media playlist `index.m3u8` or a segment `seg-NNNNN.ts`',
-    },
-    query: TOKEN_QUERY,
-    responses: fileResponses('The media playlist or the MPEG-TS segment', [M3U8, 'video/mp2t'], {
-      redirect: true,
-    }),
-    errors: [403, 404, 503],
-  },
-};
-
-const docGetHlsMediaCurrent: FastifySchema = {
-  operationId: 'getHlsMediaCurrent',
-  tags: ['playback'],
-  summary: 'A media playlist or a segment of the served generation (older URLs; cached briefly)',
-  security: [],
-  doc: {
-    params: {
-      pid: 'The playback id of the video (`playback.id`)',
       name: 'The rendition (`720p`, …) or `audio`',
       file: 'The media playlist `index.m3u8` or a segment `seg-NNNNN.ts`',
     },
@@ -91,7 +78,7 @@ const docGetHlsKey: FastifySchema = {
   security: [],
   doc: {
     params: {
-      pid: 'The playback id of the video (`playback.id`)',
+      pid: PLAYBACK_ID_PARAM,
       gen: 'The output generation (named by the master playlist; another generation is 404)',
     },
     query: TOKEN_QUERY,
@@ -102,20 +89,17 @@ const docGetHlsKey: FastifySchema = {
   },
 };
 
-const docGetHlsKeyCurrent: FastifySchema = {
-  operationId: 'getHlsKeyCurrent',
-  tags: ['playback'],
-  summary: 'The AES-128 key of the served generation (older playlists)',
-  security: [],
-  doc: {
-    params: { pid: 'The playback id of the video (`playback.id`)' },
-    query: TOKEN_QUERY,
-    responses: {
-      200: { description: 'The 16-byte key', content: { 'application/octet-stream': binary } },
-    },
-    errors: [403, 404],
-  },
-};
+const docGetHlsMediaCurrent = ofServedGeneration(
+  docGetHlsMedia,
+  'getHlsMediaCurrent',
+  'A media playlist or a segment of the served generation (older URLs; cached briefly)',
+);
+
+const docGetHlsKeyCurrent = ofServedGeneration(
+  docGetHlsKey,
+  'getHlsKeyCurrent',
+  'The AES-128 key of the served generation (older playlists)',
+);
 
 /**
  * HLS of the generation a video plays from:
