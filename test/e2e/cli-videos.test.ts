@@ -6,12 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Jobs } from '../../apps/server/src/jobs';
 import { startTestServer, type TestServer } from '../support/app';
 import { BIN, runCli } from '../support/cli';
-import { engineUrl } from '../support/engines';
+import { deleteRedisKeys, engineUrl } from '../support/engines';
 import { createUploadVia, tusUpload } from '../support/uploads';
 import { makeClip } from '../support/videos';
 
@@ -397,14 +396,7 @@ describe.skipIf(!zkUrl || !redisUrl)(SUITE, () => {
   let zkServer: TestServer | undefined;
   afterAll(async () => {
     await zkServer?.close();
-    const redis = new Redis(redisUrl!);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteRedisKeys(`${prefix}:*`, { url: redisUrl! });
   });
 
   it('reads the registry session and the clock skew between nodes, and sends the probe through BullMQ', async () => {

@@ -7,7 +7,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createObjectStore, type S3ObjectStore } from '@vodcloud/storage';
-import { Redis } from 'ioredis';
 import zookeeper from 'node-zookeeper-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +25,7 @@ import {
   type PlayerState,
   startPageServer,
 } from '../support/browser';
-import { ENGINES } from '../support/engines';
+import { deleteRedisKeys, ENGINES } from '../support/engines';
 import { createUploadVia, sha256, tusUpload, waitFor } from '../support/uploads';
 import { createTemplate, makeClip } from '../support/videos';
 
@@ -159,14 +158,7 @@ describe.skipIf(needed.length > 0)(SUITE, () => {
     } as never);
     await (store as S3ObjectStore).removeBucket().catch(() => undefined);
     await store.close();
-    const redis = new Redis(engines.redisUrl!);
-    for (let cursor = '0'; ; ) {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${name}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-      if (cursor === '0') break;
-    }
-    redis.disconnect();
+    await deleteRedisKeys(`${name}:*`, { url: engines.redisUrl! });
     await removeZkTree(engines.zookeeperUrl!, `/${name}`).catch((err) => console.warn(`zookeeper: ${err}`));
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);

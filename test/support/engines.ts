@@ -1,3 +1,5 @@
+import { Redis } from 'ioredis';
+
 /**
  * Real-engine test suites read their engine's address from the environment.
  * Without it a suite skips, printing one line that names what is missing;
@@ -29,4 +31,22 @@ export function engineUrl(engine: EngineName, suite: string): string | undefined
   }
   console.log(`SKIP ${suite}: set ${env} to run it against ${what}`);
   return undefined;
+}
+
+/**
+ * Deletes every key matching `pattern` (SCAN + DEL: never FLUSHDB, the server is shared). With `redis`, on
+ * that connection (left open); else on one of its own to `url`.
+ */
+export async function deleteRedisKeys(pattern: string, conn: { url: string } | { redis: Redis }) {
+  const redis = 'redis' in conn ? conn.redis : new Redis(conn.url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    if (!('redis' in conn)) await redis.quit();
+  }
 }

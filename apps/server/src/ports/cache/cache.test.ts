@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { engineUrl } from '../../../../../test/support/engines';
+import { deleteRedisKeys, engineUrl } from '../../../../../test/support/engines';
 import { runCacheSuite } from './conformance';
 import { createCache } from './index';
 
@@ -59,13 +58,6 @@ describe.skipIf(!redisUrl)('redis', () => {
 
   afterAll(async () => {
     // remove everything this run wrote (never FLUSHDB: the server is shared)
-    const redis = new Redis(redisUrl!);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-    await redis.quit();
+    await deleteRedisKeys(`${namespace}*`, { url: redisUrl! });
   });
 });

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import { describe } from 'vitest';
 import { databaseEngines } from '../../../../../test/support/databases';
-import { engineUrl } from '../../../../../test/support/engines';
+import { deleteRedisKeys, engineUrl } from '../../../../../test/support/engines';
 import { createDatabase } from '../../db/connect';
 import { migrateToLatest } from '../../db/migrate';
 import { BullJobQueue } from './bullmq';
@@ -39,14 +39,7 @@ if (!redisUrl) {
   runJobQueueSuite('BullMQ on Redis', async () => {
     const prefix = `vodtest-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     const redis = new Redis(redisUrl);
-    const reset = async () => {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length) await redis.del(...keys);
-      } while (cursor !== '0');
-    };
+    const reset = () => deleteRedisKeys(`${prefix}:*`, { redis });
     return {
       create: (opts) => new BullJobQueue(redisUrl!, { prefix, leaseMs: opts?.leaseMs }),
       reset,
