@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { buildPackages, PACKAGES, packagesStale } from '../scripts/build';
+import { BROWSER_BUNDLE, buildPackages, PACKAGES, packagesStale } from '../scripts/build';
 import { printTable } from './lib/report';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -19,17 +19,10 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 /** The package alone, as an app that imports it and uses everything it exports would ship it. */
 async function browserBundle(name: string): Promise<Buffer> {
   const out = await build({
+    ...BROWSER_BUNDLE,
     stdin: { contents: `export * from '@vodcloud/${name}';`, resolveDir: ROOT, loader: 'js' },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2020'],
-    minify: true,
-    legalComments: 'none',
-    write: false,
-    logLevel: 'warning',
   });
-  return Buffer.from(out.outputFiles[0]!.contents);
+  return Buffer.from(out.outputFiles![0]!.contents);
 }
 
 export async function main(argv: string[]): Promise<void> {

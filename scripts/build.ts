@@ -26,18 +26,23 @@ const STAMP = path.join(ROOT, 'node_modules/.cache/vodcloud/packages-build.json'
 
 const pkgDir = (name: PackageName) => path.join(ROOT, 'packages', name);
 
-/** Options of the self-contained <vod-player> browser bundle (hls.js included), served by the server too. */
-export const playerBundleOptions = (): BuildOptions => ({
-  entryPoints: [path.join(pkgDir('player'), 'src/index.ts')],
+/** A minified ESM browser bundle, in memory (the player's, and those `bench -- package-sizes` measures). */
+export const BROWSER_BUNDLE: BuildOptions = {
   bundle: true,
   format: 'esm',
   platform: 'browser',
   target: ['es2020'],
   minify: true,
   legalComments: 'none',
-  conditions: [SOURCE_CONDITION],
   write: false,
   logLevel: 'warning',
+};
+
+/** Options of the self-contained <vod-player> browser bundle (hls.js included), served by the server too. */
+export const playerBundleOptions = (): BuildOptions => ({
+  ...BROWSER_BUNDLE,
+  entryPoints: [path.join(pkgDir('player'), 'src/index.ts')],
+  conditions: [SOURCE_CONDITION],
 });
 
 /* ------------------------------------------------------------------------------------------------ */
