@@ -10,7 +10,12 @@ import { OWN_CONTEXT, withLogFields } from '../logger';
 
 /** Routes polled by probes and scrapers: their request lines are logged at debug, not info. */
 const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics']);
-const isProbe = (req: FastifyRequest) => PROBE_ROUTES.has(req.routeOptions?.url ?? '');
+// From the URL's path (the three routes are static), not `req.routeOptions`: that getter builds an object
+// on every call, and this runs twice per request.
+const isProbe = (req: FastifyRequest) => {
+  const q = req.url.indexOf('?');
+  return PROBE_ROUTES.has(q < 0 ? req.url : req.url.slice(0, q));
+};
 
 /**
  * Fastify's request lines ("incoming request", "request completed"), at debug for health and metrics
