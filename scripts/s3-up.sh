@@ -125,7 +125,15 @@ monmaptool --create --fsid "$CLUSTER_ID" --addv a "[v1:127.0.0.1:$MON_PORT]" "$B
 ceph-mon --mkfs -i a --monmap "$BASE/data/monmap"
 ceph-mon -i a -f >"$BASE/log/mon.out" 2>&1 &
 echo $! >"$BASE/run/mon.pid"
-timeout 60 ceph mon stat --connect-timeout 30 >/dev/null
+# A monitor that has just started may refuse commands (EPERM, "problem getting command descriptions")
+# until its auth is up: ask again until it answers, within 60 s.
+for i in $(seq 1 60); do
+  if timeout 30 ceph mon stat --connect-timeout 20 >/dev/null 2>&1; then break; fi
+  if [ "$i" = 60 ]; then
+    timeout 30 ceph mon stat --connect-timeout 20 >/dev/null
+  fi
+  sleep 1
+done
 echo "monitor up after $(elapsed)"
 
 # 2. one OSD backed by RAM

@@ -108,6 +108,31 @@ export class WebhookRepository {
     return q.execute();
   }
 
+  async findDelivery(
+    tenantId: string,
+    webhookId: string,
+    id: string,
+  ): Promise<WebhookDeliveriesTable | undefined> {
+    return this.primary
+      .selectFrom('webhook_deliveries')
+      .selectAll()
+      .where('id', '=', id)
+      .where('webhook_id', '=', webhookId)
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirst();
+  }
+
+  /** The highest attempt number logged for one event on one endpoint (0 when none). */
+  async lastAttempt(webhookId: string, eventId: string): Promise<number> {
+    const row = await this.primary
+      .selectFrom('webhook_deliveries')
+      .select((eb) => eb.fn.max('attempt').as('n'))
+      .where('webhook_id', '=', webhookId)
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async event(id: string): Promise<EventsTable | undefined> {
     return this.primary.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
   }

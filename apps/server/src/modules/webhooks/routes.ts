@@ -1,14 +1,22 @@
-import { IdParams, ListQuery, listOf, NoContent, Problem } from '@vodcloud/contracts';
 import {
   CreatedWebhook,
   CreateWebhook,
+  Id,
+  IdParams,
+  ListQuery,
+  listOf,
+  NoContent,
+  Problem,
   Webhook,
   WebhookDelivery,
-} from '../../../../../packages/contracts/src/webhooks';
+} from '@vodcloud/contracts';
+import { z } from 'zod';
 import { tenantOf } from '../../http/auth';
 import { decodeCursor, page } from '../../http/pagination';
 import type { ZodApp } from '../../http/types';
 import type { WebhookService } from './service';
+
+const DeliveryParams = z.object({ id: Id, deliveryId: Id }).strict();
 
 export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.get('/v1/webhooks', {
@@ -102,5 +110,17 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
       response: { 200: WebhookDelivery },
     },
     handler: async (req) => webhooks.test(tenantOf(req), req.params.id),
+  });
+  app.post('/v1/webhooks/:id/deliveries/:deliveryId/redeliver', {
+    config: { access: 'write', audit: 'webhook.redeliver' },
+    schema: {
+      operationId: 'redeliverWebhookDelivery',
+      tags: ['webhooks'],
+      summary:
+        'Send the event of a logged delivery again now (one attempt, not retried); returns the new delivery',
+      params: DeliveryParams,
+      response: { 200: WebhookDelivery },
+    },
+    handler: async (req) => webhooks.redeliver(tenantOf(req), req.params.id, req.params.deliveryId),
   });
 }

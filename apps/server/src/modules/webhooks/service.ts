@@ -184,6 +184,32 @@ export class WebhookService {
     return deliveryView(row);
   }
 
+  /**
+   * Sends the event of a logged delivery again now (one attempt, not retried, e.g. after fixing the
+   * endpoint) and logs it as the event's next attempt. A `webhook.test` delivery sends a fresh ping.
+   */
+  async redeliver(tenantId: string, id: string, deliveryId: string) {
+    const hook = await this.require(tenantId, id);
+    const delivery = await this.repo.findDelivery(tenantId, id, deliveryId);
+    if (!delivery) throw new AppError('not_found', 'Delivery not found');
+    if (delivery.event_type === 'webhook.test') return this.test(tenantId, id);
+    const ev = await this.repo.event(delivery.event_id);
+    if (!ev || ev.tenant_id !== tenantId)
+      throw new AppError('conflict', 'The event of this delivery is no longer kept; it cannot be sent again');
+    const event = {
+      id: ev.id,
+      type: ev.type,
+      createdAt: ev.created_at,
+      data: JSON.parse(ev.data) as unknown,
+    };
+    const outcome = await this.attempt(hook, event);
+    const attempt = (await this.repo.lastAttempt(hook.id, ev.id)) + 1;
+    const row = this.deliveryRow(hook, event, attempt, outcome, outcome.ok ? 'succeeded' : 'failed', null);
+    this.deliveryCount?.inc({ outcome: row.status });
+    await this.repo.insertDelivery(row);
+    return deliveryView(row);
+  }
+
   private async require(tenantId: string, id: string): Promise<WebhooksTable> {
     const row = await this.repo.find(tenantId, id);
     if (!row) throw new AppError('not_found', 'Webhook not found');

@@ -89,6 +89,8 @@ function configKnows(name: string): boolean {
 describe('webhooks', () => {
   const received: Received[] = [];
   const flakyHits = new Map<string, number>();
+  /** `/mend/…` paths answer 500 until added here. */
+  const mended = new Set<string>();
   let receiver: http.Server;
   let port = 0;
   let base = '';
@@ -145,6 +147,9 @@ describe('webhooks', () => {
           flakyHits.set(path, n);
           res.writeHead(n <= 2 ? 500 : 200, { 'content-type': 'text/plain' });
           res.end(n <= 2 ? `boom ${n}` : 'finally');
+        } else if (path.startsWith('/mend/') && !mended.has(path)) {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end('broken');
         } else if (path.startsWith('/fail/')) {
           res.writeHead(500, { 'content-type': 'text/plain' });
           res.end('x'.repeat(10_000)); // more than the log keeps
@@ -410,6 +415,42 @@ describe('webhooks', () => {
     expect(hits('/redirect/1')).toHaveLength(hooks.retry.attempts);
     expect(received.filter((r) => r.path.startsWith('/redirect-target'))).toHaveLength(0);
     expect(await s.ctx.ports.queue.getJob(`wh.${hook.id}.${ev.id}`)).toMatchObject({ state: 'failed' });
+  });
+
+  it('sends a logged delivery again on demand, as the event\u2019s next attempt, with the same event', async () => {
+    const hook = await createHook('/mend/1', ['video.ready'], a);
+    const ev = await s.ctx.events.emit(a.id, 'video.ready', null, { id: 'V6' });
+    const log = await waitFor(
+      async () => {
+        const d = await deliveries(hook.id);
+        return d.some((x) => x.status === 'failed') ? d : undefined;
+      },
+      20_000,
+      'the last attempt',
+    );
+    const last = log[0]!;
+    mended.add('/mend/1');
+    const url = `/v1/webhooks/${hook.id}/deliveries/${last.id}/redeliver`;
+    const res = await api('POST', url, a);
+    expect(res.status, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      eventId: ev.id,
+      eventType: 'video.ready',
+      attempt: hooks.retry.attempts + 1,
+      status: 'succeeded',
+      responseStatus: 200,
+      nextAttemptAt: null,
+    });
+    const sent = hits('/mend/1').at(-1)!;
+    expect(JSON.parse(sent.body)).toMatchObject({ id: ev.id, type: 'video.ready', data: { id: 'V6' } });
+    expect(await verifySignature(hook.secret, sent.headers, sent.body)).toBe(true);
+    expect((await deliveries(hook.id))[0]).toMatchObject({ id: res.json().id, status: 'succeeded' });
+    // Another tenant, an unknown delivery, a read-only key: refused.
+    expect((await api('POST', url, b)).status).toBe(404);
+    const other = `/v1/webhooks/${hook.id}/deliveries/${hook.id}/redeliver`;
+    expect((await api('POST', other, a)).status).toBe(404);
+    const ro = await s.tenant('hooks-ro', ['read']);
+    expect((await api('POST', url, ro)).status).toBe(403);
   });
 
   it('keeps only the start of a long response body', async () => {
