@@ -12,7 +12,7 @@ import type { WebhookService } from './service';
 
 export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.get('/v1/webhooks', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'listWebhooks',
       tags: ['webhooks'],
@@ -29,7 +29,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.post('/v1/webhooks', {
-    config: { access: 'write', audit: 'webhook.create' },
+    config: { access: 'settings', audit: 'webhook.create' },
     schema: {
       operationId: 'createWebhook',
       tags: ['webhooks'],
@@ -45,7 +45,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     handler: async (req, reply) => reply.code(201).send(await webhooks.create(tenantOf(req), req.body)),
   });
   app.get('/v1/webhooks/:id', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'getWebhook',
       tags: ['webhooks'],
@@ -56,7 +56,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     handler: async (req) => webhooks.get(tenantOf(req), req.params.id),
   });
   app.delete('/v1/webhooks/:id', {
-    config: { access: 'write', audit: 'webhook.delete' },
+    config: { access: 'settings', audit: 'webhook.delete' },
     schema: {
       operationId: 'deleteWebhook',
       tags: ['webhooks'],
@@ -70,7 +70,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.get('/v1/webhooks/:id/deliveries', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'listWebhookDeliveries',
       tags: ['webhooks'],
@@ -93,7 +93,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.post('/v1/webhooks/:id/test', {
-    config: { access: 'write', audit: 'webhook.test' },
+    config: { access: 'settings', audit: 'webhook.test' },
     schema: {
       operationId: 'testWebhook',
       tags: ['webhooks'],
