@@ -15,7 +15,7 @@ export interface RouteRecord {
   /** Fastify's pattern: `/v1/videos/:id`, `/tus/*`. */
   url: string;
   /** `config.access` of the route (what the auth hook enforces); `public` when unset. */
-  access: 'public' | 'read' | 'write' | 'admin' | 'manage';
+  access: 'public' | 'read' | 'write' | 'settings' | 'admin' | 'manage' | 'session';
   /** Hidden from the OpenAPI document (`schema.hide`). */
   hidden: boolean;
 }

@@ -4,6 +4,7 @@ import { registerDoctorCommand } from './commands/doctor';
 import { registerSecretsCommand } from './commands/secrets';
 import { registerStatusCommand } from './commands/status';
 import { registerUploadCommand } from './commands/upload';
+import { registerUsersCommand } from './commands/users';
 import { registerVideosCommand } from './commands/videos';
 import { type Config, ConfigError, loadConfig, ROLES } from './config';
 import { closeContext, createContext } from './context';
@@ -149,6 +150,7 @@ keys
     });
   });
 
+registerUsersCommand(program, withContext);
 registerDoctorCommand(program, () => config());
 registerVideosCommand(program);
 registerStatusCommand(program);

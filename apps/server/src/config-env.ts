@@ -140,6 +140,13 @@ export const envSchema = z
     VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
     // The audit log (modules/audit): events older than this are purged by the monitor role.
     VOD_AUDIT_RETENTION_DAYS: intFrom(1, 36_500).default(365),
+    // Console sign-in (modules/accounts): session lifetimes and login failure limits, in seconds.
+    VOD_SESSION_IDLE_TTL: intFrom(1, 31_536_000).default(43_200),
+    VOD_SESSION_MAX_AGE: intFrom(1, 31_536_000).default(604_800),
+    VOD_LOGIN_MAX_FAILURES_PER_ACCOUNT: intFrom(0, 1_000_000).default(5),
+    VOD_LOGIN_MAX_FAILURES_PER_ADDRESS: intFrom(0, 1_000_000).default(20),
+    VOD_LOGIN_WINDOW: intFrom(1, 86_400).default(900),
+    VOD_LOGIN_LOCKOUT: intFrom(1, 86_400).default(900),
     VOD_SENTINEL_INTERVAL_MS: intFrom(500, 600_000).default(5000),
     VOD_ALERT_REQUIRED_SERVICES: z
       .string()

@@ -102,6 +102,13 @@ export interface Config {
   monitorRetentionHours: number;
   /** Audit events kept this long; the monitor role purges older ones. */
   auditRetentionDays: number;
+  /** Console sessions: idle expiry (sliding) and absolute maximum age, in milliseconds. */
+  session: { idleTtlMs: number; maxAgeMs: number };
+  /**
+   * Failed sign-ins counted per account and per client address in a fixed window; past a maximum (0: no
+   * limit) the account or address is refused (429) for `lockoutMs`.
+   */
+  login: { maxPerAccount: number; maxPerAddress: number; windowMs: number; lockoutMs: number };
   /** How often the sentinel (monitor role) probes instances and evaluates the alert rules. */
   sentinelIntervalMs: number;
   alerts: AlertThresholds;
@@ -316,6 +323,13 @@ function toConfig(c: EnvSettings): Config {
     webhookTimeoutMs: c.VOD_WEBHOOK_TIMEOUT_MS,
     monitorRetentionHours: c.VOD_MONITOR_RETENTION_HOURS,
     auditRetentionDays: c.VOD_AUDIT_RETENTION_DAYS,
+    session: { idleTtlMs: c.VOD_SESSION_IDLE_TTL * 1000, maxAgeMs: c.VOD_SESSION_MAX_AGE * 1000 },
+    login: {
+      maxPerAccount: c.VOD_LOGIN_MAX_FAILURES_PER_ACCOUNT,
+      maxPerAddress: c.VOD_LOGIN_MAX_FAILURES_PER_ADDRESS,
+      windowMs: c.VOD_LOGIN_WINDOW * 1000,
+      lockoutMs: c.VOD_LOGIN_LOCKOUT * 1000,
+    },
     sentinelIntervalMs: c.VOD_SENTINEL_INTERVAL_MS,
     alerts: {
       requiredServices: splitList(

@@ -9,6 +9,9 @@ import { createMetrics, type Metrics } from './http/metrics';
 import { registerPlatformMetrics } from './http/platform-metrics';
 import { JOBS, type JobName, Jobs, VideoJobTable } from './jobs';
 import type { SecretBox } from './lib/secretbox';
+import { LoginLimiter } from './modules/accounts/login-limits';
+import { AccountRepository } from './modules/accounts/repository';
+import { AccountService } from './modules/accounts/service';
 import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
@@ -79,6 +82,8 @@ export interface AppContext {
   audit: AuditService;
   /** Stored responses of Idempotency-Key requests (modules/idempotency). */
   idempotency: IdempotencyStore;
+  /** Users, sessions, members and one-time links (modules/accounts). */
+  accounts: AccountService;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -192,6 +197,13 @@ export async function createContext(
       monitor,
       audit,
       idempotency: new IdempotencyStore(db, box),
+      accounts: new AccountService(
+        new AccountRepository(db),
+        tenants,
+        new LoginLimiter(cache, config.login),
+        secret,
+        config.session,
+      ),
       node,
       health: healthChecks(db, ports),
       // Closed in reverse: the queue (it may still write to the database) before the database.

@@ -10,7 +10,7 @@ export const AuditActorKind = z
   .describe(
     '`api_key`: the key whose id is `actor.id`; `upload_token`: the upload token of upload `actor.id` (tus); ' +
       '`anonymous`: refused before any key was known; `cli`: the command line (`id`: the OS user); ' +
-      '`user`: reserved for console sessions',
+      "`user`: a user signed in with a session (`id`: the user's id, `email` beside it)",
   );
 
 export const AuditEvent = z
@@ -18,7 +18,11 @@ export const AuditEvent = z
     id: Id,
     at: IsoTime,
     tenantId: Id.nullable().describe('The tenant the action concerns; null for platform actions'),
-    actor: z.object({ kind: AuditActorKind, id: z.string().nullable() }),
+    actor: z.object({
+      kind: AuditActorKind,
+      id: z.string().nullable(),
+      email: z.string().optional().describe("A `user`'s email when the event was recorded"),
+    }),
     action: z.string().describe('A stable dotted name, e.g. `video.create`, `api_key.revoke`'),
     target: z.object({ type: z.string(), id: z.string().nullable() }).nullable(),
     method: z.string(),
@@ -43,7 +47,7 @@ export const AuditQuery = z
       "The platform admin key: one tenant's events; a tenant key: its own only",
     ),
     action: z.string().min(1).max(64).optional(),
-    actor: z.string().min(1).max(64).optional().describe("The actor's id (an API key's id)"),
+    actor: z.string().min(1).max(64).optional().describe("The actor's id (an API key's or a user's id)"),
     targetId: z.string().min(1).max(64).optional(),
     since: isoInput.optional().describe('Events at or after this time'),
     until: isoInput.optional().describe('Events before this time'),

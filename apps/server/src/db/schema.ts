@@ -113,6 +113,9 @@ export interface DB {
   video_jobs: VideoJobsTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
 }
 
 export interface UploadsTable {
@@ -311,6 +314,8 @@ export interface AuditEventsTable {
   address: string | null;
   /** A small JSON object (at most 1000 characters): the error code of a refusal, related ids. */
   detail: string | null;
+  /** The email of the session's user when `actor_kind` is `user` (migration 018). */
+  actor_email?: string | null;
 }
 
 /** The stored responses of Idempotency-Key requests (migration 017, modules/idempotency). */
@@ -328,4 +333,55 @@ export interface IdempotencyKeysTable {
   response: string | null;
   created_at: string;
   expires_at: string;
+}
+
+/** Users of a tenant, or platform admins (migration 018, modules/accounts). */
+export interface UsersTable {
+  id: string;
+  /** Null for a platform admin. */
+  tenant_id: string | null;
+  /** Lower-cased; unique. */
+  email: string;
+  name: string;
+  /** `owner`, `admin`, `member` or `viewer`; null for a platform admin. */
+  role: string | null;
+  /** 1 for a platform admin, else 0. */
+  platform_admin: number;
+  /** argon2id, PHC string. */
+  password_hash: string;
+  created_at: string;
+  last_login_at: string | null;
+  disabled_at: string | null;
+}
+
+/** Signed-in sessions: the id is sha256 (hex) of the cookie's secret. */
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  created_at: string;
+  /** The absolute end (VOD_SESSION_MAX_AGE after sign-in); the idle end follows from last_seen_at. */
+  expires_at: string;
+  last_seen_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** One-time links: invitations to a tenant and password resets. */
+export interface InvitationsTable {
+  id: string;
+  /** sha256 (hex) of the token in the link. */
+  token_hash: string;
+  tenant_id: string;
+  email: string;
+  name: string | null;
+  role: string;
+  /** `invite` or `reset`. */
+  kind: string;
+  /** The user a reset is for. */
+  user_id: string | null;
+  /** Who made it: `user:<id>` or `api_key:<id>`. */
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
 }

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context';
 import { AppError } from '../lib/errors';
+import { accountRoutes } from '../modules/accounts/routes';
 import { auditRoutes, registerAudit } from '../modules/audit';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
@@ -138,11 +139,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
 
   // Before the routes: every write and admin request is recorded once answered (modules/audit).
   registerAudit(base, ctx.audit);
-  registerAuth(
-    base,
-    ctx.tenants,
-    config.rateLimitAnonPerMinute > 0 ? new FailedAuthLimiter(config.rateLimitAnonPerMinute) : undefined,
-  );
+  registerAuth(base, ctx.tenants, {
+    limiter:
+      config.rateLimitAnonPerMinute > 0 ? new FailedAuthLimiter(config.rateLimitAnonPerMinute) : undefined,
+    sessions: ctx.accounts,
+    publicUrl: config.publicUrl,
+  });
   // After auth (onRequest) and validation: a create with Idempotency-Key is answered once (modules/idempotency).
   registerIdempotency(base, ctx.idempotency);
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
@@ -151,6 +153,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   ctx.rpc.routes(base);
   if (config.roles.includes('api')) {
     tenantRoutes(app, ctx.tenants);
+    accountRoutes(app, { accounts: ctx.accounts, tenants: ctx.tenants, publicUrl: config.publicUrl });
     templateRoutes(app, ctx.templates);
     categoryRoutes(app, ctx.categories);
     videoRoutes(

@@ -100,8 +100,8 @@ export function isIdempotentRoute(route: {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`)',
-  401: 'No API key, or a malformed, unknown or revoked one (`unauthorized`)',
-  403: 'The key lacks the scope this needs, or the token does not allow it (`forbidden`)',
+  401: 'No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`)',
+  403: "The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`)",
   404: "No such resource, or another tenant's (`not_found`)",
   409: 'A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`)',
   410: 'Gone (`gone`)',
@@ -119,11 +119,14 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 // As @fastify/swagger reads response headers: each a schema with its description.
 /** Who may call an operation, by its route's `config.access` (http/auth.ts). */
 const ACCESS_TEXT: Record<string, string> = {
-  read: 'Needs a tenant API key (scope `read`).',
-  write: 'Needs a tenant API key with the `write` scope.',
-  admin: 'Needs the platform admin key.',
+  read: 'Needs a tenant API key (scope `read`) or a session of any role.',
+  write: 'Needs a tenant API key with the `write` scope, or a session of role `member` or higher.',
+  settings:
+    'Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.',
+  admin: 'Needs the platform admin key, or a session of a platform admin.',
   manage:
-    'Needs the platform admin key, or a tenant API key with the `write` scope (which sees its own tenant only).',
+    'Needs the platform admin key or user, a tenant API key with the `write` scope, or a session of role `admin` or `owner` (a tenant sees its own only).',
+  session: 'Needs a signed-in session (the `vod_session` cookie); API keys have none.',
 };
 
 const RETRY_AFTER = {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -6,13 +7,15 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
 import { AppError } from '../lib/errors';
-import { bearerToken } from './auth';
+import { bearerToken, SESSION_COOKIE } from './auth';
 import { rateLimitExempt, routeTransform } from './openapi';
 import { documentTransform } from './openapi-document';
 import { VERSION } from './version';
 
-/** The HTTP app's plugins: CORS, the rate limit (when configured), the OpenAPI document and its UI at /docs. */
+/** The HTTP app's plugins: cookies, CORS, the rate limit (when configured), the OpenAPI document and its UI at /docs. */
 export async function registerPlugins(app: FastifyInstance, config: Config): Promise<void> {
+  // Cookies: the console's session (modules/accounts). Parsed before the rate limit keys on them.
+  await app.register(cookie, { hook: 'onRequest' });
   await app.register(cors, {
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: false,
@@ -25,13 +28,14 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
     await app.register(rateLimit, {
       max: config.rateLimitPerMinute,
       timeWindow: 60_000,
-      // Per API key (hashed, whatever the scheme's case) else per address. Requests that fail authentication
+      // Per API key (hashed, whatever the scheme's case), else per session cookie, else per address. Requests that fail authentication
       // never reach this limit: they count per address in auth.ts (VOD_RATE_LIMIT_ANON_PER_MINUTE).
       keyGenerator: (req) => {
         const token = bearerToken(req.headers.authorization);
-        return token
-          ? `k:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`
-          : `ip:${req.ip}`;
+        if (token) return `k:${createHash('sha256').update(token).digest('base64url').slice(0, 22)}`;
+        const session = req.headers.authorization === undefined ? req.cookies?.[SESSION_COOKIE] : undefined;
+        if (session) return `s:${createHash('sha256').update(session).digest('base64url').slice(0, 22)}`;
+        return `ip:${req.ip}`;
       },
       // Playback is not limited per address: many viewers share one NAT, and a player makes a request per
       // segment. Health checks are not limited either.
@@ -66,9 +70,18 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
           : { url: '/', description: 'The server this document was fetched from' },
       ],
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' } },
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'An API key' },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description:
+              'A signed-in session (POST /v1/sessions); writes also need its CSRF token in `x-csrf-token` and a same-origin Origin',
+          },
+        },
       },
-      security: [{ apiKey: [] }],
+      security: [{ apiKey: [] }, { session: [] }],
     },
     // Per route: zod → JSON schema, the route's `doc`, errors derived from the route (openapi.ts).
     transform: routeTransform(config) as never,

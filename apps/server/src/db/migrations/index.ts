@@ -16,6 +16,7 @@ import * as m014 from './014_audit';
 import * as m015 from './015_sealed_secrets';
 import * as m016 from './016_event_dispatch';
 import * as m017 from './017_idempotency';
+import * as m018 from './018_accounts';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '015_sealed_secrets': m015,
   '016_event_dispatch': m016,
   '017_idempotency': m017,
+  '018_accounts': m018,
 };

@@ -142,14 +142,20 @@ export function eventOf(
       : rule.target === 'tenant'
         ? tenantIdOf(targetId)
         : null);
-  const actor =
-    note?.actor ?? (p ? { kind: 'api_key' as const, id: p.keyId } : { kind: 'anonymous' as const, id: null });
+  const actor: { kind: string; id: string | null; email?: string } =
+    note?.actor ??
+    (p?.via === 'session'
+      ? { kind: 'user', id: p.userId, email: p.email }
+      : p
+        ? { kind: 'api_key', id: p.keyId }
+        : { kind: 'anonymous', id: null });
   return {
     id: newId(),
     at: new Date().toISOString(),
     tenant_id: tenantIdOf(tenantId),
     actor_kind: actor.kind,
     actor_id: actor.id,
+    actor_email: actor.email ? actor.email.slice(0, 254) : null,
     action: rule.action.slice(0, 64),
     target_type: rule.target.slice(0, 32),
     target_id: targetId,

@@ -32,7 +32,11 @@ export function auditView(row: AuditEventsTable): z.infer<typeof AuditEvent> {
     id: row.id,
     at: row.at,
     tenantId: row.tenant_id,
-    actor: { kind: row.actor_kind as z.infer<typeof AuditEvent>['actor']['kind'], id: row.actor_id },
+    actor: {
+      kind: row.actor_kind as z.infer<typeof AuditEvent>['actor']['kind'],
+      id: row.actor_id,
+      ...(row.actor_email ? { email: row.actor_email } : {}),
+    },
     action: row.action,
     target: row.target_type ? { type: row.target_type, id: row.target_id } : null,
     method: row.method,

@@ -25,12 +25,12 @@ declare module 'fastify' {
   }
 }
 
-/** `cli`: the command line (its id the OS user); `user` is reserved for the console's sessions (issue 16). */
+/** `cli`: the command line (its id the OS user); `user`: a signed-in user of the console (a session). */
 export type ActorKind = 'api_key' | 'upload_token' | 'anonymous' | 'cli' | 'user';
 
 /** Facts a handler knows that the audit hook cannot infer (e.g. the tus endpoint's caller). */
 export interface AuditNote {
-  actor?: { kind: ActorKind; id: string | null };
+  actor?: { kind: ActorKind; id: string | null; email?: string };
   tenantId?: string;
   targetId?: string;
   detail?: Record<string, string | number | boolean>;

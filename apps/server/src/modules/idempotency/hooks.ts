@@ -15,11 +15,15 @@ declare module 'fastify' {
   }
 }
 
-/** Whose keys these are: the tenant's (any of its API keys) or, for the platform admin, that admin key's. */
+/**
+ * Whose keys these are: the tenant's (any of its API keys and users) or, for the platform admin, that admin
+ * key's or that platform admin user's.
+ */
 const scopeOf = (req: FastifyRequest): string | undefined => {
   const p = req.principal;
   if (!p) return undefined;
-  return p.tenantId ? `tenant:${p.tenantId}` : `admin:${p.keyId}`;
+  if (p.tenantId) return `tenant:${p.tenantId}`;
+  return p.via === 'key' ? `admin:${p.keyId}` : `user:${p.userId}`;
 };
 
 /**

@@ -20,7 +20,7 @@ import type { PlaybackService } from './service';
 /** Signing keys, server-minted playback tokens and referrer policies (api role). */
 export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
   app.get('/v1/signing-keys', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'listSigningKeys',
       tags: ['playback'],
@@ -37,7 +37,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
     },
   });
   app.post('/v1/signing-keys', {
-    config: { access: 'write', audit: 'signing_key.create' },
+    config: { access: 'settings', audit: 'signing_key.create' },
     schema: {
       operationId: 'createSigningKey',
       tags: ['playback'],
@@ -49,7 +49,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
     handler: async (req, reply) => reply.code(201).send(await playback.createKey(tenantOf(req), req.body)),
   });
   app.get('/v1/signing-keys/:id', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'getSigningKey',
       tags: ['playback'],
@@ -60,7 +60,7 @@ export function playbackRoutes(app: ZodApp, playback: PlaybackService): void {
     handler: async (req) => playback.getKey(tenantOf(req), req.params.id),
   });
   app.delete('/v1/signing-keys/:id', {
-    config: { access: 'write', audit: 'signing_key.revoke' },
+    config: { access: 'settings', audit: 'signing_key.revoke' },
     schema: {
       operationId: 'revokeSigningKey',
       tags: ['playback'],
@@ -102,7 +102,7 @@ function policyRoutes(app: ZodApp, playback: PlaybackService, url: string, scope
   const cap = scope === 'video' ? 'Video' : 'Tenant';
   const videoOf = (req: { params: unknown }) => (scope === 'video' ? (req.params as { id: string }).id : '');
   app.get(url, {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: `get${cap}ReferrerPolicy`,
       tags: ['playback'],
@@ -113,7 +113,7 @@ function policyRoutes(app: ZodApp, playback: PlaybackService, url: string, scope
     handler: async (req) => playback.getPolicy(tenantOf(req), videoOf(req)),
   });
   app.put(url, {
-    config: { access: 'write', audit: { action: 'referrer_policy.set', target: scope } },
+    config: { access: 'settings', audit: { action: 'referrer_policy.set', target: scope } },
     schema: {
       operationId: `set${cap}ReferrerPolicy`,
       tags: ['playback'],
@@ -128,7 +128,7 @@ function policyRoutes(app: ZodApp, playback: PlaybackService, url: string, scope
     handler: async (req) => playback.putPolicy(tenantOf(req), videoOf(req), req.body),
   });
   app.delete(url, {
-    config: { access: 'write', audit: { action: 'referrer_policy.delete', target: scope } },
+    config: { access: 'settings', audit: { action: 'referrer_policy.delete', target: scope } },
     schema: {
       operationId: `delete${cap}ReferrerPolicy`,
       tags: ['playback'],

@@ -32,7 +32,7 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
     },
   });
   app.post('/v1/templates', {
-    config: { access: 'write', audit: 'template.create' },
+    config: { access: 'settings', audit: 'template.create' },
     schema: {
       operationId: 'createTemplate',
       tags: ['templates'],
@@ -54,7 +54,7 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
     handler: async (req) => templates.get(tenantOf(req), req.params.id),
   });
   app.patch('/v1/templates/:id', {
-    config: { access: 'write', audit: 'template.update' },
+    config: { access: 'settings', audit: 'template.update' },
     schema: {
       operationId: 'updateTemplate',
       tags: ['templates'],
@@ -66,7 +66,7 @@ export function templateRoutes(app: ZodApp, templates: TemplateService): void {
     handler: async (req) => templates.update(tenantOf(req), req.params.id, req.body),
   });
   app.delete('/v1/templates/:id', {
-    config: { access: 'write', audit: 'template.delete' },
+    config: { access: 'settings', audit: 'template.delete' },
     schema: {
       operationId: 'deleteTemplate',
       tags: ['templates'],

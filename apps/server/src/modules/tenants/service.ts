@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Scope } from '@vodcloud/contracts';
+import type { Role, Scope } from '@vodcloud/contracts';
 import { isUniqueViolation } from '../../db/errors';
 import type { ApiKeysTable, TenantsTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
@@ -10,10 +10,31 @@ import type { TenantRepository } from './repository';
 
 export const hashKey = (key: string): string => createHash('sha256').update(key).digest('hex');
 
-export interface Principal {
+/** Who a request is: an API key (`Authorization: Bearer`), or a user signed in with a session cookie. */
+export type Principal = KeyPrincipal | SessionPrincipal;
+
+export interface KeyPrincipal {
+  via: 'key';
   keyId: string;
   tenantId: string | null;
   scopes: Scope[];
+  userId?: undefined;
+  role?: undefined;
+}
+
+export interface SessionPrincipal {
+  via: 'session';
+  keyId: null;
+  /** Null for a platform admin. */
+  tenantId: string | null;
+  /** What the role amounts to in key terms: `read` (viewer), `read,write`, or `admin` (platform admin). */
+  scopes: Scope[];
+  userId: string;
+  email: string;
+  /** Null for a platform admin. */
+  role: Role | null;
+  /** sha256 of the cookie's secret (the sessions row's id). */
+  sessionId: string;
 }
 
 export function tenantView(row: TenantsTable) {
@@ -106,7 +127,7 @@ export class TenantService {
   }
 
   /** Resolves a presented key to its principal, or undefined when unknown or revoked. */
-  async authenticate(key: string): Promise<Principal | undefined> {
+  async authenticate(key: string): Promise<KeyPrincipal | undefined> {
     const row = await this.repo.findKeyByHash(hashKey(key));
     if (!row || row.revoked_at) return undefined;
     const last = this.touched.get(row.id) ?? 0;
@@ -115,7 +136,7 @@ export class TenantService {
       // Best effort and throttled: never a write per request.
       this.repo.touchKey(row.id, nowIso()).catch(() => this.touched.delete(row.id));
     }
-    return { keyId: row.id, tenantId: row.tenant_id, scopes: row.scopes.split(',') as Scope[] };
+    return { via: 'key', keyId: row.id, tenantId: row.tenant_id, scopes: row.scopes.split(',') as Scope[] };
   }
 
   /**

@@ -20,7 +20,7 @@ const DeliveryParams = z.object({ id: Id, deliveryId: Id }).strict();
 
 export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
   app.get('/v1/webhooks', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'listWebhooks',
       tags: ['webhooks'],
@@ -37,7 +37,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.post('/v1/webhooks', {
-    config: { access: 'write', audit: 'webhook.create' },
+    config: { access: 'settings', audit: 'webhook.create' },
     schema: {
       operationId: 'createWebhook',
       tags: ['webhooks'],
@@ -53,7 +53,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     handler: async (req, reply) => reply.code(201).send(await webhooks.create(tenantOf(req), req.body)),
   });
   app.get('/v1/webhooks/:id', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'getWebhook',
       tags: ['webhooks'],
@@ -64,7 +64,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     handler: async (req) => webhooks.get(tenantOf(req), req.params.id),
   });
   app.delete('/v1/webhooks/:id', {
-    config: { access: 'write', audit: 'webhook.delete' },
+    config: { access: 'settings', audit: 'webhook.delete' },
     schema: {
       operationId: 'deleteWebhook',
       tags: ['webhooks'],
@@ -78,7 +78,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.get('/v1/webhooks/:id/deliveries', {
-    config: { access: 'read' },
+    config: { access: 'settings' },
     schema: {
       operationId: 'listWebhookDeliveries',
       tags: ['webhooks'],
@@ -101,7 +101,7 @@ export function webhookRoutes(app: ZodApp, webhooks: WebhookService): void {
     },
   });
   app.post('/v1/webhooks/:id/test', {
-    config: { access: 'write', audit: 'webhook.test' },
+    config: { access: 'settings', audit: 'webhook.test' },
     schema: {
       operationId: 'testWebhook',
       tags: ['webhooks'],
