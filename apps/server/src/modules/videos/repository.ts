@@ -41,12 +41,7 @@ export class VideoRepository {
     );
   }
 
-  async list(
-    tenantId: string,
-    filter: VideoFilter,
-    limit: number,
-    afterId?: string,
-  ): Promise<VideosTable[]> {
+  async list(tenantId: string, filter: VideoFilter, limit: number, afterId?: string): Promise<VideosTable[]> {
     const oldest = filter.order === 'oldest';
     return this.db.read((k) => {
       let q = k
