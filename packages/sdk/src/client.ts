@@ -1,4 +1,4 @@
-import { createUpload, type UploadFile, type UploadProgress, VodUploadError } from '@vodcloud/upload';
+import type { UploadFile, UploadProgress } from '@vodcloud/upload';
 import createClient, { type Client } from 'openapi-fetch';
 import { VodCloudError } from './errors.js';
 import type { components, paths } from './generated/openapi.js';
@@ -136,7 +136,11 @@ export class Videos {
     const { onProgress, signal, ...rest } = options;
     const { fetch: customFetch, apiKey } = this.options;
     if (!apiKey)
-      throw new TypeError('videos.upload needs an apiKey (uploads with a browser session are not supported yet)');
+      throw new TypeError(
+        'videos.upload needs an apiKey (uploads with a browser session are not supported yet)',
+      );
+    // Imported when first used: a browser app that never uploads (or not on its first page) does not load it.
+    const { createUpload, VodUploadError } = await import('@vodcloud/upload');
     const upload = createUpload(file, {
       ...rest,
       apiBase: this.options.baseUrl,
