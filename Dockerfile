@@ -8,7 +8,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 
 # 1. Build: all dependencies (native addons compiled here), the production bundle, then only
 #    production dependencies kept — less those of the publishable packages that the server never imports
-#    (hls.js is inside dist/player.js; jose and openapi-fetch belong to @vodcloud/sdk).
+#    (hls.js is inside dist/player.js; jose and openapi-fetch belong to @vodcloud/sdk). The web console is
+#    built into dist/console/ (static files); its libraries are development dependencies, pruned here.
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
@@ -23,10 +24,12 @@ COPY packages/player/package.json packages/player/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/storage/package.json packages/storage/
 COPY packages/upload/package.json packages/upload/
+COPY apps/console/package.json apps/console/
 RUN npm ci
 COPY tsconfig.json ./
 COPY scripts/build.ts scripts/
 COPY apps/server/src apps/server/src
+COPY apps/console apps/console
 COPY packages packages
 RUN npm run build \
  && npm prune --omit=dev \

@@ -5,14 +5,20 @@
 // same <vod-player> bundle, which the server serves prebuilt. `node dist/vodcloud.js …` then runs without
 // tsx or esbuild.
 //
-// `--packages` builds the packages only (`npm run build:packages`, and `prepare` after `npm install`).
+// The web console (apps/console, React + Vite) is built by vite into apps/console/dist, and copied into
+// dist/console/ by the production build; the api role serves it at `/`. Its initial JavaScript (the entry
+// and what index.html preloads, gzipped) must stay within CONSOLE_INITIAL_JS_BUDGET: the build fails past it.
+//
+// `--packages` builds the packages only (`npm run build:packages`); `--console` the console only
+// (`npm run build:console`); `prepare` (after `npm install`) runs `--prepare`: both, each when stale.
 // With VOD_BUILD_OUT (the build test) only the production build is made, into that folder: a build
 // elsewhere leaves the checkout's packages alone.
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -183,6 +189,74 @@ export async function buildPackages(): Promise<string> {
 }
 
 /* ------------------------------------------------------------------------------------------------ */
+/* The web console                                                                                   */
+
+export const CONSOLE_DIR = path.join(ROOT, 'apps/console');
+export const CONSOLE_DIST = path.join(CONSOLE_DIR, 'dist');
+/** Gzipped bytes of the JavaScript a first visit loads (the shell and the sign-in page): issue 16. */
+export const CONSOLE_INITIAL_JS_BUDGET = 250 * 1024;
+const CONSOLE_STAMP = path.join(ROOT, 'node_modules/.cache/vodcloud/console-build.json');
+
+/** The hash of what the console is built from: its files (dist aside), the SDK's sources, this script. */
+export function consoleSourceHash(): string {
+  const h = createHash('sha256');
+  const inputs = [
+    ...files(CONSOLE_DIR),
+    ...files(path.join(pkgDir('sdk'), 'src')),
+    ...files(path.join(pkgDir('upload'), 'src')),
+    path.join(ROOT, 'scripts/build.ts'),
+    path.join(ROOT, 'package-lock.json'),
+  ];
+  for (const f of inputs) h.update(path.relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+  return h.digest('hex');
+}
+
+export function consoleStale(): boolean {
+  if (!existsSync(path.join(CONSOLE_DIST, 'index.html'))) return true;
+  try {
+    return JSON.parse(readFileSync(CONSOLE_STAMP, 'utf8')).hash !== consoleSourceHash();
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The JavaScript a first visit of a built console loads: index.html's module scripts and modulepreloads,
+ * with their gzipped sizes (the lazily loaded pages are not in it).
+ */
+export function consoleInitialJs(dist = CONSOLE_DIST): {
+  files: Array<{ file: string; gzip: number }>;
+  gzip: number;
+} {
+  const html = readFileSync(path.join(dist, 'index.html'), 'utf8');
+  const urls = [
+    ...html.matchAll(/<script[^>]*\bsrc="([^"]+)"/g),
+    ...html.matchAll(/<link[^>]*rel="modulepreload"[^>]*href="([^"]+)"/g),
+  ].map((m) => m[1]!);
+  const list = [...new Set(urls)].map((u) => ({
+    file: u,
+    gzip: gzipSync(readFileSync(path.join(dist, u.replace(/^\//, '')))).length,
+  }));
+  return { files: list, gzip: list.reduce((n, f) => n + f.gzip, 0) };
+}
+
+export async function buildConsole(): Promise<string> {
+  const t0 = performance.now();
+  const hash = consoleSourceHash();
+  const vite = await import('vite');
+  await vite.build({ configFile: path.join(CONSOLE_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  const initial = consoleInitialJs();
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+  if (initial.gzip > CONSOLE_INITIAL_JS_BUDGET)
+    throw new Error(
+      `the console's initial JavaScript is ${kb(initial.gzip)} gzipped, over the budget of ${kb(CONSOLE_INITIAL_JS_BUDGET)}: ${initial.files.map((f) => `${f.file} ${kb(f.gzip)}`).join(', ')}`,
+    );
+  await mkdir(path.dirname(CONSOLE_STAMP), { recursive: true });
+  await writeFile(CONSOLE_STAMP, `${JSON.stringify({ hash })}\n`);
+  return `console apps/console/dist (initial JS ${kb(initial.gzip)} gzipped, budget ${kb(CONSOLE_INITIAL_JS_BUDGET)}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
 /* The production build                                                                              */
 
 /** Bare imports stay external, except our workspace packages (`@vodcloud/*`), bundled from their sources. */
@@ -225,6 +299,7 @@ async function buildServer(dist: string): Promise<string> {
   const player = await build(playerBundleOptions());
   const code = player.outputFiles![0]!.text;
   await writeFile(path.join(dist, 'player.js'), code);
+  await cp(CONSOLE_DIST, path.join(dist, 'console'), { recursive: true });
   const external = new Set<string>();
   for (const input of Object.values(server.metafile.inputs))
     for (const imp of input.imports)
@@ -248,7 +323,17 @@ async function main() {
     console.log(await buildPackages());
     return;
   }
+  if (process.argv.includes('--console')) {
+    console.log(await buildConsole());
+    return;
+  }
+  if (process.argv.includes('--prepare')) {
+    if (packagesStale()) console.log(await buildPackages());
+    if (consoleStale()) console.log(await buildConsole());
+    return;
+  }
   if (!out) console.log(await buildPackages());
+  if (!out || consoleStale()) console.log(await buildConsole());
   console.log(await buildServer(path.resolve(out ?? path.join(ROOT, 'dist'))));
 }
 

@@ -24,8 +24,18 @@ describe('@vodcloud/sdk', () => {
     afterEach(() => new Promise<void>((r) => (server ? server.close(() => r()) : r())));
 
     /** A server answering each request with the next of `answers`; records method, path and Idempotency-Key. */
-    async function serve(answers: Array<[number, Record<string, string>?, unknown?]>) {
-      const seen: Array<{ method: string; url: string; key: string | undefined; at: number }> = [];
+    async function serve(
+      answers: Array<[number, Record<string, string>?, unknown?]>,
+      options: { apiKey?: string; csrfToken?: string } = { apiKey: 'k' },
+    ) {
+      const seen: Array<{
+        method: string;
+        url: string;
+        key: string | undefined;
+        at: number;
+        auth?: string;
+        csrf?: string;
+      }> = [];
       server = http.createServer((req, res) => {
         req.resume();
         seen.push({
@@ -33,6 +43,8 @@ describe('@vodcloud/sdk', () => {
           url: req.url!,
           key: req.headers['idempotency-key'] as string | undefined,
           at: Date.now(),
+          auth: req.headers.authorization,
+          csrf: req.headers['x-csrf-token'] as string | undefined,
         });
         const [status, headers = {}, body = {}] = answers[Math.min(seen.length - 1, answers.length - 1)]!;
         res.writeHead(status, {
@@ -43,12 +55,9 @@ describe('@vodcloud/sdk', () => {
         res.end(JSON.stringify(body));
       });
       await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-      const vc = new VodCloud({
-        baseUrl: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`,
-        apiKey: 'k',
-        retryBaseMs: 20,
-      });
-      return { vc, seen };
+      const baseUrl = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+      const vc = new VodCloud({ baseUrl, ...options, retryBaseMs: 20 });
+      return { vc, seen, baseUrl };
     }
     const problem = (code: string, status: number) => ({
       code,
@@ -96,6 +105,26 @@ describe('@vodcloud/sdk', () => {
       expect(seen).toHaveLength(1);
       expect(err).toMatchObject({ status: 500, code: 'http_500', detail: 'boom', requestId: 'r1' });
       expect(unwrap({ data: 1, response: new Response(null, { status: 200 }) })).toBe(1);
+    });
+
+    it('with a browser session: no Authorization, the CSRF token on writes only, settable after sign-in', async () => {
+      const { vc, seen, baseUrl } = await serve([[200, {}, { data: [], nextCursor: null }]], {});
+      await vc.videos.list();
+      await vc.api.POST('/v1/videos/batch-delete', { body: { ids: ['a'] } });
+      vc.csrfToken = 'tok-1';
+      await vc.api.POST('/v1/videos/batch-delete', { body: { ids: ['a'] } });
+      await vc.videos.list();
+      expect(seen.map((s) => [s.method, s.auth, s.csrf])).toEqual([
+        ['GET', undefined, undefined],
+        ['POST', undefined, undefined],
+        ['POST', undefined, 'tok-1'],
+        ['GET', undefined, undefined],
+      ]);
+      const keyed = new VodCloud({ baseUrl, apiKey: 'key-1', csrfToken: 'tok-2' });
+      await keyed.videos.delete('x');
+      expect(seen.slice(4).map((s) => [s.method, s.auth, s.csrf])).toEqual([['DELETE', 'Bearer key-1', 'tok-2']]);
+      expect(() => new VodCloud({ baseUrl: '' })).toThrow(/baseUrl/);
+      await expect(vc.videos.upload(new Blob(['x']))).rejects.toThrow(/apiKey/);
     });
 
     it('retries a GET after a network error, then reports code network', async () => {

@@ -92,6 +92,19 @@ export const VideoListQuery = z
     status: VideoStatus.optional(),
     categoryId: Id.optional(),
     q: z.string().trim().min(1).max(200).optional(),
+    tag: z.string().min(1).max(64).optional().describe('only videos with this tag (exact match)'),
+    createdAfter: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('only videos created at or after this time'),
+    createdBefore: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .describe('only videos created before this time'),
+    order: z
+      .enum(['newest', 'oldest'])
+      .default('newest')
+      .describe('newest first (default) or oldest first; keep it the same across the pages of one listing'),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { createUpload, type UploadFile, type UploadProgress, VodUploadError } from '@vodcloud/upload';
+import type { UploadFile, UploadProgress } from '@vodcloud/upload';
 import createClient, { type Client } from 'openapi-fetch';
 import { VodCloudError } from './errors.js';
 import type { components, paths } from './generated/openapi.js';
@@ -22,8 +22,22 @@ export interface Page<T> {
 export interface VodCloudOptions extends RetryOptions {
   /** The API's base URL, e.g. https://vod.example.com */
   baseUrl: string;
-  /** A tenant API key (`read`, or `read,write` to change things). Never ship one to a browser you do not control. */
-  apiKey: string;
+  /**
+   * A tenant API key (`read`, or `read,write` to change things). Never ship one to a browser you do not control.
+   * Optional: without it, requests carry the browser's session cookie instead (see `credentials`, `csrfToken`).
+   */
+  apiKey?: string;
+  /**
+   * The fetch `credentials` mode of every request. A browser signed in with a session cookie (`POST
+   * /v1/sessions`) on the API's own origin needs none (`same-origin` is the default); `include` sends the
+   * cookie to another origin.
+   */
+  credentials?: RequestCredentials;
+  /**
+   * The CSRF token of a browser session (returned by `POST /v1/sessions`), sent as `x-csrf-token` on every
+   * request that is not GET, HEAD or OPTIONS. Settable later: `vc.csrfToken = session.csrfToken`.
+   */
+  csrfToken?: string;
   /** The fetch to use (default: globalThis.fetch). */
   fetch?: (input: Request) => Promise<Response>;
   /** Extra headers on every API request. */
@@ -120,11 +134,17 @@ export class Videos {
    */
   async upload(file: UploadFile, options: UploadVideoOptions = {}): Promise<Video> {
     const { onProgress, signal, ...rest } = options;
-    const { fetch: customFetch } = this.options;
+    const { fetch: customFetch, apiKey } = this.options;
+    if (!apiKey)
+      throw new TypeError(
+        'videos.upload needs an apiKey (uploads with a browser session are not supported yet)',
+      );
+    // Imported when first used: a browser app that never uploads (or not on its first page) does not load it.
+    const { createUpload, VodUploadError } = await import('@vodcloud/upload');
     const upload = createUpload(file, {
       ...rest,
       apiBase: this.options.baseUrl,
-      apiKey: this.options.apiKey,
+      apiKey,
       ...(customFetch ? { fetch: (input, init) => customFetch(new Request(input, init)) } : {}),
     });
     if (onProgress) upload.on('progress', onProgress);
@@ -195,21 +215,42 @@ export class SigningKeys {
   }
 }
 
-/** The vodcloud API. `api` is the typed low-level client (openapi-fetch) for every endpoint. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * The vodcloud API. `api` is the typed low-level client (openapi-fetch) for every endpoint. Authenticated by
+ * an API key (`apiKey`), or in a browser by the session cookie with its CSRF token (`csrfToken`).
+ */
 export class VodCloud {
   /** openapi-fetch's client on the generated `paths`: `await vc.api.GET('/v1/webhooks')` → `{ data, error, response }`. */
   readonly api: Client<paths>;
   readonly videos: Videos;
   readonly signingKeys: SigningKeys;
+  /** The session's CSRF token, sent as `x-csrf-token` on writes; set it after signing in, clear it on sign-out. */
+  csrfToken: string | undefined;
 
   constructor(options: VodCloudOptions) {
-    if (!options?.baseUrl || !options.apiKey) throw new TypeError('baseUrl and apiKey are required');
+    if (!options?.baseUrl) throw new TypeError('baseUrl is required');
+    if (options.apiKey !== undefined && !options.apiKey) throw new TypeError('apiKey must not be empty');
     const baseUrl = options.baseUrl.replace(/\/+$/, '');
-    const inner: FetchLike = options.fetch ?? ((req) => globalThis.fetch(req));
+    this.csrfToken = options.csrfToken;
+    const outer: FetchLike = options.fetch ?? ((req) => globalThis.fetch(req));
+    // The token is read per request, so that one set after sign-in applies to the calls that follow.
+    const inner: FetchLike = (req) => {
+      const token = this.csrfToken;
+      if (!token || SAFE_METHODS.has(req.method) || req.headers.has('x-csrf-token')) return outer(req);
+      const headers = new Headers(req.headers);
+      headers.set('x-csrf-token', token);
+      return outer(new Request(req, { headers }));
+    };
     this.api = createClient<paths>({
       baseUrl,
       fetch: retryingFetch(inner, options),
-      headers: { ...options.headers, authorization: `Bearer ${options.apiKey}` },
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      headers: {
+        ...options.headers,
+        ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+      },
     });
     const resolved = { ...options, baseUrl };
     this.videos = new Videos(this.api, resolved);

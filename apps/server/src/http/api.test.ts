@@ -329,6 +329,25 @@ for (const engine of databaseEngines('API and repository suite')) {
         expect((await app.inject({ url: '/v1/videos?status=ready', headers: a.auth })).json().data).toEqual(
           [],
         );
+        const ids = async (query: string) => {
+          const r = await app.inject({ url: `/v1/videos?${query}`, headers: a.auth });
+          expect(r.statusCode, r.body).toBe(200);
+          return r.json().data.map((x: { id: string }) => x.id) as string[];
+        };
+        // tag: exact and case-sensitive on every engine; dates: [createdAfter, createdBefore).
+        expect(await ids('tag=a')).toContain(v.id);
+        expect(await ids('tag=A')).not.toContain(v.id);
+        expect(await ids('tag=x')).not.toContain(v.id);
+        expect(await ids(`createdAfter=${encodeURIComponent(v.createdAt)}&tag=b`)).toEqual([v.id]);
+        expect(await ids(`createdBefore=${encodeURIComponent(v.createdAt)}`)).not.toContain(v.id);
+        const newest = await ids('limit=100');
+        expect(await ids('limit=100&order=oldest')).toEqual([...newest].reverse());
+        const firstOldest = await app.inject({ url: '/v1/videos?limit=1&order=oldest', headers: a.auth });
+        const next = await ids(`limit=100&order=oldest&cursor=${firstOldest.json().nextCursor}`);
+        expect(next).toEqual([...newest].reverse().slice(1));
+        expect(
+          (await app.inject({ url: '/v1/videos?createdAfter=yesterday', headers: a.auth })).statusCode,
+        ).toBe(400);
 
         const blocked = await app.inject({
           method: 'POST',

@@ -9,6 +9,7 @@ import { auditRoutes, registerAudit } from '../modules/audit';
 import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
+import { consoleFallback } from '../modules/console/routes';
 import { embedRoutes } from '../modules/embed/routes';
 import { registerIdempotency } from '../modules/idempotency';
 import { monitorRoutes } from '../modules/monitor/routes';
@@ -99,7 +100,10 @@ function createBase(ctx: AppContext): FastifyInstance {
   base.setSerializerCompiler(serializerCompiler);
   base.setErrorHandler(errorHandler);
   const methodsOf = routeMethods(base);
-  base.setNotFoundHandler((req, reply) => {
+  // The web console (api role): a GET of a client route or a console file that no route matched.
+  const spa = config.roles.includes('api') ? consoleFallback(base) : undefined;
+  base.setNotFoundHandler(async (req, reply) => {
+    if (spa && (await spa(req, reply))) return reply;
     const path = req.url.split('?')[0] ?? '';
     const allow = methodsOf(path);
     if (allow.length > 0)

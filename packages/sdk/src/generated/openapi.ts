@@ -3423,6 +3423,14 @@ export interface operations {
         status?: 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'errored' | 'blocked';
         categoryId?: string;
         q?: string;
+        /** @description only videos with this tag (exact match) */
+        tag?: string;
+        /** @description only videos created at or after this time */
+        createdAfter?: string;
+        /** @description only videos created before this time */
+        createdBefore?: string;
+        /** @description newest first (default) or oldest first; keep it the same across the pages of one listing */
+        order?: 'newest' | 'oldest';
       };
       header?: never;
       path?: never;

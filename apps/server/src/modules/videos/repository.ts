@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
 import type { VideosTable } from '../../db/schema';
 import { nowIso } from '../../lib/time';
@@ -6,6 +7,13 @@ export interface VideoFilter {
   status?: string;
   categoryId?: string;
   q?: string;
+  /** One tag, matched exactly against the JSON array the row holds. */
+  tag?: string;
+  /** ISO times: created at or after, created before. */
+  createdAfter?: string;
+  createdBefore?: string;
+  /** newest first (default) or oldest first; ids sort by creation time. */
+  order?: 'newest' | 'oldest';
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -33,20 +41,20 @@ export class VideoRepository {
     );
   }
 
-  async list(
-    tenantId: string,
-    filter: VideoFilter,
-    limit: number,
-    beforeId?: string,
-  ): Promise<VideosTable[]> {
+  async list(tenantId: string, filter: VideoFilter, limit: number, afterId?: string): Promise<VideosTable[]> {
+    const oldest = filter.order === 'oldest';
     return this.db.read((k) => {
       let q = k
         .selectFrom('videos')
         .selectAll()
         .where('tenant_id', '=', tenantId)
-        .orderBy('id', 'desc')
+        .orderBy('id', oldest ? 'asc' : 'desc')
         .limit(limit + 1);
-      if (beforeId) q = q.where('id', '<', beforeId);
+      if (afterId) q = q.where('id', oldest ? '>' : '<', afterId);
+      if (filter.tag) q = q.where(this.hasTag(filter.tag));
+      // created_at is an ISO string (lib/time nowIso): the bounds are normalised to the same form.
+      if (filter.createdAfter) q = q.where('created_at', '>=', new Date(filter.createdAfter).toISOString());
+      if (filter.createdBefore) q = q.where('created_at', '<', new Date(filter.createdBefore).toISOString());
       if (filter.status) q = q.where('status', '=', filter.status);
       if (filter.categoryId) q = q.where('category_id', '=', filter.categoryId);
       if (filter.q) {
@@ -55,6 +63,17 @@ export class VideoRepository {
       }
       return q.execute();
     });
+  }
+
+  /**
+   * `tags` holds a JSON array: the tag, JSON-encoded as it is stored, is a substring of it. Case-sensitive on
+   * every engine (LIKE is not on SQLite and MySQL).
+   */
+  private hasTag(tag: string) {
+    const needle = JSON.stringify(tag);
+    if (this.db.dialect === 'postgres') return sql<boolean>`strpos(tags, ${needle}) > 0`;
+    if (this.db.dialect === 'mysql') return sql<boolean>`locate(binary ${needle}, tags) > 0`;
+    return sql<boolean>`instr(tags, ${needle}) > 0`;
   }
 
   async update(tenantId: string, id: string, values: Partial<VideosTable>): Promise<number> {
