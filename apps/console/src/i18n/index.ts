@@ -38,6 +38,7 @@ function safeStorage(): Storage | undefined {
 
 /** Adds a feature's namespace (idempotent: a chunk evaluated again adds the same strings). */
 export function registerMessages(ns: string, messages: Messages): void {
+  initI18n();
   for (const lng of LANGUAGES) i18n.addResourceBundle(lng, ns, messages[lng], true, true);
 }
 
@@ -46,7 +47,12 @@ export function setLanguage(lng: Language): void {
   void i18n.changeLanguage(lng);
 }
 
+let initialised = false;
+
+/** Starts i18next once (the first module that registers strings, or main.tsx, does). */
 export function initI18n(): typeof i18n {
+  if (initialised) return i18n;
+  initialised = true;
   const lng = initialLanguage();
   void i18n.use(initReactI18next).init({
     lng,
