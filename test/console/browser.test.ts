@@ -188,13 +188,16 @@ describe.skipIf(!hasChromium())('the console in a browser', () => {
     expect(errors).toEqual([]);
     await context.close();
 
-    const viewer = await open(VIEWPORTS.desktop);
+    const viewer = await open(VIEWPORTS.desktop, 'zh-CN');
     await signInAs(viewer.page, 'viewer');
     await viewer.page.goto(`${base}/library`);
     await expect.poll(() => viewer.page.locator('table.videos tbody tr').count()).toBe(25);
     expect(await viewer.page.locator('table.videos input[type=checkbox]').count()).toBe(0);
-    expect(await viewer.page.getByRole('link', { name: 'Upload' }).count()).toBe(0);
-    expect(await viewer.page.getByRole('link', { name: 'Admin' }).count()).toBe(0);
+    expect(await viewer.page.locator('h1').textContent()).toBe('视频库');
+    expect(await axeViolations(viewer.page)).toEqual([]);
+    await viewer.page.screenshot({ path: `${SHOTS}/library-viewer-zh-CN.png` });
+    expect(await viewer.page.getByRole('link', { name: '上传' }).count()).toBe(0);
+    expect(await viewer.page.getByRole('link', { name: '平台管理' }).count()).toBe(0);
     expect(viewer.errors).toEqual([]);
     await viewer.context.close();
   }, 120_000);

@@ -1,4 +1,4 @@
-import type { Messages } from './index';
+import type { Messages } from './types';
 
 /** The shell's strings and those every page shares (namespace `common`, loaded with the first page). */
 export const common = {

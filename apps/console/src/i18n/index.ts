@@ -4,15 +4,12 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { common } from './common';
+import { LANGUAGES, type Language, type Messages } from './types';
 
-export const LANGUAGES = ['en', 'zh-CN'] as const;
-export type Language = (typeof LANGUAGES)[number];
+export { LANGUAGES, type Language, type Messages };
 /** Names of the languages in themselves, for the switcher. */
 export const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', 'zh-CN': '简体中文' };
 const STORAGE_KEY = 'vodcloud.language';
-
-/** A namespace's strings in every language (the English ones are the reference: same keys in zh-CN). */
-export type Messages<T = Record<string, unknown>> = Record<Language, T>;
 
 /** The language kept in localStorage, else the first of the browser's languages we have, else English. */
 export function initialLanguage(
