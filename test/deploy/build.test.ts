@@ -98,7 +98,7 @@ describe('production build', () => {
       // The web console, from dist/console/, at / and at its client routes.
       const index = await readFile(path.join(out, 'console/index.html'), 'utf8');
       for (const url of ['/', '/library']) {
-        const page = await fetch(`${base}${url}`);
+        const page = await fetch(`${base}${url}`, { headers: { accept: 'text/html' } });
         expect(page.status).toBe(200);
         expect(await page.text()).toBe(index);
       }
