@@ -50,9 +50,13 @@ export function Shell({ user }: { user: User }) {
                   {t('signedInAs', { email: user.email })}
                   <br />
                   <small>
-                    {user.tenantName ? `${user.tenantName} · ` : ''}
-                    {t(`role.${user.role ?? 'none'}`)}
-                    {user.platformAdmin ? ` · ${t('platformAdmin')}` : ''}
+                    {[
+                      user.tenantName,
+                      user.role ? t(`role.${user.role}`) : null,
+                      user.platformAdmin ? t('platformAdmin') : null,
+                    ]
+                      .filter(Boolean)
+                      .join(' · ')}
                   </small>
                 </Menu.Label>
                 <Menu.Separator className="menu-separator" />
