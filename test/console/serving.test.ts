@@ -17,6 +17,8 @@ describe('the web console served by the api role', () => {
     t = await startTestApp();
   });
   afterAll(() => t?.close());
+  /** What a browser's navigation sends. */
+  const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
   it('answers index.html at / and at every client route, never cached, with a CSP that allows no inline script', async () => {
     for (const url of [
@@ -27,7 +29,7 @@ describe('the web console served by the api role', () => {
       '/invite/tok_123',
       '/settings/x/y',
     ]) {
-      const r = await t.app.inject({ url });
+      const r = await t.app.inject({ url, headers: html });
       expect(r.statusCode, url).toBe(200);
       expect(r.headers['content-type']).toMatch(/^text\/html/);
       expect(r.headers['cache-control']).toBe('no-cache');
@@ -40,8 +42,13 @@ describe('the web console served by the api role', () => {
     }
     // Every script of the document is a file (the CSP would block an inline one).
     expect([...index.matchAll(/<script\b([^>]*)>/g)].every((m) => /\bsrc="/.test(m[1]!))).toBe(true);
-    const head = await t.app.inject({ method: 'HEAD', url: '/library' });
+    const head = await t.app.inject({ method: 'HEAD', url: '/library', headers: html });
     expect(head.statusCode).toBe(200);
+    // Not a browser's navigation: an unknown path stays the API's 404 (only `/` answers anyone).
+    const api = await t.app.inject({ url: '/library', headers: { accept: 'application/json' } });
+    expect(api.statusCode).toBe(404);
+    expect(api.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((await t.app.inject({ url: '/' })).body).toBe(index);
   });
 
   it('serves the hashed assets for a year, with an ETag', async () => {
@@ -66,7 +73,7 @@ describe('the web console served by the api role', () => {
       '/assets/missing.js',
       '/favicon.ico',
     ]) {
-      const r = await t.app.inject({ url });
+      const r = await t.app.inject({ url, headers: html });
       expect(r.statusCode, url).toBe(404);
       expect(r.headers['content-type'], url).toMatch(/^application\/problem\+json/);
     }
@@ -76,7 +83,7 @@ describe('the web console served by the api role', () => {
     expect(docs.statusCode).toBe(200);
     expect(docs.body).not.toBe(index);
     // Another method on a client route: still the API's 404.
-    const post = await t.app.inject({ method: 'POST', url: '/library', payload: {} });
+    const post = await t.app.inject({ method: 'POST', url: '/library', headers: html, payload: {} });
     expect(post.statusCode).toBe(404);
     expect(post.headers['content-type']).toMatch(/^application\/problem\+json/);
     // A known API path with another method keeps its 405.

@@ -122,7 +122,9 @@ describe('@vodcloud/sdk', () => {
       ]);
       const keyed = new VodCloud({ baseUrl, apiKey: 'key-1', csrfToken: 'tok-2' });
       await keyed.videos.delete('x');
-      expect(seen.slice(4).map((s) => [s.method, s.auth, s.csrf])).toEqual([['DELETE', 'Bearer key-1', 'tok-2']]);
+      expect(seen.slice(4).map((s) => [s.method, s.auth, s.csrf])).toEqual([
+        ['DELETE', 'Bearer key-1', 'tok-2'],
+      ]);
       expect(() => new VodCloud({ baseUrl: '' })).toThrow(/baseUrl/);
       await expect(vc.videos.upload(new Blob(['x']))).rejects.toThrow(/apiKey/);
     });

@@ -24,8 +24,9 @@ export interface Session {
 
 export interface Invitation {
   email: string;
-  tenantName: string;
-  role: Role;
+  /** null: an invitation of a platform admin (no tenant). */
+  tenantName: string | null;
+  role: Role | null;
   kind: 'invite' | 'reset';
   expiresAt: string;
 }

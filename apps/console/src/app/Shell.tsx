@@ -37,14 +37,12 @@ export function Shell({ user }: { user: User }) {
         <div className="header-tools">
           <LanguageSwitch />
           <Menu.Root>
-            <Menu.Trigger
-              className="button ghost account-button"
-              aria-label={t('accountMenu', { email: user.email })}
-            >
+            <Menu.Trigger className="button ghost account-button">
               <span aria-hidden="true" className="avatar">
                 {(user.name || user.email).slice(0, 1).toUpperCase()}
               </span>
               <span className="account-name">{user.name || user.email}</span>
+              <span className="visually-hidden">{t('account')}</span>
             </Menu.Trigger>
             <Menu.Portal>
               <Menu.Content className="menu" align="end" sideOffset={6}>
@@ -52,9 +50,13 @@ export function Shell({ user }: { user: User }) {
                   {t('signedInAs', { email: user.email })}
                   <br />
                   <small>
-                    {user.tenantName ? `${user.tenantName} · ` : ''}
-                    {t(`role.${user.role ?? 'none'}`)}
-                    {user.platformAdmin ? ` · ${t('platformAdmin')}` : ''}
+                    {[
+                      user.tenantName,
+                      user.role ? t(`role.${user.role}`) : null,
+                      user.platformAdmin ? t('platformAdmin') : null,
+                    ]
+                      .filter(Boolean)
+                      .join(' · ')}
                   </small>
                 </Menu.Label>
                 <Menu.Separator className="menu-separator" />

@@ -1,4 +1,4 @@
-import type { Messages } from './index';
+import type { Messages } from './types';
 
 /** The shell's strings and those every page shares (namespace `common`, loaded with the first page). */
 export const common = {
@@ -8,7 +8,6 @@ export const common = {
     mainNav: 'Main',
     language: 'Language',
     account: 'Account',
-    accountMenu: 'Account menu for {{email}}',
     signOut: 'Sign out',
     signedInAs: 'Signed in as {{email}}',
     platformAdmin: 'Platform admin',
@@ -23,7 +22,7 @@ export const common = {
       home: 'Go to the library',
     },
     forbidden: 'Your role does not allow this page.',
-    role: { owner: 'Owner', admin: 'Admin', member: 'Member', viewer: 'Viewer', none: 'No role' },
+    role: { owner: 'Owner', admin: 'Admin', member: 'Member', viewer: 'Viewer', none: 'Platform admin' },
     errors: {
       network: 'Cannot reach the server. Check your connection and try again.',
       unauthorized: 'Your session has ended. Sign in again.',
@@ -39,7 +38,6 @@ export const common = {
     mainNav: '主导航',
     language: '语言',
     account: '账户',
-    accountMenu: '{{email}} 的账户菜单',
     signOut: '退出登录',
     signedInAs: '已登录：{{email}}',
     platformAdmin: '平台管理员',
@@ -50,7 +48,7 @@ export const common = {
     comingSoon: '此页面将在控制台的后续阶段提供。',
     notFound: { title: '页面不存在', body: '此地址没有控制台页面。', home: '前往视频库' },
     forbidden: '你的角色无权访问此页面。',
-    role: { owner: '所有者', admin: '管理员', member: '成员', viewer: '查看者', none: '无角色' },
+    role: { owner: '所有者', admin: '管理员', member: '成员', viewer: '查看者', none: '平台管理员' },
     errors: {
       network: '无法连接服务器，请检查网络后重试。',
       unauthorized: '会话已结束，请重新登录。',

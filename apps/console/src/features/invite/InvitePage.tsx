@@ -57,7 +57,11 @@ export default function InvitePage() {
       </p>
     );
   } else {
-    const vars = { email: inv.email, tenant: inv.tenantName, role: t(`common:role.${inv.role}`) };
+    const vars = {
+      email: inv.email,
+      tenant: inv.tenantName ?? t('common:brand'),
+      role: t(`common:role.${inv.role ?? 'none'}`),
+    };
     const when = new Intl.DateTimeFormat(i18n.language, { dateStyle: 'medium', timeStyle: 'short' }).format(
       new Date(inv.expiresAt),
     );

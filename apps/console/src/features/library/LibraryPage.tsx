@@ -19,11 +19,11 @@ import {
 } from './cursor-stack';
 import { FilterBar } from './FilterBar';
 import {
-  ACTIVE_STATUSES,
   filtersFromSearch,
   filtersToQuery,
   filtersToSearch,
   type LibraryFilters,
+  pollInterval,
 } from './filters';
 import { messages } from './messages';
 import { VideoTable } from './VideoTable';
@@ -31,8 +31,6 @@ import { VideoTable } from './VideoTable';
 registerMessages('library', messages);
 
 const PAGE_SIZE = 25;
-/** While a listed video is uploading, queued or processing, the page is read again this often. */
-const POLL_MS = 2_000;
 
 export default function LibraryPage() {
   const { t } = useTranslation('library');
@@ -56,7 +54,7 @@ export default function LibraryPage() {
     queryKey: ['videos', query],
     queryFn: async () => unwrap(await api.GET('/v1/videos', { params: { query } })),
     placeholderData: keepPreviousData,
-    refetchInterval: (q) => (q.state.data?.data.some((v) => ACTIVE_STATUSES.has(v.status)) ? POLL_MS : false),
+    refetchInterval: (q) => pollInterval(q.state.data?.data),
   });
   const categories = useQuery({
     queryKey: ['categories'],
@@ -189,7 +187,7 @@ export default function LibraryPage() {
         busy={bulkDelete.isPending}
         onConfirm={() => bulkDelete.mutate(ids)}
       >
-        <p>{t('confirmDeleteBody')}</p>
+        <p>{t('confirmDeleteBody', { count: selected.size })}</p>
       </ConfirmDialog>
     </section>
   );

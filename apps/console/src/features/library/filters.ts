@@ -10,8 +10,16 @@ export const STATUSES: readonly VideoStatus[] = [
   'errored',
   'blocked',
 ];
-/** States that change by themselves soon: the list is polled while one is shown. */
+/** States a video stays in until someone acts: the list is polled while it shows one in another state. */
+export const FINAL_STATUSES: ReadonlySet<VideoStatus> = new Set(['ready', 'errored', 'blocked']);
+/** States with a processing progress worth a progress bar. */
 export const ACTIVE_STATUSES: ReadonlySet<VideoStatus> = new Set(['uploading', 'queued', 'processing']);
+/** While a listed video is not in a final state, the page is read again this often. */
+export const POLL_MS = 2_000;
+
+/** React Query's refetchInterval for a page of videos: POLL_MS while one is not final, else none. */
+export const pollInterval = (videos: ReadonlyArray<{ status: VideoStatus }> | undefined): number | false =>
+  videos?.some((v) => !FINAL_STATUSES.has(v.status)) ? POLL_MS : false;
 export const ORDERS = ['newest', 'oldest'] as const;
 export type Order = (typeof ORDERS)[number];
 

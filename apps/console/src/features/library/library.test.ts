@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { FIRST_PAGE, hasPrevious, nextPage, pageNumber, previousPage } from './cursor-stack';
-import { filtersFromSearch, filtersToQuery, filtersToSearch, NO_FILTERS } from './filters';
+import {
+  filtersFromSearch,
+  filtersToQuery,
+  filtersToSearch,
+  NO_FILTERS,
+  POLL_MS,
+  pollInterval,
+} from './filters';
 
 describe('library cursor stack', () => {
   it('goes forward and back to the same cursors, never before the first page', () => {
@@ -49,5 +56,15 @@ describe('library filters ⇄ URL query', () => {
     expect(new Date(q.createdAfter!).getTime()).toBe(new Date('2026-03-01T00:00:00').getTime());
     expect(new Date(q.createdBefore!).getTime()).toBe(new Date('2026-03-02T00:00:00').getTime());
     expect(q).not.toHaveProperty('q');
+  });
+});
+
+describe('library polling', () => {
+  it('polls while a listed video is not ready, errored or blocked, and stops once all are', () => {
+    expect(pollInterval(undefined)).toBe(false);
+    expect(pollInterval([])).toBe(false);
+    expect(pollInterval([{ status: 'ready' }, { status: 'errored' }, { status: 'blocked' }])).toBe(false);
+    for (const status of ['waiting_upload', 'uploading', 'queued', 'processing'] as const)
+      expect(pollInterval([{ status: 'ready' }, { status }])).toBe(POLL_MS);
   });
 });

@@ -49,7 +49,7 @@ function sendFile(
 /**
  * The web console on the api role (apps/console, built into static files): answers, from the not-found
  * handler, the GET or HEAD of a path no route matched when it is a console file (hashed assets cached for a
- * year) or a client route (index.html, never cached, with CONSOLE_CSP). Paths under the first segment of any
+ * year) or a client route asked by a browser (index.html, never cached, with CONSOLE_CSP). Paths under the first segment of any
  * registered route (`/v1`, `/hls`, `/docs`, …) and unknown files (a path with an extension) are left to the
  * 404 problem. Call before the routes are registered (it watches them); returns the fallback, true when it
  * answered.
@@ -75,6 +75,9 @@ export function consoleFallback(
     }
     const last = path.slice(path.lastIndexOf('/') + 1);
     if (last.includes('.') && path !== '/index.html') return false;
+    // A client route is a browser's navigation (it accepts HTML); an API client asking an unknown path
+    // (curl, fetch, a path normalised from `../`) still gets the 404 problem. `/` answers either way.
+    if (path !== '/' && !/\btext\/html\b/.test(String(req.headers.accept ?? ''))) return false;
     reply
       .header('content-security-policy', CONSOLE_CSP)
       .header('x-frame-options', 'DENY')
