@@ -12,7 +12,7 @@ export interface paths {
      * List tenants (admin)
      * @description List tenants (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     get: operations['listTenants'];
     put?: never;
@@ -20,7 +20,7 @@ export interface paths {
      * Create a tenant (admin)
      * @description Create a tenant (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     post: operations['createTenant'];
     delete?: never;
@@ -40,7 +40,7 @@ export interface paths {
      * Get a tenant (admin)
      * @description Get a tenant (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     get: operations['getTenant'];
     put?: never;
@@ -52,7 +52,7 @@ export interface paths {
      * Rename a tenant or set its storage quota (admin)
      * @description Rename a tenant or set its storage quota (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     patch: operations['updateTenant'];
     trace?: never;
@@ -68,7 +68,7 @@ export interface paths {
      * List a tenant's API keys (admin); secrets are never shown
      * @description List a tenant's API keys (admin); secrets are never shown
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     get: operations['listApiKeys'];
     put?: never;
@@ -76,7 +76,7 @@ export interface paths {
      * Create an API key for a tenant (admin); the key is shown only in this response
      * @description Create an API key for a tenant (admin); the key is shown only in this response
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     post: operations['createApiKey'];
     delete?: never;
@@ -99,9 +99,247 @@ export interface paths {
      * Revoke an API key at once (admin)
      * @description Revoke an API key at once (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     delete: operations['revokeApiKey'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/sessions': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Sign in with email and password: sets the `vod_session` cookie and returns the user and its CSRF token
+     * @description Sign in with email and password: sets the `vod_session` cookie and returns the user and its CSRF token
+     */
+    post: operations['createSession'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/sessions/current': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The signed-in user and the CSRF token of its session (the session cookie only)
+     * @description The signed-in user and the CSRF token of its session (the session cookie only)
+     *
+     *     Needs a signed-in session (the `vod_session` cookie); API keys have none.
+     */
+    get: operations['getCurrentSession'];
+    put?: never;
+    post?: never;
+    /**
+     * Sign out: ends the session and expires its cookie
+     * @description Sign out: ends the session and expires its cookie
+     *
+     *     Needs a signed-in session (the `vod_session` cookie); API keys have none.
+     */
+    delete: operations['deleteCurrentSession'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/sessions/current/password': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Change the signed-in user's password; its other sessions end
+     * @description Change the signed-in user's password; its other sessions end
+     *
+     *     Needs a signed-in session (the `vod_session` cookie); API keys have none.
+     */
+    post: operations['changePassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/members': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's members and pending invitations, newest first
+     * @description The tenant's members and pending invitations, newest first
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    get: operations['listMembers'];
+    put?: never;
+    /**
+     * Invite someone by email with a role: returns a one-time link (7 days) to hand over; only an owner invites an owner
+     * @description Invite someone by email with a role: returns a one-time link (7 days) to hand over; only an owner invites an owner
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    post: operations['inviteMember'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/members/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Remove a member (the user and its sessions) or revoke a pending invitation
+     * @description Remove a member (the user and its sessions) or revoke a pending invitation
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    delete: operations['deleteMember'];
+    options?: never;
+    head?: never;
+    /**
+     * Change a member's role (owners: by an owner only; the last owner stays owner)
+     * @description Change a member's role (owners: by an owner only; the last owner stays owner)
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    patch: operations['updateMember'];
+    trace?: never;
+  };
+  '/v1/members/{id}/password-reset': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * A one-time link (1 hour) that sets a member's new password and ends its sessions
+     * @description A one-time link (1 hour) that sets a member's new password and ends its sessions
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    post: operations['resetMemberPassword'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/invitations/{token}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * What a one-time link is for (public: the token is the credential)
+     * @description What a one-time link is for (public: the token is the credential)
+     */
+    get: operations['getInvitation'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/invitations/{token}/accept': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Use a one-time link: an invitation creates the user, a reset sets its new password; signs in (like POST /v1/sessions)
+     * @description Use a one-time link: an invitation creates the user, a reset sets its new password; signs in (like POST /v1/sessions)
+     */
+    post: operations['acceptInvitation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/api-keys': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's API keys (secrets are never shown)
+     * @description The tenant's API keys (secrets are never shown)
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    get: operations['listTenantApiKeys'];
+    put?: never;
+    /**
+     * Create an API key of the tenant; the key is shown only in this response
+     * @description Create an API key of the tenant; the key is shown only in this response
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    post: operations['createTenantApiKey'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/api-keys/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    post?: never;
+    /**
+     * Revoke an API key of the tenant at once
+     * @description Revoke an API key of the tenant at once
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    delete: operations['revokeTenantApiKey'];
     options?: never;
     head?: never;
     patch?: never;
@@ -118,7 +356,7 @@ export interface paths {
      * List transcoding templates
      * @description List transcoding templates
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['listTemplates'];
     put?: never;
@@ -126,7 +364,7 @@ export interface paths {
      * Create a template
      * @description Create a template
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     post: operations['createTemplate'];
     delete?: never;
@@ -146,7 +384,7 @@ export interface paths {
      * Get a template
      * @description Get a template
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['getTemplate'];
     put?: never;
@@ -155,7 +393,7 @@ export interface paths {
      * Delete a template (not the default)
      * @description Delete a template (not the default)
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     delete: operations['deleteTemplate'];
     options?: never;
@@ -164,7 +402,7 @@ export interface paths {
      * Change a template
      * @description Change a template
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     patch: operations['updateTemplate'];
     trace?: never;
@@ -180,7 +418,7 @@ export interface paths {
      * List categories
      * @description List categories
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['listCategories'];
     put?: never;
@@ -188,7 +426,7 @@ export interface paths {
      * Create a category
      * @description Create a category
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['createCategory'];
     delete?: never;
@@ -208,7 +446,7 @@ export interface paths {
      * Get a category
      * @description Get a category
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['getCategory'];
     put?: never;
@@ -217,7 +455,7 @@ export interface paths {
      * Delete a category; its videos keep existing without one
      * @description Delete a category; its videos keep existing without one
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     delete: operations['deleteCategory'];
     options?: never;
@@ -226,7 +464,7 @@ export interface paths {
      * Change a category
      * @description Change a category
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     patch: operations['updateCategory'];
     trace?: never;
@@ -242,7 +480,7 @@ export interface paths {
      * List videos, newest first
      * @description List videos, newest first
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['listVideos'];
     put?: never;
@@ -250,7 +488,7 @@ export interface paths {
      * Import a video from an http(s) URL
      * @description Import a video from an http(s) URL
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['createVideo'];
     delete?: never;
@@ -270,7 +508,7 @@ export interface paths {
      * Get a video
      * @description Get a video
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['getVideo'];
     put?: never;
@@ -279,7 +517,7 @@ export interface paths {
      * Delete a video and its objects
      * @description Delete a video and its objects
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     delete: operations['deleteVideo'];
     options?: never;
@@ -288,7 +526,7 @@ export interface paths {
      * Change a video
      * @description Change a video
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     patch: operations['updateVideo'];
     trace?: never;
@@ -306,7 +544,7 @@ export interface paths {
      * Delete several videos
      * @description Delete several videos
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['batchDeleteVideos'];
     delete?: never;
@@ -328,7 +566,7 @@ export interface paths {
      * Transcode again with another template; the current outputs keep playing until the new ones are published
      * @description Transcode again with another template; the current outputs keep playing until the new ones are published
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['retranscodeVideo'];
     delete?: never;
@@ -350,7 +588,7 @@ export interface paths {
      * Block a video: it is not played
      * @description Block a video: it is not played
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['blockVideo'];
     delete?: never;
@@ -372,7 +610,7 @@ export interface paths {
      * Unblock a video
      * @description Unblock a video
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['unblockVideo'];
     delete?: never;
@@ -392,7 +630,7 @@ export interface paths {
      * Download the original file of a video (byte-exact, Range supported)
      * @description The file as uploaded or imported: Content-Type from the probe (else application/octet-stream), Content-Disposition attachment. With S3 storage and VOD_STREAM_REDIRECT=presigned, GET answers 302 to a presigned URL valid 5 minutes.
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['downloadVideoSource'];
     put?: never;
@@ -414,7 +652,7 @@ export interface paths {
      * List webhook endpoints (secrets are never listed)
      * @description List webhook endpoints (secrets are never listed)
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['listWebhooks'];
     put?: never;
@@ -422,7 +660,7 @@ export interface paths {
      * Create a webhook endpoint; the signing secret is shown only in this response
      * @description Events are POSTed as {id, type, createdAt, data} with Standard Webhooks headers webhook-id, webhook-timestamp (unix seconds) and webhook-signature: v1,<base64 HMAC-SHA256(key, id.timestamp.body)>, the key being the base64-decoded part of the whsec_ secret. Delivered at least once; a non-2xx answer (redirects included), a timeout (10 s) or a network error is retried with exponential backoff for about 24 hours.
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     post: operations['createWebhook'];
     delete?: never;
@@ -442,7 +680,7 @@ export interface paths {
      * Get a webhook endpoint
      * @description Get a webhook endpoint
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['getWebhook'];
     put?: never;
@@ -451,7 +689,7 @@ export interface paths {
      * Delete a webhook endpoint and its delivery log; pending deliveries are dropped
      * @description Delete a webhook endpoint and its delivery log; pending deliveries are dropped
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     delete: operations['deleteWebhook'];
     options?: never;
@@ -470,7 +708,7 @@ export interface paths {
      * Delivery attempts of a webhook endpoint, newest first
      * @description Delivery attempts of a webhook endpoint, newest first
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['listWebhookDeliveries'];
     put?: never;
@@ -494,7 +732,7 @@ export interface paths {
      * Send a webhook.test ping now (one attempt, not retried); returns its delivery
      * @description Send a webhook.test ping now (one attempt, not retried); returns its delivery
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     post: operations['testWebhook'];
     delete?: never;
@@ -514,7 +752,7 @@ export interface paths {
      * The audit log: who did what, newest first (the admin key: every tenant; a write key: its own)
      * @description The audit log: who did what, newest first (the admin key: every tenant; a write key: its own)
      *
-     *     Needs the platform admin key, or a tenant API key with the `write` scope (which sees its own tenant only).
+     *     Needs the platform admin key or user, a tenant API key with the `write` scope, or a session of role `admin` or `owner` (a tenant sees its own only).
      */
     get: operations['listAuditEvents'];
     put?: never;
@@ -536,7 +774,7 @@ export interface paths {
      * List signing keys (public metadata only; private keys are never stored)
      * @description List signing keys (public metadata only; private keys are never stored)
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['listSigningKeys'];
     put?: never;
@@ -544,7 +782,7 @@ export interface paths {
      * Create an RSA signing key for playback tokens (the private key is returned once), or register your own RSA public key ({publicKey: PEM})
      * @description Create an RSA signing key for playback tokens (the private key is returned once), or register your own RSA public key ({publicKey: PEM})
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     post: operations['createSigningKey'];
     delete?: never;
@@ -564,7 +802,7 @@ export interface paths {
      * Get a signing key
      * @description Get a signing key
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['getSigningKey'];
     put?: never;
@@ -573,7 +811,7 @@ export interface paths {
      * Revoke a signing key: tokens signed with it stop playing within seconds
      * @description Revoke a signing key: tokens signed with it stop playing within seconds
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     delete: operations['revokeSigningKey'];
     options?: never;
@@ -594,7 +832,7 @@ export interface paths {
      * Mint a playback token for a video with the platform's key of the tenant
      * @description Mint a playback token for a video with the platform's key of the tenant
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['createPlaybackToken'];
     delete?: never;
@@ -614,14 +852,14 @@ export interface paths {
      * Get the referrer policy of the tenant
      * @description Get the referrer policy of the tenant
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['getTenantReferrerPolicy'];
     /**
      * Set the tenant's referrer policy (for every video without its own)
      * @description Set the tenant's referrer policy (for every video without its own)
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     put: operations['setTenantReferrerPolicy'];
     post?: never;
@@ -629,7 +867,7 @@ export interface paths {
      * Remove the referrer policy of the tenant
      * @description Remove the referrer policy of the tenant
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     delete: operations['deleteTenantReferrerPolicy'];
     options?: never;
@@ -648,14 +886,14 @@ export interface paths {
      * Get the referrer policy of the video
      * @description Get the referrer policy of the video
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     get: operations['getVideoReferrerPolicy'];
     /**
      * Set the video's referrer policy (replaces the tenant's for this video)
      * @description Set the video's referrer policy (replaces the tenant's for this video)
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     put: operations['setVideoReferrerPolicy'];
     post?: never;
@@ -663,7 +901,7 @@ export interface paths {
      * Remove the referrer policy of the video
      * @description Remove the referrer policy of the video
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     delete: operations['deleteVideoReferrerPolicy'];
     options?: never;
@@ -684,7 +922,7 @@ export interface paths {
      * A still of the video at any time and width (a signed URL valid 24 h)
      * @description A still of the video at any time and width (a signed URL valid 24 h)
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['createSnapshot'];
     delete?: never;
@@ -706,7 +944,7 @@ export interface paths {
      * Create a video and a resumable (tus 1.0) upload for it
      * @description Returns a tus creation endpoint on an upload node and the headers (an upload token) to send on every tus request.
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     post: operations['createUpload'];
     delete?: never;
@@ -726,7 +964,7 @@ export interface paths {
      * Status and offset of an upload
      * @description Status and offset of an upload
      *
-     *     Needs a tenant API key (scope `read`).
+     *     Needs a tenant API key (scope `read`) or a session of any role.
      */
     get: operations['getUpload'];
     put?: never;
@@ -735,7 +973,7 @@ export interface paths {
      * Cancel an unfinished upload; its partial data and placeholder video are removed
      * @description Cancel an unfinished upload; its partial data and placeholder video are removed
      *
-     *     Needs a tenant API key with the `write` scope.
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
      */
     delete: operations['cancelUpload'];
     options?: never;
@@ -1078,7 +1316,7 @@ export interface paths {
      * Every registered service and instance with address, roles, load and health, and the jobs pending per job name (admin)
      * @description Every registered service and instance with address, roles, load and health, and the jobs pending per job name (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     get: operations['getCluster'];
     put?: never;
@@ -1100,7 +1338,7 @@ export interface paths {
      * RPC calls, errors and mean/p95/max duration per service, method and side, per minute (admin)
      * @description Defaults to the last 60 minutes. Figures add up every node that reported.
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     get: operations['getMonitorStats'];
     put?: never;
@@ -1122,7 +1360,7 @@ export interface paths {
      * Alerts raised by the sentinel, newest first (admin)
      * @description Alerts raised by the sentinel, newest first (admin)
      *
-     *     Needs the platform admin key.
+     *     Needs the platform admin key, or a session of a platform admin.
      */
     get: operations['listAlerts'];
     put?: never;
@@ -1212,6 +1450,69 @@ export interface components {
         message: string;
       }[];
     };
+    User: {
+      id: string;
+      email: string;
+      name: string;
+      /** @description null for a platform admin (no tenant) */
+      role: ('owner' | 'admin' | 'member' | 'viewer') | null;
+      tenantId: string | null;
+      tenantName: string | null;
+      platformAdmin: boolean;
+      /** Format: date-time */
+      createdAt: string;
+      lastLoginAt: string | null;
+    };
+    Session: {
+      user: components['schemas']['User'];
+      /** @description Send it as `x-csrf-token` on every cookie-authenticated request other than GET or HEAD */
+      csrfToken: string;
+      /**
+       * Format: date-time
+       * @description When the session ends unless used before (idle expiry, capped by its maximum age)
+       */
+      expiresAt: string;
+    };
+    Member: {
+      /** @description The user's id, or the invitation's while `invited` */
+      id: string;
+      email: string;
+      name: string | null;
+      /**
+       * @description A user's role in its tenant: `viewer` reads; `member` also uploads and edits; `admin` also manages the tenant's settings (templates, webhooks, keys, members); `owner` also manages owners
+       * @enum {string}
+       */
+      role: 'owner' | 'admin' | 'member' | 'viewer';
+      /** @enum {string} */
+      status: 'active' | 'invited';
+      /** Format: date-time */
+      createdAt: string;
+      lastLoginAt: string | null;
+      /** @description When a pending invitation expires; null for an active member */
+      expiresAt: string | null;
+    };
+    InvitationLink: {
+      /** @description The one-time link (`<public URL>/invite/<token>`); shown only in this response */
+      url: string;
+      /** Format: date-time */
+      expiresAt: string;
+    };
+    CreatedMember: {
+      member: components['schemas']['Member'];
+      invitation: components['schemas']['InvitationLink'];
+    };
+    PasswordReset: {
+      invitation: components['schemas']['InvitationLink'];
+    };
+    Invitation: {
+      email: string;
+      tenantName: string | null;
+      role: ('owner' | 'admin' | 'member' | 'viewer') | null;
+      /** @enum {string} */
+      kind: 'invite' | 'reset';
+      /** Format: date-time */
+      expiresAt: string;
+    };
     AuditEvent: {
       id: string;
       /** Format: date-time */
@@ -1220,11 +1521,13 @@ export interface components {
       tenantId: string | null;
       actor: {
         /**
-         * @description `api_key`: the key whose id is `actor.id`; `upload_token`: the upload token of upload `actor.id` (tus); `anonymous`: refused before any key was known; `cli`: the command line (`id`: the OS user); `user`: reserved for console sessions
+         * @description `api_key`: the key whose id is `actor.id`; `upload_token`: the upload token of upload `actor.id` (tus); `anonymous`: refused before any key was known; `cli`: the command line (`id`: the OS user); `user`: a user signed in with a session (`id`: the user's id, `email` beside it)
          * @enum {string}
          */
         kind: 'api_key' | 'upload_token' | 'anonymous' | 'cli' | 'user';
         id: string | null;
+        /** @description A `user`'s email when the event was recorded */
+        email?: string;
       };
       /** @description A stable dotted name, e.g. `video.create`, `api_key.revoke` */
       action: string;
@@ -1817,7 +2120,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -1826,7 +2129,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1895,7 +2198,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -1904,7 +2207,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -1991,7 +2294,7 @@ export interface operations {
           'application/json': components['schemas']['Tenant'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2000,7 +2303,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2076,7 +2379,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2085,7 +2388,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2178,7 +2481,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2187,7 +2490,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2268,7 +2571,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2277,7 +2580,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2372,7 +2675,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2381,7 +2684,1145 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          email: string;
+          password: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getCurrentSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteCurrentSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  changePassword: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          currentPassword: string;
+          newPassword: string;
+        };
+      };
+    };
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listMembers: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Member'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  inviteMember: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          email: string;
+          /**
+           * @description A user's role in its tenant: `viewer` reads; `member` also uploads and edits; `admin` also manages the tenant's settings (templates, webhooks, keys, members); `owner` also manages owners
+           * @enum {string}
+           */
+          role: 'owner' | 'admin' | 'member' | 'viewer';
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedMember'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateMember: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /**
+           * @description A user's role in its tenant: `viewer` reads; `member` also uploads and edits; `admin` also manages the tenant's settings (templates, webhooks, keys, members); `owner` also manages owners
+           * @enum {string}
+           */
+          role: 'owner' | 'admin' | 'member' | 'viewer';
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Member'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  resetMemberPassword: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['PasswordReset'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getInvitation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Invitation'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  acceptInvitation: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        token: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          password: string;
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Session'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listTenantApiKeys: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['ApiKey'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createTenantApiKey: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          scopes: ('read' | 'write')[];
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedApiKey'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  revokeTenantApiKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2454,7 +3895,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2463,7 +3904,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2586,7 +4027,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2595,7 +4036,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2682,7 +4123,7 @@ export interface operations {
           'application/json': components['schemas']['Template'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2691,7 +4132,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2749,7 +4190,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2758,7 +4199,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2881,7 +4322,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2890,7 +4331,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -2990,7 +4431,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -2999,7 +4440,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3069,7 +4510,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3078,7 +4519,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3165,7 +4606,7 @@ export interface operations {
           'application/json': components['schemas']['Category'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3174,7 +4615,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3232,7 +4673,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3241,7 +4682,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3317,7 +4758,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3326,7 +4767,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3429,7 +4870,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3438,7 +4879,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3521,7 +4962,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3530,7 +4971,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3617,7 +5058,7 @@ export interface operations {
           'application/json': components['schemas']['Video'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3626,7 +5067,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3684,7 +5125,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3693,7 +5134,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3777,7 +5218,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3786,7 +5227,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3883,7 +5324,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3892,7 +5333,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -3976,7 +5417,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -3985,7 +5426,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4072,7 +5513,7 @@ export interface operations {
           'application/json': components['schemas']['Video'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4081,7 +5522,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4141,7 +5582,7 @@ export interface operations {
           'application/json': components['schemas']['Video'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4150,7 +5591,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4251,7 +5692,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4260,7 +5701,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4342,7 +5783,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4351,7 +5792,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4431,7 +5872,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4440,7 +5881,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4527,7 +5968,7 @@ export interface operations {
           'application/json': components['schemas']['Webhook'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4536,7 +5977,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4594,7 +6035,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4603,7 +6044,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4678,7 +6119,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4687,7 +6128,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4747,7 +6188,7 @@ export interface operations {
           'application/json': components['schemas']['WebhookDelivery'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4756,7 +6197,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4804,7 +6245,7 @@ export interface operations {
         /** @description The platform admin key: one tenant's events; a tenant key: its own only */
         tenantId?: string;
         action?: string;
-        /** @description The actor's id (an API key's id) */
+        /** @description The actor's id (an API key's or a user's id) */
         actor?: string;
         targetId?: string;
         /** @description Events at or after this time */
@@ -4839,7 +6280,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4848,7 +6289,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4912,7 +6353,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4921,7 +6362,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -4990,7 +6431,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -4999,7 +6440,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5097,7 +6538,7 @@ export interface operations {
           'application/json': components['schemas']['SigningKey'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5106,7 +6547,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5164,7 +6605,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5173,7 +6614,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5260,7 +6701,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5269,7 +6710,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5363,7 +6804,7 @@ export interface operations {
           'application/json': components['schemas']['ReferrerPolicy'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5372,7 +6813,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5438,7 +6879,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5447,7 +6888,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5512,7 +6953,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5521,7 +6962,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5572,7 +7013,7 @@ export interface operations {
           'application/json': components['schemas']['ReferrerPolicy'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5581,7 +7022,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5658,7 +7099,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5667,7 +7108,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5743,7 +7184,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5752,7 +7193,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5840,7 +7281,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5849,7 +7290,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -5988,7 +7429,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -5997,7 +7438,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6095,7 +7536,7 @@ export interface operations {
           'application/json': components['schemas']['Upload'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -6104,7 +7545,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6164,7 +7605,7 @@ export interface operations {
           'application/json': components['schemas']['Upload'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -6173,7 +7614,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6261,7 +7702,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -6271,7 +7712,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6435,7 +7876,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -6445,7 +7886,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6615,7 +8056,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6719,7 +8160,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -6729,7 +8170,7 @@ export interface operations {
           'text/plain': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6858,7 +8299,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -6938,7 +8379,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7027,7 +8468,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7093,7 +8534,7 @@ export interface operations {
           'application/octet-stream': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7146,7 +8587,7 @@ export interface operations {
           'application/octet-stream': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7238,7 +8679,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7339,7 +8780,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7442,7 +8883,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7545,7 +8986,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7636,7 +9077,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7711,7 +9152,7 @@ export interface operations {
           'text/vtt': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7777,7 +9218,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7845,7 +9286,7 @@ export interface operations {
         };
         content?: never;
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7942,7 +9383,7 @@ export interface operations {
           'text/html': string;
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -7989,7 +9430,7 @@ export interface operations {
           'application/json': components['schemas']['ClusterView'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -7998,7 +9439,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -8062,7 +9503,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -8071,7 +9512,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -8136,7 +9577,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description No API key, or a malformed, unknown or revoked one (`unauthorized`) */
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
       401: {
         headers: {
           [name: string]: unknown;
@@ -8145,7 +9586,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
@@ -8240,7 +9681,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The key lacks the scope this needs, or the token does not allow it (`forbidden`) */
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
       403: {
         headers: {
           [name: string]: unknown;
