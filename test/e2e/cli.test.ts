@@ -222,7 +222,7 @@ describe('the vodcloud program', () => {
     } finally {
       await db.close();
     }
-  });
+  }, 180_000);
 
   it('doctor reports what is wrong and how to fix it, exiting non-zero', async () => {
     const good = await runCli(['doctor'], base(tempDir()));

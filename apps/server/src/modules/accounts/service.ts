@@ -463,8 +463,9 @@ export class AccountService {
     return this.startSession((await this.repo.findUser(userId))!, ip, ua);
   }
 
-  /** Removes sessions past their absolute end (the monitor role's purge). */
-  async purgeSessions(): Promise<void> {
-    await this.repo.purgeSessions(iso(this.clock()));
+  /** Removes ended sessions (past their absolute end, or idle too long): the monitor role's purge. */
+  async purgeSessions(): Promise<number> {
+    const now = this.clock();
+    return this.repo.purgeSessions(iso(now), iso(now - this.settings.idleTtlMs));
   }
 }
