@@ -10,6 +10,7 @@ import { registerPlatformMetrics } from './http/platform-metrics';
 import { JOBS, type JobName, Jobs, VideoJobTable } from './jobs';
 import type { SecretBox } from './lib/secretbox';
 import { LoginLimiter } from './modules/accounts/login-limits';
+import { MemberService } from './modules/accounts/members';
 import { AccountRepository } from './modules/accounts/repository';
 import { AccountService } from './modules/accounts/service';
 import { AuditService } from './modules/audit';
@@ -82,8 +83,10 @@ export interface AppContext {
   audit: AuditService;
   /** Stored responses of Idempotency-Key requests (modules/idempotency). */
   idempotency: IdempotencyStore;
-  /** Users, sessions, members and one-time links (modules/accounts). */
+  /** Users, their passwords and sessions (modules/accounts). */
   accounts: AccountService;
+  /** Members of a tenant and one-time links: invitations, password resets (modules/accounts). */
+  members: MemberService;
   /** This node once registered (set by the server after it listens). */
   node: { id?: string; url?: string };
   health: HealthCheck[];
@@ -197,13 +200,7 @@ export async function createContext(
       monitor,
       audit,
       idempotency: new IdempotencyStore(db, box),
-      accounts: new AccountService(
-        new AccountRepository(db),
-        tenants,
-        new LoginLimiter(cache, config.login),
-        secret,
-        config.session,
-      ),
+      ...accountServices(config, db, cache, tenants, secret),
       node,
       health: healthChecks(db, ports),
       // Closed in reverse: the queue (it may still write to the database) before the database.
@@ -213,6 +210,25 @@ export async function createContext(
     await db.close();
     throw err;
   }
+}
+
+/** Accounts and members over one repository (modules/accounts); login limits in the cache port. */
+function accountServices(
+  config: Config,
+  db: Database,
+  cache: Ports['cache'],
+  tenants: TenantService,
+  secret: string,
+) {
+  const repo = new AccountRepository(db);
+  const accounts = new AccountService(
+    repo,
+    tenants,
+    new LoginLimiter(cache, config.login),
+    secret,
+    config.session,
+  );
+  return { accounts, members: new MemberService(repo, tenants, accounts) };
 }
 
 /** The ports' metrics, read when Prometheus scrapes (queue depth, jobs run, registry, database, data dir). */

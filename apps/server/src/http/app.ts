@@ -157,7 +157,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   ctx.rpc.routes(base);
   if (config.roles.includes('api')) {
     tenantRoutes(app, ctx.tenants);
-    accountRoutes(app, { accounts: ctx.accounts, tenants: ctx.tenants, publicUrl: config.publicUrl });
+    accountRoutes(app, {
+      accounts: ctx.accounts,
+      members: ctx.members,
+      tenants: ctx.tenants,
+      publicUrl: config.publicUrl,
+    });
     templateRoutes(app, ctx.templates);
     categoryRoutes(app, ctx.categories);
     videoRoutes(

@@ -27,9 +27,12 @@ const CREATES = [
   'createSnapshot',
   'createTemplate',
   'createTenant',
+  'createTenantApiKey',
   'createUpload',
   'createVideo',
   'createWebhook',
+  'inviteMember',
+  'resetMemberPassword',
 ];
 
 describe('the OpenAPI document', () => {

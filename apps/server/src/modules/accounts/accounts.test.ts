@@ -184,6 +184,14 @@ for (const engine of databaseEngines('accounts suite')) {
         }
         a.clock = () => t0 + 168 * HOUR + 60_000;
         expect((await call('GET', '/v1/sessions/current', busy.read)).statusCode).toBe(401);
+        // The monitor role's purge removes the ended sessions' rows; a live one stays.
+        a.clock = () => t0 + 199 * HOUR;
+        const fresh = await (await user('viewer')).login();
+        a.clock = () => t0 + 200 * HOUR;
+        expect(await a.purgeSessions()).toBeGreaterThan(0);
+        const left = (await t.ctx.db.primary.selectFrom('sessions').select('id').execute()).map((r) => r.id);
+        expect(left).toHaveLength(1);
+        expect((await call('GET', '/v1/sessions/current', fresh.read)).statusCode).toBe(200);
       } finally {
         a.clock = Date.now;
       }

@@ -85,8 +85,13 @@ export class AccountRepository {
     return ids;
   }
 
-  async purgeSessions(before: string): Promise<void> {
-    await this.db.primary.deleteFrom('sessions').where('expires_at', '<', before).execute();
+  /** Deletes sessions past their absolute end or idle since `idleBefore`; how many. */
+  async purgeSessions(now: string, idleBefore: string): Promise<number> {
+    const r = await this.db.primary
+      .deleteFrom('sessions')
+      .where((eb) => eb.or([eb('expires_at', '<', now), eb('last_seen_at', '<', idleBefore)]))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   async insertInvitation(row: InvitationsTable): Promise<void> {

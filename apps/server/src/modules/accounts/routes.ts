@@ -26,10 +26,12 @@ import type { ZodApp } from '../../http/types';
 import { AppError } from '../../lib/errors';
 import { noteAudit } from '../audit';
 import type { SessionPrincipal, TenantService } from '../tenants/service';
-import type { AccountService, Actor, StartedSession } from './service';
+import type { Actor, MemberService } from './members';
+import type { AccountService, StartedSession } from './service';
 
 export interface AccountRouteDeps {
   accounts: AccountService;
+  members: MemberService;
   tenants: TenantService;
   publicUrl: string | undefined;
 }
@@ -77,13 +79,18 @@ function sendSession(
 
 /** Sessions, members, one-time links and the tenant's own API keys (the console's account pages). */
 export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
-  const { accounts, tenants, publicUrl } = deps;
-  const base = baseUrlFor(publicUrl);
-  const ua = (req: FastifyRequest) => {
-    const v = req.headers['user-agent'];
-    return typeof v === 'string' ? v : undefined;
-  };
+  sessionRoutes(app, deps);
+  memberRoutes(app, deps);
+  apiKeyRoutes(app, deps.tenants);
+}
 
+const userAgent = (req: FastifyRequest) => {
+  const v = req.headers['user-agent'];
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** Sign-in, the current session, sign-out and password change. */
+function sessionRoutes(app: ZodApp, { accounts, publicUrl }: AccountRouteDeps): void {
   app.post('/v1/sessions', {
     config: { access: 'public', audit: { action: 'session.create', target: 'user' } },
     schema: {
@@ -97,7 +104,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
     handler: async (req, reply) => {
       // Login CSRF: a sign-in posted from another site is refused (when the browser says where from).
       checkOrigin(req, publicUrl, false);
-      const s = await accounts.login(req.body.email, req.body.password, req.ip, ua(req));
+      const s = await accounts.login(req.body.email, req.body.password, req.ip, userAgent(req));
       return sendSession(req, reply, s, publicUrl);
     },
   });
@@ -153,7 +160,11 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       return reply.code(204).send(null);
     },
   });
+}
 
+/** The tenant's members, and the one-time links (invitations, resets) they make. */
+function memberRoutes(app: ZodApp, { members, publicUrl }: AccountRouteDeps): void {
+  const base = baseUrlFor(publicUrl);
   app.get('/v1/members', {
     config: { access: 'settings' },
     schema: {
@@ -164,7 +175,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       response: { 200: listOf(Member) },
     },
     handler: async (req) => {
-      const rows = await accounts.listMembers(tenantOf(req), req.query.limit, decodeCursor(req.query.cursor));
+      const rows = await members.listMembers(tenantOf(req), req.query.limit, decodeCursor(req.query.cursor));
       const p = page(rows, req.query.limit);
       return { data: p.rows, nextCursor: p.nextCursor };
     },
@@ -181,7 +192,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       response: { 201: CreatedMember },
     },
     handler: async (req, reply) => {
-      const out = await accounts.invite(actorOf(req), tenantOf(req), req.body, base(req));
+      const out = await members.invite(actorOf(req), tenantOf(req), req.body, base(req));
       noteAudit(req.raw, { targetId: out.member.id });
       return reply.code(201).send(out);
     },
@@ -197,7 +208,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       body: UpdateMember,
       response: { 200: Member },
     },
-    handler: async (req) => accounts.updateMember(actorOf(req), tenantOf(req), req.params.id, req.body.role),
+    handler: async (req) => members.updateMember(actorOf(req), tenantOf(req), req.params.id, req.body.role),
   });
 
   app.delete('/v1/members/:id', {
@@ -210,7 +221,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       response: { 204: NoContent },
     },
     handler: async (req, reply) => {
-      await accounts.removeMember(actorOf(req), tenantOf(req), req.params.id);
+      await members.removeMember(actorOf(req), tenantOf(req), req.params.id);
       return reply.code(204).send(null);
     },
   });
@@ -225,7 +236,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       response: { 201: PasswordReset },
     },
     handler: async (req, reply) =>
-      reply.code(201).send(await accounts.resetLink(actorOf(req), tenantOf(req), req.params.id, base(req))),
+      reply.code(201).send(await members.resetLink(actorOf(req), tenantOf(req), req.params.id, base(req))),
   });
 
   app.get('/v1/invitations/:token', {
@@ -237,7 +248,7 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       params: InvitationParams,
       response: { 200: Invitation },
     },
-    handler: async (req) => accounts.invitation(req.params.token),
+    handler: async (req) => members.invitation(req.params.token),
   });
 
   app.post('/v1/invitations/:token/accept', {
@@ -253,12 +264,21 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
     },
     handler: async (req, reply) => {
       checkOrigin(req, publicUrl, false);
-      const s = await accounts.accept(req.params.token, req.body.password, req.body.name, req.ip, ua(req));
+      const s = await members.accept(
+        req.params.token,
+        req.body.password,
+        req.body.name,
+        req.ip,
+        userAgent(req),
+      );
       noteAudit(req.raw, { targetId: s.view.user.id });
       return sendSession(req, reply, s, publicUrl);
     },
   });
+}
 
+/** The tenant's own API keys, for its admins (the platform admin's are under /v1/tenants/{id}/api-keys). */
+function apiKeyRoutes(app: ZodApp, tenants: TenantService): void {
   app.get('/v1/api-keys', {
     config: { access: 'settings' },
     schema: {

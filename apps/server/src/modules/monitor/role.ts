@@ -46,6 +46,11 @@ export function startMonitorRole(
         (n) => n > 0 && log.info({ rows: n }, 'purged expired idempotency keys'),
         (err) => log.warn({ err: (err as Error).message }, 'idempotency key purge failed'),
       ),
+      // Console sessions past their end (each is refused when met; this keeps the table small).
+      ctx.accounts.purgeSessions().then(
+        (n) => n > 0 && log.info({ rows: n }, 'purged ended sessions'),
+        (err) => log.warn({ err: (err as Error).message }, 'session purge failed'),
+      ),
     ]);
   void purge();
   const timer = setInterval(purge, PURGE_EVERY_MS);
