@@ -32,6 +32,11 @@ const BENCHMARKS: Record<
     about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
     load: () => import('./delivery'),
   },
+  console: {
+    about:
+      'web console: bundle sizes (initial JS vs budget, lazy chunks) and the library TTI with 1000 videos vs 25',
+    load: () => import('./console'),
+  },
   'package-sizes': {
     about:
       'npm tarballs of @vodcloud/upload, player, sdk (packed/unpacked) and each alone as a min+gzip browser bundle',

@@ -1,54 +1,33 @@
-// The console in Debian's Chromium against a real listening server. Until the accounts branch merges the
-// server has no /v1/sessions (it answers 404): the sign-in page is tested as it is, and the signed-in pages
-// through a stand-in session — the browser answers GET /v1/sessions/current itself and adds a tenant API
-// key to the other API calls, which then reach the real server. Remove the stand-in once sessions exist.
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import type { Browser, Page } from 'playwright-core';
+// The console in Debian's Chromium against a real listening server with real accounts (test/support/
+// console.ts): the sign-in page, the language, and the library as an owner and as a viewer.
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app';
-import { hasChromium, launchBrowser } from '../support/browser';
-import { axeViolations, standInSession } from './helpers';
-
-const SHOTS = process.env.VOD_SCREENSHOTS ?? '/tmp/console-screenshots';
-const VIEWPORTS = { desktop: { width: 1366, height: 768 }, phone: { width: 390, height: 844 } } as const;
+import { hasChromium } from '../support/browser';
+import {
+  axeViolations,
+  type ConsoleServer,
+  openConsole,
+  SHOTS,
+  signIn,
+  startConsoleServer,
+  VIEWPORTS,
+} from '../support/console';
 
 describe.skipIf(!hasChromium())('the console in a browser', () => {
-  let t: TestApp;
+  let s: ConsoleServer;
   let base: string;
-  let browser: Browser;
-  let tenant: Awaited<ReturnType<TestApp['tenant']>>;
+  let t: ConsoleServer['t'];
+  let tenant: ConsoleServer['tenant'];
 
   beforeAll(async () => {
-    mkdirSync(SHOTS, { recursive: true });
-    t = await startTestApp();
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
-    tenant = await t.tenant('Acme Media');
-    browser = await launchBrowser();
+    s = await startConsoleServer();
+    ({ base, t, tenant } = s);
   }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await t?.close();
-  });
+  afterAll(() => s?.close());
 
-  /** A page that records console errors other than the failed requests the test expects. */
-  async function open(viewport: { width: number; height: number }, locale = 'en-US') {
-    const context = await browser.newContext({ viewport, locale });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (
-        m.type() === 'error' &&
-        !/Failed to load resource: the server responded with a status of (401|404)/.test(m.text())
-      )
-        errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    return { context, page, errors };
-  }
-
-  const signInAs = (page: Page, role: 'owner' | 'viewer') => standInSession(page, base, tenant, role);
+  const open = (viewport: { width: number; height: number }, locale = 'en-US') =>
+    openConsole(s, { viewport, locale });
+  const signInAs = (page: Page, role: 'owner' | 'viewer') => signIn(s, page, role);
 
   it('sends a visitor to the labelled sign-in page, which shows an error for wrong credentials, with no axe violation', async () => {
     for (const [name, viewport] of Object.entries(VIEWPORTS)) {
@@ -60,10 +39,9 @@ describe.skipIf(!hasChromium())('the console in a browser', () => {
       expect(await axeViolations(page)).toEqual([]);
       await page.screenshot({ path: `${SHOTS}/sign-in-${name}.png` });
       await page.getByRole('button', { name: 'Sign in' }).click();
-      // Today the server has no sessions (404); once accounts merge, a wrong password (401).
       await expect
         .poll(() => page.getByRole('alert').textContent())
-        .toMatch(/not available on this server yet|The email or password is wrong/);
+        .toMatch(/The email or password is wrong/);
       await page.screenshot({ path: `${SHOTS}/sign-in-error-${name}.png` });
       expect(await axeViolations(page)).toEqual([]);
       expect(errors).toEqual([]);
@@ -141,13 +119,14 @@ describe.skipIf(!hasChromium())('the console in a browser', () => {
     await page.goto(`${base}/library`);
     await expect.poll(titles).toHaveLength(25);
     await page.screenshot({ path: `${SHOTS}/library-phone.png`, fullPage: false });
-    // Sign out from the account menu, with the keyboard (DELETE /v1/sessions/current is a 404 until the
-    // accounts merge: the console forgets the session either way).
+    // Sign out from the account menu, with the keyboard: the session ends on the server too.
     await page.getByRole('button', { name: /Olivia Owner/ }).focus();
     await page.keyboard.press('Enter');
     await page.getByRole('menuitem', { name: 'Sign out' }).waitFor();
     await page.keyboard.press('Enter');
     await page.waitForURL(/\/sign-in$/);
+    const cookies = await context.cookies(base);
+    expect(cookies.find((c) => c.name === 'vod_session')).toBeUndefined();
     expect(errors).toEqual([]);
     await context.close();
 

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { startTestApp, type TestApp } from './app';
+import { startTestApp, startTestServer, type TestApp } from './app';
 import { launchBrowser } from './browser';
 
 export const SHOTS = process.env.VOD_SCREENSHOTS ?? '/tmp/console-screenshots';
@@ -31,12 +31,26 @@ export interface ConsoleServer {
   close(): Promise<void>;
 }
 
-/** A listening server with the console, a tenant ("Acme Media") with a user per role, and Chromium. */
-export async function startConsoleServer(env: Record<string, string> = {}): Promise<ConsoleServer> {
+/**
+ * A listening server with the console, a tenant ("Acme Media") with a user per role, and Chromium. With
+ * `worker`, the whole server (all roles: uploads are transcoded), else the API app alone.
+ */
+export async function startConsoleServer(
+  env: Record<string, string> = {},
+  o: { worker?: boolean } = {},
+): Promise<ConsoleServer> {
   mkdirSync(SHOTS, { recursive: true });
-  const t = await startTestApp(env);
-  await t.app.listen({ port: 0, host: '127.0.0.1' });
-  const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  let t: TestApp;
+  let base: string;
+  if (o.worker) {
+    const server = await startTestServer(env);
+    t = server;
+    base = server.url;
+  } else {
+    t = await startTestApp(env);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  }
   const tenant = await t.tenant('Acme Media');
   const suffix = Math.random().toString(36).slice(2, 8);
   const emails = {} as Record<ConsoleRole, string>;
@@ -99,12 +113,15 @@ export async function openConsole(
   return { context, page, errors };
 }
 
-/** Signs in through the sign-in page as the role's user and waits for the library. */
+/**
+ * Signs in through the sign-in page as the role's user and waits to leave it (for the library). The
+ * fields are found by type, so it works in any language (the labels are tested in browser.test.ts).
+ */
 export async function signIn(s: ConsoleServer, page: Page, role: ConsoleRole): Promise<void> {
   await page.goto(`${s.base}/sign-in`);
-  await page.getByLabel('Email').fill(s.emails[role]);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('input[type="email"]').fill(s.emails[role]);
+  await page.locator('input[type="password"]').fill(PASSWORD);
+  await page.locator('button[type="submit"]').click();
   await page.waitForURL((u) => !u.pathname.startsWith('/sign-in'), { timeout: 15_000 });
 }
 
