@@ -36,7 +36,7 @@ export const messages = {
     resumeFile: 'Resume {{name}}',
     cancelFile: 'Cancel {{name}}',
     open: 'Open video',
-    openFile: 'Open the video of {{name}}',
+    openFile: 'Open video: {{name}}',
     unfinished: 'Unfinished uploads',
     unfinishedHint:
       'These uploads stopped before they were complete (the page was closed or reloaded). Choose the same file again to continue from where it stopped.',
@@ -86,7 +86,7 @@ export const messages = {
     resumeFile: '继续 {{name}}',
     cancelFile: '取消 {{name}}',
     open: '打开视频',
-    openFile: '打开 {{name}} 的视频',
+    openFile: '打开视频：{{name}}',
     unfinished: '未完成的上传',
     unfinishedHint: '这些上传在完成前中断了（页面被关闭或刷新）。再次选择同一个文件即可从中断处继续。',
     chooseAgain: '再次选择 {{name}}',
