@@ -94,6 +94,30 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     );
   });
 
+/** The POST /v1/uploads fields among the upload options. */
+const CREATE_FIELDS = [
+  'title',
+  'description',
+  'categoryId',
+  'tags',
+  'templateId',
+  'playbackPolicy',
+  'meta',
+  'passthrough',
+  'maxSizeBytes',
+  'expiresIn',
+] as const;
+
+/** The @vodcloud/upload options among the upload options. */
+function uploadOptions(o: Omit<UploadVideoOptions, 'onProgress' | 'signal'>) {
+  const { chunkSize, filename, storePath, urlStorage, retryDelays } = o;
+  return Object.fromEntries(
+    Object.entries({ chunkSize, filename, storePath, urlStorage, retryDelays }).filter(
+      ([, v]) => v !== undefined,
+    ),
+  );
+}
+
 export class Videos {
   constructor(
     private readonly api: Client<paths>,
@@ -135,18 +159,18 @@ export class Videos {
   async upload(file: UploadFile, options: UploadVideoOptions = {}): Promise<Video> {
     const { onProgress, signal, ...rest } = options;
     const { fetch: customFetch, apiKey } = this.options;
-    if (!apiKey)
-      throw new TypeError(
-        'videos.upload needs an apiKey (uploads with a browser session are not supported yet)',
-      );
     // Imported when first used: a browser app that never uploads (or not on its first page) does not load it.
     const { createUpload, VodUploadError } = await import('@vodcloud/upload');
-    const upload = createUpload(file, {
-      ...rest,
-      apiBase: this.options.baseUrl,
-      apiKey,
-      ...(customFetch ? { fetch: (input, init) => customFetch(new Request(input, init)) } : {}),
-    });
+    const upload = apiKey
+      ? createUpload(file, {
+          ...rest,
+          apiBase: this.options.baseUrl,
+          apiKey,
+          ...(customFetch ? { fetch: (input, init) => customFetch(new Request(input, init)) } : {}),
+        })
+      : // A browser session (cookie + CSRF token): this client creates the upload, tus sends the bytes with
+        // the upload token it returns (the session never reaches the upload node).
+        createUpload(file, { ...uploadOptions(rest), upload: await this.createUpload(file, rest) });
     if (onProgress) upload.on('progress', onProgress);
     const onAbort = () => void upload.abort();
     if (signal?.aborted) throw new VodCloudError({ code: 'aborted', detail: 'the upload was aborted' });
@@ -165,6 +189,27 @@ export class Videos {
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * `POST /v1/uploads` with this client's credentials (an API key, or a browser session's cookie and CSRF
+   * token): the tus endpoint and upload token to send a file to, e.g. with @vodcloud/upload's
+   * `createUpload(file, { upload })`. The title defaults to the file's name.
+   */
+  async createUpload(file: UploadFile | null, fields: VideoFields & { filename?: string } = {}) {
+    const body: Record<string, unknown> = {};
+    for (const k of CREATE_FIELDS) if (fields[k] !== undefined) body[k] = fields[k];
+    const name =
+      fields.filename ?? (file && typeof file === 'object' && 'name' in file ? file.name : undefined);
+    if (body.title === undefined && typeof name === 'string' && name) body.title = name;
+    // One key for this creation, the same on each retry of it (randomUUID exists in secure contexts only).
+    const key = globalThis.crypto?.randomUUID?.();
+    return unwrap(
+      await this.api.POST('/v1/uploads', {
+        body: body as VideoFields,
+        ...(key ? { headers: { 'idempotency-key': key } } : {}),
+      }),
+    );
   }
 
   /**
