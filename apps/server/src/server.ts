@@ -34,6 +34,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
         { adminApiKey: boot.createdKey },
         `First start: created the platform admin API key ${boot.createdKey} (shown only this once: store it; set VOD_ADMIN_API_KEY to choose your own instead)`,
       );
+    // The console needs a user: until one exists, say how to make the first (the password never in argv).
+    if (config.roles.includes('api') && !(await ctx.accounts.hasUsers()))
+      banner.warn(
+        'No console user yet: create the first one (a platform admin) with `npx vodcloud users create --admin --email you@example.com --password-stdin`, then sign in at /',
+      );
     app = await buildApp(ctx);
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {

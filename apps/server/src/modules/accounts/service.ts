@@ -140,6 +140,11 @@ export class AccountService {
     return this.startSession(user, ip, userAgent);
   }
 
+  /** True once any console user exists (the first start's hint is printed until then). */
+  async hasUsers(): Promise<boolean> {
+    return (await this.repo.listUsers(undefined, 1)).length > 0;
+  }
+
   /** Starts a session of a user (a sign-in, an accepted link). */
   async startSession(user: UserRow, ip: string, userAgent: string | undefined): Promise<StartedSession> {
     const secret = randomToken(32);
