@@ -28,7 +28,9 @@ const PASSWORD = 'bench password 1234';
 
 function bundleSizes() {
   const initial = consoleInitialJs();
-  const initialFiles = new Set(initial.files.map((f) => f.file.replace(/^\//, '')));
+  const html = readFileSync(path.join(CONSOLE_DIST, 'index.html'), 'utf8');
+  const styles = [...html.matchAll(/<link[^>]*rel="stylesheet"[^>]*href="\/([^"]+)"/g)].map((m) => m[1]!);
+  const initialFiles = new Set([...initial.files.map((f) => f.file.replace(/^\//, '')), ...styles]);
   const dir = path.join(CONSOLE_DIST, 'assets');
   const rows = readdirSync(dir)
     .filter((f) => f.endsWith('.js') || f.endsWith('.css'))
