@@ -195,25 +195,6 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
     },
   });
 
-  app.post('/v1/tenants/:id/invitations', {
-    config: { access: 'admin', audit: { action: 'member.invite', target: 'member', tenantParam: 'id' } },
-    schema: {
-      operationId: 'inviteTenantMember',
-      tags: ['tenants'],
-      summary:
-        "Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)",
-      params: IdParams,
-      body: CreateMember,
-      response: { 201: CreatedMember },
-    },
-    handler: async (req, reply) => {
-      const tenantId = (await tenants.getTenant(req.params.id)).id;
-      const out = await accounts.invite(platformActorOf(req), tenantId, req.body, base(req));
-      noteAudit(req.raw, { targetId: out.member.id });
-      return reply.code(201).send(out);
-    },
-  });
-
   app.patch('/v1/members/:id', {
     config: { access: 'settings', audit: 'member.update' },
     schema: {
@@ -241,6 +222,8 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
       return reply.code(204).send(null);
     },
   });
+
+  tenantInvitationRoutes(app, deps);
 
   app.post('/v1/members/:id/password-reset', {
     config: { access: 'settings', audit: { action: 'member.password_reset', target: 'member' } },
@@ -327,6 +310,33 @@ export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
     handler: async (req, reply) => {
       await tenants.revokeKey(tenantOf(req), req.params.id);
       return reply.code(204).send(null);
+    },
+  });
+}
+
+/** A platform admin invites someone to any tenant: how a tenant's first owner is onboarded from the console. */
+function tenantInvitationRoutes(app: ZodApp, deps: AccountRouteDeps): void {
+  app.post('/v1/tenants/:id/invitations', {
+    config: { access: 'admin', audit: { action: 'member.invite', target: 'member', tenantParam: 'id' } },
+    schema: {
+      operationId: 'inviteTenantMember',
+      tags: ['tenants'],
+      summary:
+        "Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)",
+      params: IdParams,
+      body: CreateMember,
+      response: { 201: CreatedMember },
+    },
+    handler: async (req, reply) => {
+      const tenantId = (await deps.tenants.getTenant(req.params.id)).id;
+      const out = await deps.accounts.invite(
+        platformActorOf(req),
+        tenantId,
+        req.body,
+        baseUrlFor(deps.publicUrl)(req),
+      );
+      noteAudit(req.raw, { targetId: out.member.id });
+      return reply.code(201).send(out);
     },
   });
 }
