@@ -271,6 +271,12 @@ describe.skipIf(!hasChromium())('the Admin pages', () => {
           .waitFor();
         await checkPage(page, `admin-${view}-${vp}`);
       }
+    // In Simplified Chinese.
+    await page.getByLabel('Language').selectOption('zh-CN');
+    await page.goto(`${s.base}/admin/cluster`);
+    await page.getByRole('heading', { name: '集群', level: 2 }).waitFor();
+    await page.getByText(`${cluster.services.length} 个服务，运行于 1 个节点。`).waitFor();
+    await checkPage(page, 'admin-cluster-zh-phone');
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);

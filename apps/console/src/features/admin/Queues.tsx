@@ -32,7 +32,9 @@ export function Queues() {
               <thead>
                 <tr>
                   <th scope="col">{t('queues.job')}</th>
-                  <th scope="col">{t('queues.class')}</th>
+                  <th scope="col" className="hide-narrow">
+                    {t('queues.class')}
+                  </th>
                   <th scope="col" className="num">
                     {t('queues.waiting')}
                   </th>
@@ -48,7 +50,9 @@ export function Queues() {
                 {queues.map((q) => (
                   <tr key={q.name} className={q.waiting + q.delayed + q.active ? '' : 'admin-idle'}>
                     <td className="admin-mono">{q.name}</td>
-                    <td>{q.queue ? t(`queues.classes.${q.queue}`) : t('queues.unknownClass')}</td>
+                    <td className="hide-narrow">
+                      {q.queue ? t(`queues.classes.${q.queue}`) : t('queues.unknownClass')}
+                    </td>
                     <td className="num">{num.format(q.waiting)}</td>
                     <td className="num">{num.format(q.delayed)}</td>
                     <td className="num">{num.format(q.active)}</td>
