@@ -49,6 +49,14 @@ const actorOf = (req: FastifyRequest): Actor => {
     : { owner: false, ref: `api_key:${p.keyId}` };
 };
 
+/** A platform admin (user or admin key) acts on any tenant with an owner's powers (it onboards the first owner). */
+const platformActorOf = (req: FastifyRequest): Actor => {
+  const p = req.principal!;
+  return p.via === 'session'
+    ? { owner: true, userId: p.userId, ref: `user:${p.userId}` }
+    : { owner: true, ref: `api_key:${p.keyId}` };
+};
+
 /** The cookie is Secure when the client speaks https to us (or through a trusted proxy) or the public URL is https. */
 function secureFor(req: FastifyRequest, publicUrl: string | undefined): boolean {
   return req.protocol === 'https' || (publicUrl?.startsWith('https:') ?? false);
@@ -226,6 +234,8 @@ function memberRoutes(app: ZodApp, { members, publicUrl }: AccountRouteDeps): vo
     },
   });
 
+  tenantInvitationRoutes(app, deps);
+
   app.post('/v1/members/:id/password-reset', {
     config: { access: 'settings', audit: { action: 'member.password_reset', target: 'member' } },
     schema: {
@@ -320,6 +330,33 @@ function apiKeyRoutes(app: ZodApp, tenants: TenantService): void {
     handler: async (req, reply) => {
       await tenants.revokeKey(tenantOf(req), req.params.id);
       return reply.code(204).send(null);
+    },
+  });
+}
+
+/** A platform admin invites someone to any tenant: how a tenant's first owner is onboarded from the console. */
+function tenantInvitationRoutes(app: ZodApp, deps: AccountRouteDeps): void {
+  app.post('/v1/tenants/:id/invitations', {
+    config: { access: 'admin', audit: { action: 'member.invite', target: 'member', tenantParam: 'id' } },
+    schema: {
+      operationId: 'inviteTenantMember',
+      tags: ['tenants'],
+      summary:
+        "Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)",
+      params: IdParams,
+      body: CreateMember,
+      response: { 201: CreatedMember },
+    },
+    handler: async (req, reply) => {
+      const tenantId = (await deps.tenants.getTenant(req.params.id)).id;
+      const out = await deps.accounts.invite(
+        platformActorOf(req),
+        tenantId,
+        req.body,
+        baseUrlFor(deps.publicUrl)(req),
+      );
+      noteAudit(req.raw, { targetId: out.member.id });
+      return reply.code(201).send(out);
     },
   });
 }
