@@ -126,7 +126,10 @@ describe('@vodcloud/sdk', () => {
         ['DELETE', 'Bearer key-1', 'tok-2'],
       ]);
       expect(() => new VodCloud({ baseUrl: '' })).toThrow(/baseUrl/);
-      await expect(vc.videos.upload(new Blob(['x']))).rejects.toThrow(/apiKey/);
+      // An upload with the session: created by POST /v1/uploads with the cookie and the CSRF token (this
+      // stand-in server answers it with a list, which the SDK refuses before any tus request).
+      await expect(vc.videos.upload(new Blob(['x']))).rejects.toThrow(/POST \/v1\/uploads response/);
+      expect(seen.slice(5).map((s) => [s.method, s.auth, s.csrf])).toEqual([['POST', undefined, 'tok-1']]);
     });
 
     it('retries a GET after a network error, then reports code network', async () => {

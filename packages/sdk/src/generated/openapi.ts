@@ -233,28 +233,6 @@ export interface paths {
     patch: operations['updateMember'];
     trace?: never;
   };
-  '/v1/tenants/{id}/invitations': {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    get?: never;
-    put?: never;
-    /**
-     * Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)
-     * @description Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)
-     *
-     *     Needs the platform admin key, or a session of a platform admin.
-     */
-    post: operations['inviteTenantMember'];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
   '/v1/members/{id}/password-reset': {
     parameters: {
       query?: never;
@@ -311,6 +289,28 @@ export interface paths {
      * @description Use a one-time link: an invitation creates the user, a reset sets its new password; signs in (like POST /v1/sessions)
      */
     post: operations['acceptInvitation'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/tenants/{id}/invitations': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)
+     * @description Invite someone to a tenant by email with a role, an owner included (admin): a tenant's first owner from the console; returns a one-time link (7 days)
+     *
+     *     Needs the platform admin key, or a session of a platform admin.
+     */
+    post: operations['inviteTenantMember'];
     delete?: never;
     options?: never;
     head?: never;
@@ -3414,138 +3414,6 @@ export interface operations {
       };
     };
   };
-  inviteTenantMember: {
-    parameters: {
-      query?: never;
-      header?: {
-        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
-        'Idempotency-Key'?: string;
-      };
-      path: {
-        id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        'application/json': {
-          /** Format: email */
-          email: string;
-          /**
-           * @description A user's role in its tenant: `viewer` reads; `member` also uploads and edits; `admin` also manages the tenant's settings (templates, webhooks, keys, members); `owner` also manages owners
-           * @enum {string}
-           */
-          role: 'owner' | 'admin' | 'member' | 'viewer';
-          name?: string;
-        };
-      };
-    };
-    responses: {
-      /** @description Default Response */
-      201: {
-        headers: {
-          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
-          'Idempotent-Replayed'?: 'true';
-          [name: string]: unknown;
-        };
-        content: {
-          'application/json': components['schemas']['CreatedMember'];
-        };
-      };
-      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
-      401: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description No such resource, or another tenant's (`not_found`) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description The body is larger than allowed (`payload_too_large`) */
-      413: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
-      414: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
-      415: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
-      429: {
-        headers: {
-          /** @description Seconds to wait before retrying */
-          'Retry-After'?: number;
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-    };
-  };
   resetMemberPassword: {
     parameters: {
       query?: never;
@@ -3763,6 +3631,138 @@ export interface operations {
       };
       /** @description The body is not of a media type this operation takes (`unsupported_media`) */
       415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  inviteTenantMember: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          /** Format: email */
+          email: string;
+          /**
+           * @description A user's role in its tenant: `viewer` reads; `member` also uploads and edits; `admin` also manages the tenant's settings (templates, webhooks, keys, members); `owner` also manages owners
+           * @enum {string}
+           */
+          role: 'owner' | 'admin' | 'member' | 'viewer';
+          name?: string;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedMember'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
         headers: {
           [name: string]: unknown;
         };

@@ -89,6 +89,7 @@ function sendSession(
 export function accountRoutes(app: ZodApp, deps: AccountRouteDeps): void {
   sessionRoutes(app, deps);
   memberRoutes(app, deps);
+  tenantInvitationRoutes(app, deps);
   apiKeyRoutes(app, deps.tenants);
 }
 
@@ -234,8 +235,6 @@ function memberRoutes(app: ZodApp, { members, publicUrl }: AccountRouteDeps): vo
     },
   });
 
-  tenantInvitationRoutes(app, deps);
-
   app.post('/v1/members/:id/password-reset', {
     config: { access: 'settings', audit: { action: 'member.password_reset', target: 'member' } },
     schema: {
@@ -349,7 +348,7 @@ function tenantInvitationRoutes(app: ZodApp, deps: AccountRouteDeps): void {
     },
     handler: async (req, reply) => {
       const tenantId = (await deps.tenants.getTenant(req.params.id)).id;
-      const out = await deps.accounts.invite(
+      const out = await deps.members.invite(
         platformActorOf(req),
         tenantId,
         req.body,
