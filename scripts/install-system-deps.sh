@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vodcloud and its tests use, if any is missing:
 #   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests),
-#   chromium + fonts-dejavu-core (real-browser playback tests).
+#   chromium + fonts-dejavu-core + fonts-wqy-microhei (real-browser tests; the console's screenshots in
+#   Simplified Chinese need a CJK font).
 # Usage: scripts/install-system-deps.sh [--runtime|--bench|--containers]
 #   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk and nginx-light, the
 #   references of `npm run bench -- upload|delivery`; --containers: also podman, runc, mmdebstrap and
@@ -17,6 +18,7 @@ if [ "${1:-}" != "--runtime" ]; then
   have ceph-osd || need+=(ceph-osd)
   have chromium || need+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+  [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 fi
 if [ "${1:-}" = "--bench" ]; then
   have wrk || need+=(wrk)
