@@ -32,6 +32,22 @@ module.exports = {
       to: { path: '^apps/' },
     },
     {
+      name: 'server-not-console',
+      severity: 'error',
+      comment:
+        'The server serves the console as built files (apps/console/dist); it never imports its source, nor the ' +
+        'console the server (the console reaches the API through @vodcloud/sdk only).',
+      from: { path: '^apps/server/' },
+      to: { path: '^apps/console/' },
+    },
+    {
+      name: 'console-through-sdk',
+      severity: 'error',
+      comment: 'The console talks to the API through @vodcloud/sdk; it imports nothing of the server.',
+      from: { path: '^apps/console/' },
+      to: { path: '^apps/server/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       comment: 'No import cycles, type-only imports included.',

@@ -244,7 +244,13 @@ export async function buildConsole(): Promise<string> {
   const t0 = performance.now();
   const hash = consoleSourceHash();
   const vite = await import('vite');
-  await vite.build({ configFile: path.join(CONSOLE_DIR, 'vite.config.ts'), logLevel: 'warn' });
+  // React's production build whatever NODE_ENV the caller has (vitest's global setup runs with `test`).
+  process.env.NODE_ENV = 'production';
+  await vite.build({
+    configFile: path.join(CONSOLE_DIR, 'vite.config.ts'),
+    mode: 'production',
+    logLevel: 'warn',
+  });
   const initial = consoleInitialJs();
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
   if (initial.gzip > CONSOLE_INITIAL_JS_BUDGET)

@@ -95,6 +95,13 @@ describe('production build', () => {
       expect(res.status).toBe(200);
       const served = await res.text();
       expect(served).toBe(await readFile(path.join(out, 'player.js'), 'utf8'));
+      // The web console, from dist/console/, at / and at its client routes.
+      const index = await readFile(path.join(out, 'console/index.html'), 'utf8');
+      for (const url of ['/', '/library']) {
+        const page = await fetch(`${base}${url}`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toBe(index);
+      }
     } finally {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -32,7 +32,7 @@ export interface VodCloudOptions extends RetryOptions {
    * /v1/sessions`) on the API's own origin needs none (`same-origin` is the default); `include` sends the
    * cookie to another origin.
    */
-  credentials?: RequestCredentials;
+  credentials?: 'omit' | 'same-origin' | 'include';
   /**
    * The CSRF token of a browser session (returned by `POST /v1/sessions`), sent as `x-csrf-token` on every
    * request that is not GET, HEAD or OPTIONS. Settable later: `vc.csrfToken = session.csrfToken`.

@@ -37,14 +37,12 @@ export function Shell({ user }: { user: User }) {
         <div className="header-tools">
           <LanguageSwitch />
           <Menu.Root>
-            <Menu.Trigger
-              className="button ghost account-button"
-              aria-label={t('accountMenu', { email: user.email })}
-            >
+            <Menu.Trigger className="button ghost account-button">
               <span aria-hidden="true" className="avatar">
                 {(user.name || user.email).slice(0, 1).toUpperCase()}
               </span>
               <span className="account-name">{user.name || user.email}</span>
+              <span className="visually-hidden">{t('account')}</span>
             </Menu.Trigger>
             <Menu.Portal>
               <Menu.Content className="menu" align="end" sideOffset={6}>

@@ -1,4 +1,4 @@
-import type { Messages } from './index';
+import type { Messages } from './types';
 
 /** The shell's strings and those every page shares (namespace `common`, loaded with the first page). */
 export const common = {
@@ -8,7 +8,6 @@ export const common = {
     mainNav: 'Main',
     language: 'Language',
     account: 'Account',
-    accountMenu: 'Account menu for {{email}}',
     signOut: 'Sign out',
     signedInAs: 'Signed in as {{email}}',
     platformAdmin: 'Platform admin',
@@ -39,7 +38,6 @@ export const common = {
     mainNav: '主导航',
     language: '语言',
     account: '账户',
-    accountMenu: '{{email}} 的账户菜单',
     signOut: '退出登录',
     signedInAs: '已登录：{{email}}',
     platformAdmin: '平台管理员',

@@ -4,15 +4,12 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { common } from './common';
+import { LANGUAGES, type Language, type Messages } from './types';
 
-export const LANGUAGES = ['en', 'zh-CN'] as const;
-export type Language = (typeof LANGUAGES)[number];
+export { LANGUAGES, type Language, type Messages };
 /** Names of the languages in themselves, for the switcher. */
 export const LANGUAGE_NAMES: Record<Language, string> = { en: 'English', 'zh-CN': '简体中文' };
 const STORAGE_KEY = 'vodcloud.language';
-
-/** A namespace's strings in every language (the English ones are the reference: same keys in zh-CN). */
-export type Messages<T = Record<string, unknown>> = Record<Language, T>;
 
 /** The language kept in localStorage, else the first of the browser's languages we have, else English. */
 export function initialLanguage(
@@ -38,6 +35,7 @@ function safeStorage(): Storage | undefined {
 
 /** Adds a feature's namespace (idempotent: a chunk evaluated again adds the same strings). */
 export function registerMessages(ns: string, messages: Messages): void {
+  initI18n();
   for (const lng of LANGUAGES) i18n.addResourceBundle(lng, ns, messages[lng], true, true);
 }
 
@@ -46,7 +44,12 @@ export function setLanguage(lng: Language): void {
   void i18n.changeLanguage(lng);
 }
 
+let initialised = false;
+
+/** Starts i18next once (the first module that registers strings, or main.tsx, does). */
 export function initI18n(): typeof i18n {
+  if (initialised) return i18n;
+  initialised = true;
   const lng = initialLanguage();
   void i18n.use(initReactI18next).init({
     lng,

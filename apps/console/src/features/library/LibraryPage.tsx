@@ -189,7 +189,7 @@ export default function LibraryPage() {
         busy={bulkDelete.isPending}
         onConfirm={() => bulkDelete.mutate(ids)}
       >
-        <p>{t('confirmDeleteBody')}</p>
+        <p>{t('confirmDeleteBody', { count: selected.size })}</p>
       </ConfirmDialog>
     </section>
   );
