@@ -129,6 +129,101 @@ describe('the vodcloud program', () => {
     expect(help.stdout).toMatch(/--tenant <id>/);
   });
 
+  it('creates console users with the password on standard input, never the command line; lists them', async () => {
+    const dir = tempDir();
+    const env = base(dir);
+    const tenant = JSON.parse((await runCli(['tenants', 'create', 'Users Inc'], env)).stdout);
+    const password = 'a password from stdin';
+    const owner = await runCli(
+      [
+        'users',
+        'create',
+        '--tenant',
+        tenant.id,
+        '--email',
+        'Owner@Example.com',
+        '--role',
+        'owner',
+        '--password-stdin',
+      ],
+      env,
+      30_000,
+      `${password}\n`,
+    );
+    expect(owner.code, owner.stderr).toBe(0);
+    const user = JSON.parse(owner.stdout);
+    expect(user).toMatchObject({
+      email: 'owner@example.com',
+      role: 'owner',
+      tenantId: tenant.id,
+      tenantName: 'Users Inc',
+      platformAdmin: false,
+    });
+    const admin = await runCli(
+      ['users', 'create', '--admin', '--email', 'ops@example.com', '--name', 'Ops', '--password-stdin'],
+      env,
+      30_000,
+      'another password!',
+    );
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(JSON.parse(admin.stdout)).toMatchObject({
+      platformAdmin: true,
+      role: null,
+      tenantId: null,
+      name: 'Ops',
+    });
+    // Refused: no --password-stdin, a short password, a bad role, a duplicate email, --admin with a tenant.
+    const refusals: Array<[string[], string]> = [
+      [['--tenant', tenant.id, '--email', 'x@example.com', '--role', 'owner'], password],
+      [['--tenant', tenant.id, '--email', 'x@example.com', '--role', 'owner', '--password-stdin'], 'short\n'],
+      [['--tenant', tenant.id, '--email', 'x@example.com', '--role', 'boss', '--password-stdin'], password],
+      [
+        ['--tenant', tenant.id, '--email', 'OWNER@example.com', '--role', 'viewer', '--password-stdin'],
+        password,
+      ],
+      [['--admin', '--tenant', tenant.id, '--email', 'y@example.com', '--password-stdin'], password],
+    ];
+    for (const [args, input] of refusals) {
+      const r = await runCli(['users', 'create', ...args], env, 30_000, input);
+      expect(r.code, args.join(' ')).not.toBe(0);
+    }
+    const list = await runCli(['users', 'list'], env);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout.trim().split('\n')).toHaveLength(2);
+    expect(list.stdout).toContain(`owner@example.com\towner\t${tenant.id}`);
+    expect(list.stdout).toContain('ops@example.com\tplatform-admin\t-');
+    const own = await runCli(['users', 'list', '--tenant', tenant.id], env);
+    expect(own.stdout.trim().split('\n')).toEqual([expect.stringContaining('owner@example.com')]);
+    // The password (one trailing newline trimmed) signs in; it is in no audit row.
+    const s = await serve(['--roles', 'api'], env);
+    try {
+      const res = await fetch(`${s.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'owner@example.com', password }),
+      });
+      expect(res.status).toBe(201);
+      expect((await res.json()).user.id).toBe(user.id);
+    } finally {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+    const db = createDatabase(`sqlite:${path.join(dir, 'vodcloud.db')}`);
+    try {
+      const events = await db.primary
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('action', '=', 'user.create')
+        .execute();
+      expect(events.map((e) => [e.actor_kind, e.route, e.target_id])).toEqual(
+        expect.arrayContaining([['cli', 'users create', user.id]]),
+      );
+      expect(JSON.stringify(events)).not.toContain(password);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('doctor reports what is wrong and how to fix it, exiting non-zero', async () => {
     const good = await runCli(['doctor'], base(tempDir()));
     expect(good.stdout).toMatch(/ok {4}database/);

@@ -7,8 +7,9 @@
 // against known.ts: an unknown one fails "no unknown violations"; each known finding is an `it.fails` that
 // turns red when its fix lands (then delete it from known.ts).
 //
-// Sessions (the console's logins) do not exist yet: when they land, an expired and a foreign session belong in
-// credentialCases beside the keys. The SSRF matrix stays with the fetcher (lib/address-guard.test.ts, imports).
+// Sessions (the console's sign-ins) are credentials beside the keys: an unknown and an expired session cookie,
+// and another tenant's admin session (with its CSRF token), on every API route; the role × route matrix is
+// roles.test.ts. The SSRF matrix stays with the fetcher (lib/address-guard.test.ts, imports).
 // Runs on the embedded defaults (SQLite, file store); VOD_SECURITY_S3=1 puts the objects on S3.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,12 @@ type Kind = 'api' | 'public-api' | 'system' | 'docs' | 'playback' | 'tus' | 'rpc
 /** Public routes of the API that take no key, each with why (a new one fails the suite until listed). */
 const PUBLIC_API: Record<string, string> = {
   '/v1/beacons': 'player QoE beacons: authorised by the playback id (and its token for a signed video)',
+  '/v1/sessions': 'sign-in: authorised by the email and password (login limits per account and address)',
+  '/v1/invitations/:token': 'what a one-time link is for: the token is the credential',
+  '/v1/invitations/:token/accept': 'using a one-time link: the token is the credential',
 };
+/** A token of no invitation (a real one would be used up by the matrix). */
+const NO_INVITATION = 'A'.repeat(43);
 const SYSTEM = ['/livez', '/readyz', '/metrics', '/openapi.json'];
 
 function kindOf(r: RouteRecord): Kind | undefined {
@@ -136,6 +142,10 @@ describe('security matrix (generated from the route table and /openapi.json)', (
   let doc: OpenApiDoc;
   let routes: RouteRecord[];
   let storagePath: { valid: string; expired: string };
+  /** A member (user) of tenant A, and session cookies: an expired one of A, and B's admin's with its CSRF token. */
+  let memberId: string;
+  let expiredSession: string;
+  let foreignSession: { cookie: string; csrf: string };
   const violations: Violation[] = [];
   const counts = new Map<string, Map<string, number>>();
   let size = 0;
@@ -152,6 +162,36 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       if (put.status !== 200) throw new Error(`PUT ${url}: ${put.status} ${JSON.stringify(put.body)}`);
     }
     doc = (await api(s, undefined, 'GET', '/openapi.json')).body as OpenApiDoc;
+    const pw = 'matrix user password';
+    memberId = (
+      await s.ctx.accounts.createUser({ tenantId: A.id, email: 'm@a.example', role: 'member', password: pw })
+    ).id;
+    await s.ctx.accounts.createUser({
+      tenantId: B.id,
+      email: 'admin@b.example',
+      role: 'admin',
+      password: pw,
+    });
+    const signIn = async (email: string) => {
+      const res = await fetch(`${s.url}/v1/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password: pw }),
+      });
+      if (res.status !== 201) throw new Error(`sign-in: ${res.status} ${await res.text()}`);
+      const cookie = /vod_session=([^;]+)/.exec(res.headers.get('set-cookie') ?? '')![1]!;
+      return {
+        cookie: `vod_session=${cookie}`,
+        csrf: ((await res.json()) as { csrfToken: string }).csrfToken,
+      };
+    };
+    expiredSession = (await signIn('m@a.example')).cookie;
+    await s.ctx.db.primary
+      .updateTable('sessions')
+      .set({ expires_at: new Date(Date.now() - 1000).toISOString() })
+      .where('user_id', '=', memberId)
+      .execute();
+    foreignSession = await signIn('admin@b.example');
     const storage = s.ctx.ports.storage;
     const objKey = `${A.id}/${P.videoId}/source`;
     const rel = (u: string) => {
@@ -191,6 +231,8 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       'signing-keys': A.signingKey.id,
       uploads: A.fresh.id,
       tenants: A.id,
+      members: memberId,
+      'api-keys': A.victimKeyId,
     })[collection];
 
   /** Real values for every parameter of a route (playback ones of the video `v`); throws for an unknown one. */
@@ -222,6 +264,7 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       else if (kind === 'rpc') value = { service: 'media', method: 'segment' }[name];
       else if (kind === 'storage') value = storagePath.valid.replace(/^\/_storage\//, '');
       else if (kind === 'docs') value = r.url.endsWith('/static/*') ? 'swagger-ui.css' : 'json';
+      else if (kind === 'public-api' && name === 'token') value = NO_INVITATION;
       if (value === undefined)
         throw new Error(`no sample value for :${name} of ${r.method} ${r.url}: add one`);
       out[name] = value;
@@ -294,8 +337,27 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       expect: is(401),
       problem: true,
     }));
+    for (const [variant, cookie] of [
+      ['unknown session cookie', `vod_session=${'s'.repeat(43)}`],
+      ['expired session cookie', expiredSession],
+    ] as const)
+      cases.push({
+        dim: 'credentials',
+        route: r,
+        variant,
+        req: request(r, undefined, undefined, { cookie, origin: s.url }),
+        expect: is(401),
+        problem: true,
+      });
     const hasParams = patternParams(r.url).length > 0;
     const { named } = bodyOf(r);
+    /** A 2xx to another tenant naming A's ids in its body must report them failed, not take them. */
+    const acceptsNoForeign = (res: RawResponse) => {
+      if (res.status >= 300 || named.length === 0) return undefined;
+      const failed = JSON.stringify((res.json as { failed?: unknown })?.failed ?? []);
+      const taken = named.filter((id) => !failed.includes(id));
+      return taken.length ? `2xx accepting another tenant's ${taken.join(', ')}` : undefined;
+    };
     const add = (variant: string, auth: string, expect: Expect, more: Partial<Case> = {}) =>
       cases.push({
         dim: 'credentials',
@@ -323,12 +385,29 @@ describe('security matrix (generated from the route table and /openapi.json)', (
         add('own key (control)', `Bearer ${A.rw}`, is(200), { foreign: B.ids });
       }
     } else add('admin key on a tenant route', `Bearer ${s.adminKey}`, is(403));
-    if (r.access === 'write') add('read-only key on a write route', `Bearer ${A.read}`, is(403));
-    else if (r.access === 'read') {
+    if (r.access === 'write' || (r.access === 'settings' && r.method !== 'GET'))
+      add('read-only key on a write route', `Bearer ${A.read}`, is(403));
+    else if (r.access === 'read' || r.access === 'settings') {
       add('read-only key (control)', `Bearer ${A.read}`, is(200), { foreign: B.ids });
       add('own key (control)', `Bearer ${A.rw}`, is(200), { foreign: B.ids });
       add('lower-case bearer', `bearer ${A.rw}`, is(200), { foreign: B.ids });
     }
+    // Another tenant's admin session: like its key below (not on its own session's routes: it would sign out).
+    if (r.access !== 'session')
+      cases.push({
+        dim: 'credentials',
+        route: r,
+        variant: "another tenant's admin session",
+        req: request(r, undefined, undefined, {
+          cookie: foreignSession.cookie,
+          origin: s.url,
+          'x-csrf-token': foreignSession.csrf,
+        }),
+        expect: hasParams ? is(404) : { label: 'not 5xx', ok: (st) => st < 500 },
+        problem: true,
+        foreign: A.ids,
+        ...(hasParams ? {} : { named, check: acceptsNoForeign }),
+      });
     // Another tenant's read+write key: A's resource in the path looks missing; in a body, it is refused
     // or reported failed; a list never shows A's resources.
     if (hasParams) add("another tenant's key", `Bearer ${B.rw}`, is(404), { foreign: A.ids });
@@ -340,12 +419,7 @@ describe('security matrix (generated from the route table and /openapi.json)', (
         {
           foreign: A.ids,
           named,
-          check: (res) => {
-            if (res.status >= 300 || named.length === 0) return undefined;
-            const failed = JSON.stringify((res.json as { failed?: unknown })?.failed ?? []);
-            const taken = named.filter((id) => !failed.includes(id));
-            return taken.length ? `2xx accepting another tenant's ${taken.join(', ')}` : undefined;
-          },
+          check: acceptsNoForeign,
         },
       );
     return cases;

@@ -16,6 +16,7 @@ const ACCESS: Access[] = ['read', 'write', 'settings', 'admin', 'manage', 'sessi
 const SAFE = ['GET', 'HEAD'];
 const PW = 'role matrix password';
 const ORIGIN = 'http://localhost:80';
+type Headers = { [name: string]: string | undefined };
 
 /** Who may pass a route of an access level, and a method (API keys differ on `settings` by method). */
 const MAY: Record<string, (a: Access, method: string) => boolean> = {
@@ -87,7 +88,7 @@ for (const engine of databaseEngines('role matrix')) {
     let db: TestDatabase;
     let t: TestApp;
     let routes: ReturnType<typeof protectedRoutes>;
-    const headers: Record<string, (method: string) => Record<string, string>> = {};
+    const headers: Record<string, (method: string) => Headers> = {};
 
     beforeAll(async () => {
       db = await engine.create();

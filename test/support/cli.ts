@@ -3,16 +3,18 @@ import path from 'node:path';
 
 export const BIN = path.resolve(import.meta.dirname, '../../apps/server/bin/vodcloud.js');
 
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000) {
+/** Runs the program to its end; `input`, when given, is its standard input (else it has none). */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 30_000, input?: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`vodcloud ${args.join(' ')} timed out\n${stdout}\n${stderr}`));

@@ -57,6 +57,12 @@ export const text = { type: 'string' } as const;
 /** The tags of the document, in order, with what each groups. */
 export const TAGS = [
   { name: 'tenants', description: 'Tenants and their API keys (platform admin key)' },
+  {
+    name: 'sessions',
+    description: 'Signing in and out with email and password: the session cookie and its CSRF token',
+  },
+  { name: 'members', description: "The tenant's users and their roles, invitations and password resets" },
+  { name: 'api-keys', description: "The tenant's own API keys (for its admins and owners)" },
   { name: 'uploads', description: 'Resumable uploads: the upload resource and the tus 1.0 endpoint' },
   { name: 'videos', description: 'Videos: import, list, change, delete, transcode again, snapshots' },
   { name: 'templates', description: 'Transcoding templates (renditions, HLS, MP4, watermark)' },
