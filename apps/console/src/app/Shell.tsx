@@ -29,7 +29,7 @@ export function Shell({ user }: { user: User }) {
           <ul>
             {links.map((f) => (
               <li key={f.id}>
-                <NavLink to={`/${f.path}`}>{t(`nav:${f.id}`)}</NavLink>
+                <NavLink to={`/${f.path.replace(/\/\*$/, '')}`}>{t(`nav:${f.id}`)}</NavLink>
               </li>
             ))}
           </ul>
