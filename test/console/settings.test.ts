@@ -235,23 +235,22 @@ describe.skipIf(!hasChromium())('console settings', () => {
     await page.goto(`${s.base}/settings/templates`);
     await page.getByRole('button', { name: 'New template' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Mobile');
-    await page.getByLabel('Rendition 1 name').fill('Bad Name');
-    await page.getByLabel('Rendition 2 video bitrate (kbit/s)').fill('5');
+    await page.getByLabel('Rendition 1: Name').fill('Bad Name');
+    await page.getByLabel('Rendition 2: Bitrate (kbit/s)').fill('5');
     await page.getByLabel('HLS encryption').selectOption('aes-128');
     await page.getByLabel('Add a watermark').check();
     await page.getByLabel('Image URL').fill('https://example.com/logo.png');
     await page.getByRole('button', { name: 'Create template' }).click();
-    const nameField = page.getByLabel('Rendition 1 name');
+    const nameField = page.getByLabel('Rendition 1: Name');
     await expect.poll(() => nameField.getAttribute('aria-invalid')).toBe('true');
     const describedBy = (await nameField.getAttribute('aria-describedby'))!;
     expect(await page.locator(`#${describedBy}`).textContent()).toMatch(/lowercase/);
-    expect(await page.getByLabel('Rendition 2 video bitrate (kbit/s)').getAttribute('aria-invalid')).toBe(
-      'true',
-    );
+    expect(await page.locator('#tpl-r1-kbps-err').textContent()).toBe('Between 100 and 50,000 kbit/s.');
+    expect(await page.getByLabel('Rendition 2: Bitrate (kbit/s)').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByRole('alert').first().textContent()).toBe('Fix the 2 fields marked below.');
     await checkPage(page, 'settings-template-errors-desktop');
     await nameField.fill('720p');
-    await page.getByLabel('Rendition 2 video bitrate (kbit/s)').fill('600');
+    await page.getByLabel('Rendition 2: Bitrate (kbit/s)').fill('600');
     await page.getByRole('button', { name: 'Create template' }).click();
     await expect.poll(() => status(page).textContent()).toBe('Template Mobile saved.');
     const mobile = (await api('/v1/templates'))

@@ -118,10 +118,12 @@ function Members() {
         {notice}
       </p>
       {link ? (
-        <div>
-          <SecretOnce label={link.label} value={link.url} onDone={() => setLink(null)} />
-          <p className="muted">{t('members.sendIt')}</p>
-        </div>
+        <SecretOnce
+          label={link.label}
+          value={link.url}
+          note={t('members.sendIt')}
+          onDone={() => setLink(null)}
+        />
       ) : (
         <form className="card form-card" onSubmit={submit} noValidate>
           <h3>{t('members.invite')}</h3>

@@ -1,5 +1,6 @@
+import { useEffect, useRef } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Navigate, NavLink, Route, Routes } from 'react-router';
+import { Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { registerMessages } from '../../i18n';
 import { PageTitle } from '../../ui/PageTitle';
 import { AccountPanel } from './AccountPanel';
@@ -30,11 +31,20 @@ export default function SettingsPage() {
   const { t } = useTranslation('settings');
   const access = useAccess();
   const sections = SECTIONS.filter((s) => !s.settings || access.settings);
+  const nav = useRef<HTMLElement>(null);
+  const { pathname } = useLocation();
+  // On a phone the sections are a row of tabs that scrolls: keep the current one in view.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation
+  useEffect(() => {
+    nav.current
+      ?.querySelector('[aria-current="page"]')
+      ?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  }, [pathname]);
   return (
     <section className="page settings">
       <PageTitle>{t('title')}</PageTitle>
       <div className="settings-layout">
-        <nav aria-label={t('sections')} className="settings-nav">
+        <nav aria-label={t('sections')} className="settings-nav" ref={nav}>
           <ul>
             {sections.map((s) => (
               <li key={s.id}>

@@ -293,6 +293,8 @@ function TemplateEditor({
     save.mutate(d);
   };
   const err = (path: string) => errors[path];
+  /** Fields typed in other units than the API's: the range in the field's units instead of the API's text. */
+  const rangeErr = (path: string, key: string) => (errors[path] ? t(`templates.range.${key}`) : undefined);
   const renditionNames = d.renditions.map((r) => r.name.trim()).filter(Boolean);
   const mp4Error = Object.entries(errors)
     .filter(([p]) => p === 'mp4' || p.startsWith('mp4.'))
@@ -344,7 +346,10 @@ function TemplateEditor({
               // biome-ignore lint/suspicious/noArrayIndexKey: rows are edited in place; the index is the identity
               <li key={i} className="ladder-row">
                 <div className="field">
-                  <label htmlFor={`${id}-name`}>{t('templates.rName', { n: i + 1 })}</label>
+                  <label htmlFor={`${id}-name`}>
+                    <span className="visually-hidden">{t('templates.rPrefix', { n: i + 1 })} </span>
+                    {t('templates.rName')}
+                  </label>
                   <input
                     id={`${id}-name`}
                     value={r.name}
@@ -354,7 +359,10 @@ function TemplateEditor({
                   <FieldMessage id={`${id}-name-err`} message={err(`${p}.name`)} />
                 </div>
                 <div className="field">
-                  <label htmlFor={`${id}-height`}>{t('templates.rHeight', { n: i + 1 })}</label>
+                  <label htmlFor={`${id}-height`}>
+                    <span className="visually-hidden">{t('templates.rPrefix', { n: i + 1 })} </span>
+                    {t('templates.rHeight')}
+                  </label>
                   <input
                     id={`${id}-height`}
                     inputMode="numeric"
@@ -365,18 +373,24 @@ function TemplateEditor({
                   <FieldMessage id={`${id}-height-err`} message={err(`${p}.height`)} />
                 </div>
                 <div className="field">
-                  <label htmlFor={`${id}-kbps`}>{t('templates.rBitrate', { n: i + 1 })}</label>
+                  <label htmlFor={`${id}-kbps`}>
+                    <span className="visually-hidden">{t('templates.rPrefix', { n: i + 1 })} </span>
+                    {t('templates.rBitrate')}
+                  </label>
                   <input
                     id={`${id}-kbps`}
                     inputMode="numeric"
                     value={r.kbps}
                     onChange={(e) => setR(i, { kbps: e.target.value })}
-                    {...invalid(`${id}-kbps-err`, err(`${p}.videoBitrate`))}
+                    {...invalid(`${id}-kbps-err`, rangeErr(`${p}.videoBitrate`, 'video'))}
                   />
-                  <FieldMessage id={`${id}-kbps-err`} message={err(`${p}.videoBitrate`)} />
+                  <FieldMessage id={`${id}-kbps-err`} message={rangeErr(`${p}.videoBitrate`, 'video')} />
                 </div>
                 <div className="field">
-                  <label htmlFor={`${id}-fps`}>{t('templates.rFps', { n: i + 1 })}</label>
+                  <label htmlFor={`${id}-fps`}>
+                    <span className="visually-hidden">{t('templates.rPrefix', { n: i + 1 })} </span>
+                    {t('templates.rFps')}
+                  </label>
                   <input
                     id={`${id}-fps`}
                     inputMode="decimal"
@@ -423,9 +437,9 @@ function TemplateEditor({
               inputMode="numeric"
               value={d.audioKbps}
               onChange={(e) => set({ audioKbps: e.target.value })}
-              {...invalid('tpl-audio-err', err('audio.bitrate'))}
+              {...invalid('tpl-audio-err', rangeErr('audio.bitrate', 'audio'))}
             />
-            <FieldMessage id="tpl-audio-err" message={err('audio.bitrate')} />
+            <FieldMessage id="tpl-audio-err" message={rangeErr('audio.bitrate', 'audio')} />
           </div>
           <div className="field">
             <label htmlFor="tpl-seg">{t('templates.segment')}</label>
@@ -532,9 +546,9 @@ function TemplateEditor({
                   inputMode="decimal"
                   value={d.wm[k]}
                   onChange={(e) => setWm({ [k]: e.target.value })}
-                  {...invalid(`tpl-wm-${k}-err`, err(`watermark.${k}`))}
+                  {...invalid(`tpl-wm-${k}-err`, rangeErr(`watermark.${k}`, k))}
                 />
-                <FieldMessage id={`tpl-wm-${k}-err`} message={err(`watermark.${k}`)} />
+                <FieldMessage id={`tpl-wm-${k}-err`} message={rangeErr(`watermark.${k}`, k)} />
               </div>
             ))}
           </div>

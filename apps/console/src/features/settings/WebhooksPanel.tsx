@@ -125,8 +125,11 @@ function Webhooks() {
             <legend>{t('webhooks.events')}</legend>
             {EVENTS.map((ev) => (
               <label key={ev}>
-                <input type="checkbox" name="events" value={ev} defaultChecked={ev === 'video.ready'} />{' '}
-                <code>{ev}</code> <span className="muted">{t(`webhooks.event.${ev.replace('.', '_')}`)}</span>
+                <input type="checkbox" name="events" value={ev} defaultChecked={ev === 'video.ready'} />
+                <span>
+                  <code>{ev}</code>{' '}
+                  <span className="muted">{t(`webhooks.event.${ev.replace('.', '_')}`)}</span>
+                </span>
               </label>
             ))}
             <FieldMessage id="wh-events-err" message={errors.events} />
@@ -150,7 +153,9 @@ function Webhooks() {
             <thead>
               <tr>
                 <th scope="col">{t('webhooks.url')}</th>
-                <th scope="col">{t('webhooks.events')}</th>
+                <th scope="col" className="hide-narrow">
+                  {t('webhooks.events')}
+                </th>
                 <th scope="col" className="hide-narrow">
                   {t('created')}
                 </th>
@@ -164,7 +169,7 @@ function Webhooks() {
                     <Link to={`/settings/webhooks/${w.id}`}>{w.url}</Link>
                     {w.description && <span className="sub">{w.description}</span>}
                   </td>
-                  <td>
+                  <td className="hide-narrow">
                     <span className="tags">
                       {w.events.map((e) => (
                         <span key={e} className="tag">

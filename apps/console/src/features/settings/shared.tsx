@@ -87,7 +87,13 @@ export function Forbidden() {
 }
 
 /** A secret shown once: the value, a copy button and a clear warning. */
-export function SecretOnce(props: { label: string; value: string; multiline?: boolean; onDone: () => void }) {
+export function SecretOnce(props: {
+  label: string;
+  value: string;
+  multiline?: boolean;
+  note?: string;
+  onDone: () => void;
+}) {
   const { t } = useTranslation('settings');
   const id = useId();
   const [copied, setCopied] = useState<'yes' | 'no' | ''>('');
@@ -120,6 +126,7 @@ export function SecretOnce(props: { label: string; value: string; multiline?: bo
       <p role="status" className="muted">
         {copied === 'yes' ? t('copied') : copied === 'no' ? t('copyManually') : ''}
       </p>
+      {props.note && <p>{props.note}</p>}
       <button type="button" className="button" onClick={props.onDone}>
         {t('secretDone')}
       </button>
