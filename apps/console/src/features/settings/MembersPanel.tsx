@@ -179,7 +179,9 @@ function Members() {
               <tr>
                 <th scope="col">{t('members.person')}</th>
                 <th scope="col">{t('role')}</th>
-                <th scope="col">{t('status')}</th>
+                <th scope="col" className="hide-narrow">
+                  {t('status')}
+                </th>
                 <th scope="col" className="hide-narrow">
                   {t('members.lastSeen')}
                 </th>
@@ -196,6 +198,10 @@ function Members() {
                       <span className="strong">{m.name || m.email}</span>
                       {m.name && <span className="sub">{m.email}</span>}
                       {self && <span className="sub">{t('members.you')}</span>}
+                      {/* On a phone the status column is hidden: the status goes under the name. */}
+                      <span className="sub show-narrow">
+                        {m.status === 'invited' ? t('members.invited') : t('members.active')}
+                      </span>
                     </td>
                     <td>
                       <label className="visually-hidden" htmlFor={`role-${m.id}`}>
@@ -217,7 +223,7 @@ function Members() {
                         ))}
                       </select>
                     </td>
-                    <td>
+                    <td className="hide-narrow">
                       {m.status === 'invited' ? (
                         <span className="status status-queued">{t('members.invited')}</span>
                       ) : (
