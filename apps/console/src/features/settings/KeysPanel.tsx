@@ -133,7 +133,9 @@ function ApiKeys() {
               <tr>
                 <th scope="col">{t('name')}</th>
                 <th scope="col">{t('keys.scopes')}</th>
-                <th scope="col">{t('created')}</th>
+                <th scope="col" className="hide-narrow">
+                  {t('created')}
+                </th>
                 <th scope="col">{t('keys.lastUsed')}</th>
                 <th scope="col">{t('status')}</th>
                 <th scope="col">{t('actions')}</th>
@@ -144,7 +146,7 @@ function ApiKeys() {
                 <tr key={k.id}>
                   <td className="strong">{k.name}</td>
                   <td>{k.scopes.map((s) => t(`keys.scope.${s}`, { defaultValue: s })).join(', ')}</td>
-                  <td>
+                  <td className="hide-narrow">
                     <When iso={k.createdAt} />
                   </td>
                   <td>
@@ -292,8 +294,12 @@ function SigningKeys() {
             <thead>
               <tr>
                 <th scope="col">{t('keys.keyId')}</th>
-                <th scope="col">{t('keys.kind')}</th>
-                <th scope="col">{t('created')}</th>
+                <th scope="col" className="hide-narrow">
+                  {t('keys.kind')}
+                </th>
+                <th scope="col" className="hide-narrow">
+                  {t('created')}
+                </th>
                 <th scope="col">{t('status')}</th>
                 <th scope="col">{t('actions')}</th>
               </tr>
@@ -301,9 +307,9 @@ function SigningKeys() {
             <tbody>
               {list.rows.map((k) => (
                 <tr key={k.id}>
-                  <td className="mono">{k.id}</td>
-                  <td>{k.managed ? t('keys.managed') : t('keys.own')}</td>
-                  <td>
+                  <td className="mono key-id">{k.id}</td>
+                  <td className="hide-narrow">{k.managed ? t('keys.managed') : t('keys.own')}</td>
+                  <td className="hide-narrow">
                     <When iso={k.createdAt} />
                   </td>
                   <td>
