@@ -1,8 +1,6 @@
 // The console's one way to the API: @vodcloud/sdk's typed client, authenticated by the session cookie
 // (same origin) and the session's CSRF token on writes. Any 401 sends the user back to sign-in.
-import { type paths, VodCloud } from '@vodcloud/sdk';
-import type { Client } from 'openapi-fetch';
-import type { PendingPaths } from './pending-types';
+import { VodCloud } from '@vodcloud/sdk';
 
 type Listener = () => void;
 const unauthorizedListeners = new Set<Listener>();
@@ -23,8 +21,8 @@ export const vc = new VodCloud({
   },
 });
 
-/** The typed client: the generated paths plus the accounts paths not generated yet (./pending-types.ts). */
-export const api = vc.api as unknown as Client<paths & PendingPaths>;
+/** The typed client of every API path (types generated from /openapi.json). */
+export const api = vc.api;
 
 /** Called on any 401 of a request that needed the session; returns the unsubscribe. */
 export function onUnauthorized(listener: Listener): () => void {

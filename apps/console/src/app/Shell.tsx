@@ -1,7 +1,7 @@
 import * as Menu from '@radix-ui/react-dropdown-menu';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate } from 'react-router';
-import type { User } from '../api/pending-types';
+import type { User } from '../api/types';
 import { LanguageSwitch } from '../ui/LanguageSwitch';
 import { FEATURES } from './features';
 import { allows } from './roles';

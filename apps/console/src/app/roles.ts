@@ -1,4 +1,4 @@
-import type { User } from '../api/pending-types';
+import type { User } from '../api/types';
 
 /** What a feature may need of the signed-in user. */
 export type Requirement = 'write' | 'platformAdmin';

@@ -3,7 +3,7 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect } from 'react';
 import { api, onUnauthorized, unwrap, VodCloudError, vc } from '../api/client';
-import type { Session } from '../api/pending-types';
+import type { Session } from '../api/types';
 
 export const SESSION_KEY = ['session'] as const;
 

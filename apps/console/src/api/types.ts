@@ -1,0 +1,8 @@
+// The accounts types the shell uses, from the SDK's generated OpenAPI types (npm run gen:sdk).
+import type { components } from '@vodcloud/sdk';
+
+type Schemas = components['schemas'];
+export type User = Schemas['User'];
+export type Role = NonNullable<User['role']>;
+export type Session = Schemas['Session'];
+export type Invitation = Schemas['Invitation'];
