@@ -20,15 +20,34 @@ describe.skipIf(!hasChromium())('the library, live', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('shows the upload waiting, then ready, without a reload', async () => {
-    const clip = await makeClip(path.join(dir, 'clip.mp4'), { duration: 4 });
+  it('shows the upload waiting, then processing with its progress, then ready, without a reload', async () => {
+    // Long and large enough that the ladder takes several of the page's 2 s polls.
+    const clip = await makeClip(path.join(dir, 'clip.mp4'), { duration: 12, size: '1280x720', audio: true });
     const created = await createUploadVia(s.base, s.tenant.auth, { title: 'Live clip' });
     const { page, context, errors } = await consoleAs(s, 'owner');
     await page.goto(`${s.base}/library`);
     const status = page.locator('table.videos tbody tr', { hasText: 'Live clip' }).locator('.status');
     await expect.poll(() => status.textContent()).toBe('Waiting for upload');
     await tusUpload(readFileSync(clip), { endpoint: created.url, headers: created.headers }).promise;
-    await expect.poll(() => status.textContent(), { timeout: 90_000, interval: 250 }).toBe('Ready');
+    // What the row shows while the video is processed: its status and, while not final, a progress bar.
+    const row = page.locator('table.videos tbody tr', { hasText: 'Live clip' });
+    const seen: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          const text = await status.textContent();
+          const bar = await row.locator('progress').count();
+          seen.push(`${text}${bar ? ` ${await row.locator('progress').getAttribute('value')}` : ''}`);
+          return text;
+        },
+        { timeout: 90_000, interval: 250 },
+      )
+      .toBe('Ready');
+    expect(
+      seen.some((x) => /^(Queued|Processing) [\d.]+$/.test(x)),
+      `statuses seen: ${[...new Set(seen)].join(' | ')}`,
+    ).toBe(true);
+    expect(await row.locator('progress').count()).toBe(0);
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
