@@ -82,7 +82,10 @@ describe.skipIf(!hasChromium())('console: upload and video pages', () => {
     await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
     filesBase = `http://127.0.0.1:${(files.address() as AddressInfo).port}`;
     s = await startConsoleServer({ VOD_FETCH_ALLOW_HOSTS: '127.0.0.1' }, { worker: true });
-    signed = uploadUntilReady(s.base, s.tenant.auth, small, { title: 'Signed clip', playbackPolicy: 'signed' });
+    signed = uploadUntilReady(s.base, s.tenant.auth, small, {
+      title: 'Signed clip',
+      playbackPolicy: 'signed',
+    });
     signed.catch(() => {}); // awaited in its test
   }, 90_000);
   afterAll(async () => {
@@ -271,6 +274,14 @@ describe.skipIf(!hasChromium())('console: upload and video pages', () => {
     await page.getByRole('heading', { name: 'Signed clip', level: 1 }).waitFor();
     // The player gets its tokens and loads.
     await page.locator('vod-player').waitFor();
+    // The cover candidates (signed thumbnails) have loaded before the screenshot.
+    await expect
+      .poll(() =>
+        page.$$eval('.cover-option img', (imgs) =>
+          (imgs as HTMLImageElement[]).every((i) => i.complete && i.naturalWidth > 0),
+        ),
+      )
+      .toBe(true);
     await checkPage(page, 'video-zh-desktop');
     await page.setViewportSize(VIEWPORTS.phone);
     await checkPage(page, 'video-zh-phone');
