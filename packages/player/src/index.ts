@@ -762,7 +762,10 @@ export class VodPlayer extends HTMLElement {
     const r = this.video.playbackRate;
     for (const li of this.$('.rate-menu').children)
       li.setAttribute('aria-checked', String(Number((li as HTMLElement).dataset.value) === r));
-    this.$('.rate-btn').textContent = `${r}×`;
+    const btn = this.$('.rate-btn');
+    btn.textContent = `${r}×`;
+    // The accessible name contains the visible text (WCAG 2.5.3, "label in name").
+    btn.setAttribute('aria-label', `Playback speed: ${r}×`);
   }
 
   private buildQualityMenu() {
@@ -795,8 +798,10 @@ export class VodPlayer extends HTMLElement {
       li.setAttribute('aria-checked', String(Number((li as HTMLElement).dataset.value) === manual));
     const playing = hls.levels[hls.currentLevel];
     const label = playing?.height ? `${playing.height}p` : '';
-    this.$('.quality-btn').textContent =
-      manual === -1 ? `Auto${label ? ` (${label})` : ''}` : label || 'Quality';
+    const text = manual === -1 ? `Auto${label ? ` (${label})` : ''}` : label || 'Quality';
+    const btn = this.$('.quality-btn');
+    btn.textContent = text;
+    btn.setAttribute('aria-label', text === 'Quality' ? text : `Quality: ${text}`);
   }
 
   // ---- QoE beacons ----

@@ -68,11 +68,11 @@ export const TEMPLATE = `
     <input class="volume" part="volume" type="range" min="0" max="1" step="0.05" value="1" aria-label="Volume">
     <button class="cc" part="button captions-button" type="button" aria-label="Captions" aria-pressed="false" hidden>CC</button>
     <div class="menuwrap">
-      <button class="rate-btn" part="button rate-button" type="button" aria-label="Playback speed" aria-haspopup="menu" aria-expanded="false">1×</button>
+      <button class="rate-btn" part="button rate-button" type="button" aria-label="Playback speed: 1×" aria-haspopup="menu" aria-expanded="false">1×</button>
       <ul class="rate-menu" part="menu rate-menu" role="menu" aria-label="Playback speed" hidden></ul>
     </div>
     <div class="menuwrap quality" hidden>
-      <button class="quality-btn" part="button quality-button" type="button" aria-label="Quality" aria-haspopup="menu" aria-expanded="false">Auto</button>
+      <button class="quality-btn" part="button quality-button" type="button" aria-label="Quality: Auto" aria-haspopup="menu" aria-expanded="false">Auto</button>
       <ul class="quality-menu" part="menu quality-menu" role="menu" aria-label="Quality" hidden></ul>
     </div>
     <button class="fs" part="button fullscreen-button" type="button" aria-label="Fullscreen" aria-pressed="false">${ICON.fullscreen}</button>

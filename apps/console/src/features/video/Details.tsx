@@ -58,7 +58,7 @@ export function Details({ v }: { v: Video }) {
           {s ? (
             <dl className="facts">
               <dt>{t('sourceFields.container')}</dt>
-              <dd>{s.container ?? none}</dd>
+              <dd>{s.container?.split(',').join(', ') ?? none}</dd>
               <dt>{t('sourceFields.videoCodec')}</dt>
               <dd>{s.videoCodec ?? none}</dd>
               <dt>{t('sourceFields.audioCodec')}</dt>

@@ -11,20 +11,36 @@ export function Player(props: {
   label: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
+  const el = useRef<HTMLElement | null>(null);
   const { playbackId, token, thumbToken, storyboardToken, poster, label } = props;
+  /** The latest label and poster, for a new element (the effects below keep the current one up to date). */
+  const latest = useRef({ label, poster });
+  latest.current = { label, poster };
+  // One element per source: a new title or poster does not restart playback.
   useEffect(() => {
-    const el = document.createElement('vod-player');
-    el.setAttribute('playback-id', playbackId);
-    el.setAttribute('api-base', location.origin);
-    el.setAttribute('aria-label', label);
+    const player = document.createElement('vod-player');
+    player.setAttribute('playback-id', playbackId);
+    player.setAttribute('api-base', location.origin);
     // The console's own plays are not viewers' plays.
-    el.setAttribute('no-beacons', '');
-    if (token) el.setAttribute('token', token);
-    if (thumbToken) el.setAttribute('thumb-token', thumbToken);
-    if (storyboardToken) el.setAttribute('storyboard-token', storyboardToken);
-    if (poster) el.setAttribute('poster', poster);
-    box.current?.append(el);
-    return () => el.remove();
-  }, [playbackId, token, thumbToken, storyboardToken, poster, label]);
+    player.setAttribute('no-beacons', '');
+    player.setAttribute('aria-label', latest.current.label);
+    if (latest.current.poster) player.setAttribute('poster', latest.current.poster);
+    if (token) player.setAttribute('token', token);
+    if (thumbToken) player.setAttribute('thumbnail-token', thumbToken);
+    if (storyboardToken) player.setAttribute('storyboard-token', storyboardToken);
+    el.current = player;
+    box.current?.append(player);
+    return () => {
+      player.remove();
+      el.current = null;
+    };
+  }, [playbackId, token, thumbToken, storyboardToken]);
+  useEffect(() => {
+    el.current?.setAttribute('aria-label', label);
+  }, [label]);
+  useEffect(() => {
+    if (poster) el.current?.setAttribute('poster', poster);
+    else el.current?.removeAttribute('poster');
+  }, [poster]);
   return <div ref={box} className="player-box" />;
 }

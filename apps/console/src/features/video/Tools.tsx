@@ -22,7 +22,7 @@ export function Tools({ v, writer }: { v: Video; writer: boolean }) {
     <>
       <Embed v={v} />
       {writer && v.playback.policy === 'signed' && <SignedUrl v={v} />}
-      {writer && v.playable && v.duration != null && <Cover v={v} />}
+      {writer && v.readyAt != null && v.duration != null && <Cover v={v} />}
       {writer && v.playable && <Snapshots v={v} />}
     </>
   );

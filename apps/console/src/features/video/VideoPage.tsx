@@ -115,7 +115,7 @@ function usePlayerTokens(v: Video, writer: boolean) {
   const signed = v.playback.policy === 'signed';
   return useQuery({
     queryKey: ['player-tokens', v.id, v.playback.policy],
-    enabled: signed && writer && v.playable,
+    enabled: signed && writer && v.playable && v.readyAt != null,
     staleTime: 30 * 60_000,
     queryFn: async () => {
       const one = async (aud: 'v' | 't' | 's') =>
@@ -136,7 +136,9 @@ function PlayerSection({ v, writer }: { v: Video; writer: boolean }) {
   const signed = v.playback.policy === 'signed';
   const tokens = usePlayerTokens(v, writer);
   let body: React.ReactNode;
-  if (!v.playable || v.status === 'blocked')
+  // Until it has been ready once, its poster and storyboard are not made: the player waits for them.
+  const ready = v.playable && v.readyAt != null;
+  if (!ready || v.status === 'blocked')
     body = (
       <p className="player-empty muted">{v.status === 'blocked' ? t('blockedHint') : t('notPlayable')}</p>
     );

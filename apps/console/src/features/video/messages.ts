@@ -19,7 +19,7 @@ export const messages = {
     processing: 'Processing progress',
     error: 'Processing failed: {{code}} — {{message}}',
     player: 'Player',
-    notPlayable: 'The video can be played once its first rendition is made.',
+    notPlayable: 'The video can be played here once it is ready.',
     signedNeedsWriter:
       'This video is signed: playing it here needs a playback token, which your role cannot create.',
     metadata: 'Details',
@@ -125,7 +125,7 @@ export const messages = {
     processing: '处理进度',
     error: '处理失败：{{code}} — {{message}}',
     player: '播放器',
-    notPlayable: '第一个清晰度生成后即可播放。',
+    notPlayable: '视频就绪后即可在此播放。',
     signedNeedsWriter: '此视频需要签名：在这里播放需要播放令牌，而你的角色无法创建令牌。',
     metadata: '详细信息',
     fields: {
