@@ -126,6 +126,16 @@ describe('finding: anyone can make unlimited on-demand thumbnails (sizes, varian
     expect(peak).toBeGreaterThanOrEqual(1); // the sampler saw them
     expect(peak).toBeLessThanOrEqual(MAX_PARALLEL);
   });
+
+  it('answers 404, not a server error, for a sized poster while the video has none (still processing)', async () => {
+    const keys = (await s.ctx.ports.storage.list(`${t.id}/${v.id}/`)).items.map((i) => i.key);
+    const gone = keys.filter((k) => k.endsWith('/poster.jpg') || k.includes('/thumbs/'));
+    expect(gone.some((k) => k.endsWith('/poster.jpg'))).toBe(true);
+    for (const k of gone) await s.ctx.ports.storage.delete(k);
+    const { res, body } = await thumb('?width=640', 'jpg');
+    expect(res.status, body.toString()).toBe(404);
+    expect(JSON.parse(body.toString())).toMatchObject({ code: 'not_found' });
+  });
 });
 
 describe('finding: /thumb has no rate limit on image generation', () => {

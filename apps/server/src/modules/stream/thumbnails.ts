@@ -1,5 +1,5 @@
 import { extractFrame, isMediaError, loadSharp } from '@vodcloud/media';
-import type { ObjectStore } from '@vodcloud/storage';
+import { isStorageError, type ObjectStore } from '@vodcloud/storage';
 import { z } from 'zod';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
@@ -234,7 +234,15 @@ export class Thumbnailer {
         throw err;
       }
     } else {
-      const poster = await this.storage.get(posterKey);
+      // A video being processed has no poster yet: 404 like the plain poster URL, not a server error.
+      const poster = await this.storage.get(posterKey).catch((err: unknown) => {
+        if (isStorageError(err, 'not_found'))
+          throw new AppError(
+            'not_found',
+            'This video has no poster yet: it is made while the video is processed',
+          );
+        throw err;
+      });
       const parts: Buffer[] = [];
       for await (const c of poster.body) parts.push(c as Buffer);
       let img = (await loadSharp())(Buffer.concat(parts));
