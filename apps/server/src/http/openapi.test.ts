@@ -32,6 +32,7 @@ const CREATES = [
   'createVideo',
   'createWebhook',
   'inviteMember',
+  'inviteTenantMember',
   'resetMemberPassword',
 ];
 
