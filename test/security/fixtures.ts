@@ -85,6 +85,8 @@ export interface TenantWorld {
   template: string;
   category: string;
   webhook: string;
+  /** A logged delivery of `webhook` (a test ping to a closed port: failed). */
+  delivery: string;
   signingKey: { id: string; privateKey: string };
   /** An upload whose token was never used (tus creation not made). */
   fresh: UploadHandle;
@@ -139,6 +141,7 @@ export async function makeTenant(s: TestServer, name: string): Promise<TenantWor
     upload(s, rw),
     upload(s, rw),
   ]);
+  const delivery = await must(api(s, rw, 'POST', `/v1/webhooks/${webhook.id}/test`), 200, 'webhook test');
   // Created on the tus endpoint, 10 bytes declared and none sent: HEAD/PATCH/DELETE have an upload to touch.
   const created = await fetch(`${s.url}/tus`, {
     method: 'POST',
@@ -162,6 +165,7 @@ export async function makeTenant(s: TestServer, name: string): Promise<TenantWor
     template: template.id,
     category: category.id,
     webhook: webhook.id,
+    delivery: delivery.id,
     signingKey: { id: signingKey.id, privateKey: signingKey.privateKey },
     fresh,
     started: { ...started, tusPath },
@@ -173,6 +177,7 @@ export async function makeTenant(s: TestServer, name: string): Promise<TenantWor
       template.id,
       category.id,
       webhook.id,
+      delivery.id,
       signingKey.id,
       fresh.id,
       fresh.videoId,

@@ -244,7 +244,9 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       const name = seg === '*' ? '*' : seg.startsWith(':') ? seg.slice(1) : undefined;
       if (!name) return;
       let value: string | undefined;
-      if (kind === 'api') value = name === 'keyId' ? A.victimKeyId : resourceId(segs[i - 1]!);
+      if (kind === 'api')
+        value =
+          name === 'keyId' ? A.victimKeyId : name === 'deliveryId' ? A.delivery : resourceId(segs[i - 1]!);
       else if (kind === 'playback') {
         const top = segs[1];
         value = {
