@@ -37,6 +37,8 @@ describe('request log context', () => {
       return { ok: true };
     });
     app.get('/livez', async () => ({ ok: true }));
+    app.get('/v1/invitations/:token', async () => ({ ok: true }));
+    app.get('/hls/:file', async () => ({ ok: true }));
     await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(() => app.close());
@@ -67,5 +69,19 @@ describe('request log context', () => {
     expect(probe.map((l) => l.level)).toEqual([20]);
     const thing = lines.filter((l) => (l.req as { url?: string } | undefined)?.url === '/thing');
     expect(thing.map((l) => l.level)).toEqual([30, 30]);
+  });
+
+  it('never logs the secrets that ride in URLs: one-time link tokens and token query parameters', async () => {
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const secret = 'S3cr3tT0k3nS3cr3tT0k3nS3cr3tT0k3nS3cr3tT0k3';
+    await fetch(`${base}/v1/invitations/${secret}`);
+    await fetch(`${base}/hls/master.m3u8?token=${secret}&thumbnailToken=${secret}&x=1`);
+    await sleep(20);
+    const urls = lines.map((l) => (l.req as { url?: string } | undefined)?.url).filter(Boolean);
+    expect(urls).toContain('/v1/invitations/[redacted]');
+    expect(urls).toContain('/hls/master.m3u8?token=[redacted]&thumbnailToken=[redacted]&x=1');
+    expect(JSON.stringify(lines)).not.toContain(secret);
+    const line = lines.find((l) => (l.req as { url?: string } | undefined)?.url?.startsWith('/v1/inv'));
+    expect(line?.req).toMatchObject({ method: 'GET', remoteAddress: '127.0.0.1' });
   });
 });

@@ -35,13 +35,36 @@ export class RequestLogController extends LogController {
   }
 }
 
+/**
+ * A request's URL as logged: secrets that ride in URLs are replaced by `[redacted]` — the one-time tokens
+ * of invitation and password-reset links (`/v1/invitations/<token>`, the console's `/invite/<token>`) and
+ * query parameters named `token` or `…Token` (playback tokens, `thumbnailToken`, …).
+ */
+export function loggedUrl(url: string): string {
+  return url
+    .replace(/^(\/v1\/invitations\/|\/invite\/)[^/?#]+/, '$1[redacted]')
+    .replace(/([?&](?:[A-Za-z]*Token|token)=)[^&#]*/g, '$1[redacted]');
+}
+
+/** Fastify's request fields (method, url, host, address, port), with loggedUrl's redactions. */
+const reqSerializer = (req: FastifyRequest) => ({
+  method: req.method,
+  url: loggedUrl(req.url),
+  host: req.host,
+  remoteAddress: req.ip,
+  remotePort: req.socket?.remotePort,
+});
+
 /** Fastify's per-request logger (it binds `reqId`, the id sent back as x-request-id), marked as such. */
 export function requestChildLogger(
   logger: FastifyBaseLogger,
   bindings: Parameters<FastifyBaseLogger['child']>[0],
   opts: Parameters<FastifyBaseLogger['child']>[1],
 ): FastifyBaseLogger {
-  const child = logger.child(bindings, opts);
+  const child = logger.child(bindings, {
+    ...opts,
+    serializers: { ...opts?.serializers, req: reqSerializer as (value: unknown) => unknown },
+  });
   (child as unknown as Record<symbol, boolean>)[OWN_CONTEXT] = true;
   return child;
 }
