@@ -10,8 +10,7 @@ import {
   FormError,
   fieldErrors,
   invalid,
-  LoadError,
-  Loading,
+  ListStates,
   MoreButton,
   useAccess,
   useCursorList,
@@ -116,13 +115,7 @@ export function CategoriesPanel() {
           {t('readOnly')}
         </p>
       )}
-      {list.isError ? (
-        <LoadError error={list.error} retry={() => void list.refetch()} />
-      ) : list.isPending ? (
-        <Loading />
-      ) : list.rows.length === 0 ? (
-        <p className="empty">{t('categories.empty')}</p>
-      ) : (
+      <ListStates list={list} empty={t('categories.empty')}>
         <div className="table-wrap">
           <table className="grid">
             <caption className="visually-hidden">{t('categories.title')}</caption>
@@ -184,7 +177,7 @@ export function CategoriesPanel() {
             </tbody>
           </table>
         </div>
-      )}
+      </ListStates>
       <MoreButton list={list} />
       <ConfirmDialog
         open={!!deleting}

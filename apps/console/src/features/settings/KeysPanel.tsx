@@ -10,8 +10,7 @@ import {
   FormError,
   fieldErrors,
   invalid,
-  LoadError,
-  Loading,
+  ListStates,
   MoreButton,
   SecretOnce,
   useAccess,
@@ -119,13 +118,7 @@ function ApiKeys() {
           <FormError error={create.error} />
         </form>
       )}
-      {list.isError ? (
-        <LoadError error={list.error} retry={() => void list.refetch()} />
-      ) : list.isPending ? (
-        <Loading />
-      ) : list.rows.length === 0 ? (
-        <p className="empty">{t('keys.noApiKeys')}</p>
-      ) : (
+      <ListStates list={list} empty={t('keys.noApiKeys')}>
         <div className="table-wrap">
           <table className="grid">
             <caption className="visually-hidden">{t('keys.apiKeys')}</caption>
@@ -176,7 +169,7 @@ function ApiKeys() {
             </tbody>
           </table>
         </div>
-      )}
+      </ListStates>
       <MoreButton list={list} />
       <ConfirmDialog
         open={!!revoking}
@@ -281,13 +274,7 @@ function SigningKeys() {
           <FormError error={create.error} />
         </div>
       )}
-      {list.isError ? (
-        <LoadError error={list.error} retry={() => void list.refetch()} />
-      ) : list.isPending ? (
-        <Loading />
-      ) : list.rows.length === 0 ? (
-        <p className="empty">{t('keys.noSigningKeys')}</p>
-      ) : (
+      <ListStates list={list} empty={t('keys.noSigningKeys')}>
         <div className="table-wrap">
           <table className="grid">
             <caption className="visually-hidden">{t('keys.signingKeys')}</caption>
@@ -336,7 +323,7 @@ function SigningKeys() {
             </tbody>
           </table>
         </div>
-      )}
+      </ListStates>
       <MoreButton list={list} />
       <ConfirmDialog
         open={!!revoking}

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../../api/client';
 import { errorMessage } from '../../api/errors';
 import { ConfirmDialog } from '../../ui/ConfirmDialog';
-import { LoadError, Loading, MoreButton, useAccess, useCursorList } from './shared';
+import { ListStates, MoreButton, useAccess, useCursorList } from './shared';
 import { type Template, TemplateEditor } from './TemplateEditor';
 
 const KEY = ['settings', 'templates'] as const;
@@ -62,13 +62,7 @@ export function TemplatesPanel() {
       <p role="status" className="notice">
         {notice}
       </p>
-      {list.isError ? (
-        <LoadError error={list.error} retry={() => void list.refetch()} />
-      ) : list.isPending ? (
-        <Loading />
-      ) : list.rows.length === 0 ? (
-        <p className="empty">{t('templates.empty')}</p>
-      ) : (
+      <ListStates list={list} empty={t('templates.empty')}>
         <div className="table-wrap">
           <table className="grid">
             <caption className="visually-hidden">{t('templates.title')}</caption>
@@ -128,7 +122,7 @@ export function TemplatesPanel() {
             </tbody>
           </table>
         </div>
-      )}
+      </ListStates>
       <MoreButton list={list} />
       <ConfirmDialog
         open={!!deleting}

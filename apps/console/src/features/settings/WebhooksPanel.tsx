@@ -11,8 +11,8 @@ import {
   FormError,
   fieldErrors,
   invalid,
+  ListStates,
   LoadError,
-  Loading,
   MoreButton,
   SecretOnce,
   useAccess,
@@ -140,13 +140,7 @@ function Webhooks() {
           </button>
         </form>
       )}
-      {list.isError ? (
-        <LoadError error={list.error} retry={() => void list.refetch()} />
-      ) : list.isPending ? (
-        <Loading />
-      ) : list.rows.length === 0 ? (
-        <p className="empty">{t('webhooks.empty')}</p>
-      ) : (
+      <ListStates list={list} empty={t('webhooks.empty')}>
         <div className="table-wrap">
           <table className="grid">
             <caption className="visually-hidden">{t('webhooks.title')}</caption>
@@ -203,7 +197,7 @@ function Webhooks() {
             </tbody>
           </table>
         </div>
-      )}
+      </ListStates>
       <MoreButton list={list} />
       <ConfirmDialog
         open={!!deleting}
@@ -313,13 +307,7 @@ export function WebhookDeliveries() {
           {errorMessage(actionError, t)}
         </p>
       ) : null}
-      {log.isError ? (
-        <LoadError error={log.error} retry={() => void log.refetch()} />
-      ) : log.isPending ? (
-        <Loading />
-      ) : log.rows.length === 0 ? (
-        <p className="empty">{t('webhooks.noDeliveries')}</p>
-      ) : (
+      <ListStates list={log} empty={t('webhooks.noDeliveries')}>
         <div className="table-wrap">
           <table className="grid deliveries">
             <caption className="visually-hidden">{t('webhooks.deliveries')}</caption>
@@ -385,7 +373,7 @@ export function WebhookDeliveries() {
             </tbody>
           </table>
         </div>
-      )}
+      </ListStates>
       <MoreButton list={log} />
     </div>
   );

@@ -1,7 +1,7 @@
 // Pieces the settings sub-pages share: who may change what, field errors of a problem+json answer, a secret
 // shown once with a copy button, and the loading / error / forbidden states.
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { useId, useState } from 'react';
+import { type ReactNode, useId, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { VodCloudError } from '../../api/client';
 import { errorMessage } from '../../api/errors';
@@ -159,6 +159,19 @@ export function useCursorList<T>(
     enabled,
   });
   return { ...q, rows: q.data?.pages.flatMap((p) => p.data) ?? [] };
+}
+
+/** A cursor list's states: its load error (with retry), loading, `empty` when it has no rows, else `children`. */
+export function ListStates(props: {
+  list: ReturnType<typeof useCursorList<unknown>>;
+  empty: string;
+  children: ReactNode;
+}) {
+  const { list } = props;
+  if (list.isError) return <LoadError error={list.error} retry={() => void list.refetch()} />;
+  if (list.isPending) return <Loading />;
+  if (list.rows.length === 0) return <p className="empty">{props.empty}</p>;
+  return props.children;
 }
 
 export function MoreButton({ list }: { list: ReturnType<typeof useCursorList<unknown>> }) {
