@@ -17,6 +17,7 @@ import * as m015 from './015_sealed_secrets';
 import * as m016 from './016_event_dispatch';
 import * as m017 from './017_idempotency';
 import * as m018 from './018_accounts';
+import * as m019 from './019_statistics';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '016_event_dispatch': m016,
   '017_idempotency': m017,
   '018_accounts': m018,
+  '019_statistics': m019,
 };
