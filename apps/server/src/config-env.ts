@@ -140,6 +140,17 @@ export const envSchema = z
     VOD_MONITOR_RETENTION_HOURS: intFrom(1, 24 * 366).default(168),
     // The audit log (modules/audit): events older than this are purged by the monitor role.
     VOD_AUDIT_RETENTION_DAYS: intFrom(1, 36_500).default(365),
+    // Statistics (modules/stats): the beacon buffer (flushed to the database every VOD_BEACON_FLUSH_MS; past
+    // VOD_BEACON_BUFFER_MAX waiting beacons the ingest answers 503), the roll-up job's interval, how long a
+    // view may stay silent before it is closed, and how long each level is kept (days).
+    VOD_BEACON_FLUSH_MS: intFrom(50, 60_000).default(1000),
+    VOD_BEACON_BUFFER_MAX: intFrom(100, 10_000_000).default(200_000),
+    VOD_STATS_ROLLUP_INTERVAL_MS: intFrom(1000, 3_600_000).default(60_000),
+    VOD_STATS_VIEW_TIMEOUT_SEC: intFrom(30, 86_400).default(300),
+    VOD_STATS_RAW_RETENTION_DAYS: intFrom(2, 3650).default(7),
+    VOD_STATS_MINUTE_RETENTION_DAYS: intFrom(2, 3650).default(7),
+    VOD_STATS_HOUR_RETENTION_DAYS: intFrom(2, 36_500).default(90),
+    VOD_STATS_DAY_RETENTION_DAYS: intFrom(2, 36_500).default(1825),
     // Console sign-in (modules/accounts): session lifetimes and login failure limits, in seconds.
     VOD_SESSION_IDLE_TTL: intFrom(1, 31_536_000).default(43_200),
     VOD_SESSION_MAX_AGE: intFrom(1, 31_536_000).default(604_800),

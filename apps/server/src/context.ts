@@ -26,6 +26,7 @@ import { SourceCache } from './modules/pipeline/sources';
 import { mediaService, monitorService } from './modules/rpc/contracts';
 import { Rpc } from './modules/rpc/rpc';
 import { CallStats } from './modules/rpc/stats';
+import { createStats, defineStatsJobs, type StatsService } from './modules/stats';
 import { DeliveryCounter } from './modules/stream/delivery-counter';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
@@ -81,6 +82,8 @@ export interface AppContext {
   monitor: MonitorService;
   /** The audit log: buffered writes of every write and admin request (modules/audit). */
   audit: AuditService;
+  /** Statistics: the beacon buffer, the roll-up and the queries of /v1/stats (modules/stats). */
+  stats: StatsService;
   /** Stored responses of Idempotency-Key requests (modules/idempotency). */
   idempotency: IdempotencyStore;
   /** Users, their passwords and sessions (modules/accounts). */
@@ -162,6 +165,9 @@ export async function createContext(
     const monitor = new MonitorService(db, log);
     const audit = new AuditService(db, log, { metrics: metrics.registry });
     closers.push(() => audit.close());
+    const stats = createStats({ config, db, cache, log });
+    closers.push(() => stats.ingest.close());
+    defineStatsJobs(jobs, stats);
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,
@@ -199,6 +205,7 @@ export async function createContext(
       pipeline,
       monitor,
       audit,
+      stats,
       idempotency: new IdempotencyStore(db, box),
       ...accountServices(config, db, cache, tenants, secret),
       node,

@@ -7,6 +7,7 @@ import { registerNode } from './modules/cluster';
 import { startMonitorRole } from './modules/monitor/role';
 import { monitorService } from './modules/rpc/contracts';
 import { startStatsReporter } from './modules/rpc/reporter';
+import { scheduleStatsRollup } from './modules/stats';
 import { scheduleUploadExpiry } from './modules/uploads/jobs';
 
 export interface RunningServer {
@@ -73,6 +74,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (config.roles.includes('worker')) {
       await ctx.ports.queue.start({ concurrency: config.workerConcurrency });
       stoppers.push(scheduleUploadExpiry(ctx.ports.queue, log));
+      stoppers.push(scheduleStatsRollup(ctx.jobs, log, config.stats.rollupIntervalMs));
     }
     if (config.roles.includes('monitor')) {
       const monitorRole = startMonitorRole(ctx, { ...reg.node, version: VERSION });

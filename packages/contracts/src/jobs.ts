@@ -23,5 +23,7 @@ export const ImportJob = VideoRef.extend({ url: z.string() });
 export const FinalizeJob = VideoRef.extend({ uploadId: z.string() });
 /** uploads.sweep: expires stale uploads and completes interrupted ones. */
 export const UploadsSweepJob = z.object({ at: z.string() });
+/** stats.rollup: one run of the statistics roll-up (modules/stats/rollup.ts). */
+export const StatsRollupJob = z.object({ at: z.string() });
 /** webhook.deliver: one attempt to deliver one event to one endpoint. */
 export const WebhookDeliverJob = z.object({ webhookId: z.string(), eventId: z.string() });

@@ -302,6 +302,8 @@ export interface StatsViewsTable {
   os: string | null;
   device: string | null;
   viewer_hash: string | null;
+  /** The host of the page the player ran in (from the beacons' Referer). */
+  referrer_host: string | null;
   updated_at: string;
 }
 
@@ -320,6 +322,9 @@ export interface StatsVideoTable {
   rebuffer_count: number;
   rebuffer_ms: number;
   errors: number;
+  /** Bytes and requests the stream role served for the video in the period (from delivery_stats). */
+  delivered_bytes: number;
+  requests: number;
 }
 
 /** A tenant's usage for one period (migration 019). */

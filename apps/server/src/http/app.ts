@@ -7,6 +7,7 @@ import { AppError } from '../lib/errors';
 import { accountRoutes } from '../modules/accounts/routes';
 import { auditRoutes, registerAudit } from '../modules/audit';
 import { beaconRoutes } from '../modules/beacons/routes';
+import { statsRoutes } from '../modules/stats';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
 import { consoleFallback } from '../modules/console/routes';
@@ -186,6 +187,12 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     });
     webhookRoutes(app, ctx.webhooks);
     auditRoutes(app, ctx.audit);
+    statsRoutes(app, {
+      queries: ctx.stats.queries,
+      assertVideo: async (tenantId, videoId) => {
+        await ctx.videos.getRow(tenantId, videoId);
+      },
+    });
     playbackRoutes(app, playback);
     snapshotRoutes(
       app,
@@ -229,7 +236,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     monitorRoutes(app, { monitor: ctx.monitor, registry: ctx.ports.registry, queue: ctx.ports.queue });
   // Player QoE beacons: public, on any node that serves players or the API.
   if (config.roles.includes('api') || config.roles.includes('stream'))
-    await base.register(beaconRoutes, { db: ctx.db, playback });
+    await base.register(beaconRoutes, { playback, stats: ctx.stats });
 
   await app.ready();
   return base;

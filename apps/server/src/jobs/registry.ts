@@ -6,6 +6,7 @@ import {
   ImportJob,
   ProcessJob,
   PurgeJob,
+  StatsRollupJob,
   UploadsSweepJob,
   WebhookDeliverJob,
 } from '@vodcloud/contracts';
@@ -56,6 +57,8 @@ export const jobIds = {
   finalize: (videoId: string) => `finalize.${videoId}`,
   /** The periodic upload sweep of one time slot (deduplicated cluster-wide). */
   uploadsSweep: (slot: number) => `uploads.sweep.${slot}`,
+  /** The periodic statistics roll-up of one time slot (deduplicated cluster-wide). */
+  statsRollup: (slot: number) => `stats.rollup.${slot}`,
   /** One delivery per endpoint and event: a redelivered event (listener run twice) is one delivery. */
   webhookDelivery: (webhookId: string, eventId: string) => `wh.${webhookId}.${eventId}`,
 } as const;
@@ -123,6 +126,7 @@ export const JOBS = {
     video: videoOf,
   }),
   'uploads.sweep': spec({ schema: UploadsSweepJob, queue: 'fast', attempts: 3 }),
+  'stats.rollup': spec({ schema: StatsRollupJob, queue: 'fast', attempts: 2, timeoutMs: 15 * 60_000 }),
   'webhook.deliver': spec({
     schema: WebhookDeliverJob,
     queue: 'io',

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 // Statistics (issue 17, modules/stats): views computed from the raw beacons, roll-ups per minute, hour and
 // day, usage per tenant, transcoded seconds per rendition and daily storage snapshots. Times are ISO-8601
@@ -11,6 +11,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('beacons').addColumn('rebuffer_ms', 'integer').execute();
   await db.schema.alterTable('beacons').addColumn('viewer_hash', 'varchar(64)').execute();
   await db.schema.alterTable('beacons').addColumn('seq', 'integer').execute();
+  await db.updateTable('beacons' as never).set({ ingested_at: sql`created_at` } as never).execute();
   await db.schema.createIndex('beacons_ingested').on('beacons').column('ingested_at').execute();
   await db.schema.createIndex('beacons_view').on('beacons').columns(['view_id', 'video_id']).execute();
   await db.schema.createIndex('beacons_created').on('beacons').column('created_at').execute();
@@ -36,6 +37,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('os', 'varchar(40)')
     .addColumn('device', 'varchar(20)')
     .addColumn('viewer_hash', 'varchar(64)')
+    .addColumn('referrer_host', 'varchar(255)')
     .addColumn('updated_at', 'varchar(30)', (c) => c.notNull())
     .addPrimaryKeyConstraint('stats_views_pk', ['video_id', 'view_id'])
     .execute();
@@ -66,6 +68,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('rebuffer_count', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('rebuffer_ms', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('errors', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('delivered_bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+    .addColumn('requests', 'bigint', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('stats_video_pk', ['tenant_id', 'video_id', 'granularity', 'period'])
     .execute();
   await db.schema

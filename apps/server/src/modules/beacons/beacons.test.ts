@@ -46,6 +46,7 @@ describe('POST /v1/beacons', () => {
       'content-type': 'text/plain;charset=UTF-8',
     });
     expect(b.statusCode, b.body).toBe(202);
+    await t.ctx.stats.ingest.flush(); // buffered, written in batches
     const rows = await new BeaconsRepository(t.ctx.db).forVideo(tenantId, pub.id);
     expect(rows.map((r) => r.event)).toEqual(['view_start', 'playing']);
     expect(rows[0]).toMatchObject({
@@ -66,9 +67,17 @@ describe('POST /v1/beacons', () => {
     expect((await post({ ...base(pub.pid), event: 'heartbeat', extra: 1 })).statusCode).toBe(400);
     expect((await post('not json', { 'content-type': 'text/plain' })).statusCode).toBe(400);
     expect((await post({ ...base('Unknown0123456789'), event: 'view_start' })).statusCode).toBe(404);
-    expect((await post({ ...base(pub.pid), event: 'error', error: 'x'.repeat(20_000) })).statusCode).toBe(
+    expect((await post({ ...base(pub.pid), event: 'error', error: 'x'.repeat(70_000) })).statusCode).toBe(
       413,
     );
+    // a batch: at most 100 events, one view's
+    const events = (n: number) => Array.from({ length: n }, (_, i) => ({ event: 'heartbeat', position: i }));
+    const batch = { viewId: 'view-0123456789', playbackId: pub.pid };
+    expect((await post({ ...batch, events: events(101) })).statusCode).toBe(400);
+    expect((await post({ ...batch, events: [] })).statusCode).toBe(400);
+    expect(
+      (await post({ ...batch, events: [{ event: 'heartbeat', position: 1, bogus: 1 }] })).statusCode,
+    ).toBe(400);
   });
 
   it('a signed video needs a valid token for aud v in the body', async () => {
@@ -87,6 +96,7 @@ describe('POST /v1/beacons', () => {
     const token = await mint('v');
     const ok = await post({ ...base(signed.pid), event: 'view_start', token });
     expect(ok.statusCode, ok.body).toBe(202);
+    await t.ctx.stats.ingest.flush();
     const rows = await new BeaconsRepository(t.ctx.db).forVideo(tenantId, signed.id);
     expect(rows).toHaveLength(1);
   });

@@ -73,6 +73,23 @@ export function runCacheSuite(name: string, factory: () => Promise<Cache>): void
       await a.delete('counter');
     });
 
+    it('keeps lists in order across clients: push, read the head, drop it', async () => {
+      expect(await a.listLength('list')).toBe(0);
+      expect(await a.listHead('list', 10)).toEqual([]);
+      expect(await a.listPush('list', ['1', '2'])).toBe(2);
+      expect(await b.listPush('list', ['3'])).toBe(3);
+      expect(await b.listPush('list', [])).toBe(3);
+      expect(await b.listHead('list', 2)).toEqual(['1', '2']);
+      expect(await a.listHead('list', 10)).toEqual(['1', '2', '3']);
+      await a.listDropHead('list', 2);
+      expect(await b.listHead('list', 10)).toEqual(['3']);
+      await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b).listPush('list', [`x${i}`])));
+      expect(await a.listLength('list')).toBe(51);
+      await b.listDropHead('list', 100);
+      expect(await a.listLength('list')).toBe(0);
+      expect(await a.get('list')).toBeNull();
+    });
+
     it('gives a counter with ttlMs a fixed window that later increments do not extend', async () => {
       expect(await a.incr('window', 1, { ttlMs: 150 })).toBe(1);
       await sleep(80);

@@ -16,6 +16,7 @@ interface LockEntry {
 /** The data behind one or more MemoryCache objects (shared when they use the same store name). */
 class MemoryStore {
   readonly entries = new Map<string, Entry>();
+  readonly lists = new Map<string, string[]>();
   readonly locks = new Map<string, LockEntry>();
   readonly fences = new Map<string, number>();
   readonly freed = new EventEmitter();
@@ -127,6 +128,30 @@ export class MemoryCache implements Cache {
     const existed = this.store.live(k) !== undefined;
     this.store.entries.delete(k);
     return existed;
+  }
+
+  async listPush(key: string, values: readonly string[]): Promise<number> {
+    const k = this.key(key);
+    const list = this.store.lists.get(k) ?? [];
+    this.store.lists.set(k, list);
+    for (const v of values) list.push(v);
+    return list.length;
+  }
+
+  async listHead(key: string, count: number): Promise<string[]> {
+    return (this.store.lists.get(this.key(key)) ?? []).slice(0, Math.max(0, count));
+  }
+
+  async listDropHead(key: string, count: number): Promise<void> {
+    const k = this.key(key);
+    const list = this.store.lists.get(k);
+    if (!list) return;
+    list.splice(0, Math.max(0, count));
+    if (list.length === 0) this.store.lists.delete(k);
+  }
+
+  async listLength(key: string): Promise<number> {
+    return this.store.lists.get(this.key(key))?.length ?? 0;
   }
 
   async incr(key: string, by = 1, opts: IncrOptions = {}): Promise<number> {

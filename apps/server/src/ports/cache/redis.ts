@@ -95,6 +95,25 @@ export class RedisCache implements Cache {
     return (await this.redis.del(this.key(key))) > 0;
   }
 
+  async listPush(key: string, values: readonly string[]): Promise<number> {
+    if (values.length === 0) return this.listLength(key);
+    return this.redis.rpush(this.key(key), ...values);
+  }
+
+  async listHead(key: string, count: number): Promise<string[]> {
+    if (count <= 0) return [];
+    return this.redis.lrange(this.key(key), 0, count - 1);
+  }
+
+  async listDropHead(key: string, count: number): Promise<void> {
+    if (count <= 0) return;
+    await this.redis.ltrim(this.key(key), count, -1);
+  }
+
+  async listLength(key: string): Promise<number> {
+    return this.redis.llen(this.key(key));
+  }
+
   async incr(key: string, by = 1, opts: IncrOptions = {}): Promise<number> {
     checkTtl(opts.ttlMs);
     if (!Number.isSafeInteger(by)) throw new RangeError('incr: by must be an integer');

@@ -46,6 +46,17 @@ export interface Cache {
   delete(key: string): Promise<boolean>;
   /** Adds `by` (default 1) to an integer counter, creating it at 0; returns the new value. */
   incr(key: string, by?: number, opts?: IncrOptions): Promise<number>;
+  /**
+   * Appends values to the list at `key` (created when missing); returns the list's new length. Lists never
+   * expire and are the cluster's durable buffers (e.g. player beacons waiting to be written).
+   */
+  listPush(key: string, values: readonly string[]): Promise<number>;
+  /** Up to `count` values from the head of the list, oldest first, without removing them. */
+  listHead(key: string, count: number): Promise<string[]>;
+  /** Removes `count` values from the head of the list (after they were read with listHead and handled). */
+  listDropHead(key: string, count: number): Promise<void>;
+  /** The list's length (0 when missing). */
+  listLength(key: string): Promise<number>;
   /** Null if the lock could not be taken within waitMs. */
   acquireLock(name: string, opts: LockOptions): Promise<Lock | null>;
   /**
