@@ -75,7 +75,7 @@ describe('delivery accounting on the stream role', () => {
       5000,
       'the flush',
     );
-    expect(rows.every((r) => r.tenant_id === t.id && /T\d\d:00:00\.000Z$/.test(r.period))).toBe(true);
+    expect(rows.every((r) => r.tenant_id === t.id && /T\d\d:\d\d:00\.000Z$/.test(r.period))).toBe(true);
     expect(rows.reduce((a, r) => a + Number(r.requests), 0) - base.requests).toBe(4);
     expect(rows.reduce((a, r) => a + Number(r.bytes), 0) - base.bytes).toBe(bytes);
 
@@ -116,4 +116,62 @@ describe('delivery accounting on the stream role', () => {
     ).toBe(200);
     await waitFor(async () => ((await fetch(segUrl)).status === 200 ? true : undefined), 5000, 'the unblock');
   }, 120_000);
+
+  it('two stream nodes count one video: the statistics add up exactly to the bytes the client received', async () => {
+    const templateId = await createTemplate(s.url, t.auth, {
+      name: 'd2',
+      renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+      hls: { segmentDuration: 1 },
+    });
+    const clip = await makeClip(path.join(dir, 'two.mp4'), { duration: 6 });
+    const v = await uploadUntilReady(s.url, t.auth, clip, { templateId }, 60_000);
+    // A second node with the stream role only, on the same database and storage.
+    const b = await startTestServer({
+      VOD_ROLES: 'stream',
+      VOD_DATA_DIR: s.dataDir,
+      VOD_DELIVERY_FLUSH_MS: '200',
+    });
+    try {
+      let received = 0;
+      const nodes = [s.url, b.url];
+      const playlist = await (await fetch(`${s.url}/hls/${v.playback.id}/240p/index.m3u8`)).text();
+      const segments = playlist.split('\n').filter((l) => l && !l.startsWith('#'));
+      expect(segments.length).toBeGreaterThanOrEqual(5);
+      for (const [i, seg] of segments.entries()) {
+        const url = new URL(seg, `${nodes[i % 2]}/hls/${v.playback.id}/240p/index.m3u8`).toString();
+        const res = await fetch(url);
+        expect(res.status, url).toBe(200);
+        received += (await res.arrayBuffer()).byteLength;
+      }
+      for (const node of nodes) {
+        const res = await fetch(`${node}/hls/${v.playback.id}/master.m3u8`);
+        expect(res.status).toBe(200);
+        received += (await res.arrayBuffer()).byteLength;
+        const part = await fetch(v.playback.mp4Urls['240p']!.replace(s.url, node), {
+          headers: { range: 'bytes=100-1099' },
+        });
+        expect(part.status).toBe(206);
+        received += (await part.arrayBuffer()).byteLength;
+      }
+      // The first playlist fetch above was delivered too.
+      received += Buffer.byteLength(playlist);
+      await Promise.all([s.ctx.delivery.flush(), b.ctx.delivery.flush()]);
+      await s.ctx.stats.runRollup();
+      const stats = await fetch(
+        `${s.url}/v1/stats/videos/${v.id}?granularity=minute&from=${new Date(Date.now() - 3_600_000).toISOString()}`,
+        { headers: t.auth },
+      );
+      expect(stats.status).toBe(200);
+      const body = (await stats.json()) as { totals: { deliveredBytes: number; requests: number } };
+      // The upload's own checks fetched nothing from the stream role: every byte counted is one received here.
+      expect(body.totals.deliveredBytes).toBe(received);
+      expect(body.totals.requests).toBe(segments.length + 5);
+      const usage = await fetch(`${s.url}/v1/stats/usage?granularity=hour`, { headers: t.auth });
+      const u = (await usage.json()) as { totals: { deliveredBytes: number; peakMbps: number } };
+      expect(u.totals.deliveredBytes).toBeGreaterThanOrEqual(received);
+      expect(u.totals.peakMbps).toBeGreaterThan(0);
+    } finally {
+      await b.close();
+    }
+  }, 150_000);
 });

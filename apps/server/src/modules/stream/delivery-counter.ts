@@ -10,11 +10,12 @@ interface Tally {
   requests: number;
 }
 
-/** The hour (UTC) a delivery belongs to, as an ISO string. */
-export const hourOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 13)}:00:00.000Z`;
+/** The minute (UTC) a delivery belongs to, as an ISO string. */
+export const minuteOf = (ms: number) => `${new Date(ms).toISOString().slice(0, 16)}:00.000Z`;
 
 /**
- * Counts bytes and requests served, per tenant, video and hour, in memory; flushes them to the database
+ * Counts bytes and requests served, per tenant, video and minute (the statistics roll-up makes hours and days
+ * of them, and the 5-minute peaks), in memory; flushes them to the database
  * every `flushMs` (at most 10 s by default) with one increment per row, never a write per request.
  * A failed flush keeps its counts for the next one, so nothing is lost while the database is away.
  */
@@ -33,7 +34,7 @@ export class DeliveryCounter {
   }
 
   count(tenantId: string, videoId: string, bytes: number, now = Date.now()): void {
-    const period = hourOf(now);
+    const period = minuteOf(now);
     const key = `${tenantId}:${videoId}:${period}`;
     const t = this.tallies.get(key);
     if (t) {
@@ -77,10 +78,15 @@ export class DeliveryCounter {
   }
 
   private async add(t: Tally): Promise<void> {
+    const updatedAt = new Date().toISOString();
     const update = () =>
       this.db.primary
         .updateTable('delivery_stats')
-        .set((eb) => ({ bytes: eb('bytes', '+', t.bytes), requests: eb('requests', '+', t.requests) }))
+        .set((eb) => ({
+          bytes: eb('bytes', '+', t.bytes),
+          requests: eb('requests', '+', t.requests),
+          updated_at: updatedAt,
+        }))
         .where('tenant_id', '=', t.tenantId)
         .where('video_id', '=', t.videoId)
         .where('period', '=', t.period)
@@ -95,6 +101,7 @@ export class DeliveryCounter {
           period: t.period,
           bytes: t.bytes,
           requests: t.requests,
+          updated_at: updatedAt,
         })
         .execute();
     } catch (err) {
