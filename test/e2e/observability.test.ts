@@ -122,6 +122,11 @@ describe('a running server, after an upload', () => {
     expect(value('vod_jobs_total', { name: 'video.process', outcome: 'completed' })).toBe(1);
     expect(value('vod_jobs_total', { name: 'video.chunk', outcome: 'completed' })).toBeGreaterThan(0);
     expect(value('vod_transcoded_seconds_total')).toBeGreaterThan(0);
+    // The 4 s clip's published generation: 4 s of output per rendition, audio included.
+    const usage = metrics.get('vod_transcode_usage_seconds_total') ?? [];
+    expect(usage.map((l) => l.rendition)).toContain('audio');
+    for (const l of usage) expect(Number(l.__value)).toBeCloseTo(4, 0);
+    expect(value('vod_views_in_progress')).toBe(0);
     expect(value('vod_video_time_to_seconds_count', { stage: 'ready' })).toBe(1);
     expect(value('vod_delivery_bytes_total')).toBeGreaterThan(0);
     expect(value('vod_registry_session', { registry: 'local', state: 'connected' })).toBe(1);
@@ -247,6 +252,9 @@ describe('the shipped dashboard and alert rules', () => {
       'vod_video_time_to_seconds_bucket',
       'vod_upload_received_bytes_total',
       'vod_webhook_deliveries_total',
+      'vod_webhook_delivery_failures_total',
+      'vod_transcode_usage_seconds_total',
+      'vod_views_in_progress',
       'vod_db_pool_connections',
       'vod_db_query_errors_total',
       'vod_registry_session',

@@ -179,6 +179,7 @@ export async function createContext(
       retry: config.webhookRetry,
       timeoutMs: config.webhookTimeoutMs,
       deliveries: metrics.webhookDeliveries,
+      failures: metrics.webhookFailures,
     });
     jobs.assertAllDefined(); // start-up fails when a job of the registry has no handler
     return {

@@ -50,10 +50,22 @@ export function createMetrics() {
     labelNames: ['rendition'] as const,
     registers: [registry],
   });
+  const transcodeUsage = new Counter({
+    name: 'vod_transcode_usage_seconds_total',
+    help: 'Seconds of output of published generations, per rendition (720p, …, audio): the transcode usage (transcode_usage rows), counted once per generation when it is published',
+    labelNames: ['rendition'] as const,
+    registers: [registry],
+  });
   const webhookDeliveries = new Counter({
     name: 'vod_webhook_deliveries_total',
     help: 'Webhook delivery attempts by outcome: succeeded, retrying (failed, retried later), failed (given up)',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const webhookFailures = new Counter({
+    name: 'vod_webhook_delivery_failures_total',
+    help: "Webhook delivery attempts that failed, by reason: the answer's status class (3xx: redirects are not followed, 4xx, 5xx, other), timeout, network, forbidden_address, bad_url",
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   const uploadBytes = new Counter({
@@ -86,7 +98,9 @@ export function createMetrics() {
     jitEncodes,
     jitWait,
     transcoded,
+    transcodeUsage,
     webhookDeliveries,
+    webhookFailures,
     uploadBytes,
     deliveryBytes,
   };

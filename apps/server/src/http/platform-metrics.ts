@@ -12,9 +12,12 @@ export interface PlatformSources {
   /** The queue class a job name runs in (jobs/registry.ts). */
   queueOf(name: string): QueueClass | undefined;
   registry: Pick<ServiceRegistry, 'kind' | 'state'>;
-  db: Pick<Database, 'stats'>;
+  db: Pick<Database, 'stats' | 'read'>;
   dataDir: string;
 }
+
+/** A view whose last beacon is older than this is not counted as in progress. */
+export const VIEW_IN_PROGRESS_MS = 2 * 60_000;
 
 const REGISTRY_STATES = ['connecting', 'connected', 'disconnected', 'expired', 'closed'] as const;
 const JOB_OUTCOMES = ['completed', 'failed', 'retried', 'cancelled'] as const;
@@ -26,7 +29,10 @@ const JOB_OUTCOMES = ['completed', 'failed', 'retried', 'cancelled'] as const;
  */
 export function registerPlatformMetrics(metrics: Metrics, s: PlatformSources): void {
   const registers = [metrics.registry];
-  if (s.roles.includes('monitor')) queueDepth(registers, s);
+  if (s.roles.includes('monitor')) {
+    queueDepth(registers, s);
+    viewsInProgress(registers, s);
+  }
   if (s.roles.includes('worker'))
     new Counter({
       name: 'vod_jobs_total',
@@ -93,6 +99,34 @@ export function registerPlatformMetrics(metrics: Metrics, s: PlatformSources): v
     async collect() {
       const d = await disk();
       if (d) this.set(d.size);
+    },
+  });
+}
+
+/**
+ * Views open now (store-wide, one answer per cluster: monitor nodes): views not closed whose last beacon
+ * came within VIEW_IN_PROGRESS_MS. Counted from stats_views, which the statistics roll-up fills, so it
+ * trails the beacons by the roll-up's interval.
+ */
+function viewsInProgress(registers: Metrics['registry'][], s: PlatformSources): void {
+  new Gauge({
+    name: 'vod_views_in_progress',
+    help: 'Views in progress (store-wide, exported by monitor nodes): not ended, with a beacon within the last 2 minutes, as of the last statistics roll-up',
+    registers,
+    async collect() {
+      const since = new Date(Date.now() - VIEW_IN_PROGRESS_MS).toISOString();
+      const row = await s.db
+        .read((k) =>
+          k
+            .selectFrom('stats_views')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('closed', '=', 0)
+            .where('last_event_at', '>=', since)
+            .executeTakeFirst(),
+        )
+        .catch(() => undefined);
+      // An unreachable database leaves the last value (the scrape still answers).
+      if (row) this.set(Number(row.n));
     },
   });
 }

@@ -128,6 +128,27 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
 
     const row = await s.ctx.videos.repo.find(t.id, videoId);
     const prefix = `${t.id}/${videoId}/${row!.published_generation}`;
+    // Usage: the bytes of every object of the published generation, and 9 s per rendition, audio too.
+    const listed = await s.ctx.ports.storage.list(`${prefix}/`);
+    expect(listed.nextCursor).toBeNull();
+    expect(Number(row!.output_bytes)).toBe(listed.items.reduce((a, i) => a + i.size, 0));
+    expect(Number(row!.output_bytes)).toBeGreaterThan(10_000);
+    const usage = async () =>
+      (
+        await s.ctx.db.primary
+          .selectFrom('transcode_usage')
+          .selectAll()
+          .where('video_id', '=', videoId)
+          .orderBy('generation')
+          .orderBy('rendition')
+          .execute()
+      ).map((u) => [u.generation, u.rendition, Number(u.seconds), u.tenant_id]);
+    expect(await usage()).toEqual(
+      ['240p', '360p', 'audio'].map((r) => [row!.published_generation, r, v.duration, t.id]),
+    );
+    expect(metrics).toMatch(
+      new RegExp(`vod_transcode_usage_seconds_total\\{rendition="audio"\\} ${v.duration}\n`),
+    );
     const master = (await readObject(s, `${prefix}/hls/master.m3u8`)).toString();
     expect(master).toMatch(/#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aud".*URI="[0-9A-Z]{26}\/audio\/index.m3u8"/);
     expect(master).toMatch(
@@ -266,6 +287,11 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       'the retranscoded generation',
     );
     expect(again.hls_key).toBeTruthy();
+    // Transcoded again: the new generation's usage beside the first's.
+    expect((await usage()).map((u) => [u[0], u[1]])).toEqual([
+      ...['240p', '360p', 'audio'].map((r) => [oldGen, r]),
+      ...['240p', '360p', 'audio'].map((r) => [again.published_generation, r]),
+    ]);
     await waitFor(
       async () =>
         (await s.ctx.ports.storage.list(`${t.id}/${videoId}/${oldGen}/`)).items.length === 0

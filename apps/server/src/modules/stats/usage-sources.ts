@@ -130,7 +130,8 @@ export async function transcodedSeconds(
   const byTenant: Record<string, TranscodedSeconds> = {};
   for (const r of rows) {
     const s = num(r.seconds);
-    const t = (byTenant[r.tenant_id] ??= { total: 0, byRendition: {} });
+    const t = byTenant[r.tenant_id] ?? { total: 0, byRendition: {} };
+    byTenant[r.tenant_id] = t;
     for (const into of [all, t]) {
       into.total += s;
       into.byRendition[r.rendition] = (into.byRendition[r.rendition] ?? 0) + s;

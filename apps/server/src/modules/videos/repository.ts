@@ -197,7 +197,12 @@ export class VideoRepository {
     await this.update(tenantId, id, { outputs: JSON.stringify(outputs), updated_at: nowIso() });
   }
 
-  /** One update switches players to a complete generation (the status is set apart: see setStatus). */
+  /**
+   * One update switches players to a complete generation (the status is set apart: see setStatus), with
+   * the bytes of its outputs; in the same transaction its usage, one `transcode_usage` row per rendition.
+   * A retried publish writes the same rows again: they are ignored (primary key video, generation,
+   * rendition). Returns the usage rows this call inserted (none on a retry), for the metrics.
+   */
   async publishGeneration(
     tenantId: string,
     id: string,
@@ -209,19 +214,49 @@ export class VideoRepository {
       renditions: Array<Record<string, unknown>>;
       playableAt: string;
       at: string;
+      /** Bytes of the generation's objects (every key under its prefix). */
+      outputBytes?: number;
+      /** Seconds of output per rendition (`720p`, `audio`). */
+      usage?: Array<{ rendition: string; seconds: number }>;
     },
-  ): Promise<void> {
-    await this.update(tenantId, id, {
-      published_generation: p.generation,
-      // The published generation keeps its own key while a later retranscode makes another.
-      published_hls_key: p.hlsKey,
-      outputs: JSON.stringify(p.outputs),
-      renditions: JSON.stringify(p.renditions),
-      progress: 1,
-      playable: 1,
-      playable_at: p.playableAt,
-      ready_at: p.at,
-      updated_at: p.at,
+  ): Promise<Array<{ rendition: string; seconds: number }>> {
+    return this.db.primary.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('videos')
+        .set({
+          published_generation: p.generation,
+          // The published generation keeps its own key while a later retranscode makes another.
+          published_hls_key: p.hlsKey,
+          outputs: JSON.stringify(p.outputs),
+          renditions: JSON.stringify(p.renditions),
+          progress: 1,
+          playable: 1,
+          playable_at: p.playableAt,
+          ready_at: p.at,
+          updated_at: p.at,
+          ...(p.outputBytes === undefined ? {} : { output_bytes: p.outputBytes }),
+        })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .execute();
+      const inserted: Array<{ rendition: string; seconds: number }> = [];
+      // One statement per rendition (a handful): each tells whether it inserted its row.
+      for (const u of p.usage ?? []) {
+        const insert = trx.insertInto('transcode_usage').values({
+          video_id: id,
+          generation: p.generation,
+          rendition: u.rendition,
+          tenant_id: tenantId,
+          seconds: u.seconds,
+          created_at: p.at,
+        });
+        const r = await (this.db.dialect === 'mysql'
+          ? insert.ignore()
+          : insert.onConflict((oc) => oc.doNothing())
+        ).executeTakeFirst();
+        if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) inserted.push(u);
+      }
+      return inserted;
     });
   }
 

@@ -23,6 +23,7 @@ export interface WebhookSetup {
   timeoutMs?: number;
   lookup?: LookupFn;
   deliveries?: WebhookServiceDeps['deliveries'];
+  failures?: WebhookServiceDeps['failures'];
 }
 
 /** Defines the delivery job on the queue (every process that may run the worker role needs it). */
@@ -47,6 +48,7 @@ export function setupWebhooks(s: WebhookSetup): WebhookService {
     timeoutMs: s.timeoutMs,
     lookup: s.lookup,
     deliveries: s.deliveries,
+    failures: s.failures,
   });
   defineWebhookJobs(s.queue, webhooks);
   s.events.on((event) => webhooks.fanOut(event));

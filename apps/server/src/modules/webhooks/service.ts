@@ -12,6 +12,7 @@ import type { WebhookRepository } from './repository';
 import {
   checkEndpointUrl,
   DeliveryError,
+  type DeliveryErrorCode,
   type LookupFn,
   newSecret,
   type PostResult,
@@ -57,6 +58,19 @@ export interface WebhookServiceDeps {
   lookup?: LookupFn;
   /** Counts delivery attempts by outcome (vod_webhook_deliveries_total). */
   deliveries?: { inc(labels: { outcome: string }): void };
+  /** Counts failed attempts by reason (vod_webhook_delivery_failures_total; see failureReason). */
+  failures?: { inc(labels: { reason: string }): void };
+}
+
+/**
+ * Why an attempt failed, a bounded label: the status class of the answer (`3xx`: redirects are not
+ * followed, `4xx`, `5xx`, `other`), or the DeliveryError code when no answer came (`timeout`, `network`,
+ * `forbidden_address`, `bad_url`).
+ */
+export function failureReason(o: { result?: PostResult; code?: DeliveryErrorCode }): string {
+  if (o.code) return o.code;
+  const status = o.result?.status ?? 0;
+  return status >= 300 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
 export function webhookView(row: WebhooksTable) {
@@ -93,6 +107,8 @@ interface Outcome {
   permanent: boolean;
   result?: PostResult;
   error?: string;
+  /** Why no answer came (no result). */
+  code?: DeliveryErrorCode;
   durationMs: number;
 }
 
@@ -106,9 +122,11 @@ export class WebhookService {
   private readonly allowHosts: readonly string[];
   private readonly lookup: LookupFn | undefined;
   private readonly deliveryCount: WebhookServiceDeps['deliveries'];
+  private readonly failureCount: WebhookServiceDeps['failures'];
 
   constructor(d: WebhookServiceDeps) {
     this.deliveryCount = d.deliveries;
+    this.failureCount = d.failures;
     this.repo = d.repo;
     this.box = d.box;
     this.jobs = new Jobs(d.queue);
@@ -248,6 +266,7 @@ export class WebhookService {
     const last = attempt >= this.retry.attempts;
     const status = outcome.ok ? 'succeeded' : outcome.permanent || last ? 'failed' : 'retrying';
     this.deliveryCount?.inc({ outcome: status });
+    if (!outcome.ok) this.failureCount?.inc({ reason: failureReason(outcome) });
     const next =
       status === 'retrying' ? new Date(Date.now() + retryDelay(this.retry, attempt)).toISOString() : null;
     // A deleted endpoint keeps no log: do not write one for an attempt that raced its deletion.
@@ -295,7 +314,13 @@ export class WebhookService {
       return { ok, permanent: false, result, error, durationMs: result.durationMs };
     } catch (err) {
       if (!(err instanceof DeliveryError)) throw err; // aborted (job cancelled or stopping): the queue decides
-      return { ok: false, permanent: err.permanent, error: err.message, durationMs: Date.now() - started };
+      return {
+        ok: false,
+        permanent: err.permanent,
+        error: err.message,
+        code: err.code,
+        durationMs: Date.now() - started,
+      };
     }
   }
 

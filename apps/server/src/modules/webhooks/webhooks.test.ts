@@ -93,6 +93,7 @@ describe('webhooks', () => {
   const mended = new Set<string>();
   let receiver: http.Server;
   let port = 0;
+  let closedPort = 0;
   let base = '';
   let s: TestServer;
   let hooks: WebhookService;
@@ -153,6 +154,11 @@ describe('webhooks', () => {
         } else if (path.startsWith('/fail/')) {
           res.writeHead(500, { 'content-type': 'text/plain' });
           res.end('x'.repeat(10_000)); // more than the log keeps
+        } else if (path.startsWith('/status/')) {
+          res.writeHead(Number(path.split('/')[2]), { 'content-type': 'text/plain' });
+          res.end('as asked');
+        } else if (path.startsWith('/hang/')) {
+          // Never answers: the delivery times out (the socket closes with the receiver).
         } else if (path.startsWith('/redirect/')) {
           res.writeHead(302, { location: `${base}/redirect-target${path}` });
           res.end();
@@ -166,7 +172,16 @@ describe('webhooks', () => {
     port = (receiver.address() as AddressInfo).port;
     base = `http://127.0.0.1:${port}`;
 
-    const env: Record<string, string> = { VOD_FETCH_ALLOW_HOSTS: `127.0.0.1:${port}` };
+    // A port nothing listens on (allow-listed too): deliveries there fail with a network error.
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    closedPort = (closed.address() as AddressInfo).port;
+    await new Promise((r) => closed.close(r));
+    const env: Record<string, string> = {
+      VOD_FETCH_ALLOW_HOSTS: `127.0.0.1:${port},127.0.0.1:${closedPort}`,
+      // Short, for the delivery that times out (the receiver answers everything else at once).
+      VOD_WEBHOOK_TIMEOUT_MS: '1500',
+    };
     if (configKnows('VOD_WEBHOOK_RETRY_BASE_MS')) {
       env.VOD_WEBHOOK_RETRY_BASE_MS = String(FAST_RETRY.baseMs);
       env.VOD_WEBHOOK_RETRY_MAX_MS = String(FAST_RETRY.maxMs);
@@ -490,6 +505,43 @@ describe('webhooks', () => {
     expect(log[0]).toMatchObject({ attempt: 1, status: 'failed', responseStatus: null });
     expect(log[0]!.error).toMatch(/10\.0\.0\.1 is a private address/);
     await api('DELETE', `/v1/webhooks/${id}`, a);
+  });
+
+  it('counts failed attempts on /metrics by reason: status class, network, timeout', async () => {
+    const failures = async () => {
+      const text = await (await fetch(`${s.url}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^vod_webhook_delivery_failures_total\{reason="(\w+)"\} (\d+)$/gm))
+        out[m[1]!] = Number(m[2]);
+      return out;
+    };
+    // A tenant of its own: no other test's endpoint receives these events.
+    const c = await s.tenant('hooks-metrics');
+    const before = await failures();
+    const given = async (url: string) => {
+      const res = await api('POST', '/v1/webhooks', c, { url, events: ['video.ready'] });
+      expect(res.status, res.body).toBe(201);
+      const hook = res.json() as { id: string };
+      const ev = await s.ctx.events.emit(c.id, 'video.ready', null, { id: 'V9' });
+      await waitFor(
+        async () =>
+          (await s.ctx.ports.queue.getJob(`wh.${hook.id}.${ev.id}`))?.state === 'failed' ? true : undefined,
+        30_000,
+        `the last attempt to ${url}`,
+      );
+      await api('DELETE', `/v1/webhooks/${hook.id}`, c);
+    };
+    await given(`${base}/status/404`);
+    await given(`http://127.0.0.1:${closedPort}/hook`);
+    await given(`${base}/hang/1`);
+    const after = await failures();
+    const delta = (reason: string) => (after[reason] ?? 0) - (before[reason] ?? 0);
+    // Every attempt of each (nothing else in this suite answers 4xx, refuses a connection or hangs).
+    expect([delta('4xx'), delta('network'), delta('timeout')]).toEqual([
+      hooks.retry.attempts,
+      hooks.retry.attempts,
+      hooks.retry.attempts,
+    ]);
   });
 
   it('ends a deleted endpoint\u2019s pending deliveries quietly', async () => {

@@ -47,7 +47,9 @@ export function definePublishStep(d: PipelineDeps): void {
           sealedKeyOf(row, generation) !== null,
           sizes,
         );
-        await publishRow(d, row, plan, { mp4s, storyboard }, ctx);
+        // Every object of the generation is written now (segments, playlists, MP4s, images): its bytes.
+        const outputBytes = await generationBytes(d, row, plan);
+        await publishRow(d, row, plan, { mp4s, storyboard, outputBytes }, ctx);
         return { published: generation };
       } finally {
         await rm(dir, { recursive: true, force: true });
@@ -71,6 +73,30 @@ async function measureSizes(d: PipelineDeps, row: VideosTable, plan: VideoPlan) 
     cursor = page.nextCursor;
   }
   return sizes;
+}
+
+/** Bytes of every object under the generation's prefix (one listing). */
+async function generationBytes(d: PipelineDeps, row: VideosTable, plan: VideoPlan): Promise<number> {
+  let total = 0;
+  for (let cursor: string | null | undefined; cursor !== null; ) {
+    const page = await d.storage.list(`${generationPrefix(row.tenant_id, row.id, plan.generation)}/`, {
+      cursor,
+    });
+    for (const item of page.items) total += item.size;
+    cursor = page.nextCursor;
+  }
+  return total;
+}
+
+/**
+ * The usage of a generation: the output's duration for each rendition of its ladder, the audio-only one
+ * (`audio`) included when the video has sound.
+ */
+export function transcodeUsageOf(plan: VideoPlan): Array<{ rendition: string; seconds: number }> {
+  const seconds = plan.durationSec;
+  const names = plan.ladder.renditions.map((r) => r.name);
+  if (plan.ladder.audio) names.push(AUDIO_RENDITION);
+  return names.map((rendition) => ({ rendition, seconds }));
 }
 
 /** The rendition the storyboard is cut from: the smallest. */
@@ -171,7 +197,7 @@ async function publishRow(
   d: PipelineDeps,
   row: VideosTable,
   plan: VideoPlan,
-  made: { mp4s: Record<string, string>; storyboard: Record<string, unknown> | null },
+  made: { mp4s: Record<string, string>; storyboard: Record<string, unknown> | null; outputBytes: number },
   ctx: JobContext,
 ): Promise<void> {
   const { tenant_id: tenantId, id: videoId } = row;
@@ -181,7 +207,7 @@ async function publishRow(
   const previous = row.published_generation;
   const at = nowIso();
   const renditions = JSON.parse(row.renditions) as Array<Record<string, unknown>>;
-  await d.videos.repo.publishGeneration(tenantId, videoId, {
+  const usage = await d.videos.repo.publishGeneration(tenantId, videoId, {
     generation,
     hlsKey: sealedKeyOf(row, generation),
     outputs: {
@@ -192,7 +218,11 @@ async function publishRow(
     renditions: renditions.map((r) => ({ ...r, status: 'ready' })),
     playableAt: row.playable_at ?? at,
     at,
+    outputBytes: made.outputBytes,
+    usage: transcodeUsageOf(plan),
   });
+  // Counted once per generation: a retried publish inserts no row and counts nothing.
+  for (const u of usage) d.metrics?.transcodeUsage.inc({ rendition: u.rendition }, u.seconds);
   await d.videos.setStatus(tenantId, videoId, 'ready');
   const fresh = await d.videos.repo.find(tenantId, videoId);
   if (row.playable !== 1) await d.events.emit(tenantId, 'video.playable', videoId, { id: videoId });
