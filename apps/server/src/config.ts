@@ -331,18 +331,7 @@ function toConfig(c: EnvSettings): Config {
     webhookTimeoutMs: c.VOD_WEBHOOK_TIMEOUT_MS,
     monitorRetentionHours: c.VOD_MONITOR_RETENTION_HOURS,
     auditRetentionDays: c.VOD_AUDIT_RETENTION_DAYS,
-    stats: {
-      beaconFlushMs: c.VOD_BEACON_FLUSH_MS,
-      beaconBufferMax: c.VOD_BEACON_BUFFER_MAX,
-      rollupIntervalMs: c.VOD_STATS_ROLLUP_INTERVAL_MS,
-      viewTimeoutMs: c.VOD_STATS_VIEW_TIMEOUT_SEC * 1000,
-      retentionDays: {
-        raw: c.VOD_STATS_RAW_RETENTION_DAYS,
-        minute: c.VOD_STATS_MINUTE_RETENTION_DAYS,
-        hour: c.VOD_STATS_HOUR_RETENTION_DAYS,
-        day: c.VOD_STATS_DAY_RETENTION_DAYS,
-      },
-    },
+    stats: statsConfig(c),
     session: { idleTtlMs: c.VOD_SESSION_IDLE_TTL * 1000, maxAgeMs: c.VOD_SESSION_MAX_AGE * 1000 },
     login: {
       maxPerAccount: c.VOD_LOGIN_MAX_FAILURES_PER_ACCOUNT,
@@ -373,4 +362,20 @@ function splitList(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** The statistics settings (modules/stats). */
+function statsConfig(c: EnvSettings): Config['stats'] {
+  return {
+    beaconFlushMs: c.VOD_BEACON_FLUSH_MS,
+    beaconBufferMax: c.VOD_BEACON_BUFFER_MAX,
+    rollupIntervalMs: c.VOD_STATS_ROLLUP_INTERVAL_MS,
+    viewTimeoutMs: c.VOD_STATS_VIEW_TIMEOUT_SEC * 1000,
+    retentionDays: {
+      raw: c.VOD_STATS_RAW_RETENTION_DAYS,
+      minute: c.VOD_STATS_MINUTE_RETENTION_DAYS,
+      hour: c.VOD_STATS_HOUR_RETENTION_DAYS,
+      day: c.VOD_STATS_DAY_RETENTION_DAYS,
+    },
+  };
 }

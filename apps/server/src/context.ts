@@ -26,7 +26,7 @@ import { SourceCache } from './modules/pipeline/sources';
 import { mediaService, monitorService } from './modules/rpc/contracts';
 import { Rpc } from './modules/rpc/rpc';
 import { CallStats } from './modules/rpc/stats';
-import { createStats, defineStatsJobs, type StatsService } from './modules/stats';
+import { createStats, type StatsService } from './modules/stats';
 import { DeliveryCounter } from './modules/stream/delivery-counter';
 import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
@@ -165,9 +165,7 @@ export async function createContext(
     const monitor = new MonitorService(db, log);
     const audit = new AuditService(db, log, { metrics: metrics.registry });
     closers.push(() => audit.close());
-    const stats = createStats({ config, db, cache, log });
-    closers.push(() => stats.ingest.close());
-    defineStatsJobs(jobs, stats);
+    const stats = createStats({ config, db, cache, log, jobs, closers });
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const webhooks = setupWebhooks({
       db,

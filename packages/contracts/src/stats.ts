@@ -120,7 +120,7 @@ export const BreakdownDimension = z.enum(['browser', 'os', 'device', 'rendition'
 export const BreakdownQuery = z
   .object({
     ...range,
-    by: BreakdownDimension.describe(
+    by: BreakdownDimension.default('browser').describe(
       '`referrer`: the host of the page the player ran in. There is no country or city: no GeoIP database ships with vodcloud',
     ),
     videoId: Id.optional().describe("One video's views; default: every video of the tenant"),

@@ -36,6 +36,8 @@ export interface RouteDoc {
   wildcard?: string;
   /** Errors may also be text/plain (tus protocol errors, which tus clients read). */
   plainErrors?: boolean;
+  /** The 200 response is also text/csv (`?format=csv`), beside its JSON schema. */
+  csv?: boolean;
 }
 
 declare module 'fastify' {
@@ -76,6 +78,10 @@ export const TAGS = [
   { name: 'beacons', description: 'Quality-of-experience events sent by players' },
   { name: 'webhooks', description: 'Webhook endpoints and their deliveries (Standard Webhooks signatures)' },
   { name: 'audit', description: 'The audit log of write and admin requests' },
+  {
+    name: 'statistics',
+    description: 'Views, quality of experience and usage, rolled up per minute, hour and day',
+  },
   { name: 'cluster', description: 'Cluster, call statistics and alerts (platform admin key)' },
 ] as const;
 
@@ -246,6 +252,14 @@ export function routeTransform(config: Config) {
             }
           : { type: 'null' }),
         ...(r.headers ? { headers: paramsObject(r.headers).properties } : {}),
+      };
+    if (doc?.csv && response['200'])
+      response['200'] = {
+        description: 'OK',
+        content: {
+          'application/json': { schema: response['200'] },
+          'text/csv': { schema: { type: 'string', description: 'RFC 4180, a header line first' } },
+        },
       };
     const route = input.route as RouteOptions;
     const access = (route.config as { access?: string } | undefined)?.access ?? 'public';

@@ -33,6 +33,7 @@ function view(tenantId: string, lastEventAgoMs: number, closed: 0 | 1): StatsVie
     os: null,
     device: null,
     viewer_hash: null,
+    referrer_host: null,
     updated_at: last,
   };
 }

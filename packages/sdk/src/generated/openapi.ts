@@ -807,6 +807,116 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/stats/videos/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * A video's views, viewers, watch time, startup, rebuffering, errors and delivery
+     * @description Totals over the range and a series with one point per period (zeros included). Views count in the period they started; figures are up to one roll-up interval (a minute) behind the beacons. `?format=csv` answers the series (or rows) as text/csv, one line per period.
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getVideoStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/stats/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's usage: storage, delivery, peak rate, transcoded seconds, uploads and imports
+     * @description Totals and a series with one point per period. `?format=csv` answers the series (or rows) as text/csv, one line per period.
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getUsageStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/stats/top-videos': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's videos with the most views, watch time or delivered bytes
+     * @description Whole hours (whole days for ranges of a week or more). `?format=csv` answers the series (or rows) as text/csv, one line per period.
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getTopVideos'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/stats/breakdown': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Views by browser, operating system, device, rendition or referring host
+     * @description From the views (kept `VOD_STATS_HOUR_RETENTION_DAYS`). No location by country: no GeoIP database ships with vodcloud. `?format=csv` answers the series (or rows) as text/csv, one line per period.
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getStatsBreakdown'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/admin/usage': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Every tenant's usage over the range (platform admin)
+     * @description Whole hours (whole days for ranges of two days or more). `?format=csv` answers the series (or rows) as text/csv, one line per period.
+     *
+     *     Needs the platform admin key, or a session of a platform admin.
+     */
+    get: operations['getPlatformUsage'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/signing-keys': {
     parameters: {
       query?: never;
@@ -1425,8 +1535,8 @@ export interface paths {
     get?: never;
     put?: never;
     /**
-     * A quality-of-experience event from a player
-     * @description Public: authorised by the playback id and, for a signed video, its playback token (aud v) in the body. JSON sent as application/json or text/plain (navigator.sendBeacon), at most 8 KiB.
+     * Quality-of-experience events from a player: a batch of one view's events
+     * @description Public: authorised by the playback id and, for a signed video, its playback token (aud v) in the body. JSON sent as application/json or text/plain (navigator.sendBeacon), at most 64 KiB and 100 events. The single-event body of the first version ({event, viewId, playbackId, position, …}) is accepted too. 503 with Retry-After when the buffer is full (the database has been away long).
      */
     post: operations['sendBeacon'];
     delete?: never;
@@ -1745,6 +1855,128 @@ export interface components {
       allowNoReferrer: boolean;
       /** Format: date-time */
       updatedAt: string;
+    };
+    VideoStatsPoint: {
+      /** Format: date-time */
+      time: string;
+      /** @description Views started in the period that played */
+      views: number;
+      /** @description Distinct viewers (salted daily hash of address + user agent): per day at most, so over several days a viewer counts once per day */
+      uniqueViewers: number;
+      /** @description Seconds played (not wall time) */
+      watchSeconds: number;
+      /** @description Median startup time: play intent to first frame (±2.5 %) */
+      startupMsP50: number | null;
+      startupMsP95: number | null;
+      rebufferCount: number;
+      rebufferSeconds: number;
+      /** @description Rebuffering time / (watch time + rebuffering time) */
+      rebufferRatio: number;
+      /** @description Playback errors reported, in views that played or not */
+      errors: number;
+      /** @description Bytes served by the stream role */
+      deliveredBytes: number;
+      /** @description Requests served by the stream role */
+      requests: number;
+    };
+    VideoStats: {
+      videoId: string;
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {string} */
+      granularity: 'minute' | 'hour' | 'day';
+      totals: {
+        /** @description Views started in the period that played */
+        views: number;
+        /** @description Distinct viewers (salted daily hash of address + user agent): per day at most, so over several days a viewer counts once per day */
+        uniqueViewers: number;
+        /** @description Seconds played (not wall time) */
+        watchSeconds: number;
+        /** @description Median startup time: play intent to first frame (±2.5 %) */
+        startupMsP50: number | null;
+        startupMsP95: number | null;
+        rebufferCount: number;
+        rebufferSeconds: number;
+        /** @description Rebuffering time / (watch time + rebuffering time) */
+        rebufferRatio: number;
+        /** @description Playback errors reported, in views that played or not */
+        errors: number;
+        /** @description Bytes served by the stream role */
+        deliveredBytes: number;
+        /** @description Requests served by the stream role */
+        requests: number;
+      };
+      series: components['schemas']['VideoStatsPoint'][];
+    };
+    UsagePoint: {
+      /** Format: date-time */
+      time: string;
+      /** @description Bytes stored (sources + outputs) as measured that day; totals: the last measurement in the range */
+      storageBytes: number | null;
+      deliveredBytes: number;
+      requests: number;
+      /** @description The highest 5-minute average delivery rate (a minute: its own average) */
+      peakMbps: number;
+      /** @description Seconds of output encoded, summed over renditions */
+      transcodedSeconds: number;
+      uploads: number;
+      imports: number;
+    };
+    UsageStats: {
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @enum {string} */
+      granularity: 'minute' | 'hour' | 'day';
+      totals: {
+        /** @description Bytes stored (sources + outputs) as measured that day; totals: the last measurement in the range */
+        storageBytes: number | null;
+        deliveredBytes: number;
+        requests: number;
+        /** @description The highest 5-minute average delivery rate (a minute: its own average) */
+        peakMbps: number;
+        /** @description Seconds of output encoded, summed over renditions */
+        transcodedSeconds: number;
+        uploads: number;
+        imports: number;
+        transcodedSecondsByRendition: {
+          [key: string]: number;
+        };
+      };
+      series: components['schemas']['UsagePoint'][];
+    };
+    TopVideo: {
+      videoId: string;
+      title: string | null;
+      views: number;
+      watchSeconds: number;
+      deliveredBytes: number;
+    };
+    BreakdownRow: {
+      /** @description null: unknown */
+      value: string | null;
+      views: number;
+      watchSeconds: number;
+      rebufferRatio: number;
+      errors: number;
+    };
+    TenantUsage: {
+      tenantId: string;
+      tenantName: string;
+      views: number;
+      /** @description Bytes stored (sources + outputs) as measured that day; totals: the last measurement in the range */
+      storageBytes: number | null;
+      deliveredBytes: number;
+      requests: number;
+      /** @description The highest 5-minute average delivery rate (a minute: its own average) */
+      peakMbps: number;
+      /** @description Seconds of output encoded, summed over renditions */
+      transcodedSeconds: number;
+      uploads: number;
+      imports: number;
     };
     Template: {
       id: string;
@@ -6574,6 +6806,424 @@ export interface operations {
       };
     };
   };
+  getVideoStats: {
+    parameters: {
+      query?: {
+        /** @description Start (inclusive), rounded down to the granularity; default: `to` minus 24 hours */
+        from?: string;
+        /** @description End (exclusive), rounded up to the granularity; default: now */
+        to?: string;
+        /** @description `csv`: the series (or rows) as text/csv */
+        format?: 'json' | 'csv';
+        /** @description Default by the range: minute up to 3 hours, hour up to 7 days, else day. At most 1,500 periods. */
+        granularity?: 'minute' | 'hour' | 'day';
+      };
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['VideoStats'];
+          'text/csv': string;
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getUsageStats: {
+    parameters: {
+      query?: {
+        /** @description Start (inclusive), rounded down to the granularity; default: `to` minus 24 hours */
+        from?: string;
+        /** @description End (exclusive), rounded up to the granularity; default: now */
+        to?: string;
+        /** @description `csv`: the series (or rows) as text/csv */
+        format?: 'json' | 'csv';
+        /** @description Default by the range: minute up to 3 hours, hour up to 7 days, else day. At most 1,500 periods. */
+        granularity?: 'minute' | 'hour' | 'day';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['UsageStats'];
+          'text/csv': string;
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getTopVideos: {
+    parameters: {
+      query?: {
+        /** @description Start (inclusive), rounded down to the granularity; default: `to` minus 24 hours */
+        from?: string;
+        /** @description End (exclusive), rounded up to the granularity; default: now */
+        to?: string;
+        /** @description `csv`: the series (or rows) as text/csv */
+        format?: 'json' | 'csv';
+        metric?: 'views' | 'watchSeconds' | 'deliveredBytes';
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            metric: string;
+            data: components['schemas']['TopVideo'][];
+          };
+          'text/csv': string;
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getStatsBreakdown: {
+    parameters: {
+      query?: {
+        /** @description Start (inclusive), rounded down to the granularity; default: `to` minus 24 hours */
+        from?: string;
+        /** @description End (exclusive), rounded up to the granularity; default: now */
+        to?: string;
+        /** @description `csv`: the series (or rows) as text/csv */
+        format?: 'json' | 'csv';
+        /** @description `referrer`: the host of the page the player ran in. There is no country or city: no GeoIP database ships with vodcloud */
+        by?: 'browser' | 'os' | 'device' | 'rendition' | 'referrer';
+        /** @description One video's views; default: every video of the tenant */
+        videoId?: string;
+        limit?: number;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @enum {string} */
+            by: 'browser' | 'os' | 'device' | 'rendition' | 'referrer';
+            data: components['schemas']['BreakdownRow'][];
+          };
+          'text/csv': string;
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getPlatformUsage: {
+    parameters: {
+      query?: {
+        /** @description Start (inclusive), rounded down to the granularity; default: `to` minus 24 hours */
+        from?: string;
+        /** @description End (exclusive), rounded up to the granularity; default: now */
+        to?: string;
+        /** @description `csv`: the series (or rows) as text/csv */
+        format?: 'json' | 'csv';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description OK */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            data: components['schemas']['TenantUsage'][];
+          };
+          'text/csv': string;
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
   listSigningKeys: {
     parameters: {
       query?: {
@@ -9881,40 +10531,72 @@ export interface operations {
     requestBody: {
       content: {
         'application/json': {
-          /** @enum {string} */
-          event:
-            | 'view_start'
-            | 'playing'
-            | 'heartbeat'
-            | 'rebuffer_start'
-            | 'rebuffer_end'
-            | 'error'
-            | 'view_end';
-          viewId: string;
           playbackId: string;
-          position: number;
-          startupMs?: number;
-          watchedSec?: number;
-          error?: string;
+          viewId: string;
+          /** @description The playback token (aud v) of a signed video */
           token?: string;
+          /** @description When the batch was sent (the player's clock): corrects its clock */
+          sentAt?: number;
+          events: {
+            /** @enum {string} */
+            event:
+              | 'view_start'
+              | 'playing'
+              | 'heartbeat'
+              | 'rebuffer_start'
+              | 'rebuffer_end'
+              | 'rendition_change'
+              | 'error'
+              | 'view_end';
+            /** @description When it happened (the player's clock, epoch ms) */
+            at?: number;
+            /** @description Its number within the view, from 0 */
+            seq?: number;
+            position: number;
+            /** @description playing: from play intent to the first frame */
+            startupMs?: number;
+            /** @description Seconds played since the previous report (not wall time; seeks and pauses excluded) */
+            watchedSec?: number;
+            /** @description rebuffer_end: the stall */
+            rebufferMs?: number;
+            /** @description The rendition playing, e.g. `720p` */
+            rendition?: string;
+            error?: string;
+          }[];
         };
         'text/plain': {
-          /** @enum {string} */
-          event:
-            | 'view_start'
-            | 'playing'
-            | 'heartbeat'
-            | 'rebuffer_start'
-            | 'rebuffer_end'
-            | 'error'
-            | 'view_end';
-          viewId: string;
           playbackId: string;
-          position: number;
-          startupMs?: number;
-          watchedSec?: number;
-          error?: string;
+          viewId: string;
+          /** @description The playback token (aud v) of a signed video */
           token?: string;
+          /** @description When the batch was sent (the player's clock): corrects its clock */
+          sentAt?: number;
+          events: {
+            /** @enum {string} */
+            event:
+              | 'view_start'
+              | 'playing'
+              | 'heartbeat'
+              | 'rebuffer_start'
+              | 'rebuffer_end'
+              | 'rendition_change'
+              | 'error'
+              | 'view_end';
+            /** @description When it happened (the player's clock, epoch ms) */
+            at?: number;
+            /** @description Its number within the view, from 0 */
+            seq?: number;
+            position: number;
+            /** @description playing: from play intent to the first frame */
+            startupMs?: number;
+            /** @description Seconds played since the previous report (not wall time; seeks and pauses excluded) */
+            watchedSec?: number;
+            /** @description rebuffer_end: the stall */
+            rebufferMs?: number;
+            /** @description The rendition playing, e.g. `720p` */
+            rendition?: string;
+            error?: string;
+          }[];
         };
       };
     };
@@ -9982,6 +10664,17 @@ export interface operations {
       };
       /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
       429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is unavailable or busy: retry after `Retry-After` seconds (`unavailable`) */
+      503: {
         headers: {
           /** @description Seconds to wait before retrying */
           'Retry-After'?: number;

@@ -4,6 +4,13 @@ import { type Kysely, sql } from 'kysely';
 // day, usage per tenant, transcoded seconds per rendition and daily storage snapshots. Times are ISO-8601
 // UTC varchar(30) as everywhere; a period is the start of its minute, hour or day.
 export async function up(db: Kysely<unknown>): Promise<void> {
+  await beaconColumns(db);
+  await viewsTable(db);
+  await rollupTables(db);
+  await usageSources(db);
+}
+
+async function beaconColumns(db: Kysely<unknown>): Promise<void> {
   // Raw beacons: `created_at` is the event's time (the player's clock corrected by the server's), and
   // `ingested_at` when the row reached the database (the roll-up job's watermark).
   await db.schema.alterTable('beacons').addColumn('ingested_at', 'varchar(30)').execute();
@@ -11,11 +18,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('beacons').addColumn('rebuffer_ms', 'integer').execute();
   await db.schema.alterTable('beacons').addColumn('viewer_hash', 'varchar(64)').execute();
   await db.schema.alterTable('beacons').addColumn('seq', 'integer').execute();
-  await db.updateTable('beacons' as never).set({ ingested_at: sql`created_at` } as never).execute();
+  await db
+    .updateTable('beacons' as never)
+    .set({ ingested_at: sql`created_at` } as never)
+    .execute();
   await db.schema.createIndex('beacons_ingested').on('beacons').column('ingested_at').execute();
   await db.schema.createIndex('beacons_view').on('beacons').columns(['view_id', 'video_id']).execute();
   await db.schema.createIndex('beacons_created').on('beacons').column('created_at').execute();
+}
 
+async function viewsTable(db: Kysely<unknown>): Promise<void> {
   // One row per view (a viewId of a video), recomputed from its raw beacons by the roll-up job.
   await db.schema
     .createTable('stats_views')
@@ -51,8 +63,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('stats_views')
     .columns(['tenant_id', 'started_at'])
     .execute();
-  await db.schema.createIndex('stats_views_open').on('stats_views').columns(['closed', 'last_event_at']).execute();
+  await db.schema
+    .createIndex('stats_views_open')
+    .on('stats_views')
+    .columns(['closed', 'last_event_at'])
+    .execute();
+}
 
+async function rollupTables(db: Kysely<unknown>): Promise<void> {
   // Viewer metrics of a video per period ('minute' | 'hour' | 'day'): views counted where they started.
   await db.schema
     .createTable('stats_video')
@@ -99,7 +117,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on('stats_usage')
     .columns(['granularity', 'period'])
     .execute();
+}
 
+async function usageSources(db: Kysely<unknown>): Promise<void> {
   // Delivery counts are now per minute; updated_at tells the roll-up which minutes changed since its run.
   await db.schema.alterTable('delivery_stats').addColumn('updated_at', 'varchar(30)').execute();
   await db.schema.createIndex('delivery_stats_updated').on('delivery_stats').column('updated_at').execute();

@@ -9,8 +9,9 @@ import { StatsQueries } from './queries';
 import { type RollupReport, StatsRollup } from './rollup';
 import { ViewerHasher } from './viewer';
 
+export { toCsv } from './csv';
 export { BeaconBufferFull, BeaconIngest } from './ingest';
-export { StatsQueries, toCsv } from './queries';
+export { StatsQueries } from './queries';
 export { StatsRollup } from './rollup';
 export { statsRoutes } from './routes';
 export { ViewerHasher } from './viewer';
@@ -24,7 +25,15 @@ export interface StatsService {
   runRollup(now?: number): Promise<RollupReport | null>;
 }
 
-export function createStats(d: { config: Config; db: Database; cache: Cache; log: Logger }): StatsService {
+/** Builds the statistics service, defines `stats.rollup` and registers the buffer's final flush on shutdown. */
+export function createStats(d: {
+  config: Config;
+  db: Database;
+  cache: Cache;
+  log: Logger;
+  jobs: Jobs;
+  closers: Array<() => Promise<void>>;
+}): StatsService {
   const s = d.config.stats;
   const viewers = new ViewerHasher(d.db);
   const ingest = new BeaconIngest({
@@ -39,7 +48,8 @@ export function createStats(d: { config: Config; db: Database; cache: Cache; log
     viewTimeoutMs: s.viewTimeoutMs,
     retentionDays: s.retentionDays,
   });
-  return {
+  d.closers.push(() => ingest.close());
+  const service: StatsService = {
     ingest,
     viewers,
     rollup,
@@ -57,6 +67,8 @@ export function createStats(d: { config: Config; db: Database; cache: Cache; log
       }
     },
   };
+  defineStatsJobs(d.jobs, service);
+  return service;
 }
 
 /** Defines `stats.rollup` (the worker runs it). */

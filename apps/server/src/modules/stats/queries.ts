@@ -9,49 +9,10 @@ import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
 import { AppError } from '../../lib/errors';
 import { type Histogram, merge, parseHistogram, quantile } from './histogram';
-import { periodMs, periodOf, periodsBetween } from './periods';
+import { periodOf, periodsBetween } from './periods';
+import { DAY, rangeOf } from './range';
 
-const num = (v: unknown) => Number(v ?? 0);
-const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const MAX_POINTS = 1500;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-
-export interface Range {
-  from: string;
-  to: string;
-  fromMs: number;
-  toMs: number;
-  granularity: Granularity;
-}
-
-/** The query's range: default the last 24 h; granularity by its length; whole periods; at most 1,500 of them. */
-export function rangeOf(
-  q: { from?: string; to?: string; granularity?: Granularity },
-  now = Date.now(),
-): Range {
-  const toRaw = q.to ? Date.parse(q.to) : now;
-  const fromRaw = q.from ? Date.parse(q.from) : toRaw - DAY;
-  if (!(fromRaw < toRaw)) throw new AppError('validation_failed', '`from` must be before `to`');
-  const span = toRaw - fromRaw;
-  const g: Granularity = q.granularity ?? (span <= 3 * HOUR ? 'minute' : span <= 7 * DAY ? 'hour' : 'day');
-  const p = periodMs(g);
-  const fromMs = Math.floor(fromRaw / p) * p;
-  const toMs = Math.ceil(toRaw / p) * p;
-  const points = (toMs - fromMs) / p;
-  if (points > MAX_POINTS)
-    throw new AppError(
-      'validation_failed',
-      `The range holds ${points} ${g}s; at most ${MAX_POINTS}: use a coarser granularity or a shorter range`,
-    );
-  return {
-    from: new Date(fromMs).toISOString(),
-    to: new Date(toMs).toISOString(),
-    fromMs,
-    toMs,
-    granularity: g,
-  };
-}
+import { num, round3 } from './rollup-keys';
 
 interface ViewerAcc {
   views: number;
@@ -425,17 +386,4 @@ export class StatsQueries {
       }),
     };
   }
-}
-
-/** Rows as CSV (RFC 4180): a header of the keys, then one line per row. */
-export function toCsv(rows: Array<Record<string, unknown>>, columns?: string[]): string {
-  const cols = columns ?? Object.keys(rows[0] ?? {});
-  const cell = (v: unknown) => {
-    if (v === null || v === undefined) return '';
-    let s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-    // A text cell a spreadsheet would run as a formula (a title like =HYPERLINK(…)) is prefixed with '.
-    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-    return /[",\r\n']/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return `${[cols.join(','), ...rows.map((r) => cols.map((c) => cell(r[c])).join(','))].join('\r\n')}\r\n`;
 }

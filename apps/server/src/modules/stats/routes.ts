@@ -13,8 +13,8 @@ import {
 import type { FastifyReply } from 'fastify';
 import { tenantOf } from '../../http/auth';
 import type { ZodApp } from '../../http/types';
+import { toCsv } from './csv';
 import type { StatsQueries } from './queries';
-import { toCsv } from './queries';
 
 export interface StatsRouteDeps {
   queries: StatsQueries;
@@ -72,6 +72,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
         CSV_NOTE,
       params: IdParams,
       querystring: StatsQuery,
+      doc: { csv: true, responses: {} },
       response: { 200: VideoStats },
     },
     handler: async (req, reply) => {
@@ -90,6 +91,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
       summary: "The tenant's usage: storage, delivery, peak rate, transcoded seconds, uploads and imports",
       description: `Totals and a series with one point per period.${CSV_NOTE}`,
       querystring: StatsQuery,
+      doc: { csv: true, responses: {} },
       response: { 200: UsageStats },
     },
     handler: async (req, reply) => {
@@ -106,6 +108,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
       summary: "The tenant's videos with the most views, watch time or delivered bytes",
       description: `Whole hours (whole days for ranges of a week or more).${CSV_NOTE}`,
       querystring: TopVideosQuery,
+      doc: { csv: true, responses: {} },
       response: { 200: TopVideos },
     },
     handler: async (req, reply) => {
@@ -132,6 +135,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
         'ships with vodcloud.' +
         CSV_NOTE,
       querystring: BreakdownQuery,
+      doc: { csv: true, responses: {} },
       response: { 200: Breakdown },
     },
     handler: async (req, reply) => {
@@ -149,6 +153,11 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
       return s;
     },
   });
+  adminUsageRoute(app, d);
+}
+
+/** GET /v1/admin/usage: every tenant's usage (platform admin). */
+function adminUsageRoute(app: ZodApp, d: StatsRouteDeps): void {
   app.get('/v1/admin/usage', {
     config: { access: 'admin', audit: 'usage.read' },
     schema: {
@@ -157,6 +166,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
       summary: "Every tenant's usage over the range (platform admin)",
       description: `Whole hours (whole days for ranges of two days or more).${CSV_NOTE}`,
       querystring: AdminUsageQuery,
+      doc: { csv: true, responses: {} },
       response: { 200: AdminUsage },
     },
     handler: async (req, reply) => {

@@ -157,15 +157,19 @@ for (const e of databaseEngines('statistics')) {
 
       const first = await t.ctx.stats.runRollup();
       expect(first?.views).toBe(60);
-      const snapshot = async () =>
-        JSON.stringify(
-          await Promise.all(
-            (['stats_views', 'stats_video', 'stats_usage'] as const).map((table) =>
-              t.ctx.db.primary.selectFrom(table).selectAll().execute(),
-            ),
+      // Every row of the three tables, in a stable order (an engine returns rows in any order).
+      const snapshot = async () => {
+        const tables = await Promise.all(
+          (['stats_views', 'stats_video', 'stats_usage'] as const).map((table) =>
+            t.ctx.db.primary.selectFrom(table).selectAll().execute(),
           ),
-          (_k, v) => (typeof v === 'bigint' || (typeof v === 'string' && /^\d+$/.test(v)) ? Number(v) : v),
         );
+        const text = (row: unknown) =>
+          JSON.stringify(row, (_k, v) =>
+            typeof v === 'bigint' || (typeof v === 'string' && /^\d+$/.test(v)) ? Number(v) : v,
+          );
+        return tables.map((rows) => rows.map(text).sort().join('\n')).join('\n--\n');
+      };
       const before = (await snapshot()).replace(/"updated_at":"[^"]+"/g, '');
       // Idempotent: a second run, with the watermark moved back so it looks at everything again, changes nothing.
       await t.ctx.db.primary.deleteFrom('settings').where('name', '=', 'stats.rollup.watermark').execute();
