@@ -69,17 +69,20 @@ interface Batch {
 }
 
 /**
- * Records the beacon batches a page sends to POST /v1/beacons and answers them 202 itself: what is asserted
- * here is the player's side of the wire, whatever the server makes of it. (Chromium's keepalive requests
- * from a page being left, sendBeacon on pagehide, are not routed: `beaconSink` receives those.)
+ * Records the beacon batches a page sends to POST /v1/beacons on their way to the server, and the server's
+ * answers (`statuses`). (Chromium's keepalive requests from a page being left, sendBeacon on pagehide, are
+ * not routed: `beaconSink` receives those.)
  */
-async function captureBatches(page: Page): Promise<Batch[]> {
+async function captureBatches(page: Page) {
   const batches: Batch[] = [];
+  const statuses: number[] = [];
   await page.route('**/v1/beacons', async (route) => {
     batches.push(JSON.parse(route.request().postData() ?? 'null') as Batch);
-    await route.fulfill({ status: 202, headers: { 'access-control-allow-origin': '*' }, body: '' });
+    const res = await route.fetch();
+    statuses.push(res.status());
+    await route.fulfill({ response: res });
   });
-  return batches;
+  return { batches, statuses };
 }
 /** An HTTP server on its own origin recording the beacon batches POSTed to it (202, CORS open). */
 async function beaconSink() {
@@ -196,7 +199,7 @@ navigator.sendBeacon = (url, body) => {
     const log: string[] = [];
     page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
-    const batches = await captureBatches(page);
+    const { batches, statuses } = await captureBatches(page);
     try {
       await page.goto(`${pages.url}/player.html`);
       await page.waitForFunction(() => customElements.get('vod-player') !== undefined, null, {
@@ -322,6 +325,9 @@ navigator.sendBeacon = (url, body) => {
         'the view_end batch',
       );
       expectWellFormed(batches, video.playback.id);
+      // The server takes every batch (the view_end one may still be on its way).
+      await expect.poll(() => statuses.length).toBe(batches.length);
+      expect(new Set(statuses)).toEqual(new Set([202]));
       const end = batches
         .slice(sent)
         .flatMap((b) => b.events)
