@@ -343,14 +343,15 @@ navigator.sendBeacon = (url, body) => {
 
   /**
    * /qoe.html in a new page, its player's beacons going to a sink (`batches`, `close`); `qoe` reads the
-   * element's beacon events.
+   * element's beacon events. `routes` are set before the page loads (the player loads segments at once).
    */
-  const openQoe = async () => {
+  const openQoe = async (routes?: (page: Page) => Promise<unknown>) => {
     const sink = await beaconSink();
     const page = await browser.newPage({ viewport: { width: 680, height: 400 } });
     const log: string[] = [];
     page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    await routes?.(page);
     await page.goto(`${pages.url}/qoe.html`);
     await page.waitForFunction(() => customElements.get('vod-player') !== undefined, null, {
       timeout: 20_000,
@@ -368,21 +369,22 @@ navigator.sendBeacon = (url, body) => {
   };
 
   it('a segment held back after startup is one rebuffer: rebuffer_start, then rebuffer_end with its duration', async () => {
-    const { page, log, batches, qoe, close } = await openQoe();
     // The second segment of every rendition is held until the player reported the rebuffer it causes, and
     // 3 s more (one shared release, so an ABR switch to the other rendition's second segment waits too).
     let release: Promise<void> | undefined;
-    await page.route('**/seg-00001.ts', async (route) => {
-      release ??= page
-        .waitForFunction(
-          () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
-          null,
-          { timeout: 20_000 },
-        )
-        .then(() => new Promise((r) => setTimeout(r, 3000)));
-      await release.catch(() => {});
-      await route.continue().catch(() => {}); // the page may be gone
-    });
+    const { page, log, batches, qoe, close } = await openQoe((page) =>
+      page.route('**/seg-00001.ts', async (route) => {
+        release ??= page
+          .waitForFunction(
+            () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
+            null,
+            { timeout: 20_000 },
+          )
+          .then(() => new Promise((r) => setTimeout(r, 3000)));
+        await release.catch(() => {});
+        await route.continue().catch(() => {}); // the page may be gone
+      }),
+    );
     try {
       await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
       await page.waitForFunction(
