@@ -1,6 +1,7 @@
 // <vod-player> in real headless Chromium: a ready video played by the web component from a page on another
 // origin (the bundle is the server's /embed/vod-player.js, the prebuilt packages/player/dist/vod-player.min.js),
-// its quality menu, storyboard previews, keyboard and ARIA, QoE beacons in the table, and the embed page
+// its quality menu, storyboard previews, keyboard and ARIA, QoE beacon batches (ordered events, startup,
+// renditions, a rebuffer caused by a held segment, view_end by sendBeacon on page hide), and the embed page
 // in an <iframe>.
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -9,7 +10,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BeaconsRepository } from '../../apps/server/src/modules/beacons/repository';
 import { startTestServer, type TestServer } from '../support/app';
 import { hasChromium, launchBrowser } from '../support/browser';
 import { waitFor } from '../support/uploads';
@@ -45,14 +45,94 @@ type Player = HTMLElement & {
   hls?: { currentLevel: number; levels: Array<{ height: number }> };
   storyboard: unknown[];
   shadowRoot: ShadowRoot;
+  setQuality(level: number): void;
 };
+
+interface QoeEvent {
+  event: string;
+  at: number;
+  seq: number;
+  position: number;
+  startupMs?: number;
+  watchedSec?: number;
+  rebufferMs?: number;
+  rendition?: string;
+  error?: string;
+}
+/** A beacon batch (wire format v2). */
+interface Batch {
+  playbackId: string;
+  viewId: string;
+  token?: string;
+  sentAt: number;
+  events: QoeEvent[];
+}
+
+/**
+ * Records the beacon batches a page sends to POST /v1/beacons on their way to the server, and the server's
+ * answers (`statuses`). (Chromium's keepalive requests from a page being left, sendBeacon on pagehide, are
+ * not routed: `beaconSink` receives those.)
+ */
+async function captureBatches(page: Page) {
+  const batches: Batch[] = [];
+  const statuses: number[] = [];
+  await page.route('**/v1/beacons', async (route) => {
+    batches.push(JSON.parse(route.request().postData() ?? 'null') as Batch);
+    const res = await route.fetch();
+    statuses.push(res.status());
+    await route.fulfill({ response: res });
+  });
+  return { batches, statuses };
+}
+/** An HTTP server on its own origin recording the beacon batches POSTed to it (202, CORS open). */
+async function beaconSink() {
+  const batches: Batch[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/beacons')
+        batches.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Batch);
+      res.writeHead(req.method === 'POST' ? 202 : 204, { 'access-control-allow-origin': '*' }).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    batches,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+const eventsOf = (batches: Batch[]) => batches.flatMap((b) => b.events);
+
+/** One view's batches: one playback and view id, seq 0, 1, 2… in order, every event's `at` ≤ its `sentAt`. */
+function expectWellFormed(batches: Batch[], playbackId: string) {
+  expect(batches.length).toBeGreaterThan(0);
+  for (const b of batches) {
+    expect(b.playbackId).toBe(playbackId);
+    expect(b.viewId).toBe(batches[0]!.viewId);
+    expect(b.viewId).toMatch(/^[A-Za-z0-9_-]{8,64}$/);
+    expect(Number.isInteger(b.sentAt)).toBe(true);
+    expect(b.events.length).toBeGreaterThanOrEqual(1);
+    expect(b.events.length).toBeLessThanOrEqual(20);
+    for (const e of b.events) {
+      expect(Number.isInteger(e.at)).toBe(true);
+      expect(e.at).toBeLessThanOrEqual(b.sentAt);
+      expect(e.position).toBeGreaterThanOrEqual(0);
+    }
+  }
+  expect(eventsOf(batches).map((e) => e.seq)).toEqual(eventsOf(batches).map((_, i) => i));
+}
 
 describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'vodplayer-'));
   let s: TestServer;
   let browser: Browser;
   let video: ReadyVideo;
-  let tenantId: string;
   let pages: Awaited<ReturnType<typeof pageServer>>;
 
   beforeAll(async () => {
@@ -65,7 +145,6 @@ describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
     s = server;
     browser = b;
     const t = await s.tenant('player');
-    tenantId = t.id;
     const templateId = await createTemplate(s.url, t.auth, {
       name: 'two-rung',
       renditions: [
@@ -84,6 +163,21 @@ describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
 <style>body{margin:0;background:#222}</style></head><body>
 <vod-player id="p" playback-id="${pid}" api-base="${s.url}" muted heartbeat-interval="1" style="width:640px;height:360px"></vod-player>
 </body></html>`,
+      // The beacon events the element dispatches, one per QoE event, as they are queued.
+      '/qoe.html': `<!doctype html><html><head><meta charset="utf-8">
+<script type="module" src="${s.url}/embed/vod-player.js"></script></head><body>
+<vod-player id="p" playback-id="${pid}" api-base="${s.url}" muted heartbeat-interval="1" style="width:640px;height:360px"></vod-player>
+<script>
+window.qoe = [];
+document.getElementById('p').addEventListener('beacon', (e) => qoe.push(e.detail));
+// navigator.sendBeacon's calls, kept across a navigation to /blank.html (same origin).
+const send = navigator.sendBeacon.bind(navigator);
+navigator.sendBeacon = (url, body) => {
+  sessionStorage.setItem('sent', JSON.stringify([...JSON.parse(sessionStorage.getItem('sent') ?? '[]'), body]));
+  return send(url, body);
+};
+</script></body></html>`,
+      '/blank.html': '<!doctype html><html><body>gone</body></html>',
       '/iframe.html': `<!doctype html><html><body style="margin:0">
 <iframe id="f" src="${s.url}/embed/${pid}?autoplay=1" width="640" height="360" allow="autoplay; fullscreen" style="border:0"></iframe>
 </body></html>`,
@@ -105,6 +199,7 @@ describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
     const log: string[] = [];
     page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    const { batches, statuses } = await captureBatches(page);
     try {
       await page.goto(`${pages.url}/player.html`);
       await page.waitForFunction(() => customElements.get('vod-player') !== undefined, null, {
@@ -182,36 +277,205 @@ describe.skipIf(!hasChromium())('<vod-player> in headless Chromium', () => {
       await expect.poll(() => player.locator('button.mute').getAttribute('aria-pressed')).toBe('false');
       await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
 
-      // Beacons: view_start, playing with startupMs > 0, heartbeats (interval 1 s here).
-      const repo = new BeaconsRepository(s.ctx.db);
-      const rows = await waitFor(
-        async () => {
-          const r = await repo.forVideo(tenantId, video.id);
-          return r.some((b) => b.event === 'heartbeat') ? r : undefined;
-        },
-        10_000,
-        'a heartbeat beacon',
-      );
-      const events = rows.map((r) => r.event);
-      expect(events.filter((e) => e === 'view_start')).toHaveLength(1);
-      const playing = rows.find((r) => r.event === 'playing');
-      expect(playing?.startup_ms).toBeGreaterThan(0);
-      expect(rows.every((r) => r.view_id === rows[0]!.view_id)).toBe(true);
-      expect(rows.find((r) => r.event === 'heartbeat')!.watched_sec).toBeGreaterThanOrEqual(0);
-      expect(rows.filter((r) => r.event === 'error')).toEqual([]);
-      // Removing the element ends the view (sendBeacon).
-      await page.evaluate(() => document.getElementById('p')!.remove());
+      // Beacons: one view; the first batch is sent at startup (view_start, playing with startupMs > 0
+      // and the rendition), then one batch per heartbeat (interval 1 s here) with watched seconds.
       await waitFor(
         async () =>
-          (await repo.forVideo(tenantId, video.id)).some((b) => b.event === 'view_end') ? true : undefined,
-        5_000,
-        'the view_end beacon',
+          eventsOf(batches).some((e) => e.event === 'heartbeat' && e.rendition === '240p') ? true : undefined,
+        10_000,
+        'a heartbeat batch at 240p',
       );
+      expectWellFormed(batches, video.playback.id);
+      expect(batches[0]!.events.map((e) => e.event)).toEqual(['view_start', 'playing']);
+      const events = eventsOf(batches);
+      const playing = events.find((e) => e.event === 'playing')!;
+      expect(playing.startupMs).toBeGreaterThan(0);
+      expect(playing.rendition).toMatch(/^(360|240)p$/);
+      for (const b of batches.slice(1)) expect(b.events.at(-1)!.event).toBe('heartbeat');
+      const heartbeat = events.find((e) => e.event === 'heartbeat')!;
+      expect(heartbeat.watchedSec).toBeGreaterThanOrEqual(0);
+      expect(heartbeat.rendition).toMatch(/^(360|240)p$/);
+      expect(events.filter((e) => e.event === 'view_start')).toHaveLength(1);
+      expect(events.filter((e) => e.event === 'error')).toEqual([]);
+      // Renditions: 240p chosen above was reported on playing or as a rendition_change before the heartbeat
+      // that carries it, and choosing 360p now is a rendition_change to 360p.
+      const upTo = events.findIndex((e) => e.event === 'heartbeat' && e.rendition === '240p');
+      const reported = events
+        .slice(0, upTo)
+        .filter((e) => e.event === 'playing' || e.event === 'rendition_change');
+      expect(reported.at(-1)!.rendition).toBe('240p');
+      await page.evaluate(
+        (i) => (document.getElementById('p') as unknown as Player).setQuality(i),
+        1 - idx240,
+      );
+      await waitFor(
+        async () =>
+          eventsOf(batches).some((e) => e.event === 'rendition_change' && e.rendition === '360p')
+            ? true
+            : undefined,
+        10_000,
+        'a rendition_change to 360p',
+      );
+      // Removing the element ends the view (sendBeacon).
+      const sent = batches.length;
+      await page.evaluate(() => document.getElementById('p')!.remove());
+      await waitFor(
+        async () => (eventsOf(batches).some((e) => e.event === 'view_end') ? true : undefined),
+        5_000,
+        'the view_end batch',
+      );
+      expectWellFormed(batches, video.playback.id);
+      // The server takes every batch (the view_end one may still be on its way).
+      await expect.poll(() => statuses.length).toBe(batches.length);
+      expect(new Set(statuses)).toEqual(new Set([202]));
+      const end = batches
+        .slice(sent)
+        .flatMap((b) => b.events)
+        .find((e) => e.event === 'view_end')!;
+      expect(end.watchedSec).toBeGreaterThanOrEqual(0);
     } catch (err) {
       console.error(`browser console:\n${log.join('\n')}`);
       throw err;
     } finally {
       await page.close();
+    }
+  }, 60_000);
+
+  /**
+   * /qoe.html in a new page, its player's beacons going to a sink (`batches`, `close`); `qoe` reads the
+   * element's beacon events. `routes` are set before the page loads (the player loads segments at once).
+   */
+  const openQoe = async (routes?: (page: Page) => Promise<unknown>) => {
+    const sink = await beaconSink();
+    const page = await browser.newPage({ viewport: { width: 680, height: 400 } });
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => log.push(`pageerror: ${e.message}`));
+    await routes?.(page);
+    await page.goto(`${pages.url}/qoe.html`);
+    await page.waitForFunction(() => customElements.get('vod-player') !== undefined, null, {
+      timeout: 20_000,
+    });
+    await page.evaluate((u) => document.getElementById('p')!.setAttribute('api-base', u), sink.url);
+    const qoe = () =>
+      page.evaluate(
+        () => (window as unknown as { qoe: Array<QoeEvent & { viewId: string; playbackId: string }> }).qoe,
+      );
+    const close = async () => {
+      await page.close();
+      await sink.close();
+    };
+    return { page, log, batches: sink.batches, qoe, close };
+  };
+
+  it('a segment held back after startup is one rebuffer: rebuffer_start, then rebuffer_end with its duration', async () => {
+    // The second segment of every rendition is held until the player reported the rebuffer it causes, and
+    // 3 s more (one shared release, so an ABR switch to the other rendition's second segment waits too).
+    let release: Promise<void> | undefined;
+    const { page, log, batches, qoe, close } = await openQoe((page) =>
+      page.route('**/seg-00001.ts', async (route) => {
+        release ??= page
+          .waitForFunction(
+            () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
+            null,
+            { timeout: 20_000 },
+          )
+          .then(() => new Promise((r) => setTimeout(r, 3000)));
+        await release.catch(() => {});
+        await route.continue().catch(() => {}); // the page may be gone
+      }),
+    );
+    try {
+      await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
+      await page.waitForFunction(
+        () => (document.getElementById('p') as unknown as Player).video.currentTime > 3,
+        null,
+        { timeout: 30_000 },
+      );
+      const events = await qoe();
+      const kinds = events.map((e) => e.event);
+      expect(kinds.slice(0, 2)).toEqual(['view_start', 'playing']);
+      expect(kinds.filter((k) => k === 'rebuffer_start')).toHaveLength(1);
+      expect(kinds.filter((k) => k === 'rebuffer_end')).toHaveLength(1);
+      const start = kinds.indexOf('rebuffer_start');
+      const end = events[kinds.indexOf('rebuffer_end')]!;
+      expect(start).toBeGreaterThan(kinds.indexOf('playing'));
+      expect(end.seq).toBeGreaterThan(events[start]!.seq);
+      expect(end.rebufferMs).toBeGreaterThanOrEqual(2000);
+      expect(events[start]!.position).toBeGreaterThan(1); // at the end of the first segment (2 s)
+      // The same events go out in the batches (a heartbeat a second here).
+      await waitFor(
+        async () => (eventsOf(batches).some((e) => e.event === 'rebuffer_end') ? true : undefined),
+        5_000,
+        'the batch with rebuffer_end',
+      );
+      expectWellFormed(batches, video.playback.id);
+      const sent = eventsOf(batches);
+      const sentEnd = sent.find((e) => e.event === 'rebuffer_end');
+      expect({ ...sentEnd, viewId: batches[0]!.viewId, playbackId: video.playback.id }).toEqual(end);
+      expect(sent.find((e) => e.event === 'playing')!.startupMs).toBeGreaterThan(0);
+    } catch (err) {
+      console.error(`browser console:\n${log.join('\n')}`);
+      throw err;
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
+  it('page hide: visibilitychange to hidden flushes the queue, pagehide sends view_end with sendBeacon', async () => {
+    const { page, log, batches, qoe, close } = await openQoe();
+    try {
+      // No heartbeat during the test: what is queued stays queued until the page hides.
+      await page.evaluate(() => {
+        const p = document.getElementById('p') as unknown as Player;
+        p.setAttribute('heartbeat-interval', '600');
+        return p.video.play();
+      });
+      await page.waitForFunction(
+        () => (document.getElementById('p') as unknown as Player).video.currentTime > 1.5,
+        null,
+        { timeout: 20_000 },
+      );
+      expect(batches.map((b) => b.events.map((e) => e.event))).toEqual([['view_start', 'playing']]);
+      // Queue a rendition_change: the rendition not playing.
+      await page.evaluate(() => {
+        const p = document.getElementById('p') as unknown as Player;
+        p.setQuality(p.hls!.currentLevel === 0 ? 1 : 0);
+      });
+      await page.waitForFunction(
+        () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rendition_change'),
+        null,
+        { timeout: 10_000 },
+      );
+      expect(batches).toHaveLength(1);
+      // The page goes to the background: what is queued leaves at once, by sendBeacon, and the view goes on.
+      await page.evaluate(() => {
+        Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+        document.dispatchEvent(new Event('visibilitychange'));
+      });
+      const viaBeacon = () =>
+        page.evaluate(() => JSON.parse(sessionStorage.getItem('sent') ?? '[]') as string[]);
+      const hidden = (await viaBeacon()).map((b) => JSON.parse(b) as Batch);
+      expect(hidden.map((b) => b.events.map((e) => e.event))).toEqual([['rendition_change']]);
+      // Leaving the page (a navigation fires pagehide): view_end with the watched seconds, by sendBeacon.
+      const before = (await qoe()).length;
+      await page.goto(`${pages.url}/blank.html`);
+      const last = (await viaBeacon()).map((b) => JSON.parse(b) as Batch).at(-1)!;
+      expect(last.events.map((e) => e.event)).toEqual(['view_end']);
+      expect(last.events[0]!.seq).toBe(before);
+      expect(last.events[0]!.watchedSec).toBeGreaterThan(0);
+      await waitFor(
+        async () => (eventsOf(batches).some((e) => e.event === 'view_end') ? true : undefined),
+        5_000,
+        'the view_end batch on the wire',
+      );
+      expectWellFormed(batches, video.playback.id);
+      expect(batches.at(-1)).toEqual(last);
+    } catch (err) {
+      console.error(`browser console:\n${log.join('\n')}`);
+      throw err;
+    } finally {
+      await close();
     }
   }, 60_000);
 

@@ -1,6 +1,7 @@
 // <vod-player>: the vodcloud web component. hls.js where MSE exists, native HLS otherwise; a control bar
 // in shadow DOM (play, seek with storyboard previews, time, quality, speed, captions, volume, fullscreen),
-// keyboard control, screen-reader labels, and QoE beacons to POST {api-base}/v1/beacons. The element has
+// keyboard control, screen-reader labels, and QoE beacons to POST {api-base}/v1/beacons (batches of events,
+// one per heartbeat; at once on startup, an error, the view's end and page hide). The element has
 // the media API of a <video> (properties, play()/pause()/load(), the media events re-dispatched on it) and
 // is themed with CSS parts and --vod-player-* custom properties (THEMING.md).
 import Hls, { type ErrorData } from 'hls.js';
@@ -18,8 +19,29 @@ export type BeaconEvent =
   | 'heartbeat'
   | 'rebuffer_start'
   | 'rebuffer_end'
+  | 'rendition_change'
   | 'error'
   | 'view_end';
+
+/** One QoE event: queued per view and sent in a batch `{playbackId, viewId, token?, sentAt, events}`. */
+export interface BeaconData {
+  event: BeaconEvent;
+  /** Date.now() when it happened, and its number in the view (0, 1, 2…). */
+  at: number;
+  seq: number;
+  /** The media position in seconds. */
+  position: number;
+  /** On `playing`: play intent (play(), autoplay, a click) → first frame. */
+  startupMs?: number;
+  /** On `heartbeat` and `view_end`: seconds played since the last report (seeks and pauses excluded). */
+  watchedSec?: number;
+  /** On `rebuffer_end`: how long playback stalled. */
+  rebufferMs?: number;
+  /** The rendition playing ("720p"): on `rendition_change`, `playing` and `heartbeat`. */
+  rendition?: string;
+  /** On `error`: "<code>[ HTTP <status>] <details>: <message>". */
+  error?: string;
+}
 
 /**
  * The <video> events re-dispatched on the element, as plain `Event`s that neither bubble nor cross a
@@ -51,11 +73,14 @@ export const MEDIA_EVENTS = [
 export type VodPlayerEventMap = Omit<HTMLElementEventMap, 'error'> & {
   error: CustomEvent<VodPlayerError>;
   storyboardload: Event;
-  beacon: CustomEvent<Record<string, unknown>>;
+  /** One per QoE event, as it is queued (not when its batch is sent). */
+  beacon: CustomEvent<BeaconData & { viewId: string; playbackId: string }>;
 };
 
 const RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
 const SEEK_STEP = 5;
+/** Queued events sent at once when this many wait. */
+const BATCH_MAX = 20;
 
 const randomId = () =>
   typeof crypto !== 'undefined' && 'randomUUID' in crypto
@@ -76,7 +101,7 @@ const randomId = () =>
  * - `start-time` (seconds): where the first load starts (hls.js loads from there, no segment before it).
  * - `preload="none"`: nothing but the master playlist is loaded until play. The player always plays
  *   inline; `playsinline` is accepted for <video> markup compatibility.
- * - `heartbeat-interval` in seconds (default 10).
+ * - `heartbeat-interval` in seconds (default 10): the period of the beacon batches.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below adds listener overloads only
 export class VodPlayer extends HTMLElement {
@@ -111,12 +136,17 @@ export class VodPlayer extends HTMLElement {
   private viewStarted = false;
   private playRequestedAt: number | undefined;
   private startupSent = false;
-  private rebuffering = false;
+  private rebufferedAt: number | undefined; // performance.now() at rebuffer_start
+  private rebufferPos = 0;
+  private rendition: string | undefined;
   private watched = 0;
   private lastTick: number | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private viewEnded = false;
+  private queue: BeaconData[] = [];
+  private seq = 0;
   private readonly onPageHide = () => this.endView();
+  private readonly onVisibility = () => document.visibilityState === 'hidden' && this.flush(true);
 
   constructor() {
     super();
@@ -228,11 +258,13 @@ export class VodPlayer extends HTMLElement {
     if (!this.hasAttribute('aria-label')) this.setAttribute('aria-label', 'Video player');
     this.viewEnded = false;
     addEventListener('pagehide', this.onPageHide);
+    document.addEventListener('visibilitychange', this.onVisibility);
     this.setup();
   }
 
   disconnectedCallback() {
     removeEventListener('pagehide', this.onPageHide);
+    document.removeEventListener('visibilitychange', this.onVisibility);
     this.endView();
     this.teardown();
   }
@@ -291,7 +323,10 @@ export class VodPlayer extends HTMLElement {
       });
       this.hls = hls;
       hls.on(Hls.Events.MANIFEST_PARSED, () => this.buildQualityMenu());
-      hls.on(Hls.Events.LEVEL_SWITCHED, () => this.updateQualityChecks());
+      hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => {
+        this.updateQualityChecks();
+        this.renditionIs(hls.levels[d.level]?.height);
+      });
       hls.on(Hls.Events.ERROR, (_e, d: ErrorData) => {
         if (!d.fatal) return;
         // A fatal media error is recovered from once per load (hls.js's recoverMediaError); a second one,
@@ -596,23 +631,26 @@ export class VodPlayer extends HTMLElement {
         this.hls.startLoad(this.startTime ?? -1);
     });
     v.addEventListener('playing', () => {
-      if (!this.startupSent && this.playRequestedAt !== undefined) {
-        this.startupSent = true;
-        const startupMs = Math.max(1, Math.round(performance.now() - this.playRequestedAt));
-        this.beacon('playing', { startupMs });
-        this.startHeartbeat();
-      }
-      if (this.rebuffering) {
-        this.rebuffering = false;
-        this.beacon('rebuffer_end');
-      }
+      this.endRebuffer();
+      if (this.startupSent || this.playRequestedAt === undefined) return;
+      // Startup ends at the first frame presented (requestVideoFrameCallback), else at `playing`; a frame
+      // callback that does not come (a hidden page renders none) falls back to `playing` after 1 s.
+      const t = performance.now();
+      if (!('requestVideoFrameCallback' in v)) return this.started(t);
+      v.requestVideoFrameCallback((now) => this.started(now));
+      setTimeout(() => this.started(t), 1000);
     });
-    v.addEventListener('waiting', () => {
-      if (this.startupSent && !v.seeking && !this.rebuffering) {
-        this.rebuffering = true;
-        this.beacon('rebuffer_start');
-      }
-    });
+    // A rebuffer: playback stops for want of data after startup, not a seek's own wait nor while paused.
+    const stall = (e: Event) => {
+      if (!this.startupSent || v.seeking || v.paused || this.rebufferedAt !== undefined) return;
+      if (e.type === 'stalled' && v.readyState > 2) return; // stalled (no data for 3 s) with frames ahead
+      this.rebufferedAt = performance.now();
+      this.rebufferPos = v.currentTime;
+      this.beacon('rebuffer_start');
+    };
+    v.addEventListener('waiting', stall);
+    v.addEventListener('stalled', stall);
+    v.addEventListener('pause', () => this.endRebuffer());
     v.addEventListener('timeupdate', () => {
       const now = v.currentTime;
       if (this.lastTick !== undefined && !v.seeking && !v.paused) {
@@ -620,10 +658,14 @@ export class VodPlayer extends HTMLElement {
         if (d > 0 && d < 2) this.watched += d;
       }
       this.lastTick = now;
+      if (now > this.rebufferPos && !v.seeking) this.endRebuffer();
     });
     v.addEventListener('seeking', () => {
       this.lastTick = undefined;
+      this.endRebuffer();
     });
+    // Native HLS (Safari): the rendition is the picture's height.
+    v.addEventListener('resize', () => this.hls || this.renditionIs(v.videoHeight));
     v.addEventListener('error', () => void this.onMediaError());
     for (const type of MEDIA_EVENTS) v.addEventListener(type, () => this.dispatchEvent(new Event(type)));
   }
@@ -814,11 +856,34 @@ export class VodPlayer extends HTMLElement {
     }
   }
 
-  private startHeartbeat() {
-    if (this.heartbeat) return;
+  /** The first frame: the `playing` event with startupMs (sent at once), then a batch per heartbeat. */
+  private started(t: number) {
+    if (this.startupSent) return;
+    this.startupSent = true;
+    const startupMs = Math.max(1, Math.round(t - (this.playRequestedAt ?? t)));
+    this.beacon('playing', { startupMs, rendition: this.rendition });
+    this.flush();
     const s = Number(this.getAttribute('heartbeat-interval') ?? 10);
     const ms = Math.max(1, Number.isFinite(s) && s > 0 ? s : 10) * 1000;
-    this.heartbeat = setInterval(() => this.beacon('heartbeat', { watchedSec: this.takeWatched() }), ms);
+    this.heartbeat ??= setInterval(() => {
+      this.beacon('heartbeat', { watchedSec: this.takeWatched(), rendition: this.rendition });
+      this.flush();
+    }, ms);
+  }
+
+  private endRebuffer() {
+    if (this.rebufferedAt === undefined) return;
+    const rebufferMs = Math.round(performance.now() - this.rebufferedAt);
+    this.rebufferedAt = undefined;
+    this.beacon('rebuffer_end', { rebufferMs });
+  }
+
+  /** A rendition of this height plays now: `rendition_change` once playback started, when it differs. */
+  private renditionIs(height: number | undefined) {
+    const r = height ? `${height}p` : undefined;
+    if (!r || r === this.rendition) return;
+    this.rendition = r;
+    if (this.startupSent) this.beacon('rendition_change', { rendition: r });
   }
 
   private takeWatched() {
@@ -832,31 +897,53 @@ export class VodPlayer extends HTMLElement {
     this.viewEnded = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    this.endRebuffer();
     this.beacon('view_end', { watchedSec: this.takeWatched() });
   }
 
-  /** Sends one beacon; view_end with navigator.sendBeacon when available. Never throws. */
-  beacon(event: BeaconEvent, extra: { startupMs?: number; watchedSec?: number; error?: string } = {}) {
+  /**
+   * Queues one QoE event (and dispatches `beacon` with it). The queue is sent as one batch per heartbeat,
+   * and at once on `playing`'s caller, `error`, `view_end` and when BATCH_MAX events wait. Never throws.
+   */
+  beacon(event: BeaconEvent, extra: Omit<Partial<BeaconData>, 'event' | 'at' | 'seq' | 'position'> = {}) {
     if (this.hasAttribute('no-beacons') || !this.playbackId) return;
     const pos = this.video.currentTime;
-    const body = JSON.stringify({
+    const e: BeaconData = {
       event,
-      viewId: this.viewId,
-      playbackId: this.playbackId,
+      at: Date.now(),
+      seq: this.seq++,
       position: Number.isFinite(pos) ? Math.round(pos * 1000) / 1000 : 0,
       ...extra,
-      ...(this.playbackToken ? { token: this.playbackToken } : {}),
-    });
-    const url = `${this.apiBase}/v1/beacons`;
-    this.dispatchEvent(new CustomEvent('beacon', { detail: JSON.parse(body) }));
+    };
+    this.queue.push(e);
     try {
-      // text/plain: a CORS-safelisted type, so no preflight and sendBeacon accepts it.
-      if (
-        event === 'view_end' &&
-        typeof navigator.sendBeacon === 'function' &&
-        navigator.sendBeacon(url, body)
-      )
-        return;
+      const { viewId, playbackId } = this;
+      this.dispatchEvent(new CustomEvent('beacon', { detail: { ...e, viewId, playbackId } }));
+    } catch {
+      // a listener's error is not ours
+    }
+    if (event === 'error' || event === 'view_end' || this.queue.length >= BATCH_MAX)
+      this.flush(event === 'view_end');
+  }
+
+  /**
+   * Sends the queued events as one batch: with navigator.sendBeacon when the page is going away (`unload`),
+   * else (or when sendBeacon refuses) fetch with keepalive. Never throws; a lost batch is not sent again.
+   */
+  private flush(unload = false) {
+    const events = this.queue.splice(0);
+    if (!events.length) return;
+    try {
+      const body = JSON.stringify({
+        playbackId: this.playbackId,
+        viewId: this.viewId,
+        ...(this.playbackToken ? { token: this.playbackToken } : {}),
+        sentAt: Date.now(),
+        events,
+      });
+      const url = `${this.apiBase}/v1/beacons`;
+      // text/plain: a CORS-safelisted type, so no preflight and sendBeacon sends it as is.
+      if (unload && typeof navigator.sendBeacon === 'function' && navigator.sendBeacon(url, body)) return;
       void fetch(url, {
         method: 'POST',
         body,
