@@ -479,6 +479,109 @@ navigator.sendBeacon = (url, body) => {
     }
   }, 60_000);
 
+  it('the statistics API counts what the real player did: 1 view, its watch time, one rebuffer, startup', async () => {
+    // A video of its own (the other tests' views are on the first one), played through /qoe.html with its
+    // beacons going to the server; the second segment is held 3 s after the stall it causes.
+    const t = await s.tenant('player-stats');
+    const clipFile = path.join(dir, 'stats.mp4');
+    await makeClip(clipFile, { size: '640x360', rate: 30, duration: 12, audio: true });
+    const templateId = await createTemplate(s.url, t.auth, {
+      name: 'one-rung',
+      renditions: [{ name: '240p', height: 240, videoBitrate: 300_000 }],
+      hls: { segmentDuration: 2, encryption: 'none' },
+      mp4: 'none',
+    });
+    const v = await uploadUntilReady(s.url, t.auth, clipFile, { templateId, title: 'stats clip' }, 60_000);
+    const page = await browser.newPage({ viewport: { width: 680, height: 400 } });
+    const log: string[] = [];
+    page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
+    let release: Promise<void> | undefined;
+    await page.route(`**/${v.playback.id}/**/seg-00001.ts`, async (route) => {
+      release ??= page
+        .waitForFunction(
+          () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
+          null,
+          { timeout: 20_000 },
+        )
+        .then(() => new Promise((r) => setTimeout(r, 3000)));
+      await release.catch(() => {});
+      await route.continue().catch(() => {});
+    });
+    try {
+      await page.goto(`${pages.url}/qoe.html`);
+      await page.waitForFunction(() => customElements.get('vod-player') !== undefined, null, {
+        timeout: 20_000,
+      });
+      await page.evaluate(
+        (pid) => document.getElementById('p')!.setAttribute('playback-id', pid),
+        v.playback.id,
+      );
+      await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
+      await page.waitForFunction(
+        () => (document.getElementById('p') as unknown as Player).video.currentTime > 7,
+        null,
+        { timeout: 40_000 },
+      );
+      // What the media element itself says was played.
+      const played = await page.evaluate(() => {
+        const el = (document.getElementById('p') as unknown as Player).video;
+        el.pause();
+        let sum = 0;
+        for (let i = 0; i < el.played.length; i++) sum += el.played.end(i) - el.played.start(i);
+        return sum;
+      });
+      const viewId = await page.evaluate(
+        () => (window as unknown as { qoe: Array<{ viewId: string }> }).qoe[0]!.viewId,
+      );
+      await page.goto(`${pages.url}/blank.html`); // pagehide: view_end by sendBeacon
+      await waitFor(
+        async () => {
+          await s.ctx.stats.ingest.flush();
+          const end = await s.ctx.db.primary
+            .selectFrom('beacons')
+            .select('id')
+            .where('view_id', '=', viewId)
+            .where('event', '=', 'view_end')
+            .executeTakeFirst();
+          return end ? true : undefined;
+        },
+        10_000,
+        'view_end stored',
+      );
+      await s.ctx.stats.runRollup();
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const res = await fetch(`${s.url}/v1/stats/videos/${v.id}?granularity=minute&from=${from}`, {
+        headers: t.auth,
+      });
+      expect(res.status).toBe(200);
+      const { totals } = (await res.json()) as {
+        totals: {
+          views: number;
+          uniqueViewers: number;
+          watchSeconds: number;
+          rebufferCount: number;
+          rebufferSeconds: number;
+          startupMsP50: number;
+          errors: number;
+        };
+      };
+      expect(totals.views).toBe(1);
+      expect(totals.uniqueViewers).toBe(1);
+      expect(played).toBeGreaterThan(6);
+      expect(Math.abs(totals.watchSeconds - played) / played).toBeLessThanOrEqual(0.1);
+      expect(totals.rebufferCount).toBe(1);
+      expect(totals.rebufferSeconds).toBeGreaterThanOrEqual(2);
+      expect(totals.rebufferSeconds).toBeLessThan(15);
+      expect(totals.startupMsP50).toBeGreaterThan(0);
+      expect(totals.errors).toBe(0);
+    } catch (err) {
+      console.error(`browser console:\n${log.join('\n')}`);
+      throw err;
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+
   it('the embed page plays in an iframe (CSP set, no X-Frame-Options)', async () => {
     const head = await fetch(`${s.url}/embed/${video.playback.id}`);
     expect(head.status).toBe(200);
