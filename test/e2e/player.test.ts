@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { VodCloud } from '@vodcloud/sdk';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
@@ -574,6 +575,14 @@ navigator.sendBeacon = (url, body) => {
       expect(totals.rebufferSeconds).toBeLessThan(15);
       expect(totals.startupMsP50).toBeGreaterThan(0);
       expect(totals.errors).toBe(0);
+      // The same through the SDK.
+      const vc = new VodCloud({ baseUrl: s.url, apiKey: t.key });
+      const viaSdk = await vc.stats.video(v.id, { granularity: 'minute', from });
+      expect(viaSdk.totals).toEqual(totals);
+      expect((await vc.stats.breakdown({ by: 'browser', videoId: v.id })).data[0]).toMatchObject({
+        value: 'Chrome',
+        views: 1,
+      });
     } catch (err) {
       console.error(`browser console:\n${log.join('\n')}`);
       throw err;

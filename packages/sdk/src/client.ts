@@ -13,6 +13,11 @@ export type VideoFields = NonNullable<
 >['content']['application/json'];
 export type CreatedSigningKey = components['schemas']['CreatedSigningKey'];
 export type SigningKey = components['schemas']['SigningKey'];
+export type VideoStats = components['schemas']['VideoStats'];
+export type UsageStats = components['schemas']['UsageStats'];
+export type StatsQuery = NonNullable<paths['/v1/stats/usage']['get']['parameters']['query']>;
+export type TopVideosQuery = NonNullable<paths['/v1/stats/top-videos']['get']['parameters']['query']>;
+export type BreakdownQuery = NonNullable<paths['/v1/stats/breakdown']['get']['parameters']['query']>;
 export interface Page<T> {
   data: T[];
   /** Pass as `cursor` for the next page; null on the last one. */
@@ -260,6 +265,33 @@ export class SigningKeys {
   }
 }
 
+/** The JSON answer of a route that can also answer text/csv (these methods never ask for CSV). */
+const json = <T>(v: T) => v as Exclude<T, string>;
+
+/** Views, quality of experience and usage (`/v1/stats/*`); CSV through `api.GET` with `format: 'csv'`. */
+export class Stats {
+  constructor(private readonly api: Client<paths>) {}
+
+  /** A video's totals and series: views, unique viewers, watch time, startup, rebuffering, errors, delivery. */
+  async video(id: string, query: Omit<StatsQuery, 'format'> = {}): Promise<VideoStats> {
+    return json(unwrap(await this.api.GET('/v1/stats/videos/{id}', { params: { path: { id }, query } })));
+  }
+
+  /** The tenant's usage: storage, delivered bytes, peak Mbps, transcoded seconds, uploads, imports. */
+  async usage(query: Omit<StatsQuery, 'format'> = {}): Promise<UsageStats> {
+    return json(unwrap(await this.api.GET('/v1/stats/usage', { params: { query } })));
+  }
+
+  async topVideos(query: Omit<TopVideosQuery, 'format'> = {}) {
+    return json(unwrap(await this.api.GET('/v1/stats/top-videos', { params: { query } })));
+  }
+
+  /** Views by browser, os, device, rendition or referrer. */
+  async breakdown(query: Omit<BreakdownQuery, 'format'> = {}) {
+    return json(unwrap(await this.api.GET('/v1/stats/breakdown', { params: { query } })));
+  }
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -271,6 +303,7 @@ export class VodCloud {
   readonly api: Client<paths>;
   readonly videos: Videos;
   readonly signingKeys: SigningKeys;
+  readonly stats: Stats;
   /** The session's CSRF token, sent as `x-csrf-token` on writes; set it after signing in, clear it on sign-out. */
   csrfToken: string | undefined;
 
@@ -300,5 +333,6 @@ export class VodCloud {
     const resolved = { ...options, baseUrl };
     this.videos = new Videos(this.api, resolved);
     this.signingKeys = new SigningKeys(this.api);
+    this.stats = new Stats(this.api);
   }
 }

@@ -9,15 +9,21 @@
  */
 export type { UploadFile, UploadProgress } from '@vodcloud/upload';
 export {
+  type BreakdownQuery,
   type CreatedSigningKey,
   type Page,
   type SigningKey,
   SigningKeys,
+  Stats,
+  type StatsQuery,
+  type TopVideosQuery,
   type UploadVideoOptions,
+  type UsageStats,
   unwrap,
   type Video,
   type VideoFields,
   type VideoListQuery,
+  type VideoStats,
   type VideoStatus,
   Videos,
   type VideoUpdate,
