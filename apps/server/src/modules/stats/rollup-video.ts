@@ -33,47 +33,76 @@ const empty = (tenant: string, video: string, g: Granularity, period: string): A
  */
 export async function rollupVideos(db: Kysely<DB>, g: Granularity, keys: Set<Key>): Promise<Set<Key>> {
   const { groups, parents } = groupKeys(g, keys);
-  for (const group of groups) {
-    const rows = new Map<string, Acc>();
-    const rowOf = (p: string) => {
-      const r = rows.get(p) ?? empty(group.tenant, group.subject, g, p);
-      rows.set(p, r);
+  // Videos a chunk at a time: one read per source for the chunk, not one per video.
+  for (let i = 0; i < groups.length; i += CHUNK) {
+    const chunk = new Map<string, { group: Group; rows: Map<string, Acc> }>();
+    for (const group of groups.slice(i, i + CHUNK)) chunk.set(group.subject, { group, rows: new Map() });
+    const rowOf = (video: string, p: string): Acc | undefined => {
+      const e = chunk.get(video);
+      if (!e?.group.periods.has(p)) return undefined;
+      const r = e.rows.get(p) ?? empty(e.group.tenant, video, g, p);
+      e.rows.set(p, r);
       return r;
     };
-    await fromViews(db, g, group, rowOf);
-    if (g === 'minute') await fromDelivery(db, group, rowOf);
-    else await fromLowerLevel(db, g, group, rowOf);
-    const out: StatsVideoTable[] = [];
-    for (const r of rows.values()) {
-      const { hist, viewerSet, ...row } = r;
-      row.viewers = viewerSet.size;
-      row.watch_seconds = round3(row.watch_seconds);
-      row.startup_hist = Object.keys(hist).length ? JSON.stringify(hist) : null;
-      if (
-        row.views ||
-        row.watch_seconds ||
-        row.errors ||
-        row.delivered_bytes ||
-        row.requests ||
-        row.rebuffer_count
-      )
-        out.push(row);
+    const scope = scopeOf([...chunk.values()].map((e) => e.group));
+    await fromViews(db, g, scope, rowOf);
+    if (g === 'minute') await fromDelivery(db, scope, rowOf);
+    else await fromLowerLevel(db, g, scope, rowOf);
+    for (const { group, rows } of chunk.values()) {
+      const out: StatsVideoTable[] = [];
+      for (const r of rows.values()) {
+        const { hist, viewerSet, ...row } = r;
+        row.viewers = viewerSet.size;
+        row.watch_seconds = round3(row.watch_seconds);
+        row.startup_hist = Object.keys(hist).length ? JSON.stringify(hist) : null;
+        if (
+          row.views ||
+          row.watch_seconds ||
+          row.errors ||
+          row.delivered_bytes ||
+          row.requests ||
+          row.rebuffer_count
+        )
+          out.push(row);
+      }
+      await replaceRows(
+        db,
+        'stats_video',
+        { tenant: group.tenant, video: group.subject, granularity: g, periods: [...group.periods] },
+        out,
+      );
     }
-    await replaceRows(
-      db,
-      'stats_video',
-      { tenant: group.tenant, video: group.subject, granularity: g, periods: [...group.periods] },
-      out,
-    );
   }
   return parents;
 }
 
+const CHUNK = 200;
+
+interface Scope {
+  tenants: string[];
+  videos: string[];
+  from: string;
+  to: string;
+}
+
+/** The tenants, videos and the time range covering a chunk of groups (rows outside their periods are skipped). */
+function scopeOf(groups: Group[]): Scope {
+  return {
+    tenants: [...new Set(groups.map((x) => x.tenant))],
+    videos: groups.map((x) => x.subject),
+    from: groups.reduce((m, x) => (x.from < m ? x.from : m), groups[0]!.from),
+    to: groups.reduce((m, x) => (x.to > m ? x.to : m), groups[0]!.to),
+  };
+}
+
+type RowOf = (video: string, period: string) => Acc | undefined;
+
 /** Unique viewers at every level; at the minute level, every figure of the views that started in it. */
-async function fromViews(db: Kysely<DB>, g: Granularity, group: Group, rowOf: (p: string) => Acc) {
+async function fromViews(db: Kysely<DB>, g: Granularity, scope: Scope, rowOf: RowOf) {
   const views = await db
     .selectFrom('stats_views')
     .select([
+      'video_id',
       'started_at',
       'played',
       'watch_seconds',
@@ -83,15 +112,14 @@ async function fromViews(db: Kysely<DB>, g: Granularity, group: Group, rowOf: (p
       'errors',
       'viewer_hash',
     ])
-    .where('tenant_id', '=', group.tenant)
-    .where('video_id', '=', group.subject)
-    .where('started_at', '>=', group.from)
-    .where('started_at', '<', group.to)
+    .where('tenant_id', 'in', scope.tenants)
+    .where('video_id', 'in', scope.videos)
+    .where('started_at', '>=', scope.from)
+    .where('started_at', '<', scope.to)
     .execute();
   for (const v of views) {
-    const p = periodOf(g, v.started_at);
-    if (!group.periods.has(p)) continue;
-    const r = rowOf(p);
+    const r = rowOf(v.video_id, periodOf(g, v.started_at));
+    if (!r) continue;
     const played = num(v.played) === 1;
     if (played && v.viewer_hash) r.viewerSet.add(v.viewer_hash);
     if (g !== 'minute') continue;
@@ -109,38 +137,36 @@ async function fromViews(db: Kysely<DB>, g: Granularity, group: Group, rowOf: (p
   }
 }
 
-async function fromDelivery(db: Kysely<DB>, group: Group, rowOf: (p: string) => Acc) {
+async function fromDelivery(db: Kysely<DB>, scope: Scope, rowOf: RowOf) {
   const delivered = await db
     .selectFrom('delivery_stats')
-    .select(['period', 'bytes', 'requests'])
-    .where('tenant_id', '=', group.tenant)
-    .where('video_id', '=', group.subject)
-    .where('period', '>=', group.from)
-    .where('period', '<', group.to)
+    .select(['video_id', 'period', 'bytes', 'requests'])
+    .where('tenant_id', 'in', scope.tenants)
+    .where('video_id', 'in', scope.videos)
+    .where('period', '>=', scope.from)
+    .where('period', '<', scope.to)
     .execute();
   for (const d of delivered) {
-    const p = periodOf('minute', d.period);
-    if (!group.periods.has(p)) continue;
-    const r = rowOf(p);
+    const r = rowOf(d.video_id, periodOf('minute', d.period));
+    if (!r) continue;
     r.delivered_bytes += num(d.bytes);
     r.requests += num(d.requests);
   }
 }
 
-async function fromLowerLevel(db: Kysely<DB>, g: Granularity, group: Group, rowOf: (p: string) => Acc) {
+async function fromLowerLevel(db: Kysely<DB>, g: Granularity, scope: Scope, rowOf: RowOf) {
   const lower = await db
     .selectFrom('stats_video')
     .selectAll()
-    .where('tenant_id', '=', group.tenant)
-    .where('video_id', '=', group.subject)
+    .where('tenant_id', 'in', scope.tenants)
+    .where('video_id', 'in', scope.videos)
     .where('granularity', '=', g === 'hour' ? 'minute' : 'hour')
-    .where('period', '>=', group.from)
-    .where('period', '<', group.to)
+    .where('period', '>=', scope.from)
+    .where('period', '<', scope.to)
     .execute();
   for (const c of lower) {
-    const p = periodOf(g, c.period);
-    if (!group.periods.has(p)) continue;
-    const r = rowOf(p);
+    const r = rowOf(c.video_id, periodOf(g, c.period));
+    if (!r) continue;
     r.views += num(c.views);
     r.watch_seconds += num(c.watch_seconds);
     r.startup_count += num(c.startup_count);

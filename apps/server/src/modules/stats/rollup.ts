@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
@@ -12,7 +13,7 @@ import { summarizeView } from './views';
 
 export const WATERMARK = 'stats.rollup.watermark';
 /** Rows ingested this long before the last run are looked at again: covers clocks and slow flushes. */
-const OVERLAP_MS = 2 * 60_000;
+const OVERLAP_MS = 30_000;
 const CHUNK = 400;
 
 export interface RollupOptions {
@@ -59,6 +60,9 @@ export class StatsRollup {
     const videoMinutes = new Set<Key>();
     const usageMinutes = new Set<Key>();
     const views = await this.recomputeViews(since, now, videoMinutes);
+    // PostgreSQL plans the roll-up's reads from table statistics: refresh them after a large change (a
+    // backfill), or it may read a tenant's every view per video until autovacuum comes by.
+    if (views >= 10_000 && this.db.dialect === 'postgres') await sql`analyze stats_views`.execute(db);
     // Views silent past the timeout are closed (their figures do not change).
     await db
       .updateTable('stats_views')
@@ -148,25 +152,20 @@ export class StatsRollup {
       }
       const summaries: StatsViewsTable[] = [];
       for (const list of byView.values()) summaries.push(summarizeView(list, now, this.o.viewTimeoutMs));
-      const old = await db
-        .selectFrom('stats_views')
-        .select(['tenant_id', 'video_id', 'view_id', 'started_at'])
-        .where('view_id', 'in', chunk)
-        .execute();
+      // Replaced in two statements: every row of these view ids goes, the recomputed ones and any other
+      // (a view id seen on a video whose beacons are past retention) come back.
+      const old = await db.selectFrom('stats_views').selectAll().where('view_id', 'in', chunk).execute();
+      const kept = old.filter((o) => !byView.has(`${o.video_id}|${o.view_id}`));
+      for (const o of old)
+        if (byView.has(`${o.video_id}|${o.view_id}`))
+          touched.add(`${o.tenant_id}|${o.video_id}|${periodOf('minute', o.started_at)}`);
+      const rowsOut = [...summaries, ...kept];
       await db.transaction().execute(async (tx) => {
-        for (const o of old)
-          if (byView.has(`${o.video_id}|${o.view_id}`)) {
-            touched.add(`${o.tenant_id}|${o.video_id}|${periodOf('minute', o.started_at)}`);
-            await tx
-              .deleteFrom('stats_views')
-              .where('video_id', '=', o.video_id)
-              .where('view_id', '=', o.view_id)
-              .execute();
-          }
-        for (let j = 0; j < summaries.length; j += 200)
+        await tx.deleteFrom('stats_views').where('view_id', 'in', chunk).execute();
+        for (let j = 0; j < rowsOut.length; j += 200)
           await tx
             .insertInto('stats_views')
-            .values(summaries.slice(j, j + 200))
+            .values(rowsOut.slice(j, j + 200))
             .execute();
       });
       for (const s of summaries)
