@@ -37,6 +37,11 @@ const BENCHMARKS: Record<
       'web console: bundle sizes (initial JS vs budget, lazy chunks) and the library TTI with 1000 videos vs 25',
     load: () => import('./console'),
   },
+  beacons: {
+    about:
+      'beacon ingest (SQLite+memory vs PostgreSQL+Redis): accepted/s, p99, counted back; roll-up of 1M beacons',
+    load: () => import('./beacons'),
+  },
   'package-sizes': {
     about:
       'npm tarballs of @vodcloud/upload, player, sdk (packed/unpacked) and each alone as a min+gzip browser bundle',
