@@ -591,6 +591,45 @@ navigator.sendBeacon = (url, body) => {
     }
   }, 120_000);
 
+  it('another video in the same element is another view: the first ends under its own playback id', async () => {
+    const { page, log, batches, qoe, close } = await openQoe();
+    try {
+      await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
+      await page.waitForFunction(
+        () => (document.getElementById('p') as unknown as Player).video.currentTime > 1,
+        null,
+        { timeout: 20_000 },
+      );
+      const first = (await qoe())[0]!;
+      const other = 'OtherVideo0123456789';
+      await page.evaluate((pid) => document.getElementById('p')!.setAttribute('playback-id', pid), other);
+      await waitFor(
+        async () => (eventsOf(batches).some((e) => e.event === 'view_end') ? true : undefined),
+        5_000,
+        'the first view ended',
+      );
+      const ended = batches.find((b) => b.events.some((e) => e.event === 'view_end'))!;
+      expect(ended).toMatchObject({ viewId: first.viewId, playbackId: video.playback.id });
+      // The new source plays (or fails) in a new view: a new id, seq from 0, the new playback id.
+      await page.evaluate(() => {
+        void (document.getElementById('p') as unknown as Player).video.play().catch(() => {});
+      });
+      await page.waitForFunction(
+        (id) => (window as unknown as { qoe: Array<{ viewId: string }> }).qoe.some((e) => e.viewId !== id),
+        first.viewId,
+        { timeout: 10_000 },
+      );
+      const next = (await qoe()).filter((e) => e.viewId !== first.viewId);
+      // It was playing: the switch is the new view's play intent, so view_start comes first.
+      expect(next[0]).toMatchObject({ event: 'view_start', seq: 0, playbackId: other });
+    } catch (err) {
+      console.error(`browser console:\n${log.join('\n')}`);
+      throw err;
+    } finally {
+      await close();
+    }
+  }, 60_000);
+
   it('the embed page plays in an iframe (CSP set, no X-Frame-Options)', async () => {
     const head = await fetch(`${s.url}/embed/${video.playback.id}`);
     expect(head.status).toBe(200);

@@ -124,7 +124,10 @@ export class VodPlayer extends HTMLElement {
   hls: Hls | undefined;
   /** Storyboard cues, once loaded. */
   storyboard: StoryboardCue[] = [];
-  readonly viewId = randomId();
+  /** The current view's id: a new one when the element is given another video. */
+  get viewId() {
+    return this.view.id;
+  }
 
   private readonly root: ShadowRoot;
   private readonly $ = <T extends Element = HTMLElement>(sel: string) => this.root.querySelector(sel) as T;
@@ -145,6 +148,8 @@ export class VodPlayer extends HTMLElement {
   private viewEnded = false;
   private queue: BeaconData[] = [];
   private seq = 0;
+  /** The view the queue belongs to: its id, and the playback id and token it started with. */
+  private view: { id: string; playbackId?: string; token?: string } = { id: randomId() };
   private readonly onPageHide = () => this.endView();
   private readonly onVisibility = () => document.visibilityState === 'hidden' && this.flush(true);
 
@@ -256,7 +261,7 @@ export class VodPlayer extends HTMLElement {
     if (!this.hasAttribute('tabindex')) this.tabIndex = 0;
     if (!this.hasAttribute('role')) this.setAttribute('role', 'region');
     if (!this.hasAttribute('aria-label')) this.setAttribute('aria-label', 'Video player');
-    this.viewEnded = false;
+    if (this.viewEnded) this.newView(); // attached again after its view ended: a new view
     addEventListener('pagehide', this.onPageHide);
     document.addEventListener('visibilitychange', this.onVisibility);
     this.setup();
@@ -281,7 +286,15 @@ export class VodPlayer extends HTMLElement {
       v.poster = this.posterUrl;
     else if (name === 'storyboard-token') {
       if (this.abort && this.playbackId) void this.loadStoryboard(this.abort.signal);
-    } else if (this.isConnected) this.setup(); // a new source or playback token: reloads when the URL changed
+    } else {
+      // Another video is another view: the current one ends (under its own playback id) first.
+      if ((name === 'playback-id' || name === 'src') && this.viewStarted) {
+        const playing = !this.video.paused;
+        this.newView();
+        if (playing) this.requestedPlay(); // it plays on: the switch is the new view's play intent
+      }
+      if (this.isConnected) this.setup(); // a new source or playback token: reloads when the URL changed
+    }
   }
 
   // ---- loading ----
@@ -852,6 +865,8 @@ export class VodPlayer extends HTMLElement {
     if (this.playRequestedAt === undefined) this.playRequestedAt = performance.now();
     if (!this.viewStarted) {
       this.viewStarted = true;
+      this.view.playbackId = this.playbackId;
+      this.view.token = this.playbackToken;
       this.beacon('view_start');
     }
   }
@@ -892,6 +907,20 @@ export class VodPlayer extends HTMLElement {
     return w;
   }
 
+  /** Ends the current view and starts counting a new one (a new id, seq from 0, no startup yet). */
+  private newView() {
+    this.endView();
+    this.view = { id: randomId() };
+    this.seq = 0;
+    this.viewStarted = false;
+    this.viewEnded = false;
+    this.playRequestedAt = undefined;
+    this.startupSent = false;
+    this.rebufferedAt = undefined;
+    this.watched = 0;
+    this.lastTick = undefined;
+  }
+
   private endView() {
     if (!this.viewStarted || this.viewEnded) return;
     this.viewEnded = true;
@@ -906,7 +935,8 @@ export class VodPlayer extends HTMLElement {
    * and at once on `playing`'s caller, `error`, `view_end` and when BATCH_MAX events wait. Never throws.
    */
   beacon(event: BeaconEvent, extra: Omit<Partial<BeaconData>, 'event' | 'at' | 'seq' | 'position'> = {}) {
-    if (this.hasAttribute('no-beacons') || !this.playbackId) return;
+    const playbackId = this.view.playbackId ?? this.playbackId;
+    if (this.hasAttribute('no-beacons') || !playbackId) return;
     const pos = this.video.currentTime;
     const e: BeaconData = {
       event,
@@ -917,8 +947,7 @@ export class VodPlayer extends HTMLElement {
     };
     this.queue.push(e);
     try {
-      const { viewId, playbackId } = this;
-      this.dispatchEvent(new CustomEvent('beacon', { detail: { ...e, viewId, playbackId } }));
+      this.dispatchEvent(new CustomEvent('beacon', { detail: { ...e, viewId: this.view.id, playbackId } }));
     } catch {
       // a listener's error is not ours
     }
@@ -934,10 +963,13 @@ export class VodPlayer extends HTMLElement {
     const events = this.queue.splice(0);
     if (!events.length) return;
     try {
+      // The view's playback id; its token, or the current one while it is the same video (a refreshed token).
+      const playbackId = this.view.playbackId ?? this.playbackId;
+      const token = playbackId === this.playbackId ? this.playbackToken : this.view.token;
       const body = JSON.stringify({
-        playbackId: this.playbackId,
-        viewId: this.viewId,
-        ...(this.playbackToken ? { token: this.playbackToken } : {}),
+        playbackId,
+        viewId: this.view.id,
+        ...(token ? { token } : {}),
         sentAt: Date.now(),
         events,
       });

@@ -8,6 +8,7 @@ import type {
 import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
 import { AppError } from '../../lib/errors';
+import { videoTitles } from '../videos';
 import { type Histogram, merge, parseHistogram, quantile } from './histogram';
 import { periodOf, periodsBetween } from './periods';
 import { DAY, rangeOf } from './range';
@@ -216,24 +217,29 @@ export class StatsQueries {
     } as const;
     const rows = await this.db.read((db) =>
       db
-        .selectFrom('stats_video as s')
-        .leftJoin('videos as v', 'v.id', 's.video_id')
+        .selectFrom('stats_video')
         .select((eb) => [
-          's.video_id',
-          'v.title',
-          eb.fn.sum<number>('s.views').as('views'),
-          eb.fn.sum<number>('s.watch_seconds').as('watch_seconds'),
-          eb.fn.sum<number>('s.delivered_bytes').as('delivered_bytes'),
+          'video_id',
+          eb.fn.sum<number>('views').as('views'),
+          eb.fn.sum<number>('watch_seconds').as('watch_seconds'),
+          eb.fn.sum<number>('delivered_bytes').as('delivered_bytes'),
         ])
-        .where('s.tenant_id', '=', tenantId)
-        .where('s.granularity', '=', g)
-        .where('s.period', '>=', from)
-        .where('s.period', '<', r.to)
-        .groupBy(['s.video_id', 'v.title'])
+        .where('tenant_id', '=', tenantId)
+        .where('granularity', '=', g)
+        .where('period', '>=', from)
+        .where('period', '<', r.to)
+        .groupBy('video_id')
         .orderBy(sql.ref(column[q.metric]), 'desc')
-        .orderBy('s.video_id')
+        .orderBy('video_id')
         .limit(q.limit)
         .execute(),
+    );
+    const titles = await this.db.read((db) =>
+      videoTitles(
+        db,
+        tenantId,
+        rows.map((x) => x.video_id),
+      ),
     );
     return {
       from,
@@ -241,7 +247,7 @@ export class StatsQueries {
       metric: q.metric,
       data: rows.map((x) => ({
         videoId: x.video_id,
-        title: x.title ?? null,
+        title: titles.get(x.video_id) ?? null,
         views: num(x.views),
         watchSeconds: round3(num(x.watch_seconds)),
         deliveredBytes: num(x.delivered_bytes),

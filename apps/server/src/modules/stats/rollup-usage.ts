@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, StatsUsageTable } from '../../db/schema';
+import { createdSince } from '../videos';
 import type { Granularity } from './periods';
 import { periodOf } from './periods';
 import { type Group, groupKeys, type Key, num, replaceRows, round3 } from './rollup-keys';
@@ -103,13 +104,7 @@ async function fromTranscodesAndVideos(
     const r = rows.get(periodOf(g, t.created_at));
     if (r) r.transcoded_seconds += num(t.seconds);
   }
-  const created = await db
-    .selectFrom('videos')
-    .select(['created_at', 'input_url'])
-    .where('tenant_id', '=', group.tenant)
-    .where('created_at', '>=', group.from)
-    .where('created_at', '<', group.to)
-    .execute();
+  const created = await createdSince(db, group.from, { tenantId: group.tenant, to: group.to });
   for (const v of created) {
     const r = rows.get(periodOf(g, v.created_at));
     if (!r) continue;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
 import type { BeaconsTable, StatsViewsTable } from '../../db/schema';
+import { createdSince } from '../videos';
 import { periodOf } from './periods';
 import { type Key, split } from './rollup-keys';
 import { rollupUsage } from './rollup-usage';
@@ -82,11 +83,7 @@ export class StatsRollup {
       const [tenant, , minute] = split(k);
       usageMinutes.add(`${tenant}||${minute}`);
     }
-    for (const r of await db
-      .selectFrom('videos')
-      .select(['tenant_id', 'created_at'])
-      .where('created_at', '>=', since)
-      .execute())
+    for (const r of await createdSince(db, since))
       usageMinutes.add(`${r.tenant_id}||${periodOf('minute', r.created_at)}`);
     for (const r of await db
       .selectFrom('transcode_usage')

@@ -6,6 +6,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
 import type { StorageUsageTable } from '../../db/schema';
+import { createdBySource, storedBytesByTenant } from '../videos';
 
 export interface StorageMeasure {
   /** Bytes of the sources kept (uploads and imports whose bytes all arrived). */
@@ -47,25 +48,7 @@ export async function measureStorage(
   const k = db.primary;
   const [tenants, sums] = await Promise.all([
     k.selectFrom('tenants').select('id').execute(),
-    k
-      .selectFrom('videos')
-      .select((eb) => [
-        'tenant_id',
-        eb.fn
-          .sum<number>(
-            eb
-              .case()
-              .when(eb.or([eb('upload_completed_at', 'is not', null), eb('ready_at', 'is not', null)]))
-              .then(eb.fn.coalesce('size_bytes', sql<number>`0`))
-              .else(sql<number>`0`)
-              .end(),
-          )
-          .as('source_bytes'),
-        eb.fn.sum<number>(eb.fn.coalesce('output_bytes', sql<number>`0`)).as('output_bytes'),
-        eb.fn.countAll<number>().as('videos'),
-      ])
-      .groupBy('tenant_id')
-      .execute(),
+    storedBytesByTenant(k),
   ]);
   const out: Record<string, StorageMeasure> = {};
   for (const t of tenants) out[t.id] = { sourceBytes: 0, outputBytes: 0, videos: 0 };
@@ -151,18 +134,7 @@ export async function uploadsAndImports(
   fromIso: string,
   toIso: string,
 ): Promise<UploadsAndImports & { byTenant: Record<string, UploadsAndImports> }> {
-  let q = db.primary
-    .selectFrom('videos')
-    .select((eb) => [
-      'tenant_id',
-      eb.fn.sum<number>(eb.case().when('input_url', 'is', null).then(1).else(0).end()).as('uploads'),
-      eb.fn.sum<number>(eb.case().when('input_url', 'is not', null).then(1).else(0).end()).as('imports'),
-    ])
-    .where('created_at', '>=', fromIso)
-    .where('created_at', '<', toIso)
-    .groupBy('tenant_id');
-  if (tenantId !== null) q = q.where('tenant_id', '=', tenantId);
-  const rows = await q.execute();
+  const rows = await createdBySource(db.primary, tenantId, fromIso, toIso);
   const out = { uploads: 0, imports: 0, byTenant: {} as Record<string, UploadsAndImports> };
   for (const r of rows) {
     const uploads = num(r.uploads);
