@@ -17,7 +17,7 @@ import {
   type RangeQuery,
   rangeQuery,
 } from './format';
-import { CsvLink, LoadError, Segmented, Totals } from './parts';
+import { CsvLink, json, LoadError, Segmented, Totals } from './parts';
 
 const METRICS = ['views', 'watchSeconds', 'deliveredBytes'] as const;
 type Metric = (typeof METRICS)[number];
@@ -48,7 +48,8 @@ function Usage({ range, q }: { range: RangeId; q: RangeQuery }) {
   const { t } = useTranslation('stats');
   const usage = useQuery({
     queryKey: ['stats', 'usage', range],
-    queryFn: async () => unwrap(await api.GET('/v1/stats/usage', { params: { query: rangeQuery(range) } })),
+    queryFn: async () =>
+      json(unwrap(await api.GET('/v1/stats/usage', { params: { query: rangeQuery(range) } }))),
     placeholderData: keepPreviousData,
   });
   return (
@@ -175,8 +176,8 @@ function TopVideos({ range, q }: { range: RangeId; q: RangeQuery }) {
     queryKey: ['stats', 'top', range, metric],
     queryFn: async () => {
       const { from, to } = rangeQuery(range);
-      return unwrap(
-        await api.GET('/v1/stats/top-videos', { params: { query: { from, to, metric, limit: 10 } } }),
+      return json(
+        unwrap(await api.GET('/v1/stats/top-videos', { params: { query: { from, to, metric, limit: 10 } } })),
       ).data;
     },
     placeholderData: keepPreviousData,

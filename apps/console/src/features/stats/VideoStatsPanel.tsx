@@ -15,7 +15,7 @@ import {
   type RangeId,
   rangeQuery,
 } from './format';
-import { CsvLink, LoadError, Segmented, Totals, useDimensionLabel } from './parts';
+import { CsvLink, json, LoadError, Segmented, Totals, useDimensionLabel } from './parts';
 
 /** A video's top browsers or devices over a range (the five with the most views). */
 function useBreakdown(videoId: string, by: 'browser' | 'device', range: RangeId) {
@@ -23,8 +23,10 @@ function useBreakdown(videoId: string, by: 'browser' | 'device', range: RangeId)
     queryKey: ['stats', 'breakdown', videoId, by, range],
     queryFn: async () => {
       const { from, to } = rangeQuery(range);
-      return unwrap(
-        await api.GET('/v1/stats/breakdown', { params: { query: { by, videoId, from, to, limit: 5 } } }),
+      return json(
+        unwrap(
+          await api.GET('/v1/stats/breakdown', { params: { query: { by, videoId, from, to, limit: 5 } } }),
+        ),
       ).data;
     },
     placeholderData: keepPreviousData,
@@ -40,10 +42,12 @@ export function VideoStatsPanel({ videoId }: { videoId: string }) {
   const stats = useQuery({
     queryKey: ['stats', 'video', videoId, range],
     queryFn: async () =>
-      unwrap(
-        await api.GET('/v1/stats/videos/{id}', {
-          params: { path: { id: videoId }, query: rangeQuery(range) },
-        }),
+      json(
+        unwrap(
+          await api.GET('/v1/stats/videos/{id}', {
+            params: { path: { id: videoId }, query: rangeQuery(range) },
+          }),
+        ),
       ),
     placeholderData: keepPreviousData,
   });

@@ -88,3 +88,9 @@ export function useDimensionLabel() {
     return value;
   };
 }
+
+/** A statistics answer as JSON (the routes also answer text/csv, which the console only links to). */
+export function json<T>(data: T | string): T {
+  if (typeof data === 'string') throw new Error('The statistics API answered CSV where JSON was asked for');
+  return data;
+}
