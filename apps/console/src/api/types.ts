@@ -6,3 +6,7 @@ export type User = Schemas['User'];
 export type Role = NonNullable<User['role']>;
 export type Session = Schemas['Session'];
 export type Invitation = Schemas['Invitation'];
+export type VideoStats = Schemas['VideoStats'];
+export type UsageStats = Schemas['UsageStats'];
+export type TopVideo = Schemas['TopVideo'];
+export type BreakdownRow = Schemas['BreakdownRow'];

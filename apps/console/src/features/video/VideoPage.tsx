@@ -10,6 +10,7 @@ import { useSession } from '../../app/session';
 import { registerMessages } from '../../i18n';
 import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { PageTitle } from '../../ui/PageTitle';
+import { VideoStatsPanel } from '../stats/VideoStatsPanel';
 import { Details } from './Details';
 import { Metadata } from './Metadata';
 import { messages } from './messages';
@@ -73,6 +74,7 @@ export default function VideoPage() {
           <PlayerSection v={v} writer={writer} />
           <Metadata v={v} writer={writer} />
           <Details v={v} />
+          <VideoStatsPanel videoId={v.id} />
         </div>
         <div className="video-side">
           <Tools v={v} writer={writer} />
@@ -84,8 +86,6 @@ export default function VideoPage() {
             ) : (
               <pre className="code">{JSON.stringify(v.detection, null, 2)}</pre>
             )}
-            <h2 id="statistics-h">{t('statistics')}</h2>
-            <p className="muted">{t('statisticsPending')}</p>
           </section>
         </div>
       </div>

@@ -104,8 +104,6 @@ export const messages = {
     deleteBody: '“{{title}}” and all its files are removed. This cannot be undone.',
     detection: 'Detection',
     detectionPending: 'Content detection arrives with issue 18; this video has no detection report.',
-    statistics: 'Statistics',
-    statisticsPending: 'Viewing statistics arrive with issue 17; the API has no statistics to show yet.',
   },
   'zh-CN': {
     title: '视频',
@@ -208,7 +206,5 @@ export const messages = {
     deleteBody: '“{{title}}”及其所有文件将被删除，且无法恢复。',
     detection: '内容检测',
     detectionPending: '内容检测将随 issue 18 提供；此视频没有检测报告。',
-    statistics: '统计',
-    statisticsPending: '观看统计将随 issue 17 提供；API 目前没有可显示的统计数据。',
   },
 } satisfies Messages;
