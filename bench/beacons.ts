@@ -8,8 +8,8 @@
 //    back in the database after the flush: accepted − stored = lost (goal 0).
 // 2. rollup: 1,000,000 raw beacons (100k views of 10 events over 200 videos in the last 20 hours) written
 //    straight into a migrated database, then StatsRollup.run timed: the first run, a second one at once (still
-//    inside the roll-up's 2-minute overlap, so it recomputes the same views), and two more once 2 min have
-//    passed (the first of them still looks back 2 min from the previous start; the last finds nothing new).
+//    inside the roll-up's 30-second overlap, so it recomputes the same views), and two more once 30 s have
+//    passed (the first of them still looks back 30 s from the previous start; the last finds nothing new).
 
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -45,7 +45,7 @@ const HELP = `usage: npm run bench -- beacons [options]
   --conns N            connections of the generator (default 64)
   --flush-ms N         VOD_BEACON_FLUSH_MS of the servers (default 1000, the default)
   --beacons N          raw beacons for the roll-up (default 1000000)
-  --no-wait            skip roll-up runs 3 and 4 (they wait for the 2-minute overlap to pass)
+  --no-wait            skip roll-up runs 3 and 4 (they wait for the 30-second overlap to pass)
   --redis-db N         Redis database index for the cluster shape (default 11; its vod:* keys are deleted)
   --work-dir DIR       default /tmp/vodcloud-bench`;
 
@@ -612,7 +612,7 @@ async function rollupBench(
   };
   try {
     await timed('run 1');
-    await timed('run 2, at once (2-min overlap)');
+    await timed('run 2, at once (30-s overlap)');
     result.statsViews = await e.count('stats_views');
     result.statsVideoRows = await e.count('stats_video');
   } catch (err) {
@@ -621,7 +621,7 @@ async function rollupBench(
   }
   const third = async () => {
     try {
-      const wait = now + 2 * 60_000 + 5_000 - Date.now();
+      const wait = now + 30_000 + 5_000 - Date.now();
       if (wait > 0) await sleep(wait);
       // Run 3 still looks back 2 min from run 2's start (the rows again); run 4 looks past them: nothing new.
       await timed('run 3, ≥ 2 min after the insert');
@@ -770,7 +770,7 @@ export async function main(argv: string[]): Promise<void> {
         thirds.push(third);
       }
       if (!values['no-wait']) {
-        console.log('waiting until 2 min after the inserts (the roll-up overlap) for runs 3 and 4');
+        console.log('waiting until 35 s after the inserts (the roll-up overlap) for runs 3 and 4');
         for (const third of thirds) await third();
       }
     }
