@@ -145,6 +145,9 @@ export const envSchema = z
     // view may stay silent before it is closed, and how long each level is kept (days).
     VOD_BEACON_FLUSH_MS: intFrom(50, 60_000).default(1000),
     VOD_BEACON_BUFFER_MAX: intFrom(100, 10_000_000).default(200_000),
+    // Beacon requests one address may send per minute (many viewers share a NAT: about 1,000 players at one
+    // batch per 10 s); its own limit instead of VOD_RATE_LIMIT_PER_MINUTE. 0: no limit.
+    VOD_BEACON_RATE_PER_MINUTE: intFrom(0, 10_000_000).default(6000),
     VOD_STATS_ROLLUP_INTERVAL_MS: intFrom(1000, 3_600_000).default(60_000),
     VOD_STATS_VIEW_TIMEOUT_SEC: intFrom(30, 86_400).default(300),
     VOD_STATS_RAW_RETENTION_DAYS: intFrom(2, 3650).default(7),

@@ -105,6 +105,8 @@ export interface Config {
   /** Statistics: beacon buffer, roll-up interval, view timeout, and retention per level in days. */
   stats: {
     beaconFlushMs: number;
+    /** Beacon requests per address per minute (0: unlimited); replaces the API's limit on that route. */
+    beaconRatePerMinute: number;
     beaconBufferMax: number;
     rollupIntervalMs: number;
     viewTimeoutMs: number;
@@ -368,6 +370,7 @@ function splitList(value: string): string[] {
 function statsConfig(c: EnvSettings): Config['stats'] {
   return {
     beaconFlushMs: c.VOD_BEACON_FLUSH_MS,
+    beaconRatePerMinute: c.VOD_BEACON_RATE_PER_MINUTE,
     beaconBufferMax: c.VOD_BEACON_BUFFER_MAX,
     rollupIntervalMs: c.VOD_STATS_ROLLUP_INTERVAL_MS,
     viewTimeoutMs: c.VOD_STATS_VIEW_TIMEOUT_SEC * 1000,

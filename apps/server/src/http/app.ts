@@ -236,7 +236,11 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     monitorRoutes(app, { monitor: ctx.monitor, registry: ctx.ports.registry, queue: ctx.ports.queue });
   // Player QoE beacons: public, on any node that serves players or the API.
   if (config.roles.includes('api') || config.roles.includes('stream'))
-    await base.register(beaconRoutes, { playback, stats: ctx.stats });
+    await base.register(beaconRoutes, {
+      playback,
+      stats: ctx.stats,
+      ratePerMinute: config.stats.beaconRatePerMinute,
+    });
 
   await app.ready();
   return base;

@@ -100,4 +100,40 @@ describe('POST /v1/beacons', () => {
     const rows = await new BeaconsRepository(t.ctx.db).forVideo(tenantId, signed.id);
     expect(rows).toHaveLength(1);
   });
+
+  it('has its own per-address limit (VOD_BEACON_RATE_PER_MINUTE), not the API one', async () => {
+    const small = await startTestApp({ VOD_BEACON_RATE_PER_MINUTE: '3', VOD_RATE_LIMIT_PER_MINUTE: '2' });
+    try {
+      const ten = await small.tenant('limits');
+      const r = await small.app.inject({
+        method: 'POST',
+        url: '/v1/videos',
+        headers: ten.auth,
+        payload: { input: { url: 'http://127.0.0.1:9/clip.mp4' } },
+      });
+      const pid = r.json().playback.id as string;
+      const send = (address: string) =>
+        small.app.inject({
+          method: 'POST',
+          url: '/v1/beacons',
+          remoteAddress: address,
+          headers: { 'content-type': 'application/json' },
+          payload: {
+            viewId: 'view-limits-1',
+            playbackId: pid,
+            events: [{ event: 'heartbeat', position: 1 }],
+          },
+        });
+      // The API's limit (2 a minute per key or address) does not apply to beacons: 3 from one address pass, the
+      // fourth is refused by the beacon limit; another address has its own 3.
+      for (let i = 0; i < 3; i++) expect((await send('203.0.113.7')).statusCode).toBe(202);
+      const refused = await send('203.0.113.7');
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      for (let i = 0; i < 3; i++) expect((await send('203.0.113.8')).statusCode).toBe(202);
+      expect((await send('203.0.113.8')).statusCode).toBe(429);
+    } finally {
+      await small.close();
+    }
+  });
 });

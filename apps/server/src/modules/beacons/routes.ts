@@ -78,6 +78,8 @@ const MAX_AGE_MS = 24 * 3_600_000;
 export interface BeaconDeps {
   playback: PlaybackService;
   stats: StatsService;
+  /** Requests per address per minute (VOD_BEACON_RATE_PER_MINUTE; 0: none). */
+  ratePerMinute: number;
 }
 
 /**
@@ -108,6 +110,15 @@ export async function beaconRoutes(app: FastifyInstance, d: BeaconDeps): Promise
       config: {
         access: 'public',
         audit: { skip: 'player beacons: public, no key; authorised by a playback id' },
+        // Per address with its own bound: players behind one NAT share it (the API's limit would stop them).
+        rateLimit:
+          d.ratePerMinute > 0
+            ? {
+                max: d.ratePerMinute,
+                timeWindow: 60_000,
+                keyGenerator: (req: FastifyRequest) => `b:${req.ip}`,
+              }
+            : false,
       },
       schema: {
         operationId: 'sendBeacon',
