@@ -133,7 +133,7 @@ export async function beaconRoutes(app: FastifyInstance, d: BeaconDeps): Promise
         doc: {
           body: { content: { 'application/json': schema, 'text/plain': schema } },
           responses: { 202: { description: 'Accepted' } },
-          errors: [400, 403, 404, 413, 415, 503],
+          errors: [400, 403, 404, 413, 415, 429, 503],
         },
       },
     },
