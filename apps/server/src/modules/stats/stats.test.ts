@@ -147,6 +147,15 @@ for (const e of databaseEngines('statistics')) {
         expect(r.statusCode, r.body).toBe(202);
         sent += events.length;
       }
+      // And one view playing right now, without view_end: it stays open (a view in progress).
+      const live = { playbackId: videos[0]!.pid, viewId: `view-${e.engine}-live`, sentAt };
+      const liveEvents = [
+        { event: 'view_start', at: sentAt - 4000, seq: 0, position: 0 },
+        { event: 'playing', at: sentAt - 3000, seq: 1, position: 0, startupMs: 900 },
+        { event: 'heartbeat', at: sentAt, seq: 2, position: 3, watchedSec: 3 },
+      ];
+      expect((await post({ ...live, events: liveEvents }, '198.51.100.99', UAS[0]!)).statusCode).toBe(202);
+      sent += liveEvents.length;
       // Buffered, not yet written; then flushed and counted back exactly.
       expect(await t.ctx.stats.ingest.pending()).toBe(sent);
       await t.ctx.stats.ingest.flush();
@@ -156,7 +165,12 @@ for (const e of databaseEngines('statistics')) {
       expect(raw.every((r) => r.viewer_hash && !r.viewer_hash.includes('198.51'))).toBe(true);
 
       const first = await t.ctx.stats.runRollup();
-      expect(first?.views).toBe(60);
+      expect(first?.views).toBe(61);
+      // Views silent for VOD_STATS_VIEW_TIMEOUT_SEC (300) without view_end are closed; the live one is open.
+      const views = await t.ctx.db.primary.selectFrom('stats_views').selectAll().execute();
+      const open = views.filter((v) => Number(v.closed) === 0).map((v) => v.view_id);
+      expect(open).toEqual([`view-${e.engine}-live`]);
+      expect(views.filter((v) => v.ended_at === null && Number(v.closed) === 1).length).toBeGreaterThan(5);
       // Every row of the three tables, in a stable order (an engine returns rows in any order).
       const snapshot = async () => {
         const tables = await Promise.all(
