@@ -35,6 +35,8 @@ export interface BeaconData {
   startupMs?: number;
   /** On `heartbeat` and `view_end`: seconds played since the last report (seeks and pauses excluded). */
   watchedSec?: number;
+  /** On `heartbeat` and `view_end`: seconds played since the view started (so a lost batch loses nothing). */
+  playedSec?: number;
   /** On `rebuffer_end`: how long playback stalled. */
   rebufferMs?: number;
   /** The rendition playing ("720p"): on `rendition_change`, `playing` and `heartbeat`. */
@@ -143,6 +145,7 @@ export class VodPlayer extends HTMLElement {
   private rebufferPos = 0;
   private rendition: string | undefined;
   private watched = 0;
+  private playedTotal = 0;
   private lastTick: number | undefined;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
   private viewEnded = false;
@@ -881,7 +884,7 @@ export class VodPlayer extends HTMLElement {
     const s = Number(this.getAttribute('heartbeat-interval') ?? 10);
     const ms = Math.max(1, Number.isFinite(s) && s > 0 ? s : 10) * 1000;
     this.heartbeat ??= setInterval(() => {
-      this.beacon('heartbeat', { watchedSec: this.takeWatched(), rendition: this.rendition });
+      this.beacon('heartbeat', { ...this.played(), rendition: this.rendition });
       this.flush();
     }, ms);
   }
@@ -903,8 +906,15 @@ export class VodPlayer extends HTMLElement {
 
   private takeWatched() {
     const w = Math.round(this.watched * 1000) / 1000;
+    this.playedTotal += this.watched;
     this.watched = 0;
     return w;
+  }
+
+  /** The played seconds to report: the delta since the last report, and the view's total. */
+  private played() {
+    const watchedSec = this.takeWatched();
+    return { watchedSec, playedSec: Math.round(this.playedTotal * 1000) / 1000 };
   }
 
   /** Ends the current view and starts counting a new one (a new id, seq from 0, no startup yet). */
@@ -918,6 +928,7 @@ export class VodPlayer extends HTMLElement {
     this.startupSent = false;
     this.rebufferedAt = undefined;
     this.watched = 0;
+    this.playedTotal = 0;
     this.lastTick = undefined;
   }
 
@@ -927,7 +938,7 @@ export class VodPlayer extends HTMLElement {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.endRebuffer();
-    this.beacon('view_end', { watchedSec: this.takeWatched() });
+    this.beacon('view_end', this.played());
   }
 
   /**

@@ -96,6 +96,8 @@ export interface BeaconsTable {
   position: number;
   startup_ms: number | null;
   watched_sec: number | null;
+  /** Seconds played since the view started, as the player counted them (migration 019). */
+  played_sec?: number | null;
   error: string | null;
   user_agent: string | null;
   referrer: string | null;

@@ -18,6 +18,7 @@ async function beaconColumns(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable('beacons').addColumn('rebuffer_ms', 'integer').execute();
   await db.schema.alterTable('beacons').addColumn('viewer_hash', 'varchar(64)').execute();
   await db.schema.alterTable('beacons').addColumn('seq', 'integer').execute();
+  await db.schema.alterTable('beacons').addColumn('played_sec', 'double precision').execute();
   await db
     .updateTable('beacons' as never)
     .set({ ingested_at: sql`created_at` } as never)
@@ -168,6 +169,6 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await db.schema.dropTable('stats_views').ifExists().execute();
   for (const i of ['beacons_ingested', 'beacons_view', 'beacons_created'])
     await db.schema.dropIndex(i).on('beacons').execute();
-  for (const c of ['seq', 'viewer_hash', 'rebuffer_ms', 'rendition', 'ingested_at'])
+  for (const c of ['played_sec', 'seq', 'viewer_hash', 'rebuffer_ms', 'rendition', 'ingested_at'])
     await db.schema.alterTable('beacons').dropColumn(c).execute();
 }

@@ -36,6 +36,15 @@ export const BeaconEvent = z
     watchedSec: watchedSec
       .optional()
       .describe('Seconds played since the previous report (not wall time; seeks and pauses excluded)'),
+    playedSec: z
+      .number()
+      .finite()
+      .min(0)
+      .max(864_000)
+      .optional()
+      .describe(
+        'Seconds played since the view started: a lost batch loses nothing (preferred over watchedSec)',
+      ),
     rebufferMs: z.number().int().min(0).max(86_400_000).optional().describe('rebuffer_end: the stall'),
     rendition: z
       .string()
@@ -177,6 +186,7 @@ export async function beaconRoutes(app: FastifyInstance, d: BeaconDeps): Promise
           position: e.position,
           startup_ms: e.startupMs ?? null,
           watched_sec: e.watchedSec ?? null,
+          played_sec: e.playedSec ?? null,
           error: e.error ?? null,
           user_agent: ua,
           referrer,

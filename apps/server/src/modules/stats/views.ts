@@ -4,7 +4,8 @@ import { clientOf } from './viewer';
 /**
  * One view's figures from its raw beacons (any order; duplicates of a `seq` count once):
  * - started: the first event; `played`: it reached `playing` or reported watched seconds (only these count);
- * - watch time: the sum of `watchedSec` (seconds played, reported by the player, seeks and pauses excluded);
+ * - watch time: the highest `playedSec` (the player's running total of seconds played, seeks and pauses
+ *   excluded), or the sum of the `watchedSec` deltas when larger or alone (older players);
  * - startup: `startupMs` of the first `playing`;
  * - rebuffers: each `rebuffer_start`; the duration is `rebufferMs` of the matching `rebuffer_end`, else the time
  *   between the two events, else (a stall the view ended in) until the view's last event;
@@ -27,6 +28,7 @@ export function summarizeView(rows: BeaconsTable[], now: number, timeoutMs: numb
   const last = events[events.length - 1]!;
   let played = false;
   let watch = 0;
+  let playedTotal: number | undefined;
   let startup: number | null = null;
   let rebufferCount = 0;
   let rebufferMs = 0;
@@ -42,6 +44,10 @@ export function summarizeView(rows: BeaconsTable[], now: number, timeoutMs: numb
     if (e.watched_sec) {
       watch += e.watched_sec;
       if (e.watched_sec > 0) played = true;
+    }
+    if (e.played_sec !== null && e.played_sec !== undefined) {
+      playedTotal = Math.max(playedTotal ?? 0, e.played_sec);
+      if (e.played_sec > 0) played = true;
     }
     if (e.rendition && !renditions.includes(e.rendition)) renditions.push(e.rendition);
     ua ??= e.user_agent;
@@ -84,7 +90,8 @@ export function summarizeView(rows: BeaconsTable[], now: number, timeoutMs: numb
     ended_at: endedAt,
     closed: endedAt || Date.parse(last.created_at) < now - timeoutMs ? 1 : 0,
     played: played ? 1 : 0,
-    watch_seconds: Math.round(watch * 1000) / 1000,
+    // The player's running total when it sent one (a lost batch then loses nothing), else the sum of deltas.
+    watch_seconds: Math.round(Math.max(watch, playedTotal ?? 0) * 1000) / 1000,
     startup_ms: startup,
     rebuffer_count: rebufferCount,
     rebuffer_ms: Math.round(rebufferMs),
