@@ -1,8 +1,9 @@
-// The console's Admin › Usage page in Chromium against a real listening server: two tenants, one with an
-// upload and a URL import (the import waits in the queue: this server runs no worker), the roll-up run
-// in-process; the platform admin sees both tenants with the API's figures, sorted by delivered bytes then
-// by the column clicked, a totals row and a CSV link answering text/csv, in English and Chinese, with no axe
-// violations and screenshots at desktop and phone width. A tenant owner has no such page.
+// The console's Admin › Usage page in Chromium against a real listening server: two tenants, first with
+// nothing (the empty state), then one with an upload and a URL import (the import waits in the queue: this
+// server runs no worker), the roll-up run in-process; the platform admin sees both tenants with the API's
+// figures, sorted by delivered bytes then by the column clicked, a totals row and a CSV link answering
+// text/csv, in English and Chinese, with no axe violations and screenshots at desktop and phone width. A
+// tenant owner has no such page.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium } from '../support/browser';
@@ -21,8 +22,25 @@ describe.skipIf(!hasChromium())('the Admin › Usage page', () => {
 
   beforeAll(async () => {
     s = await startConsoleServer();
-    // A second tenant with nothing in it; Acme Media uploads one video and imports another by URL.
     await s.t.tenant('Globex Studios');
+  }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('says so when no tenant used anything in the period', async () => {
+    const { page, context, errors } = await consoleAs(s, 'platformAdmin');
+    await page.goto(`${s.base}/admin/usage`);
+    await page.getByText('No tenant used anything in this period.').waitFor();
+    expect(await page.getByRole('table').count()).toBe(0);
+    await page.getByRole('link', { name: /^Download CSV/ }).waitFor();
+    await checkPage(page, 'admin-usage-empty');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('lists every tenant with the API’s figures, sorts, totals, links the CSV, at both widths and in Chinese', async () => {
+    // Acme Media uploads one video and imports another by URL; Globex Studios has nothing.
     const upload = await s.t.app.inject({
       method: 'POST',
       url: '/v1/uploads',
@@ -38,12 +56,6 @@ describe.skipIf(!hasChromium())('the Admin › Usage page', () => {
     });
     expect(imported.statusCode, imported.body).toBe(201);
     expect(await s.t.ctx.stats.runRollup()).not.toBeNull();
-  }, 60_000);
-  afterAll(async () => {
-    await s?.close();
-  });
-
-  it('lists every tenant with the API’s figures, sorts, totals, links the CSV, at both widths and in Chinese', async () => {
     const api = await s.t.app.inject({
       url: '/v1/admin/usage',
       headers: { authorization: `Bearer ${s.t.adminKey}` },
@@ -122,6 +134,9 @@ describe.skipIf(!hasChromium())('the Admin › Usage page', () => {
       // The table scrolls in its box; the page itself does not (no cell escapes to the page's edge).
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBe(VIEWPORTS[vp].width);
     }
+    // Scrolled sideways at phone width, the tenant column stays in view.
+    await page.locator('.table-wrap').evaluate((e) => e.scrollTo({ left: e.scrollWidth }));
+    await checkPage(page, 'admin-usage-phone-scrolled');
     // In Simplified Chinese.
     await page.getByLabel('Language').selectOption('zh-CN');
     await page.getByRole('heading', { name: '用量', level: 2 }).waitFor();

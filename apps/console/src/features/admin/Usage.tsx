@@ -58,7 +58,7 @@ export function Usage() {
       ) : (
         <UsageTable rows={rows} />
       )}
-      <p className="muted admin-usage-note">{t('usage.note')}</p>
+      <p className="muted admin-usage-note">{t('stats:lag')}</p>
     </div>
   );
 }
@@ -79,61 +79,64 @@ function UsageTable({ rows }: { rows: TenantUsage[] }) {
     </span>
   );
   return (
-    <div className="table-wrap">
-      <table className="videos admin-table admin-usage">
-        <caption className="visually-hidden">{t('usage.caption')}</caption>
-        <thead>
-          <tr>
-            {USAGE_COLUMNS.map((c) => (
-              <th
-                key={c}
-                scope="col"
-                className={c === 'tenantName' ? undefined : 'num'}
-                aria-sort={sort.by === c ? (sort.descending ? 'descending' : 'ascending') : undefined}
-              >
-                <button type="button" className="admin-sort" onClick={() => setSort((s) => nextSort(s, c))}>
-                  {c !== 'tenantName' && mark(c)}
-                  {t(`usage.columns.${c}`)}
-                  {c === 'tenantName' && mark(c)}
-                </button>
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {sorted.map((r) => (
-            <tr key={r.tenantId}>
-              <th scope="row">
-                <Link to={`/admin/tenants/${encodeURIComponent(r.tenantId)}`}>{r.tenantName}</Link>
-              </th>
-              <td className="num">{num(r.views)}</td>
-              <td className="num">{storage(r.storageBytes)}</td>
-              <td className="num">{formatBytes(r.deliveredBytes, lang)}</td>
-              <td className="num">{num(r.requests)}</td>
-              <td className="num">{t('stats:mbps', { value: formatNumber(r.peakMbps, lang, 1) })}</td>
-              <td className="num">{formatDuration(r.transcodedSeconds)}</td>
-              <td className="num">{num(r.uploads)}</td>
-              <td className="num">{num(r.imports)}</td>
+    <>
+      <div className="table-wrap">
+        <table className="videos admin-table admin-usage">
+          <caption className="visually-hidden">{t('usage.caption')}</caption>
+          <thead>
+            <tr>
+              {USAGE_COLUMNS.map((c) => (
+                <th
+                  key={c}
+                  scope="col"
+                  className={c === 'tenantName' ? undefined : 'num'}
+                  aria-sort={sort.by === c ? (sort.descending ? 'descending' : 'ascending') : undefined}
+                >
+                  <button type="button" className="admin-sort" onClick={() => setSort((s) => nextSort(s, c))}>
+                    {c !== 'tenantName' && mark(c)}
+                    {t(`usage.columns.${c}`)}
+                    {c === 'tenantName' && mark(c)}
+                  </button>
+                </th>
+              ))}
             </tr>
-          ))}
-        </tbody>
-        <tfoot>
-          <tr>
-            <th scope="row">{t('usage.total', { count: rows.length })}</th>
-            <td className="num">{num(total.views)}</td>
-            <td className="num">{storage(total.storageBytes)}</td>
-            <td className="num">{formatBytes(total.deliveredBytes, lang)}</td>
-            <td className="num">{num(total.requests)}</td>
-            <td className="num">
-              <span aria-hidden="true">—</span>
-              <span className="visually-hidden">{t('usage.noTotalPeak')}</span>
-            </td>
-            <td className="num">{formatDuration(total.transcodedSeconds)}</td>
-            <td className="num">{num(total.uploads)}</td>
-            <td className="num">{num(total.imports)}</td>
-          </tr>
-        </tfoot>
-      </table>
-    </div>
+          </thead>
+          <tbody>
+            {sorted.map((r) => (
+              <tr key={r.tenantId}>
+                <th scope="row">
+                  <Link to={`/admin/tenants/${encodeURIComponent(r.tenantId)}`}>{r.tenantName}</Link>
+                </th>
+                <td className="num">{num(r.views)}</td>
+                <td className="num">{storage(r.storageBytes)}</td>
+                <td className="num">{formatBytes(r.deliveredBytes, lang)}</td>
+                <td className="num">{num(r.requests)}</td>
+                <td className="num">{t('stats:mbps', { value: formatNumber(r.peakMbps, lang, 1) })}</td>
+                <td className="num">{formatDuration(r.transcodedSeconds)}</td>
+                <td className="num">{num(r.uploads)}</td>
+                <td className="num">{num(r.imports)}</td>
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr>
+              <th scope="row">{t('usage.total', { count: rows.length })}</th>
+              <td className="num">{num(total.views)}</td>
+              <td className="num">{storage(total.storageBytes)}</td>
+              <td className="num">{formatBytes(total.deliveredBytes, lang)}</td>
+              <td className="num">{num(total.requests)}</td>
+              <td className="num">
+                <span aria-hidden="true">—</span>
+                <span className="visually-hidden">{t('usage.noTotalPeak')}</span>
+              </td>
+              <td className="num">{formatDuration(total.transcodedSeconds)}</td>
+              <td className="num">{num(total.uploads)}</td>
+              <td className="num">{num(total.imports)}</td>
+            </tr>
+          </tfoot>
+        </table>
+      </div>
+      <p className="muted admin-usage-note">{t('usage.note')}</p>
+    </>
   );
 }

@@ -53,9 +53,7 @@ export const messages = {
       noTotalPeak: 'No total: tenants peak at different times',
       noTenants: 'No tenants yet.',
       empty: 'No tenant used anything in this period.',
-      note:
-        'Storage as last measured in the period. The total has no peak rate: tenants peak at different times. ' +
-        'Figures are up to a minute behind; days are counted in UTC.',
+      note: 'Storage as last measured in the period. The total has no peak rate: tenants peak at different times.',
     },
     rename: { title: 'Tenant name', save: 'Rename' },
     quota: {
@@ -210,7 +208,7 @@ export const messages = {
       noTotalPeak: '无合计：各租户的峰值出现在不同时间',
       noTenants: '还没有租户。',
       empty: '此时间段内没有任何租户产生用量。',
-      note: '存储为该时间段内最近一次测量的值。合计不含峰值速率：各租户的峰值出现在不同时间。数据最多滞后一分钟；按天统计使用 UTC 时间。',
+      note: '存储为该时间段内最近一次测量的值。合计不含峰值速率：各租户的峰值出现在不同时间。',
     },
     rename: { title: '租户名称', save: '重命名' },
     quota: {

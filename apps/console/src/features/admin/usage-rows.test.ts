@@ -77,5 +77,7 @@ describe('the admin Usage page’s order and totals', () => {
     });
     expect(usageTotals([row('delta')]).storageBytes).toBeNull();
     expect(rows.map(unused)).toEqual([false, false, false, true]);
+    expect(unused(row('epsilon', { storageBytes: 0 }))).toBe(true);
+    expect(unused(row('zeta', { storageBytes: 1 }))).toBe(false);
   });
 });

@@ -50,9 +50,9 @@ export function usageTotals(rows: readonly TenantUsage[]) {
   };
 }
 
-/** A tenant with nothing in the range (and no storage measured). */
+/** A tenant with nothing in the range and nothing stored (or storage not measured). */
 export const unused = (r: TenantUsage): boolean =>
-  r.storageBytes === null &&
+  !r.storageBytes &&
   r.views === 0 &&
   r.deliveredBytes === 0 &&
   r.requests === 0 &&
