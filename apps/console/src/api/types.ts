@@ -10,3 +10,4 @@ export type VideoStats = Schemas['VideoStats'];
 export type UsageStats = Schemas['UsageStats'];
 export type TopVideo = Schemas['TopVideo'];
 export type BreakdownRow = Schemas['BreakdownRow'];
+export type TenantUsage = Schemas['TenantUsage'];

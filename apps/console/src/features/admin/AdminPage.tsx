@@ -9,13 +9,14 @@ import { messages } from './messages';
 import { Queues } from './Queues';
 import { TenantDetail } from './TenantDetail';
 import { Tenants } from './Tenants';
+import { Usage } from './Usage';
 import './admin.css';
 
 registerMessages('admin', messages);
 
-const SECTIONS = ['tenants', 'cluster', 'queues', 'monitor', 'alerts'] as const;
+const SECTIONS = ['tenants', 'usage', 'cluster', 'queues', 'monitor', 'alerts'] as const;
 
-/** The platform admin's pages: tenants (quotas, owners, keys), the cluster, queues, RPC monitor, alerts. */
+/** The platform admin's pages: tenants (quotas, owners, keys), their usage, the cluster, queues, RPC monitor, alerts. */
 export default function AdminPage() {
   const { t } = useTranslation('admin');
   return (
@@ -34,6 +35,7 @@ export default function AdminPage() {
         <Route index element={<Navigate to="tenants" replace />} />
         <Route path="tenants" element={<Tenants />} />
         <Route path="tenants/:id" element={<TenantDetail />} />
+        <Route path="usage" element={<Usage />} />
         <Route path="cluster" element={<Cluster />} />
         <Route path="queues" element={<Queues />} />
         <Route path="monitor" element={<Monitor />} />
