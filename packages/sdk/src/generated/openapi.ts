@@ -10557,6 +10557,8 @@ export interface operations {
             startupMs?: number;
             /** @description Seconds played since the previous report (not wall time; seeks and pauses excluded) */
             watchedSec?: number;
+            /** @description Seconds played since the view started: a lost batch loses nothing (preferred over watchedSec) */
+            playedSec?: number;
             /** @description rebuffer_end: the stall */
             rebufferMs?: number;
             /** @description The rendition playing, e.g. `720p` */
@@ -10591,6 +10593,8 @@ export interface operations {
             startupMs?: number;
             /** @description Seconds played since the previous report (not wall time; seeks and pauses excluded) */
             watchedSec?: number;
+            /** @description Seconds played since the view started: a lost batch loses nothing (preferred over watchedSec) */
+            playedSec?: number;
             /** @description rebuffer_end: the stall */
             rebufferMs?: number;
             /** @description The rendition playing, e.g. `720p` */

@@ -90,8 +90,9 @@ function scopeOf(groups: Group[]): Scope {
   return {
     tenants: [...new Set(groups.map((x) => x.tenant))],
     videos: groups.map((x) => x.subject),
-    from: groups.reduce((m, x) => (x.from < m ? x.from : m), groups[0]!.from),
-    to: groups.reduce((m, x) => (x.to > m ? x.to : m), groups[0]!.to),
+    // ISO times compare as strings
+    from: groups.map((x) => x.from).sort()[0]!,
+    to: groups.map((x) => x.to).sort().at(-1)!,
   };
 }
 
