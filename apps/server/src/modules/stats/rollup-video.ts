@@ -92,7 +92,10 @@ function scopeOf(groups: Group[]): Scope {
     videos: groups.map((x) => x.subject),
     // ISO times compare as strings
     from: groups.map((x) => x.from).sort()[0]!,
-    to: groups.map((x) => x.to).sort().at(-1)!,
+    to: groups
+      .map((x) => x.to)
+      .sort()
+      .at(-1)!,
   };
 }
 
