@@ -275,11 +275,14 @@ describe.skipIf(!hasChromium())('console: upload and video pages', () => {
     // The player gets its tokens and loads.
     await page.locator('vod-player').waitFor();
     // The cover candidates (signed thumbnails) have loaded before the screenshot.
+    // (Made on demand by ffmpeg: on a loaded machine that takes seconds, not expect.poll's default 1 s.)
     await expect
-      .poll(() =>
-        page.$$eval('.cover-option img', (imgs) =>
-          (imgs as HTMLImageElement[]).every((i) => i.complete && i.naturalWidth > 0),
-        ),
+      .poll(
+        () =>
+          page.$$eval('.cover-option img', (imgs) =>
+            (imgs as HTMLImageElement[]).every((i) => i.complete && i.naturalWidth > 0),
+          ),
+        { timeout: 20_000 },
       )
       .toBe(true);
     await checkPage(page, 'video-zh-desktop');
