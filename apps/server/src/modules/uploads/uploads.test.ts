@@ -72,7 +72,9 @@ for (const store of stores) {
         // Random bytes: once queued, the pipeline takes it and errors it as non_video.
         return x.status === 'errored' ? x : undefined;
       });
-      expect(v.error.code).toBe('non_video');
+      // Random bytes are not a video; now and then they start like some container by chance (seen once in CI:
+      // malformed_media), so either refusal is right here: this test is about the upload.
+      expect(['non_video', 'malformed_media']).toContain(v.error.code);
       expect(v.sizeBytes).toBe(data.length);
       const status = await (await fetch(`${s.url}/v1/uploads/${created.id}`, { headers: a.auth })).json();
       expect(status).toMatchObject({
