@@ -300,7 +300,12 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       20_000,
       'the old generation to be removed',
     );
-    expect(await s.ctx.ports.storage.head(abandonedKey)).toBeNull();
+    // The stale generations are deleted one after the other, in the storage listing's order.
+    await waitFor(
+      async () => ((await s.ctx.ports.storage.head(abandonedKey)) === null ? true : undefined),
+      20_000,
+      'the abandoned generation to be removed',
+    );
     // The stream role caches playback lookups for 2 s: the new generation is served within that.
     await waitFor(
       async () => ((await fetch(`${s.url}/hls/${pid}/key`)).status === 200 ? true : undefined),
