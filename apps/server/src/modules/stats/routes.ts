@@ -3,12 +3,17 @@ import {
   AdminUsageQuery,
   Breakdown,
   BreakdownQuery,
+  BreakdownRow,
   IdParams,
   StatsQuery,
+  TenantUsage,
+  TopVideo,
   TopVideos,
   TopVideosQuery,
+  UsagePoint,
   UsageStats,
   VideoStats,
+  VideoStatsPoint,
 } from '@vodcloud/contracts';
 import type { FastifyReply } from 'fastify';
 import { tenantOf } from '../../http/auth';
@@ -22,6 +27,9 @@ export interface StatsRouteDeps {
   assertVideo(tenantId: string, videoId: string): Promise<void>;
 }
 
+/** CSV columns are the JSON row's fields, in the contract's order: the two formats cannot drift apart. */
+const columnsOf = (row: { shape: object }) => Object.keys(row.shape);
+
 const CSV_NOTE = ' `?format=csv` answers the series (or rows) as text/csv, one line per period.';
 
 /** Sends rows as a CSV attachment. */
@@ -32,31 +40,6 @@ function csv(reply: FastifyReply, name: string, rows: Array<Record<string, unkno
     .header('cache-control', 'no-store')
     .send(toCsv(rows, columns));
 }
-
-const VIDEO_COLUMNS = [
-  'time',
-  'views',
-  'uniqueViewers',
-  'watchSeconds',
-  'startupMsP50',
-  'startupMsP95',
-  'rebufferCount',
-  'rebufferSeconds',
-  'rebufferRatio',
-  'errors',
-  'deliveredBytes',
-  'requests',
-];
-const USAGE_COLUMNS = [
-  'time',
-  'storageBytes',
-  'deliveredBytes',
-  'requests',
-  'peakMbps',
-  'transcodedSeconds',
-  'uploads',
-  'imports',
-];
 
 /** GET /v1/stats/* (a tenant's own statistics, any role) and GET /v1/admin/usage (platform admin). */
 export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
@@ -79,7 +62,8 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
       const tenantId = tenantOf(req);
       await d.assertVideo(tenantId, req.params.id);
       const s = await d.queries.video(tenantId, req.params.id, req.query);
-      if (req.query.format === 'csv') return csv(reply, `video-${req.params.id}`, s.series, VIDEO_COLUMNS);
+      if (req.query.format === 'csv')
+        return csv(reply, `video-${req.params.id}`, s.series, columnsOf(VideoStatsPoint));
       return s;
     },
   });
@@ -96,7 +80,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
     },
     handler: async (req, reply) => {
       const s = await d.queries.usage(tenantOf(req), req.query);
-      if (req.query.format === 'csv') return csv(reply, 'usage', s.series, USAGE_COLUMNS);
+      if (req.query.format === 'csv') return csv(reply, 'usage', s.series, columnsOf(UsagePoint));
       return s;
     },
   });
@@ -113,14 +97,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
     },
     handler: async (req, reply) => {
       const s = await d.queries.topVideos(tenantOf(req), req.query);
-      if (req.query.format === 'csv')
-        return csv(reply, 'top-videos', s.data, [
-          'videoId',
-          'title',
-          'views',
-          'watchSeconds',
-          'deliveredBytes',
-        ]);
+      if (req.query.format === 'csv') return csv(reply, 'top-videos', s.data, columnsOf(TopVideo));
       return s;
     },
   });
@@ -143,13 +120,7 @@ export function statsRoutes(app: ZodApp, d: StatsRouteDeps): void {
       if (req.query.videoId) await d.assertVideo(tenantId, req.query.videoId);
       const s = await d.queries.breakdown(tenantId, req.query);
       if (req.query.format === 'csv')
-        return csv(reply, `breakdown-${req.query.by}`, s.data, [
-          'value',
-          'views',
-          'watchSeconds',
-          'rebufferRatio',
-          'errors',
-        ]);
+        return csv(reply, `breakdown-${req.query.by}`, s.data, columnsOf(BreakdownRow));
       return s;
     },
   });
@@ -171,19 +142,7 @@ function adminUsageRoute(app: ZodApp, d: StatsRouteDeps): void {
     },
     handler: async (req, reply) => {
       const s = await d.queries.adminUsage(req.query);
-      if (req.query.format === 'csv')
-        return csv(reply, 'platform-usage', s.data, [
-          'tenantId',
-          'tenantName',
-          'views',
-          'storageBytes',
-          'deliveredBytes',
-          'requests',
-          'peakMbps',
-          'transcodedSeconds',
-          'uploads',
-          'imports',
-        ]);
+      if (req.query.format === 'csv') return csv(reply, 'platform-usage', s.data, columnsOf(TenantUsage));
       return s;
     },
   });
