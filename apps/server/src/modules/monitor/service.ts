@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
 import { isUniqueViolation } from '../../db/errors';
+import { skippingDuplicates } from '../../db/insert';
 import type { RpcStatsTable } from '../../db/schema';
 import { BUCKETS_MS, quantileMs, StatsReport } from '../../lib/call-stats';
 import { AlertService } from './alerts';
@@ -138,10 +139,7 @@ export class MonitorService {
         buckets: empty,
       })),
     );
-    await (this.db.dialect === 'mysql'
-      ? placeholders.ignore()
-      : placeholders.onConflict((oc) => oc.doNothing())
-    ).execute();
+    await skippingDuplicates(this.db.dialect, placeholders).execute();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.db.primary.transaction().execute(async (trx) => {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Database } from '../../db/connect';
+import { skippingDuplicates } from '../../db/insert';
 import type { BeaconsTable } from '../../db/schema';
 import type { Cache } from '../../ports/cache';
 
@@ -160,5 +161,5 @@ export async function insertBeacons(db: Database, rows: BeaconsTable[]): Promise
   const ingestedAt = new Date().toISOString();
   const values = rows.map((r) => ({ ...r, ingested_at: ingestedAt }));
   const q = db.primary.insertInto('beacons').values(values);
-  await (db.dialect === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.column('id').doNothing())).execute();
+  await skippingDuplicates(db.dialect, q).execute();
 }

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../../db/connect';
+import { skippingDuplicates } from '../../db/insert';
 import type { VideosTable } from '../../db/schema';
 import { nowIso } from '../../lib/time';
 
@@ -250,10 +251,7 @@ export class VideoRepository {
           seconds: u.seconds,
           created_at: p.at,
         });
-        const r = await (this.db.dialect === 'mysql'
-          ? insert.ignore()
-          : insert.onConflict((oc) => oc.doNothing())
-        ).executeTakeFirst();
+        const r = await skippingDuplicates(this.db.dialect, insert).executeTakeFirst();
         if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) inserted.push(u);
       }
       return inserted;
