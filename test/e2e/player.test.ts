@@ -110,6 +110,25 @@ async function beaconSink() {
 }
 const eventsOf = (batches: Batch[]) => batches.flatMap((b) => b.events);
 
+/**
+ * Holds the requests matching `pattern` until the player reported the stall they cause, and 3 s more (one
+ * shared release, so an ABR switch to another rendition's same segment waits too).
+ */
+function holdUntilStalled(page: Page, pattern: string) {
+  let release: Promise<void> | undefined;
+  return page.route(pattern, async (route) => {
+    release ??= page
+      .waitForFunction(
+        () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
+        null,
+        { timeout: 20_000 },
+      )
+      .then(() => new Promise((r) => setTimeout(r, 3000)));
+    await release.catch(() => {});
+    await route.continue().catch(() => {}); // the page may be gone
+  });
+}
+
 /** One view's batches: one playback and view id, seq 0, 1, 2… in order, every event's `at` ≤ its `sentAt`. */
 function expectWellFormed(batches: Batch[], playbackId: string) {
   expect(batches.length).toBeGreaterThan(0);
@@ -372,19 +391,8 @@ navigator.sendBeacon = (url, body) => {
   it('a segment held back after startup is one rebuffer: rebuffer_start, then rebuffer_end with its duration', async () => {
     // The second segment of every rendition is held until the player reported the rebuffer it causes, and
     // 3 s more (one shared release, so an ABR switch to the other rendition's second segment waits too).
-    let release: Promise<void> | undefined;
     const { page, log, batches, qoe, close } = await openQoe((page) =>
-      page.route('**/seg-00001.ts', async (route) => {
-        release ??= page
-          .waitForFunction(
-            () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
-            null,
-            { timeout: 20_000 },
-          )
-          .then(() => new Promise((r) => setTimeout(r, 3000)));
-        await release.catch(() => {});
-        await route.continue().catch(() => {}); // the page may be gone
-      }),
+      holdUntilStalled(page, '**/seg-00001.ts'),
     );
     try {
       await page.evaluate(() => (document.getElementById('p') as unknown as Player).video.play());
@@ -496,18 +504,7 @@ navigator.sendBeacon = (url, body) => {
     const page = await browser.newPage({ viewport: { width: 680, height: 400 } });
     const log: string[] = [];
     page.on('console', (m) => log.push(`${m.type()}: ${m.text()}`));
-    let release: Promise<void> | undefined;
-    await page.route(`**/${v.playback.id}/**/seg-00001.ts`, async (route) => {
-      release ??= page
-        .waitForFunction(
-          () => (window as unknown as { qoe: QoeEvent[] }).qoe.some((e) => e.event === 'rebuffer_start'),
-          null,
-          { timeout: 20_000 },
-        )
-        .then(() => new Promise((r) => setTimeout(r, 3000)));
-      await release.catch(() => {});
-      await route.continue().catch(() => {});
-    });
+    await holdUntilStalled(page, `**/${v.playback.id}/**/seg-00001.ts`);
     try {
       await page.goto(`${pages.url}/qoe.html`);
       await page.waitForFunction(() => customElements.get('vod-player') !== undefined, null, {
