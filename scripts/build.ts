@@ -2,8 +2,9 @@
 // self-contained <vod-player> bundle packages/player/dist/vod-player.min.js), then the production build in
 // dist/ — the server as one ESM bundle (our code, the workspace packages included from their sources;
 // third-party packages stay in node_modules, installed with `npm ci --omit=dev`) and dist/player.js, the
-// same <vod-player> bundle, which the server serves prebuilt. `node dist/vodcloud.js …` then runs without
-// tsx or esbuild.
+// same <vod-player> bundle, which the server serves prebuilt, and dist/model-worker.mjs, the moderation
+// model's worker thread (a file of its own, copied as is). `node dist/vodcloud.js …` then runs without tsx or
+// esbuild.
 //
 // The web console (apps/console, React + Vite) is built by vite into apps/console/dist, and copied into
 // dist/console/ by the production build; the api role serves it at `/`. Its initial JavaScript (the entry
@@ -276,6 +277,9 @@ const externalPackages: Plugin = {
   },
 };
 
+/** The worker thread of the moderation classifier (apps/server/src/modules/detection/model/classifier.ts). */
+export const MODEL_WORKER = path.join(ROOT, 'apps/server/src/modules/detection/model/model-worker.mjs');
+
 async function buildServer(dist: string): Promise<string> {
   const t0 = performance.now();
   await rm(dist, { recursive: true, force: true });
@@ -306,11 +310,17 @@ async function buildServer(dist: string): Promise<string> {
   const code = player.outputFiles![0]!.text;
   await writeFile(path.join(dist, 'player.js'), code);
   await cp(CONSOLE_DIST, path.join(dist, 'console'), { recursive: true });
+  // The moderation model's worker thread runs as a file of its own, beside the bundle (classifier.ts finds it
+  // there); plain JavaScript importing its libraries by name, from node_modules like the bundle.
+  await cp(MODEL_WORKER, path.join(dist, path.basename(MODEL_WORKER)));
   const external = new Set<string>();
   for (const input of Object.values(server.metafile.inputs))
     for (const imp of input.imports)
       if (imp.external && !imp.path.startsWith('node:')) external.add(imp.path);
-  // What the bundle needs from node_modules: every name must be a production dependency (test/deploy).
+  for (const m of readFileSync(MODEL_WORKER, 'utf8').matchAll(/(?:\bfrom|\bimport\()\s*'([^'./][^']*)'/g))
+    if (!m[1]!.startsWith('node:')) external.add(m[1]!);
+  // What the bundle and the model worker need from node_modules: every name must be a production dependency
+  // (test/deploy).
   await writeFile(
     path.join(dist, 'build.json'),
     `${JSON.stringify({ external: [...external].sort() }, null, 2)}\n`,
