@@ -1,12 +1,14 @@
 // The production build (issue 14): `npm run build` makes dist/vodcloud.js (+ lazy chunks) and dist/player.js;
 // everything the bundle imports from node_modules is a production dependency (so `npm ci --omit=dev` is
-// enough), neither tsx nor esbuild is loaded at run time, and the server serves the prebuilt player.
+// enough), neither tsx nor esbuild is loaded at run time, the server serves the prebuilt player, and the
+// moderation model's worker thread (dist/model-worker.mjs) loads from there.
 import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -60,6 +62,27 @@ describe('production build', () => {
     const { stdout } = await run(process.execPath, [path.join(out, 'vodcloud.js'), '--version']);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
+
+  it('puts the moderation model worker beside the bundle, where it loads the model from node_modules', async () => {
+    const { external } = JSON.parse(await readFile(path.join(out, 'build.json'), 'utf8')) as {
+      external: string[];
+    };
+    expect(external).toEqual(
+      expect.arrayContaining(['nsfwjs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']),
+    );
+    const worker = new Worker(path.join(out, 'model-worker.mjs'), { execArgv: [] });
+    try {
+      const ready = await new Promise<{ ready?: boolean; backend?: string; fetchCalls?: number }>(
+        (resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        },
+      );
+      expect(ready).toMatchObject({ ready: true, backend: 'wasm', fetchCalls: 0 });
+    } finally {
+      await worker.terminate();
+    }
+  }, 60_000);
 
   it('serve runs from the bundle and serves the prebuilt player bundle', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);

@@ -29,6 +29,15 @@ export interface ClassifierOptions {
   log?: Logger;
 }
 
+/** What the worker reports of itself (Classifier.debug('state')): bytes, and the downloads it tried. */
+export interface WorkerState {
+  rss: number;
+  heapUsed: number;
+  tensors: number;
+  tensorBytes: number;
+  fetchCalls: number;
+}
+
 export class ModelError extends Error {
   override readonly name = 'ModelError';
   readonly code = 'model_failed';
@@ -42,7 +51,9 @@ export function workerFile(): URL {
   const candidates = ['./model-worker.mjs', '../model-worker.mjs'].map((p) => new URL(p, import.meta.url));
   const found = candidates.find((u) => existsSync(fileURLToPath(u)));
   if (!found)
-    throw new ModelError(`model-worker.mjs not found at ${candidates.map((u) => fileURLToPath(u)).join(' or ')}`);
+    throw new ModelError(
+      `model-worker.mjs not found at ${candidates.map((u) => fileURLToPath(u)).join(' or ')}`,
+    );
   return found;
 }
 
@@ -53,7 +64,7 @@ function transferable(rgb: Uint8Array): ArrayBuffer {
   return new Uint8Array(rgb).buffer;
 }
 
-type Message = { frames: Frame[] } | { debug: 'fetch' | 'memory' | 'crash' };
+type Message = { frames: Frame[] } | { debug: 'fetch' | 'state' | 'crash' };
 type Reply = { id: number; scores?: Scores[]; debug?: unknown; error?: string };
 
 interface Call {
@@ -131,10 +142,12 @@ export class Classifier {
   }
 
   /**
-   * Tests and measurements only: `fetch` tries a download in the worker (it must fail), `memory` reports
-   * its memory, `crash` makes it die of an uncaught exception.
+   * Tests and measurements only: `fetch` tries a download in the worker (it must fail); `state` reports its
+   * memory, live tensors and the downloads tried; `crash` makes it die of an uncaught exception.
    */
-  async debug(op: 'fetch' | 'memory' | 'crash'): Promise<unknown> {
+  debug(op: 'state'): Promise<WorkerState>;
+  debug(op: 'fetch' | 'crash'): Promise<unknown>;
+  async debug(op: 'fetch' | 'state' | 'crash'): Promise<unknown> {
     return (await this.#enqueue({ debug: op })).debug;
   }
 
@@ -197,11 +210,17 @@ export class Classifier {
     try {
       if ('frames' in message) {
         const frames = message.frames.map((f) => ({ rgb: transferable(f.rgb), size: f.size }));
-        run.worker.postMessage({ id: call.id, frames }, frames.map((f) => f.rgb));
+        run.worker.postMessage(
+          { id: call.id, frames },
+          frames.map((f) => f.rgb),
+        );
       } else run.worker.postMessage({ id: call.id, ...message });
     } catch (err) {
       this.#inflight = undefined;
-      this.#settle(call, new ModelError(`cannot send the frames to the model worker: ${err}`, { cause: err }));
+      this.#settle(
+        call,
+        new ModelError(`cannot send the frames to the model worker: ${err}`, { cause: err }),
+      );
       this.#pump();
       this.#scheduleIdle();
     }
@@ -239,7 +258,10 @@ export class Classifier {
       if (!msg.ready) return this.#onReply(run, msg);
       clearTimeout(timer);
       run.loaded = true;
-      this.#log?.info({ model: MODEL_NAME, loadMs: msg.loadMs, backend: msg.backend }, 'moderation model loaded');
+      this.#log?.info(
+        { model: MODEL_NAME, loadMs: msg.loadMs, backend: msg.backend },
+        'moderation model loaded',
+      );
       markReady();
     });
     worker.on('error', (err) => {

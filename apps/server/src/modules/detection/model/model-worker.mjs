@@ -4,7 +4,7 @@
 // next to the production bundle (scripts/build.ts copies it to dist/).
 //
 // Messages in:  { id, frames: [{ rgb: ArrayBuffer | Uint8Array, size }] }  (size×size RGB, 3 bytes a pixel)
-//               { id, debug: 'fetch' | 'memory' | 'crash' }               (tests and measurements)
+//               { id, debug: 'fetch' | 'state' | 'crash' }               (tests and measurements)
 // Messages out: { ready: true, loadMs, backend, fetchCalls }  once the model is loaded
 //               { id, scores: [{ porn, sexy, hentai, drawing, neutral }] } or { id, error }
 //
@@ -79,12 +79,12 @@ async function classify(frames) {
   return scores;
 }
 
-/** Test and measurement hooks: try a download, report memory. */
+/** Test and measurement hooks: try a download; report memory, live tensors and the downloads tried. */
 function debug(op) {
   if (op === 'fetch') return fetch('http://127.0.0.1/model.json');
-  if (op === 'memory') {
+  if (op === 'state') {
     const { rss, heapUsed } = process.memoryUsage();
-    return { rss, heapUsed, tensors: tf.memory().numTensors, tensorBytes: tf.memory().numBytes };
+    return { rss, heapUsed, tensors: tf.memory().numTensors, tensorBytes: tf.memory().numBytes, fetchCalls };
   }
   throw new Error(`unknown debug operation ${op}`);
 }
