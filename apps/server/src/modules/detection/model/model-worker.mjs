@@ -24,11 +24,12 @@ globalThis.fetch = (input) => {
 const SIZE = 224;
 const CLASSES = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'];
 /**
- * Frames run through the network this many at a time, as one [n, 224, 224, 3] tensor. A batch is barely
- * faster than single frames on the wasm backend (~17.5 against ~16 frames/s on 2 cores) and every frame of
- * it grows the wasm heap by ~25 MB for good (the heap never shrinks): 4 is the compromise.
+ * Frames run through the network this many at a time, as one [n, 224, 224, 3] tensor. Batches are no faster
+ * on the wasm backend (1, 4, 8 and 32 frames a tensor all ran at 14-17.5 frames/s on 2 cores, the spread
+ * being noise) while the wasm heap, which never shrinks, grows with them (process RSS ~320 MB at 1 or 4,
+ * ~430 MB at 8, ~1080 MB at 32): one frame at a time.
  */
-const BATCH = 4;
+const BATCH = 1;
 
 const require = createRequire(import.meta.url);
 const started = performance.now();
