@@ -79,6 +79,8 @@ describe('Classifier', () => {
     let ticks = 0;
     const interval = setInterval(() => ticks++, 5);
     delay.enable();
+    // The histogram records from its second sample on: a loop blocked from enable() on would go unseen.
+    await new Promise((r) => setTimeout(r, 30));
     const t0 = performance.now();
     const scores = await classifier.classify(batch);
     const ms = performance.now() - t0;
