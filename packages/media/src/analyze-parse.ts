@@ -79,6 +79,8 @@ export interface QcResult {
 
 /** Bound on `sceneTimes` (the count in `sceneChanges` is not bounded). */
 export const MAX_SCENE_TIMES = 1000;
+/** Bound on the distinct per-frame crops counted (a noisy picture could make one per frame). */
+export const MAX_CROP_KEYS = 4096;
 /** Floor for a true peak of digital silence (ebur128 says -inf, which JSON cannot carry). */
 export const SILENT_PEAK_DBTP = -144;
 /** idet: fewer interlaced (TFF + BFF) frames than this is never called interlaced. */
@@ -210,7 +212,8 @@ export function createQcLogParser(onFrameTime?: (n: number, t: number) => void):
       const c = parseCropLine(l);
       if (c) {
         const key = `${c.width}:${c.height}:${c.x}:${c.y}`;
-        log.crops.set(key, (log.crops.get(key) ?? 0) + 1);
+        const n = log.crops.get(key);
+        if (n !== undefined || log.crops.size < MAX_CROP_KEYS) log.crops.set(key, (n ?? 0) + 1);
       }
       return;
     }

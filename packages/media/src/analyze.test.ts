@@ -257,7 +257,7 @@ describe('frame selection', () => {
   it('builds no video branch for audio only and no audio branch without audio', () => {
     const g = { durationSec: 10, thresholds: DEFAULT_QC_THRESHOLDS, frames: null };
     const audio = buildAnalyzeArgs('in.wav', { ...g, hasVideo: false, hasAudio: true }).join(' ');
-    expect(audio).not.toContain('0:v');
+    expect(audio).not.toContain('0:V');
     expect(audio).toContain('asetpts=PTS-STARTPTS');
     const video = buildAnalyzeArgs('in.mp4', { ...g, hasVideo: true, hasAudio: false }).join(' ');
     expect(video).not.toContain('0:a');

@@ -114,7 +114,7 @@ export function buildAnalyzeArgs(input: string, g: GraphSpec): string[] {
       'cropdetect=limit=0.0941:round=2:reset=1',
       `scdet=threshold=${n6(t.sceneThreshold)}`,
     ];
-    chains.push(`[0:v:0]${qc.join(',')},split=2[qc][pick]`);
+    chains.push(`[0:V:0]${qc.join(',')},split=2[qc][pick]`);
     outputs.push('-map', '[qc]', '-f', 'null', '-');
     if (g.frames) {
       const { expr } = frameSelectExpr(g.durationSec, g.frames, t.sceneThreshold);
