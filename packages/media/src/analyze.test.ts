@@ -11,7 +11,10 @@ import { MediaError } from './errors';
 
 const run = promisify(execFile);
 const ff = (...args: string[]) =>
-  run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args]);
+  run('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args], {
+    timeout: 60_000,
+    killSignal: 'SIGKILL',
+  });
 
 let dir = '';
 const clip = (name: string) => join(dir, name);
