@@ -263,7 +263,7 @@ export function createQcLogParser(onFrameTime?: (n: number, t: number) => void):
 }
 
 /** Seconds rounded to ms, and never -0. */
-export function ms(t: number): number {
+export function roundToMs(t: number): number {
   return Math.round(t * 1000) / 1000 + 0;
 }
 
@@ -334,10 +334,10 @@ export interface FinishOptions {
 export function finishQc(log: QcLog, o: FinishOptions): QcResult {
   const origin = o.hasVideo && Number.isFinite(log.frameTimes[0]) ? (log.frameTimes[0] as number) : 0;
   const end = Math.max(0, o.durationSec - origin);
-  const rel = (t: number) => ms(Math.min(end, Math.max(0, t - origin)));
+  const rel = (t: number) => roundToMs(Math.min(end, Math.max(0, t - origin)));
   const frameDur = log.video?.fps ? 1 / log.video.fps : 0.04;
   const close = (spans: { start: number; end: number | null }[]): Span[] =>
-    spans.map((s) => ({ start: rel(s.start), end: s.end === null ? ms(end) : rel(s.end) }));
+    spans.map((s) => ({ start: rel(s.start), end: s.end === null ? roundToMs(end) : rel(s.end) }));
   const black = close(
     log.black.map((b) => ({ start: b.start, end: b.end - origin + 1.5 * frameDur >= end ? null : b.end })),
   );
