@@ -1,3 +1,4 @@
+export * from './analyze';
 export * from './argv';
 export * from './classify';
 export * from './encoders';

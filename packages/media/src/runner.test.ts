@@ -53,6 +53,60 @@ describe('runFfmpeg', () => {
     expect(res.stdout?.length).toBe(4 * 4 * 3);
   });
 
+  it('streams stdout to onStdout, pausing while its promise is pending, and stderr by line', async () => {
+    let bytes = 0;
+    const lines: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const res = await runFfmpeg(
+      ['-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=25:d=2', '-vf', 'showinfo=checksum=0'].concat([
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgb24',
+        'pipe:1',
+      ]),
+      {
+        timeoutMs: 20_000,
+        onStderrLine: (l) => lines.push(l),
+        onStdout: async (b) => {
+          inFlight++;
+          maxInFlight = Math.max(maxInFlight, inFlight);
+          await sleep(1);
+          bytes += b.length;
+          inFlight--;
+        },
+      },
+    );
+    expect(res.stdout).toBeUndefined();
+    expect(maxInFlight).toBe(1);
+    expect(bytes).toBe(50 * 64 * 64 * 3);
+    expect(lines.filter((l) => /pts_time:/.test(l))).toHaveLength(50);
+  });
+
+  it('stops ffmpeg and rejects with the error of a failing onStdout', async () => {
+    const t0 = Date.now();
+    const err = await runFfmpeg(
+      ['-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+      {
+        timeoutMs: 30_000,
+        onStdout: () => Promise.reject(new Error('consumer failed')),
+      },
+    ).catch((e: unknown) => e);
+    expect((err as Error).message).toBe('consumer failed');
+    expect(Date.now() - t0).toBeLessThan(4000);
+  });
+
+  it('aborts while stdout is held by a pending onStdout', async () => {
+    const ac = new AbortController();
+    const p = runFfmpeg(
+      ['-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'],
+      { timeoutMs: 30_000, signal: ac.signal, onStdout: () => new Promise<void>(() => {}) },
+    ).catch((e: unknown) => e);
+    setTimeout(() => ac.abort(), 300);
+    expect(((await p) as MediaError).code).toBe('aborted');
+  });
+
   it('rejects with ffmpeg_failed, exit code and stderr', async () => {
     const err = await runFfmpeg(['-i', '/nonexistent/file.mp4', '-f', 'null', '-'], {
       timeoutMs: 10_000,

@@ -40,6 +40,15 @@ export interface RunOptions {
   captureStdout?: boolean;
   maxStdoutBytes?: number;
   /**
+   * Streams stdout instead (for outputs too large to hold, e.g. raw frames of a long video): each chunk is
+   * handed over as it arrives; when the callback returns a promise, stdout is paused until it settles (the
+   * pipe fills and ffmpeg waits: backpressure). A throw or rejection stops ffmpeg and the run rejects with
+   * that error. Not combined with `captureStdout`.
+   */
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  /** Every stderr line as it arrives (CR and LF both end a line), besides the kept tail. */
+  onStderrLine?: (line: string) => void;
+  /**
    * Whose run this is when the process bound (`limitFfmpegProcesses`) makes runs wait: `interactive` (a
    * viewer waits: just-in-time segments, thumbnails) goes before `background` (the default).
    */
@@ -132,6 +141,20 @@ interface SpawnSpec {
   maxStdoutBytes: number;
   progressFd: boolean;
   onProgressLine?: (line: string) => void;
+  onStdout?: (chunk: Buffer) => void | Promise<void>;
+  onStderrLine?: (line: string) => void;
+}
+
+/** Calls `onLine` with each complete line of the chunks pushed to it (`\n`, `\r\n` or `\r`). */
+export function lineSplitter(onLine: (line: string) => void, maxPending = 64 * 1024): (b: Buffer) => void {
+  let pending = '';
+  return (b) => {
+    pending += b.toString('utf8');
+    const parts = pending.split(/\r\n|\n|\r/);
+    pending = parts.pop() ?? '';
+    for (const l of parts) onLine(l);
+    if (pending.length > maxPending) pending = '';
+  };
 }
 
 interface SpawnOutcome {
@@ -162,7 +185,8 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
     let overflow = false;
-    let stopReason: 'timeout' | 'aborted' | 'output_too_large' | null = null;
+    let stopReason: 'timeout' | 'aborted' | 'output_too_large' | 'callback' | null = null;
+    let callbackError: unknown;
     let killTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
@@ -178,9 +202,11 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
         }
       }
     };
-    const stop = (reason: 'timeout' | 'aborted' | 'output_too_large') => {
+    const stop = (reason: 'timeout' | 'aborted' | 'output_too_large' | 'callback') => {
       if (stopReason || settled) return;
       stopReason = reason;
+      // A paused stdout would hold 'close' back for ever: drain it (what is left is dropped).
+      child.stdout?.resume();
       killGroup('SIGTERM');
       killTimer = setTimeout(() => killGroup('SIGKILL'), spec.killGraceMs ?? 2000);
       killTimer.unref();
@@ -190,8 +216,43 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
     const onAbort = () => stop('aborted');
     spec.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stderr?.on('data', (b: Buffer) => stderr.push(b));
+    const stderrLines = spec.onStderrLine ? lineSplitter(spec.onStderrLine) : null;
+    child.stderr?.on('data', (b: Buffer) => {
+      stderr.push(b);
+      if (!stderrLines || stopReason) return;
+      try {
+        stderrLines(b);
+      } catch (e) {
+        callbackError = e;
+        stop('callback');
+      }
+    });
+    const onStdout = spec.onStdout;
     child.stdout?.on('data', (b: Buffer) => {
+      if (onStdout) {
+        if (stopReason) return;
+        let r: void | Promise<void>;
+        try {
+          r = onStdout(b);
+        } catch (e) {
+          callbackError = e;
+          stop('callback');
+          return;
+        }
+        if (r instanceof Promise) {
+          child.stdout?.pause();
+          r.then(
+            () => {
+              if (!stopReason) child.stdout?.resume();
+            },
+            (e: unknown) => {
+              callbackError = e;
+              stop('callback');
+            },
+          );
+        }
+        return;
+      }
       if (!spec.captureStdout) return;
       stdoutBytes += b.length;
       if (stdoutBytes > spec.maxStdoutBytes) {
@@ -218,7 +279,7 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
       progress?.on('error', () => {});
     }
 
-    const finish = (err: MediaError | null) => {
+    const finish = (err: Error | null) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -242,7 +303,10 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
       const text = stderr.text();
       const tail = tailForMessage(text);
       const details = { tool: spec.tool, exitCode: code, signal: sig, stderrTail: tail };
-      if (stopReason === 'timeout') {
+      if (stopReason === 'callback') {
+        const e = callbackError;
+        finish(e instanceof Error ? e : new Error(String(e)));
+      } else if (stopReason === 'timeout') {
         finish(
           new MediaError('timeout', `${spec.tool} timed out after ${spec.timeoutMs} ms\n${tail}`, details),
         );
@@ -309,7 +373,8 @@ function parseProgress(onProgress: (p: FfmpegProgress) => void): (line: string) 
 /**
  * Runs ffmpeg with `args` (no shell). Always adds `-hide_banner -nostdin`; with `onProgress`, also
  * `-progress pipe:3 -nostats`. Rejects with `MediaError` (`timeout` | `aborted` | `ffmpeg_failed` |
- * `spawn_failed` | `output_too_large`); the message carries the last ~4 KB of stderr.
+ * `spawn_failed` | `output_too_large`); the message carries the last ~4 KB of stderr. A failing `onStdout` /
+ * `onStderrLine` stops ffmpeg and the run rejects with the callback's error.
  */
 export async function runFfmpeg(args: string[], opts: RunOptions): Promise<RunResult> {
   const pre = ['-hide_banner', '-nostdin'];
@@ -329,6 +394,8 @@ export async function runFfmpeg(args: string[], opts: RunOptions): Promise<RunRe
     maxStdoutBytes: opts.maxStdoutBytes ?? 64 * 1024 * 1024,
     progressFd: !!opts.onProgress,
     onProgressLine: opts.onProgress ? parseProgress(opts.onProgress) : undefined,
+    onStdout: opts.onStdout,
+    onStderrLine: opts.onStderrLine,
   }).finally(release);
   const res: RunResult = { stderr: out.stderr, durationMs: out.durationMs };
   if (opts.captureStdout) res.stdout = out.stdout;
