@@ -108,8 +108,8 @@ export const envSchema = z
     VOD_WORKER_CONCURRENCY: z
       .string()
       .regex(
-        /^(cpu|io|fast)=\d+(,(cpu|io|fast)=\d+)*$/,
-        'VOD_WORKER_CONCURRENCY looks like cpu=1,io=4,fast=8',
+        /^(cpu|io|fast|detect)=\d+(,(cpu|io|fast|detect)=\d+)*$/,
+        'VOD_WORKER_CONCURRENCY looks like cpu=1,io=4,fast=8,detect=1',
       )
       .optional(),
     VOD_WEBHOOK_RETRY_BASE_MS: intFrom(100, 3_600_000).default(30_000),
@@ -154,6 +154,18 @@ export const envSchema = z
     VOD_STATS_MINUTE_RETENTION_DAYS: intFrom(2, 3650).default(7),
     VOD_STATS_HOUR_RETENTION_DAYS: intFrom(2, 36_500).default(90),
     VOD_STATS_DAY_RETENTION_DAYS: intFrom(2, 36_500).default(1825),
+    // Detection (modules/detection): off turns the automatic run off cluster-wide (POST …/detect still runs it);
+    // the nice level of its ffmpeg and model thread; the quality-check thresholds (ffmpeg filter options).
+    VOD_DETECTION: z.enum(['on', 'off']).default('on'),
+    VOD_DETECTION_NICE: intFrom(0, 19).default(19),
+    VOD_DETECTION_MODEL_IDLE_MS: intFrom(1000, 86_400_000).default(120_000),
+    VOD_QC_BLACK_MIN_SEC: z.coerce.number().min(0.04).max(3600).default(0.5),
+    VOD_QC_BLACK_PIXEL: z.coerce.number().min(0).max(1).default(0.1),
+    VOD_QC_FREEZE_MIN_SEC: z.coerce.number().min(0.1).max(3600).default(1),
+    VOD_QC_FREEZE_NOISE_DB: z.coerce.number().min(-90).max(0).default(-60),
+    VOD_QC_SILENCE_MIN_SEC: z.coerce.number().min(0.1).max(3600).default(1),
+    VOD_QC_SILENCE_NOISE_DB: z.coerce.number().min(-90).max(0).default(-50),
+    VOD_QC_SCENE_THRESHOLD: z.coerce.number().min(1).max(100).default(10),
     // Console sign-in (modules/accounts): session lifetimes and login failure limits, in seconds.
     VOD_SESSION_IDLE_TTL: intFrom(1, 31_536_000).default(43_200),
     VOD_SESSION_MAX_AGE: intFrom(1, 31_536_000).default(604_800),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type EnvSettings, envSchema } from './config-env';
+import { type DetectionConfig, detectionConfig, type StatsConfig, statsConfig } from './config-sections';
 import { type ClusterMode, parseStrategies, type Strategy } from './lib/rpc-strategies';
 
 export const ROLES = ['api', 'upload', 'stream', 'worker', 'monitor'] as const;
@@ -68,7 +69,7 @@ export interface Config {
   fetchAllowHosts: string[];
   fetchMaxBytes: number;
   fetchTimeoutMs: number;
-  workerConcurrency: { cpu: number; io: number; fast: number };
+  workerConcurrency: { cpu: number; io: number; fast: number; detect: number };
   queueLeaseMs: number;
   /** How often delivery counts are written (at most every 10 s). */
   deliveryFlushMs: number;
@@ -103,15 +104,9 @@ export interface Config {
   /** Audit events kept this long; the monitor role purges older ones. */
   auditRetentionDays: number;
   /** Statistics: beacon buffer, roll-up interval, view timeout, and retention per level in days. */
-  stats: {
-    beaconFlushMs: number;
-    /** Beacon requests per address per minute (0: unlimited); replaces the API's limit on that route. */
-    beaconRatePerMinute: number;
-    beaconBufferMax: number;
-    rollupIntervalMs: number;
-    viewTimeoutMs: number;
-    retentionDays: { raw: number; minute: number; hour: number; day: number };
-  };
+  stats: StatsConfig;
+  /** Detection (modules/detection): the automatic run, the background nice level, the model's idle unload, QC thresholds. */
+  detection: DetectionConfig;
   /** Console sessions: idle expiry (sliding) and absolute maximum age, in milliseconds. */
   session: { idleTtlMs: number; maxAgeMs: number };
   /**
@@ -146,12 +141,13 @@ export class ConfigError extends Error {
   }
 }
 
-function parseConcurrency(value: string | undefined): { cpu: number; io: number; fast: number } {
+function parseConcurrency(value: string | undefined): Config['workerConcurrency'] {
   // One CPU-bound job at a time per core pair is the safe default: ffmpeg itself uses every core.
-  const out = { cpu: 1, io: 4, fast: 8 };
+  const out = { cpu: 1, io: 4, fast: 8, detect: 1 };
   for (const part of value?.split(',') ?? []) {
-    const [k, v] = part.split('=') as ['cpu' | 'io' | 'fast', string];
-    out[k] = Math.max(1, Number(v));
+    const [k, v] = part.split('=') as [keyof typeof out, string];
+    // detect may be 0: this worker then runs no detection job (another does).
+    out[k] = Math.max(k === 'detect' ? 0 : 1, Number(v));
   }
   return out;
 }
@@ -334,6 +330,7 @@ function toConfig(c: EnvSettings): Config {
     monitorRetentionHours: c.VOD_MONITOR_RETENTION_HOURS,
     auditRetentionDays: c.VOD_AUDIT_RETENTION_DAYS,
     stats: statsConfig(c),
+    detection: detectionConfig(c),
     session: { idleTtlMs: c.VOD_SESSION_IDLE_TTL * 1000, maxAgeMs: c.VOD_SESSION_MAX_AGE * 1000 },
     login: {
       maxPerAccount: c.VOD_LOGIN_MAX_FAILURES_PER_ACCOUNT,
@@ -364,21 +361,4 @@ function splitList(value: string): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-}
-
-/** The statistics settings (modules/stats). */
-function statsConfig(c: EnvSettings): Config['stats'] {
-  return {
-    beaconFlushMs: c.VOD_BEACON_FLUSH_MS,
-    beaconRatePerMinute: c.VOD_BEACON_RATE_PER_MINUTE,
-    beaconBufferMax: c.VOD_BEACON_BUFFER_MAX,
-    rollupIntervalMs: c.VOD_STATS_ROLLUP_INTERVAL_MS,
-    viewTimeoutMs: c.VOD_STATS_VIEW_TIMEOUT_SEC * 1000,
-    retentionDays: {
-      raw: c.VOD_STATS_RAW_RETENTION_DAYS,
-      minute: c.VOD_STATS_MINUTE_RETENTION_DAYS,
-      hour: c.VOD_STATS_HOUR_RETENTION_DAYS,
-      day: c.VOD_STATS_DAY_RETENTION_DAYS,
-    },
-  };
 }

@@ -73,7 +73,7 @@ export const QueueDepth = z
   .object({
     name: z.string().describe('job name'),
     queue: z
-      .enum(['cpu', 'io', 'fast'])
+      .enum(['cpu', 'io', 'fast', 'detect'])
       .nullable()
       .describe('resource class (null: a name this version does not know)'),
     waiting: z.number().int().describe('ready to run now'),

@@ -76,7 +76,7 @@ export class DbJobQueue implements JobQueue {
   private readonly running = new Map<string, Running>();
   private readonly wakers = new Map<QueueClass, () => void>();
   private readonly pendingWake = new Set<QueueClass>();
-  private concurrency: Record<QueueClass, number> = { cpu: 0, io: 0, fast: 0 };
+  private concurrency: Record<QueueClass, number> = { cpu: 0, io: 0, fast: 0, detect: 0 };
   private started = false;
   private loops: Promise<void>[] = [];
   private timers: NodeJS.Timeout[] = [];

@@ -321,7 +321,7 @@ function percentile(values: number[], p: number): number {
 export function concurrencyOf(
   opts: { concurrency?: Partial<Record<QueueClass, number>> } = {},
 ): Record<QueueClass, number> {
-  const c = { cpu: 1, io: 4, fast: 8, ...opts.concurrency };
+  const c = { cpu: 1, io: 4, fast: 8, detect: 1, ...opts.concurrency };
   for (const q of QUEUE_CLASSES) {
     if (!Number.isInteger(c[q]) || c[q] < 0)
       throw new JobQueueError('invalid_options', `concurrency.${q} must be ≥ 0`);

@@ -1,7 +1,12 @@
 import type { z } from 'zod';
 
 /** Resource classes: jobs are grouped into one queue (and one worker pool) per class, never one per job type. */
-export const QUEUE_CLASSES = ['cpu', 'io', 'fast'] as const;
+/**
+ * Resource classes, each with its own concurrency per worker: `cpu` (ladder encodes), `io` (downloads, probes,
+ * publishing), `fast` (short bookkeeping), `detect` (quality checks and moderation: background work that must
+ * never hold up a ladder, so it has its own slot).
+ */
+export const QUEUE_CLASSES = ['cpu', 'io', 'fast', 'detect'] as const;
 export type QueueClass = (typeof QUEUE_CLASSES)[number];
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
