@@ -16,6 +16,7 @@ import { AccountService } from './modules/accounts/service';
 import { AuditService } from './modules/audit';
 import { CategoryRepository } from './modules/categories/repository';
 import { CategoryService } from './modules/categories/service';
+import { createDetection, type Detection } from './modules/detection';
 import { EventService } from './modules/events/service';
 import { IdempotencyStore } from './modules/idempotency';
 import { defineImportJobs } from './modules/imports/jobs';
@@ -86,6 +87,8 @@ export interface AppContext {
   stats: StatsService;
   /** Stored responses of Idempotency-Key requests (modules/idempotency). */
   idempotency: IdempotencyStore;
+  /** Quality checks and moderation: the video.detect job, policies, review queue, the worker's model. */
+  detection: Detection;
   /** Users, their passwords and sessions (modules/accounts). */
   accounts: AccountService;
   /** Members of a tenant and one-time links: invitations, password resets (modules/accounts). */
@@ -120,27 +123,12 @@ export async function createContext(
     const events = new EventService(db, log);
     const { queue, storage, cache } = ports;
     const jobs = new Jobs(queue, new VideoJobTable(db));
-    const uploads = new UploadService({
-      config,
-      db,
-      repo: new UploadRepository(db),
-      videos,
-      events,
-      jobs,
-      log,
-    });
     const closers: Array<() => Promise<void>> = [];
-    const kvStore = await tusKvStore(config, storage, closers);
     const metrics = createMetrics();
-    const tusDeps = { config, storage, cache, uploads, tenants, log, receivedBytes: metrics.uploadBytes };
-    const tus = await createTus({ ...tusDeps, kvStore: kvStore as never });
-    defineVideoLifecycle({
-      videos,
-      jobs,
-      storage,
-      events,
-      removeUpload: (key) => tus.remove(key),
-    });
+    // What most modules are built from.
+    const core = { config, db, videos, jobs, events, log, closers };
+    const { uploads, tus } = await uploadServices({ ...core, ports, tenants, metrics });
+    defineVideoLifecycle({ videos, jobs, storage, events, removeUpload: (key) => tus.remove(key) });
     defineImportJobs({ config, jobs, storage, videos, events, log });
     defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
     exportPorts(metrics, config, db, ports);
@@ -150,23 +138,14 @@ export async function createContext(
     const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
     closers.push(() => delivery.close());
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
-    const pipeline = definePipeline({
-      config,
-      jobs,
-      storage,
-      videos,
-      templates,
-      events,
-      sources,
-      box,
-      log,
-      metrics,
-    });
+    const pipeline = definePipeline({ ...core, storage, templates, sources, box, metrics });
     const monitor = new MonitorService(db, log);
     const audit = new AuditService(db, log, { metrics: metrics.registry });
     closers.push(() => audit.close());
     const stats = createStats({ config, db, cache, log, jobs, closers });
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
+    const nodeId = () => node.id;
+    const detection = createDetection({ ...core, rpc, sources, nodeId });
     const webhooks = setupWebhooks({
       db,
       box,
@@ -205,6 +184,7 @@ export async function createContext(
       monitor,
       audit,
       stats,
+      detection,
       idempotency: new IdempotencyStore(db, box),
       ...accountServices(config, db, cache, tenants, secret),
       node,
@@ -216,6 +196,43 @@ export async function createContext(
     await db.close();
     throw err;
   }
+}
+
+/** Uploads and the tus server (its upload metadata cached in Redis when uploads are stored in S3). */
+async function uploadServices(d: {
+  config: Config;
+  db: Database;
+  ports: Ports;
+  videos: VideoService;
+  events: EventService;
+  jobs: Jobs;
+  tenants: TenantService;
+  metrics: Metrics;
+  log: Logger;
+  closers: Array<() => Promise<void>>;
+}) {
+  const { config, db, ports, log } = d;
+  const uploads = new UploadService({
+    config,
+    db,
+    repo: new UploadRepository(db),
+    videos: d.videos,
+    events: d.events,
+    jobs: d.jobs,
+    log,
+  });
+  const kvStore = await tusKvStore(config, ports.storage, d.closers);
+  const tus = await createTus({
+    config,
+    storage: ports.storage,
+    cache: ports.cache,
+    uploads,
+    tenants: d.tenants,
+    log,
+    receivedBytes: d.metrics.uploadBytes,
+    kvStore: kvStore as never,
+  });
+  return { uploads, tus };
 }
 
 /** Accounts and members over one repository (modules/accounts); login limits in the cache port. */

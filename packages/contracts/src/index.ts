@@ -2,6 +2,7 @@ export * from './accounts';
 export * from './audit';
 export * from './categories';
 export * from './common';
+export * from './detection';
 export * from './events';
 export * from './jobs';
 export * from './monitor';

@@ -15,6 +15,11 @@ export const GenerationJob = VideoRef.extend({ generation: z.string() });
 export const ChunkJob = GenerationJob.extend({ chunk: z.number().int().min(0) });
 /** video.cover: a new poster for the published generation. */
 export const CoverJob = VideoRef.extend({ time: z.number().min(0) });
+/**
+ * video.detect: quality checks and moderation of a video's source (modules/detection); `request` names an
+ * on-demand run (POST /v1/videos/{id}/detect), absent for the automatic one.
+ */
+export const DetectJob = VideoRef.extend({ request: z.string().max(64).optional() });
 /** video.purge: sweeps a deleted video's objects once more. */
 export const PurgeJob = VideoRef;
 /** video.import: fetches a source from a URL. */

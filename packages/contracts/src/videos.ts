@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, IsoTime, Meta, Tags } from './common';
+import { Detection } from './detection';
 
 export const VIDEO_STATUSES = [
   'waiting_upload',
@@ -165,7 +166,7 @@ export const Video = z
         ),
     }),
     templateId: z.string().nullable(),
-    detection: z.unknown().nullable(),
+    detection: Detection.nullable(),
     error: z.object({ code: VideoErrorCode, message: z.string() }).nullable(),
     meta: z.record(z.string(), z.unknown()),
     passthrough: z.string().nullable(),

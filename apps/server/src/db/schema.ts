@@ -98,6 +98,15 @@ export interface VideosTable {
   playable_at?: string | null;
   /** Bytes of the published outputs (migration 019; null before the first publish). */
   output_bytes?: number | null;
+  /** A video the detection policy sent to review: pending (not playable), approved, rejected (migration 020). */
+  review_status?: 'pending' | 'approved' | 'rejected' | null;
+}
+
+/** One tenant's detection policy (JSON of DetectionPolicy without updatedAt; migration 020). */
+export interface DetectionPoliciesTable {
+  tenant_id: string;
+  policy: string;
+  updated_at: string;
 }
 
 export interface SettingsTable {
@@ -134,6 +143,7 @@ export interface DB {
   users: UsersTable;
   sessions: SessionsTable;
   invitations: InvitationsTable;
+  detection_policies: DetectionPoliciesTable;
 }
 
 export interface UploadsTable {

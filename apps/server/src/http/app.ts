@@ -10,6 +10,7 @@ import { beaconRoutes } from '../modules/beacons/routes';
 import { categoryRoutes } from '../modules/categories/routes';
 import { playbackBase } from '../modules/cluster';
 import { consoleFallback } from '../modules/console/routes';
+import { detectionRoutes } from '../modules/detection';
 import { embedRoutes } from '../modules/embed/routes';
 import { registerIdempotency } from '../modules/idempotency';
 import { monitorRoutes } from '../modules/monitor/routes';
@@ -166,18 +167,20 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     });
     templateRoutes(app, ctx.templates);
     categoryRoutes(app, ctx.categories);
-    videoRoutes(
-      app,
-      ctx.videos,
-      config.publicUrl,
-      playbackBase({
-        cdnUrl: config.cdnUrl,
-        publicUrl: config.publicUrl,
-        registry: ctx.ports.registry,
-        selfServesStream: config.roles.includes('stream'),
-        requestBase: (req) => `${req.protocol}://${req.host}`,
-      }),
-    );
+    const videoBase = playbackBase({
+      cdnUrl: config.cdnUrl,
+      publicUrl: config.publicUrl,
+      registry: ctx.ports.registry,
+      selfServesStream: config.roles.includes('stream'),
+      requestBase: (req) => `${req.protocol}://${req.host}`,
+    });
+    videoRoutes(app, ctx.videos, config.publicUrl, videoBase);
+    detectionRoutes(app, {
+      ...ctx.detection,
+      detection: ctx.detection.service,
+      videos: ctx.videos,
+      base: videoBase,
+    });
     sourceRoutes(app, {
       videos: ctx.videos,
       storage: ctx.ports.storage,

@@ -82,6 +82,10 @@ export const TAGS = [
     name: 'statistics',
     description: 'Views, quality of experience and usage, rolled up per minute, hour and day',
   },
+  {
+    name: 'detection',
+    description: 'Quality checks and content moderation of videos: results, policy, the review queue',
+  },
   { name: 'cluster', description: 'Cluster, call statistics and alerts (platform admin key)' },
 ] as const;
 

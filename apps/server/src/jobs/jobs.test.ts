@@ -83,6 +83,7 @@ describe('the job registry', () => {
         'process.v1',
         'finalize.v1',
         'import.v1',
+        'detect.v1',
         'publish.g1',
         'audio.g1',
         'images.g1',

@@ -1,6 +1,7 @@
 import {
   ChunkJob,
   CoverJob,
+  DetectJob,
   FinalizeJob,
   GenerationJob,
   ImportJob,
@@ -55,6 +56,10 @@ export const jobIds = {
   purge: (videoId: string, request: string) => `purge.${videoId}.${request}`,
   import: (videoId: string) => `import.${videoId}`,
   finalize: (videoId: string) => `finalize.${videoId}`,
+  /** The automatic detection of a video (once per video: its source does not change). */
+  detect: (videoId: string) => `detect.${videoId}`,
+  /** An on-demand detection run (POST /v1/videos/{id}/detect): a new id per request. */
+  detectRun: (videoId: string, request: string) => `detect.${videoId}.${request}`,
   /** The periodic upload sweep of one time slot (deduplicated cluster-wide). */
   uploadsSweep: (slot: number) => `uploads.sweep.${slot}`,
   /** The periodic statistics roll-up of one time slot (deduplicated cluster-wide). */
@@ -108,6 +113,17 @@ export const JOBS = {
     video: videoOf,
   }),
   'video.cover': spec({ schema: CoverJob, queue: 'cpu', attempts: 3, video: videoOf }),
+  // Detection (modules/detection): its own resource class, so it never holds up a ladder.
+  'video.detect': spec({
+    schema: DetectJob,
+    queue: 'detect',
+    attempts: 3,
+    timeoutMs: 2 * 60 * 60_000,
+    backoff: { baseMs: 5000, maxMs: 60_000 },
+    // On-demand runs are given jobIds.detectRun at the call site (recorded, so a delete cancels them).
+    id: (p) => jobIds.detect(p.videoId),
+    video: videoOf,
+  }),
   // The video's lifecycle (modules/videos/lifecycle.ts); a purge runs after the delete, never cancelled by it.
   'video.purge': spec({ schema: PurgeJob, queue: 'io', attempts: 5 }),
   'video.import': spec({
@@ -156,7 +172,7 @@ export function jobVideo<N extends JobName>(name: N, payload: JobOf<N>): string 
 }
 
 /**
- * The ids of a video's jobs that follow from its row: its first processing, upload and import, and every
+ * The ids of a video's jobs that follow from its row: its first processing, upload, import and detection, and every
  * step of its current generation. (Retranscodes and cover changes are recorded instead: video_jobs.)
  */
 export function derivedVideoJobIds(row: {
@@ -164,7 +180,7 @@ export function derivedVideoJobIds(row: {
   generation?: string | null;
   plan?: string | null;
 }): string[] {
-  const ids = [jobIds.process(row.id), jobIds.finalize(row.id), jobIds.import(row.id)];
+  const ids = [jobIds.process(row.id), jobIds.finalize(row.id), jobIds.import(row.id), jobIds.detect(row.id)];
   const g = row.generation;
   if (g) {
     const plan = JSON.parse(row.plan ?? 'null') as { chunks?: unknown[] } | null;

@@ -641,6 +641,144 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/videos/{id}/detect': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Run detection (quality checks and moderation) again; the result arrives on the video
+     * @description Run detection (quality checks and moderation) again; the result arrives on the video
+     *
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
+     */
+    post: operations['detectVideo'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/videos/{id}/detection': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The whole detection result of a video (every frame analysed)
+     * @description The whole detection result of a video (every frame analysed)
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getVideoDetection'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/detection/policy': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * The tenant's detection policy (defaults until it is changed)
+     * @description The tenant's detection policy (defaults until it is changed)
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getDetectionPolicy'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    /**
+     * Change the tenant's detection policy (omitted fields keep their value)
+     * @description Change the tenant's detection policy (omitted fields keep their value)
+     *
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
+     */
+    patch: operations['updateDetectionPolicy'];
+    trace?: never;
+  };
+  '/v1/moderation/queue': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Videos held for review by the moderation policy, oldest first
+     * @description Videos held for review by the moderation policy, oldest first
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['listModerationQueue'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/videos/{id}/moderation/approve': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Approve a video held for review: it becomes playable
+     * @description Approve a video held for review: it becomes playable
+     *
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
+     */
+    post: operations['approveVideoModeration'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/videos/{id}/moderation/reject': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Reject a video held for review: it is blocked
+     * @description Reject a video held for review: it is blocked
+     *
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
+     */
+    post: operations['rejectVideoModeration'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/videos/{id}/source': {
     parameters: {
       query?: never;
@@ -1711,6 +1849,127 @@ export interface components {
       /** Format: date-time */
       updatedAt: string;
     };
+    ClassScores: {
+      porn: number;
+      sexy: number;
+      hentai: number;
+      drawing: number;
+      neutral: number;
+    };
+    Span: {
+      /** @description seconds of the source */
+      start: number;
+      end: number;
+    };
+    QcResult: {
+      /** @description black picture (ffmpeg blackdetect), accurate to one frame */
+      black: components['schemas']['Span'][];
+      /** @description frozen picture (freezedetect), black spans excluded */
+      freeze: components['schemas']['Span'][];
+      /** @description silence (silencedetect), accurate to 10 ms */
+      silence: components['schemas']['Span'][];
+      /** @description EBU R128 (ebur128): integrated loudness, loudness range, true peak; null without sound */
+      loudness: {
+        integratedLufs: number;
+        lra: number;
+        truePeakDbtp: number;
+      } | null;
+      /** @description idet: most frames are interlaced */
+      interlaced: boolean;
+      /** @description the picture inside black borders (cropdetect), in source pixels; null without borders */
+      crop: {
+        x: number;
+        y: number;
+        width: number;
+        height: number;
+      } | null;
+      sceneChanges: number;
+    };
+    ModerationResult: {
+      /** @description nsfwjs-mobilenet_v2 */
+      model: string;
+      framesAnalyzed: number;
+      /** @description the highest score of each class over the frames analysed */
+      max: components['schemas']['ClassScores'];
+      /** @description a class reached its threshold in the tenant policy */
+      flagged: boolean;
+      flaggedClasses: ('porn' | 'sexy' | 'hentai' | 'drawing' | 'neutral')[];
+      /** @description in the video object: the (at most 10) frames with the highest non-neutral scores, in time order; every frame analysed is at GET /v1/videos/{id}/detection */
+      frames: {
+        time: number;
+        scores: components['schemas']['ClassScores'];
+      }[];
+    };
+    Detection: {
+      /** @enum {string} */
+      status: 'pending' | 'running' | 'completed' | 'failed';
+      qc: components['schemas']['QcResult'] | null;
+      moderation: components['schemas']['ModerationResult'] | null;
+      /**
+       * @description what the tenant policy did: none; flagged (marked only); review (not playable until approved); blocked
+       * @enum {string}
+       */
+      action: 'none' | 'flagged' | 'blocked' | 'review';
+      /** @description the human review of a video the policy sent to review */
+      review: {
+        /** @enum {string} */
+        status: 'pending' | 'approved' | 'rejected';
+        decidedAt: string | null;
+        decidedBy: string | null;
+      } | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      /** Format: date-time */
+      requestedAt: string;
+      completedAt: string | null;
+      /** @description time spent on the quality checks and on the model */
+      timings: {
+        qcMs: number | null;
+        moderationMs: number | null;
+      } | null;
+    };
+    DetectionPolicy: {
+      /** @description run detection on every new video (POST …/detect runs it on demand anyway) */
+      enabled: boolean;
+      /** @description run the quality checks */
+      qc: boolean;
+      moderation: {
+        enabled: boolean;
+        /**
+         * @description what a flagged video gets: none; flag (marked only); review (held until approved); block
+         * @enum {string}
+         */
+        action: 'none' | 'flag' | 'review' | 'block';
+        thresholds: {
+          /** @description a score at or above it flags the video; null: never */
+          porn: number | null;
+          /** @description a score at or above it flags the video; null: never */
+          sexy: number | null;
+          /** @description a score at or above it flags the video; null: never */
+          hentai: number | null;
+          /** @description a score at or above it flags the video; null: never */
+          drawing: number | null;
+          /** @description a score at or above it flags the video; null: never */
+          neutral: number | null;
+        };
+        /** @description one frame every N seconds, plus scene changes */
+        intervalSec: number;
+        /** @description frames analysed per video at most */
+        maxFrames: number;
+      };
+      updatedAt: string | null;
+    };
+    ModerationQueueItem: {
+      videoId: string;
+      title: string | null;
+      status: string;
+      flaggedClasses: ('porn' | 'sexy' | 'hentai' | 'drawing' | 'neutral')[];
+      max: components['schemas']['ClassScores'];
+      completedAt: string | null;
+      thumbnailUrl: string;
+    };
     CallFigures: {
       calls: number;
       errors: number;
@@ -1769,7 +2028,7 @@ export interface components {
       /** @description job name */
       name: string;
       /** @description resource class (null: a name this version does not know) */
-      queue: ('cpu' | 'io' | 'fast') | null;
+      queue: ('cpu' | 'io' | 'fast' | 'detect') | null;
       /** @description ready to run now */
       waiting: number;
       /** @description scheduled for later, or backing off before a retry */
@@ -2183,7 +2442,7 @@ export interface components {
         embedUrl: string;
       };
       templateId: string | null;
-      detection: unknown;
+      detection: components['schemas']['Detection'] | null;
       error: {
         /** @enum {string} */
         code:
@@ -6018,6 +6277,551 @@ export interface operations {
       };
       /** @description No such resource, or another tenant's (`not_found`) */
       404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  detectVideo: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      202: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getVideoDetection: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Detection'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getDetectionPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DetectionPolicy'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  updateDetectionPolicy: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          enabled?: boolean;
+          qc?: boolean;
+          moderation?: {
+            enabled?: boolean;
+            /** @enum {string} */
+            action?: 'none' | 'flag' | 'review' | 'block';
+            thresholds?: {
+              /** @description a score at or above it flags the video; null: never */
+              porn?: number | null;
+              /** @description a score at or above it flags the video; null: never */
+              sexy?: number | null;
+              /** @description a score at or above it flags the video; null: never */
+              hentai?: number | null;
+              /** @description a score at or above it flags the video; null: never */
+              drawing?: number | null;
+              /** @description a score at or above it flags the video; null: never */
+              neutral?: number | null;
+            };
+            intervalSec?: number;
+            maxFrames?: number;
+          };
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['DetectionPolicy'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listModerationQueue: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['ModerationQueueItem'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  approveVideoModeration: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  rejectVideoModeration: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Video'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
         headers: {
           [name: string]: unknown;
         };

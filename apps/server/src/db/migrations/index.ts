@@ -18,6 +18,7 @@ import * as m016 from './016_event_dispatch';
 import * as m017 from './017_idempotency';
 import * as m018 from './018_accounts';
 import * as m019 from './019_statistics';
+import * as m020 from './020_detection';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '017_idempotency': m017,
   '018_accounts': m018,
   '019_statistics': m019,
+  '020_detection': m020,
 };

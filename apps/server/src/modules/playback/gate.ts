@@ -78,7 +78,8 @@ export class PlaybackGate {
   async check(q: GateQuery): Promise<GateResult> {
     if (!PLAYBACK_ID.test(q.playbackId)) return NOT_FOUND;
     const row = await this.lookup(q.playbackId, q.generation);
-    if (!row || row.status === 'blocked') return NOT_FOUND;
+    // Blocked, or held for a moderator's review (modules/detection): not played.
+    if (!row || row.status === 'blocked' || row.review_status === 'pending') return NOT_FOUND;
     const generation = servedGeneration(row);
     if ((q.requireServed || q.generation !== undefined) && !generation) return NOT_FOUND;
     if (q.generation !== undefined && q.generation !== generation) return NOT_FOUND;

@@ -1,3 +1,4 @@
+import { ClassScores, QcResult } from '@vodcloud/contracts';
 import { z } from 'zod';
 import { StatsReport } from '../../lib/call-stats';
 import { defineService } from './define';
@@ -61,6 +62,38 @@ export const mediaService = defineService({
       output: z.object({ key: z.string(), encoded: z.boolean(), ms: z.number() }),
       idempotent: true,
       timeoutMs: 20_000,
+    },
+  },
+});
+
+/**
+ * Provided by workers: detection (modules/detection/provider.ts). The quality checks and the model's scores
+ * of one video's source; the caller (the video.detect job) applies the tenant's policy and stores the result.
+ */
+export const detectionService = defineService({
+  name: 'detection',
+  // One video's calls go to one worker, which then has its source cached locally.
+  strategy: 'consistent_hash',
+  methods: {
+    analyze: {
+      input: VideoRef.extend({
+        qc: z.boolean(),
+        moderation: z
+          .object({ intervalSec: z.number().min(1).max(600), maxFrames: z.number().int().min(1).max(300) })
+          .nullable(),
+      }),
+      output: z.object({
+        node: z.string(),
+        qc: QcResult.nullable(),
+        moderation: z
+          .object({ model: z.string(), frames: z.array(z.object({ time: z.number(), scores: ClassScores })) })
+          .nullable(),
+        timings: z.object({ qcMs: z.number().nullable(), moderationMs: z.number().nullable() }),
+      }),
+      // Reads the source and returns a result: run again elsewhere when a worker dies mid-call.
+      idempotent: true,
+      // The caller sets a deadline from the video's duration; this is the default for short ones.
+      timeoutMs: 10 * 60_000,
     },
   },
 });

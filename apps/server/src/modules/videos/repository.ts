@@ -111,6 +111,19 @@ export class VideoRepository {
     });
   }
 
+  /** Videos waiting for a moderator (detection sent them to review), oldest first. */
+  async listInReview(tenantId: string, limit: number, afterId?: string): Promise<VideosTable[]> {
+    let q = this.db.primary
+      .selectFrom('videos')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('review_status', '=', 'pending')
+      .orderBy('id', 'asc')
+      .limit(limit + 1);
+    if (afterId) q = q.where('id', '>', afterId);
+    return q.execute();
+  }
+
   async countInStatus(tenantId: string, status: string): Promise<number> {
     const row = await this.db.primary
       .selectFrom('videos')

@@ -1,4 +1,4 @@
-import type { CreateVideo, UpdateVideo, VideoFields } from '@vodcloud/contracts';
+import type { CreateVideo, Detection, UpdateVideo, VideoFields } from '@vodcloud/contracts';
 import type { z } from 'zod';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
@@ -6,6 +6,7 @@ import { newId, randomToken } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
 import type { CategoryService } from '../categories/service';
 import type { TemplateService } from '../templates/service';
+import { forVideo } from './detection-view';
 import type { VideoFilter, VideoRepository } from './repository';
 
 const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
@@ -39,7 +40,8 @@ export function videoView(row: VideosTable, baseUrl: string) {
     categoryId: row.category_id,
     tags: parse<string[]>(row.tags, []),
     status: row.status as 'ready',
-    playable: row.playable === 1,
+    // Held for a moderator's review (detection policy `review`): not playable until approved.
+    playable: row.playable === 1 && row.review_status !== 'pending',
     progress: row.progress,
     duration: row.duration,
     width: row.width,
@@ -65,7 +67,7 @@ export function videoView(row: VideosTable, baseUrl: string) {
       embedUrl: `${baseUrl}/embed/${pid}`,
     },
     templateId: row.template_id,
-    detection: parse(row.detection, null),
+    detection: forVideo(parse<Detection | null>(row.detection, null)),
     error: row.error_code ? { code: row.error_code as 'internal', message: row.error_message ?? '' } : null,
     meta: parse<Record<string, unknown>>(row.meta, {}),
     passthrough: row.passthrough,

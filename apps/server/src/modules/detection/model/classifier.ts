@@ -26,6 +26,11 @@ export interface ClassifierOptions {
   idleMs?: number;
   /** How long the worker may take to load the model. Default 60 s. */
   loadTimeoutMs?: number;
+  /**
+   * Nice level of the worker thread alone (0..19; default 0). Linux's nice is per thread: the model yields the
+   * CPU to ffmpeg encodes and to the event loop, which keeps its own priority.
+   */
+  nice?: number;
   log?: Logger;
 }
 
@@ -88,6 +93,7 @@ interface Running {
 export class Classifier {
   readonly #idleMs: number;
   readonly #loadTimeoutMs: number;
+  readonly #nice: number;
   readonly #log: Logger | undefined;
   #run: Running | undefined;
   #queue: Call[] = [];
@@ -99,6 +105,7 @@ export class Classifier {
   constructor(opts: ClassifierOptions = {}) {
     this.#idleMs = opts.idleMs ?? 60_000;
     this.#loadTimeoutMs = opts.loadTimeoutMs ?? 60_000;
+    this.#nice = opts.nice ?? 0;
     this.#log = opts.log;
   }
 
@@ -239,7 +246,7 @@ export class Classifier {
   #start(): Running {
     if (this.#run) return this.#run;
     // No execArgv: the worker is plain JavaScript and needs none of the parent's loaders (tsx).
-    const worker = new Worker(workerFile(), { execArgv: [] });
+    const worker = new Worker(workerFile(), { execArgv: [], workerData: { nice: this.#nice } });
     let markReady!: () => void;
     let failReady!: (err: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {

@@ -11,8 +11,18 @@
 // Nothing is downloaded at run time: the weights ship inside the nsfwjs package and the wasm binaries inside
 // @tensorflow/tfjs-backend-wasm. `fetch` is replaced, before anything is imported, by one that throws.
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+
+// This thread alone yields the CPU (Linux's nice is per thread; the event loop keeps its priority).
+if (workerData?.nice > 0) {
+  try {
+    os.setPriority(Math.min(19, workerData.nice));
+  } catch {
+    // Not permitted here (a container without the capability): run at the process's priority.
+  }
+}
 
 let fetchCalls = 0;
 globalThis.fetch = (input) => {
