@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { VodCloud } from '@vodcloud/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
 import { databaseEngines } from '../support/databases';
@@ -305,21 +306,36 @@ describe('detection policies, re-runs and the worker under moderation (embedded)
     expect(rerun.status).toBe('blocked');
   }, 180_000);
 
-  it('rejects a video held for review (blocked), and approving it afterwards unblocks it', async () => {
+  it('rejects a video held for review (blocked), and approving it afterwards unblocks it (through the SDK)', async () => {
     const t = await s.tenant('detect-reject');
     const call = api(s, t.auth);
-    await call('PATCH', '/v1/detection/policy', {
+    const vc = new VodCloud({ baseUrl: s.url, apiKey: t.key });
+    const policy = await vc.detection.updatePolicy({
       qc: false,
       moderation: { action: 'review', thresholds: { neutral: 0.01, drawing: 0.01 }, intervalSec: 4 },
     });
+    expect(policy).toMatchObject({ qc: false, moderation: { action: 'review' } });
+    expect(await vc.detection.policy()).toEqual(policy);
     const id = await upload(s, t.auth, clip, 'reject me');
     await detected(call, id);
-    const rejected = await call('POST', `/v1/videos/${id}/moderation/reject`);
-    expect(rejected.json).toMatchObject({ status: 'blocked', detection: { review: { status: 'rejected' } } });
-    expect((await call('GET', '/v1/moderation/queue')).json.data).toEqual([]);
-    const approved = await call('POST', `/v1/videos/${id}/moderation/approve`);
-    expect(approved.json.status).not.toBe('blocked');
-    expect(approved.json).toMatchObject({ playable: true, detection: { review: { status: 'approved' } } });
+    expect((await vc.detection.queue()).data.map((q) => q.videoId)).toEqual([id]);
+    const result = await vc.detection.result(id);
+    expect(result.moderation!.frames.length).toBe(result.moderation!.framesAnalyzed);
+    const rejected = await vc.detection.decide(id, 'reject');
+    expect(rejected).toMatchObject({ status: 'blocked', detection: { review: { status: 'rejected' } } });
+    expect((await vc.detection.queue()).data).toEqual([]);
+    const approved = await vc.detection.decide(id, 'approve');
+    expect(approved.status).not.toBe('blocked');
+    expect(approved).toMatchObject({ playable: true, detection: { review: { status: 'approved' } } });
+    // A re-run does not undo the moderator's decision.
+    expect((await vc.detection.run(id)).detection?.status).toBe('pending');
+    const rerun = await detected(call, id);
+    expect(rerun.detection).toMatchObject({
+      status: 'completed',
+      action: 'review',
+      review: { status: 'approved' },
+    });
+    expect(rerun.playable).toBe(true);
   }, 180_000);
 
   it('leaves unflagged videos alone, skips detection when the tenant turns it off, and refuses bad input', async () => {

@@ -18,6 +18,11 @@ export type UsageStats = components['schemas']['UsageStats'];
 export type StatsQuery = NonNullable<paths['/v1/stats/usage']['get']['parameters']['query']>;
 export type TopVideosQuery = NonNullable<paths['/v1/stats/top-videos']['get']['parameters']['query']>;
 export type BreakdownQuery = NonNullable<paths['/v1/stats/breakdown']['get']['parameters']['query']>;
+export type Detection = components['schemas']['Detection'];
+export type DetectionPolicy = components['schemas']['DetectionPolicy'];
+export type DetectionPolicyUpdate =
+  paths['/v1/detection/policy']['patch']['requestBody']['content']['application/json'];
+export type ModerationQueueItem = components['schemas']['ModerationQueueItem'];
 export interface Page<T> {
   data: T[];
   /** Pass as `cursor` for the next page; null on the last one. */
@@ -292,6 +297,46 @@ export class Stats {
   }
 }
 
+/** Quality checks and moderation (`/v1/detection/*`, `/v1/moderation/*`, `/v1/videos/{id}/detect…`). */
+export class DetectionApi {
+  constructor(private readonly api: Client<paths>) {}
+
+  /** Runs detection again; the result arrives on the video (`detection.status` → `completed`). */
+  async run(videoId: string): Promise<Video> {
+    return unwrap(await this.api.POST('/v1/videos/{id}/detect', { params: { path: { id: videoId } } }));
+  }
+
+  /** The whole result, with every frame analysed (the video object carries the 10 most suspicious). */
+  async result(videoId: string): Promise<Detection> {
+    return unwrap(await this.api.GET('/v1/videos/{id}/detection', { params: { path: { id: videoId } } }));
+  }
+
+  async policy(): Promise<DetectionPolicy> {
+    return unwrap(await this.api.GET('/v1/detection/policy'));
+  }
+
+  /** Changes the tenant's policy; omitted fields keep their value. */
+  async updatePolicy(patch: DetectionPolicyUpdate): Promise<DetectionPolicy> {
+    return unwrap(await this.api.PATCH('/v1/detection/policy', { body: patch }));
+  }
+
+  /** Videos held for review, oldest first. */
+  async queue(query: { limit?: number; cursor?: string } = {}): Promise<Page<ModerationQueueItem>> {
+    const page = unwrap(await this.api.GET('/v1/moderation/queue', { params: { query } }));
+    return { data: page.data, nextCursor: page.nextCursor };
+  }
+
+  /** Approves a held video (it becomes playable) or rejects it (it is blocked). */
+  async decide(videoId: string, decision: 'approve' | 'reject'): Promise<Video> {
+    const params = { params: { path: { id: videoId } } };
+    return unwrap(
+      decision === 'approve'
+        ? await this.api.POST('/v1/videos/{id}/moderation/approve', params)
+        : await this.api.POST('/v1/videos/{id}/moderation/reject', params),
+    );
+  }
+}
+
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -304,6 +349,7 @@ export class VodCloud {
   readonly videos: Videos;
   readonly signingKeys: SigningKeys;
   readonly stats: Stats;
+  readonly detection: DetectionApi;
   /** The session's CSRF token, sent as `x-csrf-token` on writes; set it after signing in, clear it on sign-out. */
   csrfToken: string | undefined;
 
@@ -334,5 +380,6 @@ export class VodCloud {
     this.videos = new Videos(this.api, resolved);
     this.signingKeys = new SigningKeys(this.api);
     this.stats = new Stats(this.api);
+    this.detection = new DetectionApi(this.api);
   }
 }

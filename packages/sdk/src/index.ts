@@ -11,6 +11,11 @@ export type { UploadFile, UploadProgress } from '@vodcloud/upload';
 export {
   type BreakdownQuery,
   type CreatedSigningKey,
+  type Detection,
+  DetectionApi,
+  type DetectionPolicy,
+  type DetectionPolicyUpdate,
+  type ModerationQueueItem,
   type Page,
   type SigningKey,
   SigningKeys,
