@@ -258,6 +258,12 @@ for (const engine of engines) {
       await waitFor(async () => ((await fetch(v.playback.hlsUrl)).status === 200 ? true : undefined), 10_000);
       expect((await call('GET', '/v1/moderation/queue')).json.data).toEqual([]);
 
+      // Prometheus: the run and its action, the frames the model scored.
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      expect(metrics).toMatch(/^vod_detections_total\{outcome="completed",action="review"\} 1$/m);
+      expect(metrics).toMatch(new RegExp(`^vod_moderation_frames_total ${m.framesAnalyzed}$`, 'm'));
+      expect(metrics).toMatch(/^vod_detection_seconds_count\{part="qc"\} 1$/m);
+
       // The webhook: signed, with the result.
       const delivered = await waitFor(async () => hook.got.find((g) => g.body.includes(id)), 30_000);
       const body = JSON.parse(delivered.body);
@@ -445,7 +451,7 @@ describe('the worker while moderation runs', () => {
     expect(served.every((x) => x.status === 200)).toBe(true);
     expect(framesDuring).toBeGreaterThan(0);
     // The model classifies in its worker thread: inline it would hold the loop ~80 ms a frame, ~650 ms a batch.
-    expect(ms(lag.percentile(99))).toBeLessThan(250);
+    expect(ms(lag.percentile(99))).toBeLessThan(300);
     expect((await detected(call, id)).detection!.status).toBe('completed');
   }, 240_000);
 });

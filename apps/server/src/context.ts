@@ -145,7 +145,7 @@ export async function createContext(
     const stats = createStats({ config, db, cache, log, jobs, closers });
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const nodeId = () => node.id;
-    const detection = createDetection({ ...core, rpc, sources, nodeId });
+    const detection = createDetection({ ...core, rpc, sources, nodeId, registry: metrics.registry });
     const webhooks = setupWebhooks({
       db,
       box,

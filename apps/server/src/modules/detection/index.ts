@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { Database } from '../../db/connect';
 import type { Jobs } from '../../jobs';
@@ -6,6 +7,7 @@ import type { EventService } from '../events/service';
 import type { SourceCache } from '../pipeline';
 import { detectionService, type Rpc } from '../rpc';
 import type { VideoService } from '../videos/service';
+import { detectionMetrics } from './metrics';
 import { Classifier } from './model/classifier';
 import { DetectionPolicies } from './policy';
 import { detectionProvider } from './provider';
@@ -37,11 +39,14 @@ export function createDetection(d: {
   rpc: Rpc;
   sources: SourceCache;
   nodeId: () => string | undefined;
+  /** This process's Prometheus registry. */
+  registry: Registry;
   log: Logger;
   closers: Array<() => Promise<void>>;
 }): Detection {
   const log = d.log.child({ module: 'detection' });
   const policies = new DetectionPolicies(d.db);
+  const metrics = detectionMetrics(d.registry);
   const service = new DetectionService({
     config: d.config.detection,
     videos: d.videos,
@@ -49,6 +54,7 @@ export function createDetection(d: {
     events: d.events,
     policies,
     client: d.rpc.client(detectionService),
+    metrics,
     log,
   });
   d.jobs.define('video.detect', { handler: (p, ctx) => service.run(p, ctx) });
@@ -75,6 +81,7 @@ export function createDetection(d: {
         sources: d.sources,
         classifier,
         config: d.config.detection,
+        metrics,
         log,
       }),
     );

@@ -6,6 +6,7 @@ import { AppError } from '../../lib/errors';
 import type { SourceCache } from '../pipeline';
 import type { detectionService, Impl } from '../rpc';
 import type { VideoService } from '../videos/service';
+import type { DetectionMetrics } from './metrics';
 import { type Classifier, MODEL_NAME } from './model/classifier';
 import { FrameScorer } from './scorer';
 
@@ -15,6 +16,7 @@ interface ProviderDeps {
   sources: SourceCache;
   classifier: Classifier;
   config: Config['detection'];
+  metrics: DetectionMetrics;
   log: Logger;
 }
 
@@ -55,6 +57,7 @@ export function detectionProvider(d: ProviderDeps): Impl<typeof detectionService
           nice: d.config.nice,
         });
         const frames = scorer ? await scorer.finish() : null;
+        if (frames) d.metrics.frames.inc(frames.length);
         return {
           node: d.node() ?? 'unregistered',
           qc: qc ? publicQc(out.qc) : null,

@@ -10,6 +10,7 @@ import { type JobContext, UnrecoverableJobError } from '../../ports/queue';
 import type { EventService } from '../events/service';
 import type { Client, detectionService } from '../rpc';
 import type { VideoService } from '../videos/service';
+import type { DetectionMetrics } from './metrics';
 import type { DetectionPolicies } from './policy';
 import { capQc, decide, summarizeModeration } from './result';
 
@@ -21,6 +22,7 @@ export interface DetectionDeps {
   policies: DetectionPolicies;
   /** The `detection` RPC service (workers provide it; load-balanced and failed over by the RPC layer). */
   client: Client<typeof detectionService>;
+  metrics: DetectionMetrics;
   log: Logger;
 }
 
@@ -125,6 +127,7 @@ export class DetectionService {
       const fresh = await this.d.videos.repo.find(tenantId, videoId);
       if (fresh) await this.write(fresh, failed);
       this.d.log.warn({ err, videoId }, 'detection failed');
+      this.d.metrics.runs.inc({ outcome: 'failed', action: failed.action });
       await this.d.events.emit(tenantId, 'video.detection_completed', videoId, {
         id: videoId,
         detection: failed,
@@ -138,6 +141,10 @@ export class DetectionService {
     const row = await this.d.videos.repo.find(tenantId, videoId);
     if (!row) return { skipped: 'deleted' };
     await this.write(row, done);
+    this.d.metrics.runs.inc({ outcome: 'completed', action: done.action });
+    if (done.timings?.qcMs != null) this.d.metrics.seconds.observe({ part: 'qc' }, done.timings.qcMs / 1000);
+    if (done.timings?.moderationMs != null)
+      this.d.metrics.seconds.observe({ part: 'moderation' }, done.timings.moderationMs / 1000);
     if (done.action === 'blocked') await this.d.videos.block(tenantId, videoId);
     await this.d.events.emit(tenantId, 'video.detection_completed', videoId, {
       id: videoId,
