@@ -208,7 +208,13 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     expect(vtt).toMatch(/#xywh=\d+,\d+,\d+,\d+/);
 
     const types = (await s.ctx.events.list(t.id, { videoId })).map((e) => e.type).reverse();
-    expect(types).toEqual(['upload.completed', 'video.playable', 'video.ready']);
+    // Detection runs beside the ladder (issue 18): its event may come before or after video.ready.
+    expect(types.filter((x) => x !== 'video.detection_completed')).toEqual([
+      'upload.completed',
+      'video.playable',
+      'video.ready',
+    ]);
+    expect(types.filter((x) => x === 'video.detection_completed').length).toBeLessThanOrEqual(1);
 
     // The stream role serves it: playlists (short cache), segments (immutable, validators), MP4 with ranges.
     const pid = v.playback.id;
