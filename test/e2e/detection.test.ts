@@ -344,6 +344,39 @@ describe('detection policies, re-runs and the worker under moderation (embedded)
     expect(rerun.playable).toBe(true);
   }, 180_000);
 
+  it('holds every new video until its moderation completed when the policy says hold', async () => {
+    const t = await s.tenant('detect-hold');
+    const call = api(s, t.auth);
+    await call('PATCH', '/v1/detection/policy', { qc: false, moderation: { hold: true, intervalSec: 1 } });
+    const id = await upload(s, t.auth, clip, 'held until checked');
+    // Poll: the outputs are servable (playableAt) before detection completes, yet the video is not played.
+    let heldSeen = false;
+    const v = await waitFor(
+      async () => {
+        const x = (await call('GET', `/v1/videos/${id}`)).json as VideoJson & {
+          timings: { playableAt: string | null };
+        };
+        const done = x.detection?.status === 'completed';
+        if (!done) {
+          expect(x.playable, JSON.stringify(x.detection)).toBe(false);
+          if (x.timings.playableAt) {
+            heldSeen = true;
+            expect((await fetch(x.playback.hlsUrl)).status).toBe(404);
+          }
+        }
+        return done ? x : undefined;
+      },
+      120_000,
+      'detection of the held video',
+    );
+    expect(heldSeen).toBe(true);
+    // Not flagged (default thresholds): released.
+    expect(v.detection).toMatchObject({ action: 'none', review: null });
+    expect(v.playable).toBe(true);
+    await waitFor(async () => ((await fetch(v.playback.hlsUrl)).status === 200 ? true : undefined), 10_000);
+    expect((await call('GET', '/v1/moderation/queue')).json.data).toEqual([]);
+  }, 180_000);
+
   it('leaves unflagged videos alone, skips detection when the tenant turns it off, and refuses bad input', async () => {
     const t = await s.tenant('detect-off');
     const call = api(s, t.auth);

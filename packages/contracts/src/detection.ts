@@ -107,6 +107,11 @@ export const DetectionPolicy = z
       }),
       intervalSec: z.number().min(1).max(600).describe('one frame every N seconds, plus scene changes'),
       maxFrames: z.number().int().min(1).max(300).describe('frames analysed per video at most'),
+      hold: z
+        .boolean()
+        .describe(
+          'hold every new video (not playable) until its moderation completed; a failed run sends it to review',
+        ),
     }),
     updatedAt: IsoTime.nullable(),
   })
@@ -133,6 +138,7 @@ export const UpdateDetectionPolicy = z
           .optional(),
         intervalSec: z.number().min(1).max(600).optional(),
         maxFrames: z.number().int().min(1).max(300).optional(),
+        hold: z.boolean().optional(),
       })
       .strict()
       .optional(),

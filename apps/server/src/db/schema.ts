@@ -98,8 +98,12 @@ export interface VideosTable {
   playable_at?: string | null;
   /** Bytes of the published outputs (migration 019; null before the first publish). */
   output_bytes?: number | null;
-  /** A video the detection policy sent to review: pending (not playable), approved, rejected (migration 020). */
-  review_status?: 'pending' | 'approved' | 'rejected' | null;
+  /**
+   * Moderation's hold on a video (migration 020): checking (held until its detection completes, policy
+   * `hold`), pending (sent to review: waiting for a moderator), approved, rejected. Held (not played) while
+   * checking or pending.
+   */
+  review_status?: 'checking' | 'pending' | 'approved' | 'rejected' | null;
 }
 
 /** One tenant's detection policy (JSON of DetectionPolicy without updatedAt; migration 020). */

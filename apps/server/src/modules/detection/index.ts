@@ -58,6 +58,7 @@ export function createDetection(d: {
     log,
   });
   d.jobs.define('video.detect', { handler: (p, ctx) => service.run(p, ctx) });
+  d.videos.hooks.push({ afterCreate: (row) => service.onCreate(row) });
   // Scheduled when the video becomes playable: detection never delays playback. The listener is called again
   // for an event whose dispatch failed (events/service.ts), and schedule() is idempotent per video.
   d.events.on(async (event) => {

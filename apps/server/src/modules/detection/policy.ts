@@ -18,6 +18,7 @@ export const DEFAULT_POLICY: Policy = {
     thresholds: { porn: 0.7, sexy: 0.9, hentai: 0.7, drawing: null, neutral: null },
     intervalSec: 5,
     maxFrames: 60,
+    hold: false,
   },
 };
 
@@ -77,6 +78,7 @@ export function merge(base: Policy, patch: UpdateDetectionPolicy): Policy {
       thresholds: { ...base.moderation.thresholds, ...m.thresholds },
       intervalSec: m.intervalSec ?? base.moderation.intervalSec,
       maxFrames: m.maxFrames ?? base.moderation.maxFrames,
+      hold: m.hold ?? base.moderation.hold,
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Detection } from '@vodcloud/contracts';
+import type { Detection, DetectionPolicy } from '@vodcloud/contracts';
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import type { VideosTable } from '../../db/schema';
@@ -45,13 +45,29 @@ const parse = (row: VideosTable): Detection | null =>
 export class DetectionService {
   constructor(private readonly d: DetectionDeps) {}
 
+  /** Whether the tenant's policy holds new videos until their moderation completed (policy `hold`). */
+  private holds(policy: DetectionPolicy): boolean {
+    return this.d.config.enabled && policy.enabled && policy.moderation.enabled && policy.moderation.hold;
+  }
+
+  /** A new video (before any byte is in): held from the start when the policy says so. */
+  async onCreate(row: VideosTable): Promise<void> {
+    if (!this.holds(await this.d.policies.get(row.tenant_id))) return;
+    await this.d.videos.repo.update(row.tenant_id, row.id, { review_status: 'checking' });
+  }
+
   /** The automatic run of a new video: once per video, when the platform and the tenant's policy want it. */
   async schedule(tenantId: string, videoId: string): Promise<void> {
-    if (!this.d.config.enabled) return;
-    const policy = await this.d.policies.get(tenantId);
-    if (!policy.enabled || (!policy.qc && !policy.moderation.enabled)) return;
     const row = await this.d.videos.repo.find(tenantId, videoId);
     if (!row || row.detection) return; // deleted, or detected already (a retranscode keeps its source)
+    const policy = await this.d.policies.get(tenantId);
+    const runs = this.d.config.enabled && policy.enabled && (policy.qc || policy.moderation.enabled);
+    if (!runs || (row.review_status === 'checking' && !this.holds(policy))) {
+      // The policy changed since the video was created: nothing holds it any more.
+      if (row.review_status === 'checking')
+        await this.d.videos.repo.update(tenantId, videoId, { review_status: null, updated_at: nowIso() });
+      if (!runs) return;
+    }
     await this.write(row, pending(null));
     // Low priority within its class: on-demand runs (default priority) go first.
     await this.d.jobs.enqueue('video.detect', { tenantId, videoId }, { priority: -10 });
@@ -118,13 +134,21 @@ export class DetectionService {
       const code = (err as { code?: string }).code ?? 'internal';
       const last = ctx.attempt >= ATTEMPTS || FINAL_CODES.has(code) || err instanceof UnrecoverableJobError;
       if (!last || ctx.signal.aborted) throw err;
+      const fresh = await this.d.videos.repo.find(tenantId, videoId);
+      // A video held until checked that could not be checked goes to a moderator.
+      const toReview = fresh?.review_status === 'checking';
       const failed: Detection = {
         ...before,
         status: 'failed',
         error: { code, message: (err as Error).message.slice(0, 500) },
         completedAt: nowIso(),
+        ...(toReview
+          ? {
+              action: 'review' as const,
+              review: { status: 'pending' as const, decidedAt: null, decidedBy: null },
+            }
+          : {}),
       };
-      const fresh = await this.d.videos.repo.find(tenantId, videoId);
       if (fresh) await this.write(fresh, failed);
       this.d.log.warn({ err, videoId }, 'detection failed');
       this.d.metrics.runs.inc({ outcome: 'failed', action: failed.action });
@@ -158,11 +182,16 @@ export class DetectionService {
     };
   }
 
-  /** Writes the result and the review status the video is found by (the moderation queue, playback). */
+  /**
+   * Writes the result and the review status the video is found by (the moderation queue, playback): the
+   * review's, else still `checking` (held until checked) while the run is not finished.
+   */
   private async write(row: VideosTable, detection: Detection): Promise<void> {
+    const unfinished = detection.status === 'pending' || detection.status === 'running';
+    const checking = unfinished && row.review_status === 'checking' ? 'checking' : null;
     await this.d.videos.repo.update(row.tenant_id, row.id, {
       detection: JSON.stringify(detection),
-      review_status: detection.review?.status ?? null,
+      review_status: detection.review?.status ?? checking,
       updated_at: nowIso(),
     });
   }

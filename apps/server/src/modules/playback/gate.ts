@@ -1,4 +1,5 @@
 import type { VideosTable } from '../../db/schema';
+import { isHeld } from '../videos';
 import type { Audience } from './jwt';
 import { referrerAllowed } from './referrer';
 import type { PlaybackService } from './service';
@@ -78,8 +79,8 @@ export class PlaybackGate {
   async check(q: GateQuery): Promise<GateResult> {
     if (!PLAYBACK_ID.test(q.playbackId)) return NOT_FOUND;
     const row = await this.lookup(q.playbackId, q.generation);
-    // Blocked, or held for a moderator's review (modules/detection): not played.
-    if (!row || row.status === 'blocked' || row.review_status === 'pending') return NOT_FOUND;
+    // Blocked, or held by moderation (modules/detection): not played.
+    if (!row || row.status === 'blocked' || isHeld(row)) return NOT_FOUND;
     const generation = servedGeneration(row);
     if ((q.requireServed || q.generation !== undefined) && !generation) return NOT_FOUND;
     if (q.generation !== undefined && q.generation !== generation) return NOT_FOUND;

@@ -1,4 +1,5 @@
 import type { ClassScores, Detection } from '@vodcloud/contracts';
+import type { VideosTable } from '../../db/schema';
 
 /** Frames shown in the video object (the most suspicious); all of them are at GET …/detection. */
 export const FRAMES_IN_VIDEO = 10;
@@ -13,3 +14,7 @@ export function forVideo(d: Detection | null): Detection | null {
     .sort((a, b) => a.time - b.time);
   return { ...d, moderation: { ...d.moderation, frames: top } };
 }
+
+/** Held by moderation: not played while its detection runs (policy `hold`) or while it waits for a moderator. */
+export const isHeld = (row: Pick<VideosTable, 'review_status'>) =>
+  row.review_status === 'checking' || row.review_status === 'pending';

@@ -3,6 +3,7 @@
  * re-exports only what imports no other feature, so importing it can never close a dependency cycle.
  */
 
+export { isHeld } from './detection-view';
 export { keyOf, sealedKeyOf, sealKey } from './keys';
 export * from './layout';
 export * from './queries';

@@ -6,7 +6,7 @@ import { newId, randomToken } from '../../lib/ids';
 import { nowIso } from '../../lib/time';
 import type { CategoryService } from '../categories/service';
 import type { TemplateService } from '../templates/service';
-import { forVideo } from './detection-view';
+import { forVideo, isHeld } from './detection-view';
 import type { VideoFilter, VideoRepository } from './repository';
 
 const parse = <T>(text: string | null, fallback: T): T => (text ? (JSON.parse(text) as T) : fallback);
@@ -40,8 +40,8 @@ export function videoView(row: VideosTable, baseUrl: string) {
     categoryId: row.category_id,
     tags: parse<string[]>(row.tags, []),
     status: row.status as 'ready',
-    // Held for a moderator's review (detection policy `review`): not playable until approved.
-    playable: row.playable === 1 && row.review_status !== 'pending',
+    // Held by moderation (modules/detection): until its detection completes, or a moderator approves it.
+    playable: row.playable === 1 && !isHeld(row),
     progress: row.progress,
     duration: row.duration,
     width: row.width,
