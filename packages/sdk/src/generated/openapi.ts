@@ -1958,6 +1958,8 @@ export interface components {
         intervalSec: number;
         /** @description frames analysed per video at most */
         maxFrames: number;
+        /** @description hold every new video (not playable) until its moderation completed; a failed run sends it to review */
+        hold: boolean;
       };
       updatedAt: string | null;
     };
@@ -6541,6 +6543,7 @@ export interface operations {
             };
             intervalSec?: number;
             maxFrames?: number;
+            hold?: boolean;
           };
         };
       };
