@@ -119,6 +119,10 @@ describe.skipIf(!hasChromium())('console: detection and moderation', () => {
         'Outcome: Held for review',
       ]);
       await page.getByText('This video is held for review: it cannot be played').waitFor();
+      await page
+        .getByRole('note')
+        .filter({ hasText: 'Held for review: this video is not playable' })
+        .waitFor();
       expect(await page.locator('vod-player').count()).toBe(0);
       // The quality checks and the moderation facts, as the API has them.
       const f = await facts(page, PANEL);
@@ -196,6 +200,21 @@ describe.skipIf(!hasChromium())('console: detection and moderation', () => {
     await checkPage(page, 'moderation-viewer-desktop');
     expect(errors).toEqual([]);
     await context.close();
+    // In Chinese.
+    const zh = await consoleAs(s, 'viewer', { locale: 'zh-CN' });
+    await zh.page.goto(`${s.base}/videos/${videoId}`);
+    const zhPanel = zh.page.locator(PANEL);
+    await zhPanel.getByRole('heading', { name: '内容检测' }).waitFor();
+    expect(await zhPanel.locator('.detect-head .status').allTextContents()).toEqual([
+      '检测： 已完成',
+      '结果： 待审核',
+    ]);
+    await zhPanel.getByRole('meter', { name: '中性', exact: true }).waitFor();
+    await checkPage(zh.page, 'detection-video-held-zh');
+    await zh.page.goto(`${s.base}/moderation`);
+    await zh.page.getByRole('table', { name: '等待审核的视频' }).waitFor();
+    expect(zh.errors).toEqual([]);
+    await zh.context.close();
   }, 60_000);
 
   it('lists the video on the Moderation page; Approve empties the queue and the video plays', async () => {
@@ -247,6 +266,10 @@ describe.skipIf(!hasChromium())('console: detection and moderation', () => {
       .poll(() => panel.locator('.detect-head .status').first().textContent(), { timeout: 15_000 })
       .toBe('Detection: Completed');
     await panel.getByText(/^Approved by you \(Olivia Owner\) on .+\.$/).waitFor();
+    expect(await panel.locator('.detect-head .status').allTextContents()).toEqual([
+      'Detection: Completed',
+      'Outcome: Approved',
+    ]);
     expect(await panel.getByRole('button', { name: 'Run detection again' }).isEnabled()).toBe(true);
     await checkPage(page, 'detection-video-approved-desktop');
     expect(errors).toEqual([]);

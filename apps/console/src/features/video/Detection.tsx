@@ -42,6 +42,8 @@ export function DetectionPanel({ v, writer }: { v: Video; writer: boolean }) {
 
 function DetectionBadges({ d }: { d: Detection }) {
   const { t } = useTranslation('video');
+  // A video sent to review: held until decided, then the decision.
+  const outcome = d.action === 'review' && d.review ? `review-${d.review.status}` : d.action;
   return (
     <>
       <span className={`status detect-${d.status}`}>
@@ -49,9 +51,9 @@ function DetectionBadges({ d }: { d: Detection }) {
         {t(`detect.statuses.${d.status}`)}
       </span>
       {d.status === 'completed' && (
-        <span className={`status action-${d.action}`}>
+        <span className={`status action-${outcome}`}>
           <span className="visually-hidden">{t('detect.actionLabel')} </span>
-          {t(`detect.actions.${d.action}`)}
+          {t(`detect.outcomes.${outcome}`)}
         </span>
       )}
     </>

@@ -80,7 +80,7 @@ export function ModerationFacts({ v, m, writer }: { v: Video; m: Moderation; wri
         <dt>{t('detect.flaggedClasses')}</dt>
         <dd>
           {m.flaggedClasses.length
-            ? m.flaggedClasses.map((c) => t(`detect.classes.${c}`)).join(', ')
+            ? m.flaggedClasses.map((c) => t(`detect.classes.${c}`)).join(t('detect.listSep'))
             : t('detect.noneFlagged')}
         </dd>
       </dl>

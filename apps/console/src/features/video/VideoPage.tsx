@@ -60,6 +60,7 @@ export default function VideoPage() {
       </section>
     );
   const v = video.data;
+  const held = v.detection?.review?.status === 'pending';
   return (
     <section className="page video-page">
       <p className="back">
@@ -69,6 +70,11 @@ export default function VideoPage() {
         <PageTitle>{v.title || t('untitled')}</PageTitle>
         <StatusBadge v={v} />
       </div>
+      {held && (
+        <p className="held-banner" role="note">
+          {t('heldBanner')} <a href="#detection-h">{t('heldBannerLink')}</a>
+        </p>
+      )}
       {v.error && (
         <p className="error-box" role="alert">
           {t('error', { code: v.error.code, message: v.error.message })}
@@ -82,9 +88,11 @@ export default function VideoPage() {
           <VideoStatsPanel videoId={v.id} />
         </div>
         <div className="video-side">
+          {/* Held for review: the decision comes first. */}
+          {held && <DetectionPanel v={v} writer={writer} />}
           <Tools v={v} writer={writer} />
           {writer && <Actions v={v} />}
-          <DetectionPanel v={v} writer={writer} />
+          {!held && <DetectionPanel v={v} writer={writer} />}
         </div>
       </div>
     </section>
