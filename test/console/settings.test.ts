@@ -339,6 +339,7 @@ describe.skipIf(!hasChromium())('console settings', () => {
     expect(await sections.getByRole('link').allTextContents()).toEqual([
       'Templates',
       'Categories',
+      'Detection',
       'Your account',
     ]);
     await page.goto(`${s.base}/settings/categories`);

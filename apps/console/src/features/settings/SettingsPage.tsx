@@ -5,6 +5,7 @@ import { registerMessages } from '../../i18n';
 import { PageTitle } from '../../ui/PageTitle';
 import { AccountPanel } from './AccountPanel';
 import { CategoriesPanel } from './CategoriesPanel';
+import { DetectionPanel } from './DetectionPanel';
 import { KeysPanel } from './KeysPanel';
 import { MembersPanel } from './MembersPanel';
 import { messages } from './messages';
@@ -23,6 +24,8 @@ const SECTIONS = [
   { id: 'webhooks', settings: true },
   { id: 'keys', settings: true },
   { id: 'referrers', settings: true },
+  // Everyone may read the policy (admins and owners change it).
+  { id: 'detection', settings: false },
   { id: 'members', settings: true },
   { id: 'account', settings: false },
 ] as const;
@@ -62,6 +65,7 @@ export default function SettingsPage() {
             <Route path="webhooks/:id" element={<WebhookDeliveries />} />
             <Route path="keys" element={<KeysPanel />} />
             <Route path="referrers" element={<ReferrersPanel />} />
+            <Route path="detection" element={<DetectionPanel />} />
             <Route path="members" element={<MembersPanel />} />
             <Route path="account" element={<AccountPanel />} />
             <Route path="*" element={<Navigate to="/settings/templates" replace />} />

@@ -18,11 +18,13 @@ async function playbackToken(id: string, aud: 'v' | 't' | 's', expiresIn: number
 
 /** Embed code for everyone; signed URLs, cover and snapshots for writers. */
 export function Tools({ v, writer }: { v: Video; writer: boolean }) {
+  // A video held for review serves no thumbnails (404) until it is approved: no cover picker meanwhile.
+  const held = v.detection?.review?.status === 'pending';
   return (
     <>
       <Embed v={v} />
       {writer && v.playback.policy === 'signed' && <SignedUrl v={v} />}
-      {writer && v.readyAt != null && v.duration != null && <Cover v={v} />}
+      {writer && !held && v.readyAt != null && v.duration != null && <Cover v={v} />}
       {writer && v.playable && <Snapshots v={v} />}
     </>
   );

@@ -12,6 +12,7 @@ import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { PageTitle } from '../../ui/PageTitle';
 import { VideoStatsPanel } from '../stats/VideoStatsPanel';
 import { Details } from './Details';
+import { DETECTING, DetectionPanel } from './Detection';
 import { Metadata } from './Metadata';
 import { messages } from './messages';
 import { Player } from './Player';
@@ -31,7 +32,11 @@ export default function VideoPage() {
   const video = useQuery({
     queryKey: ['video', id],
     queryFn: async () => unwrap(await api.GET('/v1/videos/{id}', { params: { path: { id } } })),
-    refetchInterval: (q) => (q.state.data && ACTIVE.has(q.state.data.status) ? POLL_MS : false),
+    // Also while detection is pending or running (after "Run detection again" too), until its result is in.
+    refetchInterval: (q) =>
+      q.state.data && (ACTIVE.has(q.state.data.status) || DETECTING.has(q.state.data.detection?.status ?? ''))
+        ? POLL_MS
+        : false,
     retry: (n, err) => !(err instanceof VodCloudError && err.status === 404) && n < 2,
   });
 
@@ -55,6 +60,7 @@ export default function VideoPage() {
       </section>
     );
   const v = video.data;
+  const held = v.detection?.review?.status === 'pending';
   return (
     <section className="page video-page">
       <p className="back">
@@ -64,6 +70,11 @@ export default function VideoPage() {
         <PageTitle>{v.title || t('untitled')}</PageTitle>
         <StatusBadge v={v} />
       </div>
+      {held && (
+        <p className="held-banner" role="note">
+          {t('heldBanner')} <a href="#detection-h">{t('heldBannerLink')}</a>
+        </p>
+      )}
       {v.error && (
         <p className="error-box" role="alert">
           {t('error', { code: v.error.code, message: v.error.message })}
@@ -77,16 +88,11 @@ export default function VideoPage() {
           <VideoStatsPanel videoId={v.id} />
         </div>
         <div className="video-side">
+          {/* Held for review: the decision comes first. */}
+          {held && <DetectionPanel v={v} writer={writer} />}
           <Tools v={v} writer={writer} />
           {writer && <Actions v={v} />}
-          <section aria-labelledby="detection-h" className="panel">
-            <h2 id="detection-h">{t('detection')}</h2>
-            {v.detection == null ? (
-              <p className="muted">{t('detectionPending')}</p>
-            ) : (
-              <pre className="code">{JSON.stringify(v.detection, null, 2)}</pre>
-            )}
-          </section>
+          {!held && <DetectionPanel v={v} writer={writer} />}
         </div>
       </div>
     </section>
@@ -138,9 +144,12 @@ function PlayerSection({ v, writer }: { v: Video; writer: boolean }) {
   let body: React.ReactNode;
   // Until it has been ready once, its poster and storyboard are not made: the player waits for them.
   const ready = v.playable && v.readyAt != null;
-  if (!ready || v.status === 'blocked')
+  const held = v.detection?.review?.status === 'pending';
+  if (!ready || v.status === 'blocked' || held)
     body = (
-      <p className="player-empty muted">{v.status === 'blocked' ? t('blockedHint') : t('notPlayable')}</p>
+      <p className="player-empty muted">
+        {v.status === 'blocked' ? t('blockedHint') : held ? t('heldHint') : t('notPlayable')}
+      </p>
     );
   else if (signed && !writer) body = <p className="player-empty muted">{t('signedNeedsWriter')}</p>;
   else if (signed && !tokens.data)
