@@ -10,6 +10,8 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 #    production dependencies kept — less those of the publishable packages that the server never imports
 #    (hls.js is inside dist/player.js; jose and openapi-fetch belong to @vodcloud/sdk). The web console is
 #    built into dist/console/ (static files); its libraries are development dependencies, pruned here.
+#    TensorFlow.js keeps only what Node loads (dist/*.node.js and the wasm binaries) and nsfwjs only the
+#    MobileNetV2 weights: ~350 MB → ~15 MB; the moderation model is then loaded once as the check.
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
@@ -35,6 +37,10 @@ RUN npm run build \
  && npm prune --omit=dev \
  && rm -rf node_modules/@vodcloud node_modules/.package-lock.json \
  && rm -rf node_modules/hls.js node_modules/jose node_modules/openapi-fetch node_modules/openapi-typescript-helpers \
+ && for p in node_modules/@tensorflow/*; do find "$p/dist" -mindepth 1 -maxdepth 1 ! -name '*.node.js' ! -name '*.wasm' -exec rm -rf {} +; done \
+ && find node_modules/@tensorflow node_modules/nsfwjs -name '*.map' -delete \
+ && rm -rf node_modules/nsfwjs/dist/models/inception_v3 node_modules/nsfwjs/dist/models/mobilenet_v2_mid node_modules/nsfwjs/dist/browser \
+ && node --input-type=module -e "import { Worker } from 'node:worker_threads'; const w = new Worker('./dist/model-worker.mjs', { workerData: {} }); w.on('message', (m) => { if (m.ready) process.exit(0); }); w.on('error', (e) => { console.error(e); process.exit(1); });" \
  && cd node_modules/better-sqlite3 \
  && find build -mindepth 1 -maxdepth 2 ! -path build/Release ! -path build/Release/better_sqlite3.node -exec rm -rf {} + \
  && rm -rf deps src

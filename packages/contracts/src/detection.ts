@@ -155,6 +155,5 @@ export const ModerationQueueItem = z
     flaggedClasses: z.array(ModerationClass),
     max: ClassScores,
     completedAt: IsoTime.nullable(),
-    thumbnailUrl: z.string(),
   })
   .meta({ id: 'ModerationQueueItem' });

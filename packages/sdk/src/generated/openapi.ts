@@ -708,7 +708,7 @@ export interface paths {
      * Change the tenant's detection policy (omitted fields keep their value)
      * @description Change the tenant's detection policy (omitted fields keep their value)
      *
-     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
      */
     patch: operations['updateDetectionPolicy'];
     trace?: never;
@@ -1970,7 +1970,6 @@ export interface components {
       flaggedClasses: ('porn' | 'sexy' | 'hentai' | 'drawing' | 'neutral')[];
       max: components['schemas']['ClassScores'];
       completedAt: string | null;
-      thumbnailUrl: string;
     };
     CallFigures: {
       calls: number;

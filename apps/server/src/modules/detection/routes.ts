@@ -77,7 +77,7 @@ export function detectionRoutes(app: ZodApp, d: DetectionRouteDeps): void {
   });
 
   app.patch('/v1/detection/policy', {
-    config: { access: 'write', audit: 'detection_policy.update' },
+    config: { access: 'settings', audit: 'detection_policy.update' },
     schema: {
       operationId: 'updateDetectionPolicy',
       tags: ['detection'],
@@ -112,7 +112,6 @@ export function detectionRoutes(app: ZodApp, d: DetectionRouteDeps): void {
             flaggedClasses: m?.flaggedClasses ?? [],
             max: m?.max ?? { porn: 0, sexy: 0, hentai: 0, drawing: 0, neutral: 0 },
             completedAt: v.detection?.completedAt ?? null,
-            thumbnailUrl: v.playback.thumbnailUrl,
           };
         }),
         nextCursor: p.nextCursor,

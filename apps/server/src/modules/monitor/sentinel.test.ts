@@ -498,6 +498,7 @@ describe('the monitor role in a running server', () => {
       ).json();
       const names = cluster.services.map((x: { name: string }) => x.name);
       expect(names).toEqual([
+        'rpc-detection',
         'rpc-media',
         'rpc-monitor',
         'vod-api',
