@@ -305,11 +305,12 @@ describe.skipIf(!hasChromium())('console: detection and moderation', () => {
         await page.getByRole('radio', { name: /^Flag/ }).check();
         await page.getByLabel('Neutral').fill('');
         await page.getByLabel('Seconds between frames').fill('3');
+        await page.getByLabel('Hold every new video until it is checked').check();
         await page.getByRole('button', { name: 'Save' }).click();
         await page.getByRole('status').filter({ hasText: 'Detection policy saved.' }).waitFor();
         const p = (await api('GET', '/v1/detection/policy')).json;
         expect(p).toMatchObject({ enabled: true, qc: true });
-        expect(p.moderation).toMatchObject({ action: 'flag', intervalSec: 3, maxFrames: 60 });
+        expect(p.moderation).toMatchObject({ action: 'flag', intervalSec: 3, maxFrames: 60, hold: true });
         expect(p.moderation.thresholds).toEqual({
           porn: 0.8,
           sexy: 0.9,

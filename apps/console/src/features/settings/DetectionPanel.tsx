@@ -23,6 +23,7 @@ interface Draft {
   thresholds: Record<Class, string>;
   intervalSec: string;
   maxFrames: string;
+  hold: boolean;
 }
 
 const draftOf = (p: Policy): Draft => ({
@@ -35,6 +36,7 @@ const draftOf = (p: Policy): Draft => ({
   ) as Record<Class, string>,
   intervalSec: String(p.moderation.intervalSec),
   maxFrames: String(p.moderation.maxFrames),
+  hold: p.moderation.hold,
 });
 
 /** A number as typed; an empty field is null, text that is not a number is sent as it is (the API says why). */
@@ -60,6 +62,7 @@ function changes(p: Policy, d: Draft): Patch {
   if (interval !== p.moderation.intervalSec) m.intervalSec = interval as number;
   const frames = numberOf(d.maxFrames);
   if (frames !== p.moderation.maxFrames) m.maxFrames = frames as number;
+  if (d.hold !== p.moderation.hold) m.hold = d.hold;
   if (Object.keys(m).length) body.moderation = m;
   return body;
 }
@@ -175,6 +178,19 @@ function PolicyForm(props: {
               />
               <label htmlFor="det-mod">{t('detection.modEnabled')}</label>
             </div>
+            <div className="check-field">
+              <input
+                id="det-hold"
+                type="checkbox"
+                checked={d.hold}
+                onChange={(e) => set({ hold: e.target.checked })}
+                aria-describedby="det-hold-hint"
+              />
+              <label htmlFor="det-hold">{t('detection.hold')}</label>
+            </div>
+            <p id="det-hold-hint" className="hint check-hint">
+              {t('detection.holdHint')}
+            </p>
             <fieldset className="choices" {...invalid('det-action-err', err('moderation.action'))}>
               <legend>{t('detection.action')}</legend>
               {ACTIONS.map((a) => (

@@ -211,6 +211,9 @@ export const messages = {
       qc: 'Quality checks (black, frozen picture, silence, loudness, interlacing, borders, scene changes)',
       moderation: 'Moderation',
       modEnabled: 'Score frames with the moderation model',
+      hold: 'Hold every new video until it is checked',
+      holdHint:
+        'On: a new video is not playable until its moderation has finished (a few seconds after processing); if the check fails, the video goes to the Moderation page. Off: videos play as soon as they can, and a flagged one is acted on when the check finishes.',
       action: 'What a flagged video gets',
       actions: { none: 'Nothing', flag: 'Flag', review: 'Review', block: 'Block' },
       actionHints: {
@@ -486,6 +489,9 @@ export const messages = {
       qc: '质量检查（黑场、画面静止、静音、响度、隔行扫描、黑边、场景切换）',
       moderation: '内容审核',
       modEnabled: '用审核模型为画面打分',
+      hold: '新视频检测完成前暂不发布',
+      holdHint:
+        '开启：新视频在审核完成前不可播放（处理完成后数秒）；若检测失败，视频进入审核页面。关闭：视频一旦可播放即可观看，被标记的视频在检测完成后再处理。',
       action: '被标记的视频如何处理',
       actions: { none: '不处理', flag: '标记', review: '审核', block: '屏蔽' },
       actionHints: {
