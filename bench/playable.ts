@@ -42,9 +42,9 @@ const HELP = `usage: npm run bench -- playable [options]
 const GOAL_SEC: Record<string, number> = { h264: 1.0, hevc: 2.0, mpeg2: 2.0 };
 const CPU_GOAL = 1.1;
 /** A server for polling: no rate limit (the bench polls the API every --poll-ms). */
-const SERVER_ENV = { VOD_RATE_LIMIT_PER_MINUTE: '0' };
+export const SERVER_ENV = { VOD_RATE_LIMIT_PER_MINUTE: '0' };
 
-interface VideoView {
+export interface VideoView {
   status: string;
   playable: boolean;
   playback: { id: string; hlsUrl: string };
@@ -58,7 +58,7 @@ interface VideoView {
   error: unknown;
 }
 
-interface Round {
+export interface Round {
   kind: string;
   round: number;
   uploadSec: number;
@@ -147,7 +147,12 @@ const cpuOfThisProcess = () => {
   return (u.user + u.system) / 1e6;
 };
 
-async function oneRound(
+/**
+ * One upload, then the player's and the API's view until ready. `onUploadComplete` is called the moment the
+ * final PATCH has returned, with that moment's `performance.now()` (bench/detection.ts reads the state of a
+ * detection running meanwhile).
+ */
+export async function oneRound(
   server: VodcloudProcess,
   key: string,
   kind: string,
@@ -155,6 +160,7 @@ async function oneRound(
   file: string,
   pollMs: number,
   readyTimeoutSec: number,
+  onUploadComplete?: (at: number) => void,
 ): Promise<Round> {
   const created = await server.api<{ videoId: string; url: string; headers: Record<string, string> }>(
     'POST',
@@ -167,6 +173,7 @@ async function oneRound(
   const t0 = performance.now();
   const done = await tusUpload(file, created);
   const at0 = done.at; // upload complete
+  onUploadComplete?.(at0);
   const busy0 = readMachineBusySeconds();
   const own0 = cpuWithChildren(server.pid) + cpuOfThisProcess();
   const deadline = at0 + readyTimeoutSec * 1000;

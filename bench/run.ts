@@ -42,6 +42,11 @@ const BENCHMARKS: Record<
       'beacon ingest (SQLite+memory vs PostgreSQL+Redis): accepted/s, p99, counted back; roll-up of 1M beacons',
     load: () => import('./beacons'),
   },
+  detection: {
+    about:
+      'detection of a 60 s 1080p clip: QC vs a plain decode, model frames/s, moderation; time to playable idle vs busy',
+    load: () => import('./detection'),
+  },
   'package-sizes': {
     about:
       'npm tarballs of @vodcloud/upload, player, sdk (packed/unpacked) and each alone as a min+gzip browser bundle',
