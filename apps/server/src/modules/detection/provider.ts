@@ -62,7 +62,7 @@ export function detectionProvider(d: ProviderDeps): Impl<typeof detectionService
           node: d.node() ?? 'unregistered',
           qc: qc ? publicQc(out.qc) : null,
           moderation: frames ? { model: MODEL_NAME, frames } : null,
-          timings: { qcMs: out.ms, moderationMs: scorer ? scorer.modelMs : null },
+          timings: { qcMs: Math.round(out.ms), moderationMs: scorer ? Math.round(scorer.modelMs) : null },
         };
       } catch (err) {
         scorer?.abandon();
