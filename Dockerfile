@@ -40,7 +40,7 @@ RUN npm run build \
  && for p in node_modules/@tensorflow/*; do find "$p/dist" -mindepth 1 -maxdepth 1 ! -name '*.node.js' ! -name '*.wasm' -exec rm -rf {} +; done \
  && find node_modules/@tensorflow node_modules/nsfwjs -name '*.map' -delete \
  && rm -rf node_modules/nsfwjs/dist/models/inception_v3 node_modules/nsfwjs/dist/models/mobilenet_v2_mid node_modules/nsfwjs/dist/browser \
- && node --input-type=module -e "import { Worker } from 'node:worker_threads'; const w = new Worker('./dist/model-worker.mjs', { workerData: {} }); w.on('message', (m) => { if (m.ready) process.exit(0); }); w.on('error', (e) => { console.error(e); process.exit(1); });" \
+ && node --input-type=module -e "import { Worker } from 'node:worker_threads'; const w = new Worker('./dist/model-worker.mjs', { workerData: {}, execArgv: [] }); w.on('message', (m) => { if (m.ready) process.exit(0); }); w.on('error', (e) => { console.error(e); process.exit(1); });" \
  && cd node_modules/better-sqlite3 \
  && find build -mindepth 1 -maxdepth 2 ! -path build/Release ! -path build/Release/better_sqlite3.node -exec rm -rf {} + \
  && rm -rf deps src

@@ -2,7 +2,7 @@
 // through the published port of a running vodcloud.
 // With the admin key: a tenant and its key, a tus upload of the given clip (tus-js-client), wait until
 // the video is ready, then the master playlist, a variant playlist and a segment (status and content
-// type). Prints one JSON line: ids for the shell's replication check, and timings.
+// type), and the video's detection completed (quality checks and frames scored by the model). Prints one JSON line: ids for the shell's replication check, and timings.
 //   node --import tsx scripts/smoke-client.ts <base-url> <clip.mp4>   (admin key in VOD_ADMIN_API_KEY)
 import { readFileSync } from 'node:fs';
 import * as tus from 'tus-js-client';
@@ -80,6 +80,33 @@ async function waitReady(videoId: string, key: string, timeoutMs: number): Promi
   }
 }
 
+/**
+ * Detection (issue 18) completes: the image's ffmpeg filters and its pruned TensorFlow.js and nsfwjs work
+ * (quality checks present, frames scored by the model).
+ */
+async function waitDetected(videoId: string, key: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await call<{
+      detection: {
+        status: string;
+        error: unknown;
+        qc: unknown;
+        moderation: { framesAnalyzed: number } | null;
+      } | null;
+    }>('GET', `/v1/videos/${videoId}`, key);
+    const d = v.detection;
+    if (d?.status === 'failed') fail(`detection of ${videoId} failed: ${JSON.stringify(d.error)}`);
+    if (d?.status === 'completed') {
+      if (!d.qc || !d.moderation?.framesAnalyzed)
+        fail(`detection of ${videoId} is empty: ${JSON.stringify(d)}`);
+      return d.moderation.framesAnalyzed;
+    }
+    if (Date.now() > deadline) fail(`detection of ${videoId} not completed after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function playback(hlsUrl: string) {
   const origin = new URL(base!).origin;
   if (new URL(hlsUrl).origin !== origin) fail(`hlsUrl ${hlsUrl} is not on the published port ${origin}`);
@@ -118,6 +145,9 @@ async function main() {
   const video = await waitReady(created.videoId, key, 300_000);
   const tReady = Date.now();
   const played = await playback(video.playback.hlsUrl);
+  const playbackMs = Date.now() - tReady;
+  const framesScored = await waitDetected(created.videoId, key, 180_000);
+  const tDetected = Date.now();
   console.log(
     JSON.stringify({
       tenantId: tenant.id,
@@ -126,7 +156,9 @@ async function main() {
       ...played,
       uploadMs: tUploaded - tUpload,
       uploadToReadyMs: tReady - tUpload,
-      playbackMs: Date.now() - tReady,
+      playbackMs,
+      framesScored,
+      uploadToDetectedMs: tDetected - tUpload,
       totalMs: Date.now() - t0,
     }),
   );
