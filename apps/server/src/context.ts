@@ -8,6 +8,7 @@ import { migrateToLatest } from './db/migrate';
 import { createMetrics, type Metrics } from './http/metrics';
 import { registerPlatformMetrics } from './http/platform-metrics';
 import { JOBS, type JobName, Jobs, VideoJobTable } from './jobs';
+import { Foreground } from './lib/foreground';
 import type { SecretBox } from './lib/secretbox';
 import { LoginLimiter } from './modules/accounts/login-limits';
 import { MemberService } from './modules/accounts/members';
@@ -89,6 +90,8 @@ export interface AppContext {
   idempotency: IdempotencyStore;
   /** Quality checks and moderation: the video.detect job, policies, review queue, the worker's model. */
   detection: Detection;
+  /** This node's foreground work (process steps, just-in-time encodes), which detection's ffmpeg yields to. */
+  foreground: Foreground;
   /** Users, their passwords and sessions (modules/accounts). */
   accounts: AccountService;
   /** Members of a tenant and one-time links: invitations, password resets (modules/accounts). */
@@ -138,14 +141,22 @@ export async function createContext(
     const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
     closers.push(() => delivery.close());
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
-    const pipeline = definePipeline({ ...core, storage, templates, sources, box, metrics });
+    const foreground = new Foreground();
+    const pipeline = definePipeline({ ...core, storage, templates, sources, box, metrics, foreground });
     const monitor = new MonitorService(db, log);
     const audit = new AuditService(db, log, { metrics: metrics.registry });
     closers.push(() => audit.close());
     const stats = createStats({ config, db, cache, log, jobs, closers });
     provideServices(config, rpc, { node, pipeline, videos, storage, sources, monitor });
     const nodeId = () => node.id;
-    const detection = createDetection({ ...core, rpc, sources, nodeId, registry: metrics.registry });
+    const detection = createDetection({
+      ...core,
+      rpc,
+      sources,
+      nodeId,
+      foreground,
+      registry: metrics.registry,
+    });
     const webhooks = setupWebhooks({
       db,
       box,
@@ -185,6 +196,7 @@ export async function createContext(
       audit,
       stats,
       detection,
+      foreground,
       idempotency: new IdempotencyStore(db, box),
       ...accountServices(config, db, cache, tenants, secret),
       node,

@@ -56,6 +56,8 @@ export interface AnalyzeOptions {
   priority?: SlotPriority;
   /** 0..1, from ffmpeg's progress. */
   onProgress?: (fraction: number) => void;
+  /** The ffmpeg process id once spawned (e.g. to pause it while foreground work runs). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface AnalyzeResult {
@@ -246,6 +248,7 @@ export async function analyzeMedia(input: string, opts: AnalyzeOptions): Promise
     nice: opts.nice,
     priority: opts.priority,
     onStderrLine: parser.line,
+    onSpawn: opts.onSpawn,
     onStdout: assemble
       ? (chunk) => {
           pending = pending.then(() => assemble(chunk));

@@ -53,6 +53,8 @@ export interface RunOptions {
    * viewer waits: just-in-time segments, thumbnails) goes before `background` (the default).
    */
   priority?: SlotPriority;
+  /** Called with the process id once ffmpeg is spawned (it leads its own process group: signal `-pid`). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface RunResult {
@@ -143,6 +145,7 @@ interface SpawnSpec {
   onProgressLine?: (line: string) => void;
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   onStderrLine?: (line: string) => void;
+  onSpawn?: (pid: number) => void;
 }
 
 /** Calls `onLine` with each complete line of the chunks pushed to it (`\n`, `\r\n` or `\r`). */
@@ -180,6 +183,7 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
     if (spec.progressFd) stdio.push('pipe');
     // detached: the child leads its own process group, so a kill reaches everything it started.
     const child = spawn(cmd, argv, { cwd: spec.cwd, stdio, detached: true });
+    if (child.pid !== undefined) spec.onSpawn?.(child.pid);
 
     const stderr = new TailBuffer(STDERR_KEEP_BYTES);
     const stdoutChunks: Buffer[] = [];
@@ -396,6 +400,7 @@ export async function runFfmpeg(args: string[], opts: RunOptions): Promise<RunRe
     onProgressLine: opts.onProgress ? parseProgress(opts.onProgress) : undefined,
     onStdout: opts.onStdout,
     onStderrLine: opts.onStderrLine,
+    onSpawn: opts.onSpawn,
   }).finally(release);
   const res: RunResult = { stderr: out.stderr, durationMs: out.durationMs };
   if (opts.captureStdout) res.stdout = out.stdout;

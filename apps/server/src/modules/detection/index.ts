@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import type { Database } from '../../db/connect';
 import type { Jobs } from '../../jobs';
+import type { Foreground } from '../../lib/foreground';
 import type { EventService } from '../events/service';
 import type { SourceCache } from '../pipeline';
 import { detectionService, type Rpc } from '../rpc';
@@ -39,6 +40,7 @@ export function createDetection(d: {
   rpc: Rpc;
   sources: SourceCache;
   nodeId: () => string | undefined;
+  foreground?: Foreground;
   /** This process's Prometheus registry. */
   registry: Registry;
   log: Logger;
@@ -83,6 +85,7 @@ export function createDetection(d: {
         classifier,
         config: d.config.detection,
         metrics,
+        foreground: d.foreground,
         log,
       }),
     );

@@ -3,6 +3,7 @@ import { analyzeMedia, isMediaError, type QcResult as MediaQc } from '@vodcloud/
 import type { Logger } from 'pino';
 import type { Config } from '../../config';
 import { AppError } from '../../lib/errors';
+import type { Foreground } from '../../lib/foreground';
 import type { SourceCache } from '../pipeline';
 import type { detectionService, Impl } from '../rpc';
 import type { VideoService } from '../videos/service';
@@ -17,6 +18,8 @@ interface ProviderDeps {
   classifier: Classifier;
   config: Config['detection'];
   metrics: DetectionMetrics;
+  /** Detection's ffmpeg is stopped while this node's foreground work runs (process steps, JIT encodes). */
+  foreground?: Foreground;
   log: Logger;
 }
 
@@ -37,6 +40,7 @@ export function detectionProvider(d: ProviderDeps): Impl<typeof detectionService
       const hasAudio = Boolean(source.audioCodec);
       const input = await d.sources.local(tenantId, videoId, ctx.signal);
       const scorer = moderation && hasVideo ? new FrameScorer(d.classifier, ctx.signal) : null;
+      let unyield: (() => void) | undefined;
       try {
         const out = await analyzeMedia(input, {
           durationSec: row.duration ?? 0,
@@ -55,6 +59,9 @@ export function detectionProvider(d: ProviderDeps): Impl<typeof detectionService
           timeoutMs: Math.max(1000, ctx.deadline - Date.now()),
           signal: ctx.signal,
           nice: d.config.nice,
+          onSpawn: (pid) => {
+            unyield = d.foreground?.yieldsTo(pid);
+          },
         });
         const frames = scorer ? await scorer.finish() : null;
         if (frames) d.metrics.frames.inc(frames.length);
@@ -72,6 +79,8 @@ export function detectionProvider(d: ProviderDeps): Impl<typeof detectionService
             `The source could not be analysed: ${err.message.slice(0, 300)}`,
           );
         throw err;
+      } finally {
+        unyield?.();
       }
     },
   };

@@ -6,6 +6,7 @@ import type { Config } from '../../config';
 import type { VideosTable } from '../../db/schema';
 import type { Metrics } from '../../http/metrics';
 import type { Jobs } from '../../jobs';
+import type { Foreground } from '../../lib/foreground';
 import type { SecretBox } from '../../lib/secretbox';
 import type { EventService } from '../events/service';
 import type { TemplateService } from '../templates/service';
@@ -24,6 +25,8 @@ export interface PipelineDeps {
   /** Seals and opens HLS keys (lib/secretbox.ts). */
   box: SecretBox;
   metrics?: Metrics;
+  /** This node's foreground work: the process step and just-in-time encodes pause yielding background work. */
+  foreground?: Foreground;
   log: Logger;
 }
 

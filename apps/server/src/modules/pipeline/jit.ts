@@ -174,6 +174,7 @@ export class JitEncoder {
     try {
       await mkdir(path.join(dir, r.name), { recursive: true });
       const watermark = await watermarkFor(this.d, row.tenant_id, row.id, plan, dir);
+      const exitForeground = this.d.foreground?.enter();
       await runFfmpeg(
         chunkArgs({
           input,
@@ -186,7 +187,7 @@ export class JitEncoder {
           watermark,
         }),
         { timeoutMs: 120_000 * indices.length, signal, priority: 'interactive' },
-      );
+      ).finally(() => exitForeground?.());
       // The background chunk may have stored some meanwhile: what was stored first stays.
       await storeSegments(this.d, row, plan, r.name, indices, dir, true);
     } finally {

@@ -39,7 +39,10 @@ interface Probed {
 /** 1. probe → validate → plan → publish the playlists → enqueue the chunk/audio/images flow. */
 export function defineProcessStep(d: PipelineDeps, jit: JitEncoder): void {
   d.jobs.define('video.process', {
-    handler: failsVideo(d, JOBS['video.process'].attempts, (p, ctx) => processVideo(d, jit, p, ctx)),
+    // Foreground: the path to playable pauses yielding background work on this node (lib/foreground.ts).
+    handler: failsVideo(d, JOBS['video.process'].attempts, (p, ctx) =>
+      d.foreground ? d.foreground.run(() => processVideo(d, jit, p, ctx)) : processVideo(d, jit, p, ctx),
+    ),
   });
 }
 
