@@ -42,8 +42,9 @@ export interface RunOptions {
   /**
    * Streams stdout instead (for outputs too large to hold, e.g. raw frames of a long video): each chunk is
    * handed over as it arrives; when the callback returns a promise, stdout is paused until it settles (the
-   * pipe fills and ffmpeg waits: backpressure). A throw or rejection stops ffmpeg and the run rejects with
-   * that error. Not combined with `captureStdout`.
+   * pipe fills and ffmpeg waits: backpressure). A chunk already read when stdout was paused can still arrive
+   * before the promise settles: callers that need one call at a time chain them (analyzeMedia does). A throw
+   * or rejection stops ffmpeg and the run rejects with that error. Not combined with `captureStdout`.
    */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   /** Every stderr line as it arrives (CR and LF both end a line), besides the kept tail. */
