@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type ServeHandle, serve } from '../support/cli';
 import { engineUrl } from '../support/engines';
 import { createUploadVia, tusUpload, waitFor } from '../support/uploads';
+import { makeClip } from '../support/videos';
 
 const run = promisify(execFile);
 const zk = engineUrl('zookeeper', 'detection: a worker dies mid-detection (ZooKeeper registry)');
@@ -45,24 +46,7 @@ describe.skipIf(!zk)('detection: a worker dies mid-detection (api,upload,stream,
 
   it('SIGKILL of the worker analysing a video: the other worker completes the detection; the monitor counted the calls', async () => {
     const source = path.join(dir, 'clip.mp4');
-    await run(
-      'ffmpeg',
-      [
-        ...[
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-y',
-          '-f',
-          'lavfi',
-          '-i',
-          'testsrc2=size=640x360:rate=25:duration=60',
-        ],
-        ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast'],
-        ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', source],
-      ],
-      { timeout: 60_000 },
-    );
+    await makeClip(source, { size: '640x360', duration: 60, audio: true });
     const runId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const adminKey = `detection-workers-admin-${runId}-padding`;
     const env: Record<string, string> = {

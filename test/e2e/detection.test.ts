@@ -22,6 +22,7 @@ import { startTestServer, type TestServer } from '../support/app';
 import { databaseEngines } from '../support/databases';
 import { deleteRedisKeys, engineUrl } from '../support/engines';
 import { createUploadVia, tusUpload, waitFor } from '../support/uploads';
+import { makeClip } from '../support/videos';
 
 const run = promisify(execFile);
 const FPS = 25;
@@ -427,24 +428,7 @@ describe('the worker while moderation runs', () => {
     const call = api(s, t.auth);
     await call('PATCH', '/v1/detection/policy', { moderation: { intervalSec: 1, maxFrames: 60 } });
     const file = path.join(dir, 'long.mp4');
-    await run(
-      'ffmpeg',
-      [
-        ...[
-          '-hide_banner',
-          '-loglevel',
-          'error',
-          '-y',
-          '-f',
-          'lavfi',
-          '-i',
-          'testsrc2=size=640x360:rate=25:duration=60',
-        ],
-        ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=60', '-c:v', 'libx264', '-preset', 'ultrafast'],
-        ...['-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', file],
-      ],
-      { timeout: 60_000 },
-    );
+    await makeClip(file, { size: '640x360', duration: 60, audio: true });
     const id = await upload(s, t.auth, file, 'jit under moderation');
     const running = await waitFor(
       async () => {

@@ -6,6 +6,7 @@ import {
   type ModerationResult,
   type QcResult,
 } from '@vodcloud/contracts';
+import type { VideosTable } from '../../db/schema';
 
 /** Spans of each kind kept per video (the result lives in one column; a pathological source has thousands). */
 export const MAX_SPANS = 100;
@@ -73,3 +74,7 @@ export function decide(
   if (previous && previous.status !== 'pending') return { action: 'review', review: previous };
   return { action: 'review', review: { status: 'pending', decidedAt: null, decidedBy: null } };
 }
+
+/** The detection stored on a video row (JSON), or null before the first run. */
+export const detectionOf = (row: Pick<VideosTable, 'detection'>): Detection | null =>
+  row.detection ? (JSON.parse(row.detection) as Detection) : null;

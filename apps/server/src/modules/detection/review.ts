@@ -3,9 +3,7 @@ import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { nowIso } from '../../lib/time';
 import type { VideoService } from '../videos/service';
-
-const parse = (row: VideosTable): Detection | null =>
-  row.detection ? (JSON.parse(row.detection) as Detection) : null;
+import { detectionOf } from './result';
 
 /**
  * The moderation queue: videos the policy held for review (not playable meanwhile), and the moderators'
@@ -26,7 +24,7 @@ export class ModerationReview {
     by: string | null,
   ): Promise<VideosTable> {
     const row = await this.videos.getRow(tenantId, videoId);
-    const detection = parse(row);
+    const detection = detectionOf(row);
     if (!detection?.review)
       throw new AppError('conflict', 'The video is not in review (its detection did not send it to review)');
     const previous = detection.review.status;

@@ -12,7 +12,7 @@ import type { Client, detectionService } from '../rpc';
 import type { VideoService } from '../videos/service';
 import type { DetectionMetrics } from './metrics';
 import type { DetectionPolicies } from './policy';
-import { capQc, decide, summarizeModeration } from './result';
+import { capQc, decide, detectionOf, summarizeModeration } from './result';
 
 export interface DetectionDeps {
   config: Config['detection'];
@@ -33,9 +33,6 @@ const FINAL_CODES = new Set(['unsupported_media', 'not_found', 'conflict']);
 
 /** States of a video whose source is stored and probed: detection can read it. */
 const HAS_SOURCE = ['processing', 'ready', 'blocked'];
-
-const parse = (row: VideosTable): Detection | null =>
-  row.detection ? (JSON.parse(row.detection) as Detection) : null;
 
 /**
  * Detection of a video: scheduled when it becomes playable (never before: it must not delay playback) or on
@@ -79,7 +76,7 @@ export class DetectionService {
     if (!HAS_SOURCE.includes(row.status) || !row.source_info)
       throw new AppError('conflict', 'The video has no processed source to analyse yet');
     const request = newId();
-    await this.write(row, pending(parse(row)));
+    await this.write(row, pending(detectionOf(row)));
     await this.d.jobs.enqueue(
       'video.detect',
       { tenantId, videoId, request },
@@ -94,7 +91,7 @@ export class DetectionService {
     const row = await this.d.videos.repo.find(tenantId, videoId);
     if (!row) return { skipped: 'deleted' };
     const policy = await this.d.policies.get(tenantId);
-    const before = parse(row) ?? pending(null);
+    const before = detectionOf(row) ?? pending(null);
     await this.write(row, { ...before, status: 'running' });
     try {
       const duration = row.duration ?? 0;
