@@ -73,6 +73,10 @@ export function detectionProvider(d: ProviderDeps): Impl<typeof detectionService
         };
       } catch (err) {
         scorer?.abandon();
+        // ffmpeg ended by a signal nobody here sent (the OOM killer, an operator): not the file's fault,
+        // so the job tries again (elsewhere, if this node is going away) instead of failing the video.
+        if (isMediaError(err) && err.code === 'ffmpeg_failed' && err.signal)
+          throw new AppError('unavailable', `ffmpeg was killed (${err.signal}) during the analysis; retried`);
         if (isMediaError(err) && err.code === 'ffmpeg_failed')
           throw new AppError(
             'unsupported_media',
