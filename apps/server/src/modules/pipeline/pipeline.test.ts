@@ -468,16 +468,21 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
   it('is fair between tenants: one tenant’s backlog does not hold back another tenant’s single video', async () => {
     const busy = await s.tenant('busy');
     const quiet = await s.tenant('quiet');
-    const clip = await makeClip('fair.mp4', [
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=320x240:rate=25:duration=6',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-    ]);
+    const fairClip = (seconds: number) =>
+      makeClip(`fair-${seconds}.mp4`, [
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc2=size=320x240:rate=25:duration=${seconds}`,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'ultrafast',
+      ]);
+    // The backlog must outlast the quiet tenant's upload even on a loaded machine (CI runs other files
+    // beside this one): longer clips for the busy tenant, uploaded all at once.
+    const busyClip = await fairClip(24);
+    const clip = await fairClip(6);
     const tpl = async (auth: Record<string, string>) => {
       const r = await fetch(`${s.url}/v1/templates`, {
         method: 'POST',
@@ -493,14 +498,13 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     };
     const busyTpl = await tpl(busy.auth);
     const quietTpl = await tpl(quiet.auth);
-    const send = async (auth: Record<string, string>, templateId: string) => {
+    const send = async (auth: Record<string, string>, templateId: string, data: Buffer) => {
       const c = await createUploadVia(s.url, auth, { templateId });
-      await tusUpload(clip, { endpoint: c.url, headers: c.headers }).promise;
+      await tusUpload(data, { endpoint: c.url, headers: c.headers }).promise;
       return c.videoId;
     };
-    const busyIds: string[] = [];
-    for (let i = 0; i < 6; i++) busyIds.push(await send(busy.auth, busyTpl));
-    const quietId = await send(quiet.auth, quietTpl);
+    const busyIds = await Promise.all(Array.from({ length: 6 }, () => send(busy.auth, busyTpl, busyClip)));
+    const quietId = await send(quiet.auth, quietTpl, clip);
     const readyAt = async (auth: Record<string, string>, id: string) =>
       waitFor(
         async () => {
@@ -512,6 +516,9 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
       );
     const quietReady = await readyAt(quiet.auth, quietId);
     const busyReady = await Promise.all(busyIds.map((id) => readyAt(busy.auth, id)));
+    console.log(
+      `fairness: ${busyReady.filter((at) => at > quietReady).length} of 6 busy videos ready after the quiet one`,
+    );
     // The quiet tenant's video, queued last, is not served last: it overtakes part of the backlog.
     expect(busyReady.filter((at) => at > quietReady).length).toBeGreaterThan(0);
   }, 240_000);
