@@ -2,11 +2,12 @@
 # Installs the Debian packages vodcloud and its tests use, if any is missing:
 #   ffmpeg (media), zookeeper (registry), radosgw + ceph-mon + ceph-osd (a real S3 store for tests),
 #   chromium + fonts-dejavu-core + fonts-wqy-microhei (real-browser tests; the console's screenshots in
-#   Simplified Chinese need a CJK font).
+#   Simplified Chinese need a CJK font), nginx-light + libnginx-mod-rtmp (the live recorder the live-import
+#   tests and scripts/rtmp-up.sh run).
 # Usage: scripts/install-system-deps.sh [--runtime|--bench|--containers]
-#   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk and nginx-light, the
-#   references of `npm run bench -- upload|delivery`; --containers: also podman, runc, mmdebstrap and
-#   podman-compose (the image, Compose and `podman play kube` smoke tests).
+#   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk (nginx-light, the other
+#   reference of `npm run bench -- upload|delivery`, is among the test packages); --containers: also
+#   podman, runc, mmdebstrap and podman-compose (the image, Compose and `podman play kube` smoke tests).
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -19,10 +20,12 @@ if [ "${1:-}" != "--runtime" ]; then
   have chromium || need+=(chromium)
   [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
   [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+  # listed together: the module depends on an nginx ABI, and nginx-light is the smallest nginx that provides it
+  have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+  [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || need+=(libnginx-mod-rtmp)
 fi
 if [ "${1:-}" = "--bench" ]; then
   have wrk || need+=(wrk)
-  have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 fi
 if [ "${1:-}" = "--containers" ]; then
   have podman || need+=(podman)
