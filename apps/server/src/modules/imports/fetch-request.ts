@@ -132,7 +132,10 @@ export function send(url: URL, o: SendOptions, t: Transfer): Promise<IncomingMes
         reject(t.failure);
         return;
       }
-      t.teardown.add((err) => res.destroy(err));
+      // Dropped once the response is done, so a long series of requests (an HLS import) does not pile up.
+      const stopResponse = (err: Error) => res.destroy(err);
+      t.teardown.add(stopResponse);
+      res.once('close', () => t.teardown.delete(stopResponse));
       resolve(res);
     });
     req.end();
