@@ -1,4 +1,4 @@
-/** Errors of the URL import fetcher, and the wording of sizes and durations in their messages. */
+/** Errors of the URL import fetcher (and the HLS import, hls.ts), and the wording of sizes and durations in their messages. */
 
 export type FetchErrorCode =
   | 'forbidden_address'
@@ -8,6 +8,7 @@ export type FetchErrorCode =
   | 'too_large'
   | 'timeout'
   | 'not_media'
+  | 'unsupported_playlist'
   | 'network';
 
 export const FETCH_ERROR_CODES: readonly FetchErrorCode[] = [
@@ -18,6 +19,7 @@ export const FETCH_ERROR_CODES: readonly FetchErrorCode[] = [
   'too_large',
   'timeout',
   'not_media',
+  'unsupported_playlist',
   'network',
 ];
 

@@ -12,7 +12,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { classifyAddress } from '../../lib/address-guard';
 import { FetchError, formatBytes, formatMs, toFetchError } from './fetch-errors';
-import { type AllowEntry, displayUrl, forbidden, isAllowed } from './fetch-urls';
+import { type AllowEntry, checkUrl, displayUrl, forbidden, isAllowed } from './fetch-urls';
 
 /** Resolves a host name to all its addresses (like `dns.promises.lookup(host, {all: true})`). */
 export type LookupFn = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: number }>>;
@@ -20,6 +20,7 @@ export type LookupFn = (hostname: string) => Promise<ReadonlyArray<{ address: st
 export const defaultLookup: LookupFn = (hostname) => dns.lookup(hostname, { all: true, verbatim: true });
 
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /**
  * The state of one download. Everything in flight is torn down through `fail`: the first error wins and
@@ -131,11 +132,70 @@ export function send(url: URL, o: SendOptions, t: Transfer): Promise<IncomingMes
         reject(t.failure);
         return;
       }
-      t.teardown.add((err) => res.destroy(err));
+      // Dropped once the response is done, so a long series of requests (an HLS import) does not pile up.
+      const stopResponse = (err: Error) => res.destroy(err);
+      t.teardown.add(stopResponse);
+      res.once('close', () => t.teardown.delete(stopResponse));
       resolve(res);
     });
     req.end();
   });
+}
+
+/**
+ * Sends a GET to `url`, following up to `maxRedirects` redirects (each target re-checked like the first
+ * URL), and resolves with the 200 answer, the URL it came from and how many redirects led there.
+ */
+export async function sendFollowing(
+  url: URL,
+  o: SendOptions,
+  t: Transfer,
+  maxRedirects: number,
+): Promise<{ res: IncomingMessage; url: URL; redirects: number }> {
+  let current = url;
+  for (let redirects = 0; ; redirects++) {
+    const res = await send(current, o, t);
+    const next = nextHop(res, current, redirects, maxRedirects);
+    if (next === undefined) return { res, url: current, redirects };
+    current = next;
+  }
+}
+
+/** The URL a redirect answer points to; undefined for a 200. Throws for any other answer. */
+function nextHop(
+  res: IncomingMessage,
+  current: URL,
+  redirects: number,
+  maxRedirects: number,
+): URL | undefined {
+  const status = res.statusCode ?? 0;
+  if (REDIRECT_STATUSES.has(status)) {
+    res.destroy();
+    const location = res.headers.location;
+    if (location === undefined || location === '') {
+      throw new FetchError('http_status', `the server answered ${status} without a Location header`, {
+        url: current.href,
+        status,
+      });
+    }
+    if (redirects >= maxRedirects) {
+      throw new FetchError(
+        'too_many_redirects',
+        `the URL redirected more than ${maxRedirects} time${maxRedirects === 1 ? '' : 's'}`,
+        { url: current.href },
+      );
+    }
+    return checkUrl(location, current);
+  }
+  if (status !== 200) {
+    res.destroy();
+    throw new FetchError(
+      'http_status',
+      `the server answered ${status}${res.statusMessage ? ` ${res.statusMessage.slice(0, 100)}` : ''} (expected 200)`,
+      { url: current.href, status },
+    );
+  }
+  return undefined;
 }
 
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;

@@ -66,15 +66,26 @@ export function displayUrl(url: URL): string {
   return copy.href;
 }
 
-export function checkUrl(raw: string, base?: URL): URL {
+/**
+ * Parses and checks a URL given by the user, or one found at `base`: a redirect's Location, or an entry of
+ * the HLS playlist at `base` (`from: 'playlist'`), resolved against it.
+ */
+export function checkUrl(raw: string, base?: URL, from: 'redirect' | 'playlist' = 'redirect'): URL {
   let url: URL;
+  const via =
+    base === undefined
+      ? ''
+      : from === 'redirect'
+        ? ` (redirected from ${displayUrl(base)})`
+        : ` (listed in the playlist ${displayUrl(base)})`;
   try {
     url = base === undefined ? new URL(raw) : new URL(raw, base);
   } catch {
-    const what = base === undefined ? 'the URL' : `the redirect target ${JSON.stringify(raw.slice(0, 200))}`;
-    throw new FetchError('bad_url', `${what} is not a valid URL`);
+    const quoted = JSON.stringify(raw.slice(0, 200));
+    const what =
+      base === undefined ? 'the URL' : from === 'redirect' ? `the redirect target ${quoted}` : quoted;
+    throw new FetchError('bad_url', `${what} is not a valid URL${from === 'playlist' ? via : ''}`);
   }
-  const via = base === undefined ? '' : ` (redirected from ${displayUrl(base)})`;
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FetchError(
       'bad_url',

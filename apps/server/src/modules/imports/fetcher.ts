@@ -19,7 +19,7 @@ import {
   type LookupFn,
   parseContentLength,
   type SendOptions,
-  send,
+  sendFollowing,
   Transfer,
 } from './fetch-request';
 import { checkUrl, parseAllowHosts } from './fetch-urls';
@@ -68,7 +68,6 @@ export interface FetchToStorageResult {
 }
 
 export const DEFAULT_USER_AGENT = 'vodcloud-url-import/1.0';
-const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_IDLE_DEFAULT_MS = 30_000;
 
 export async function fetchToStorage(opts: FetchToStorageOptions): Promise<FetchToStorageResult> {
@@ -92,15 +91,9 @@ export async function fetchToStorage(opts: FetchToStorageOptions): Promise<Fetch
 
   const t = new Transfer(timeoutMs, idleTimeoutMs, signal);
   try {
-    for (let redirects = 0; ; redirects++) {
-      const res = await send(current, sendOptions, t);
-      const next = nextHop(res, current, redirects, maxRedirects);
-      if (next) {
-        current = next;
-        continue;
-      }
-      return await storeBody(res, current, redirects, opts, t);
-    }
+    const answer = await sendFollowing(current, sendOptions, t, maxRedirects);
+    current = answer.url;
+    return await storeBody(answer.res, current, answer.redirects, opts, t);
   } catch (err) {
     // Stops whatever is still in flight (a no-op when `fail` already ran). The error that caused a teardown
     // (timeout, too_large, network, abort reason…) wins over what it produced downstream, e.g. the store's
@@ -111,43 +104,6 @@ export async function fetchToStorage(opts: FetchToStorageOptions): Promise<Fetch
   } finally {
     t.close();
   }
-}
-
-/** The URL a redirect answer points to; undefined for a 200. Throws for any other answer. */
-function nextHop(
-  res: IncomingMessage,
-  current: URL,
-  redirects: number,
-  maxRedirects: number,
-): URL | undefined {
-  const status = res.statusCode ?? 0;
-  if (REDIRECT_STATUSES.has(status)) {
-    res.destroy();
-    const location = res.headers.location;
-    if (location === undefined || location === '') {
-      throw new FetchError('http_status', `the server answered ${status} without a Location header`, {
-        url: current.href,
-        status,
-      });
-    }
-    if (redirects >= maxRedirects) {
-      throw new FetchError(
-        'too_many_redirects',
-        `the URL redirected more than ${maxRedirects} time${maxRedirects === 1 ? '' : 's'}`,
-        { url: current.href },
-      );
-    }
-    return checkUrl(location, current);
-  }
-  if (status !== 200) {
-    res.destroy();
-    throw new FetchError(
-      'http_status',
-      `the server answered ${status}${res.statusMessage ? ` ${res.statusMessage.slice(0, 100)}` : ''} (expected 200)`,
-      { url: current.href, status },
-    );
-  }
-  return undefined;
 }
 
 /** Streams the body of a 200 answer into the store, counting (and bounding) the bytes that really arrive. */

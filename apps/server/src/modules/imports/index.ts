@@ -1,6 +1,7 @@
 /**
  * The imports module's public surface for other features: downloading a user-given URL into object
- * storage (fetcher.ts). The import job itself (jobs.ts) is wired by the context.
+ * storage (fetcher.ts), and an HLS playlist's segments into one object (hls.ts). The import job itself
+ * (jobs.ts) is wired by the context.
  */
 export {
   DEFAULT_USER_AGENT,
@@ -13,3 +14,9 @@ export {
   isFetchError,
   type LookupFn,
 } from './fetcher';
+export {
+  type HlsImportOptions,
+  type HlsImportResult,
+  importHlsToStorage,
+  isHlsPlaylist,
+} from './hls';
