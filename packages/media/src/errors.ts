@@ -1,5 +1,14 @@
-/** Stable error codes of the process layer. */
-export type MediaErrorCode = 'timeout' | 'aborted' | 'ffmpeg_failed' | 'spawn_failed' | 'output_too_large';
+/**
+ * Stable error codes of the process layer. `invalid_input`: an input is not usable media (thrown before
+ * any ffmpeg run, e.g. by `concatMedia` for a part ffprobe cannot read); retrying will not help.
+ */
+export type MediaErrorCode =
+  | 'timeout'
+  | 'aborted'
+  | 'ffmpeg_failed'
+  | 'spawn_failed'
+  | 'output_too_large'
+  | 'invalid_input';
 
 export interface MediaErrorDetails {
   tool?: 'ffmpeg' | 'ffprobe';

@@ -1,6 +1,7 @@
 export * from './analyze';
 export * from './argv';
 export * from './classify';
+export * from './concat';
 export * from './encoders';
 export * from './errors';
 export * from './images';
