@@ -166,6 +166,13 @@ export const envSchema = z
     VOD_QC_SILENCE_MIN_SEC: z.coerce.number().min(0.1).max(3600).default(1),
     VOD_QC_SILENCE_NOISE_DB: z.coerce.number().min(-90).max(0).default(-50),
     VOD_QC_SCENE_THRESHOLD: z.coerce.number().min(1).max(100).default(10),
+    // Live recordings (modules/recordings): the directories a recorder's callback may name (realpath
+    // checked; comma-separated absolute paths; empty: only hooks with a fetchBaseUrl work), the largest file,
+    // and how long an HLS playlist without #EXT-X-ENDLIST is followed.
+    VOD_RECORDING_DIRS: z.string().default(''),
+    VOD_RECORDING_MAX_BYTES: intFrom(1, Number.MAX_SAFE_INTEGER).default(50 * 1024 ** 3),
+    VOD_RECORDING_HLS_WAIT_SEC: intFrom(1, 86_400).default(120),
+    VOD_RECORDING_HLS_IDLE_SEC: intFrom(1, 3600).default(6),
     // Console sign-in (modules/accounts): session lifetimes and login failure limits, in seconds.
     VOD_SESSION_IDLE_TTL: intFrom(1, 31_536_000).default(43_200),
     VOD_SESSION_MAX_AGE: intFrom(1, 31_536_000).default(604_800),

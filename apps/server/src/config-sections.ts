@@ -61,3 +61,27 @@ export function statsConfig(c: EnvSettings): StatsConfig {
     },
   };
 }
+
+/** Live recordings (modules/recordings): shared directories, size bound, HLS follow bounds. */
+export interface RecordingConfig {
+  /** Absolute directories a recorder's callback may name (as configured; realpath'd when used). */
+  dirs: string[];
+  maxBytes: number;
+  hlsWaitSec: number;
+  hlsIdleSec: number;
+}
+
+/** The live-recording settings (modules/recordings). */
+export function recordingConfig(c: EnvSettings): RecordingConfig {
+  const dirs = c.VOD_RECORDING_DIRS.split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
+  for (const d of dirs)
+    if (!d.startsWith('/')) throw new Error(`VOD_RECORDING_DIRS: ${d} is not an absolute path`);
+  return {
+    dirs,
+    maxBytes: c.VOD_RECORDING_MAX_BYTES,
+    hlsWaitSec: c.VOD_RECORDING_HLS_WAIT_SEC,
+    hlsIdleSec: c.VOD_RECORDING_HLS_IDLE_SEC,
+  };
+}

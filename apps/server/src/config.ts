@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { type EnvSettings, envSchema } from './config-env';
-import { type DetectionConfig, detectionConfig, type StatsConfig, statsConfig } from './config-sections';
+import {
+  type DetectionConfig,
+  detectionConfig,
+  type RecordingConfig,
+  recordingConfig,
+  type StatsConfig,
+  statsConfig,
+} from './config-sections';
 import { type ClusterMode, parseStrategies, type Strategy } from './lib/rpc-strategies';
 
 export const ROLES = ['api', 'upload', 'stream', 'worker', 'monitor'] as const;
@@ -107,6 +114,8 @@ export interface Config {
   stats: StatsConfig;
   /** Detection (modules/detection): the automatic run, the background nice level, the model's idle unload, QC thresholds. */
   detection: DetectionConfig;
+  /** Live recordings (modules/recordings): shared directories, size bound, HLS follow bounds. */
+  recording: RecordingConfig;
   /** Console sessions: idle expiry (sliding) and absolute maximum age, in milliseconds. */
   session: { idleTtlMs: number; maxAgeMs: number };
   /**
@@ -331,6 +340,7 @@ function toConfig(c: EnvSettings): Config {
     auditRetentionDays: c.VOD_AUDIT_RETENTION_DAYS,
     stats: statsConfig(c),
     detection: detectionConfig(c),
+    recording: recordingConfig(c),
     session: { idleTtlMs: c.VOD_SESSION_IDLE_TTL * 1000, maxAgeMs: c.VOD_SESSION_MAX_AGE * 1000 },
     login: {
       maxPerAccount: c.VOD_LOGIN_MAX_FAILURES_PER_ACCOUNT,

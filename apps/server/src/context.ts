@@ -25,6 +25,7 @@ import { MonitorService } from './modules/monitor/service';
 import { definePipeline, type Pipeline } from './modules/pipeline/jobs';
 import { mediaProvider } from './modules/pipeline/media-provider';
 import { SourceCache } from './modules/pipeline/sources';
+import { createRecordings, type Recordings } from './modules/recordings';
 import { mediaService, monitorService } from './modules/rpc/contracts';
 import { Rpc } from './modules/rpc/rpc';
 import { CallStats } from './modules/rpc/stats';
@@ -90,6 +91,8 @@ export interface AppContext {
   idempotency: IdempotencyStore;
   /** Quality checks and moderation: the video.detect job, policies, review queue, the worker's model. */
   detection: Detection;
+  /** Live recordings: recorder hooks and recordings imported by URL (modules/recordings). */
+  recordings: Recordings;
   /** This node's foreground work (process steps, just-in-time encodes), which detection's ffmpeg yields to. */
   foreground: Foreground;
   /** Users, their passwords and sessions (modules/accounts). */
@@ -157,6 +160,7 @@ export async function createContext(
       foreground,
       registry: metrics.registry,
     });
+    const recordings = createRecordings({ ...core, templates, categories, rpc, storage });
     const webhooks = setupWebhooks({
       db,
       box,
@@ -196,6 +200,7 @@ export async function createContext(
       audit,
       stats,
       detection,
+      recordings,
       foreground,
       idempotency: new IdempotencyStore(db, box),
       ...accountServices(config, db, cache, tenants, secret),

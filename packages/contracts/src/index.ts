@@ -7,6 +7,7 @@ export * from './events';
 export * from './jobs';
 export * from './monitor';
 export * from './playback';
+export * from './recordings';
 export * from './stats';
 export * from './templates';
 export * from './tenants';

@@ -32,3 +32,10 @@ export const UploadsSweepJob = z.object({ at: z.string() });
 export const StatsRollupJob = z.object({ at: z.string() });
 /** webhook.deliver: one attempt to deliver one event to one endpoint. */
 export const WebhookDeliverJob = z.object({ webhookId: z.string(), eventId: z.string() });
+
+/** recording.part: store and measure one file a recorder reported, then join it to its recording. */
+export const RecordingPartJob = z.object({ tenantId: z.string(), partId: z.string() });
+/** recording.finalize: a recording whose reconnect window passed becomes one source (parts merged). */
+export const RecordingFinalizeJob = z.object({ tenantId: z.string(), recordingId: z.string() });
+/** recording.import: a recording given by URL (POST /v1/recordings) stored as its video's source. */
+export const RecordingImportJob = z.object({ tenantId: z.string(), recordingId: z.string() });

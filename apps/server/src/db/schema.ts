@@ -1,4 +1,6 @@
 /** Row types of every table, as Kysely sees them. Times are ISO-8601 UTC strings. JSON columns are text. */
+
+import type { RecordingHooksTable, RecordingPartsTable, RecordingsTable } from './schema-recordings';
 import type {
   BeaconsTable,
   DeliveryStatsTable,
@@ -9,6 +11,7 @@ import type {
   TranscodeUsageTable,
 } from './schema-stats';
 
+export * from './schema-recordings';
 export * from './schema-stats';
 export interface TenantsTable {
   id: string;
@@ -148,6 +151,9 @@ export interface DB {
   sessions: SessionsTable;
   invitations: InvitationsTable;
   detection_policies: DetectionPoliciesTable;
+  recording_hooks: RecordingHooksTable;
+  recordings: RecordingsTable;
+  recording_parts: RecordingPartsTable;
 }
 
 export interface UploadsTable {

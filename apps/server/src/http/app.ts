@@ -17,6 +17,7 @@ import { monitorRoutes } from '../modules/monitor/routes';
 import { snapshotRoutes } from '../modules/pipeline/snapshot-routes';
 import { playbackRoutes } from '../modules/playback/routes';
 import { PlaybackService } from '../modules/playback/service';
+import { recordingApi } from '../modules/recordings';
 import { mediaService } from '../modules/rpc/contracts';
 import { statsRoutes } from '../modules/stats';
 import { streamRoutes } from '../modules/stream/routes';
@@ -189,6 +190,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
         (await ctx.uploads.byTusId(sourceKey(tenantId, videoId)))?.filename,
     });
     webhookRoutes(app, ctx.webhooks);
+    await recordingApi(app, ctx.recordings, { publicUrl: config.publicUrl, dirs: config.recording.dirs });
     auditRoutes(app, ctx.audit);
     statsRoutes(app, {
       queries: ctx.stats.queries,

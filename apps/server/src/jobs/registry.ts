@@ -7,6 +7,9 @@ import {
   ImportJob,
   ProcessJob,
   PurgeJob,
+  RecordingFinalizeJob,
+  RecordingImportJob,
+  RecordingPartJob,
   StatsRollupJob,
   UploadsSweepJob,
   WebhookDeliverJob,
@@ -60,6 +63,12 @@ export const jobIds = {
   detect: (videoId: string) => `detect.${videoId}`,
   /** An on-demand detection run (POST /v1/videos/{id}/detect): a new id per request. */
   detectRun: (videoId: string, request: string) => `detect.${videoId}.${request}`,
+  /** A recorder's file (once per reported file). */
+  recordingPart: (partId: string) => `rec.part.${partId}`,
+  /** A recording's finalisation, scheduled again by each new part or publish-done (a new id each time). */
+  recordingFinalize: (recordingId: string, request: string) => `rec.final.${recordingId}.${request}`,
+  /** A recording imported by URL (once per recording). */
+  recordingImport: (recordingId: string) => `rec.import.${recordingId}`,
   /** The periodic upload sweep of one time slot (deduplicated cluster-wide). */
   uploadsSweep: (slot: number) => `uploads.sweep.${slot}`,
   /** The periodic statistics roll-up of one time slot (deduplicated cluster-wide). */
@@ -133,6 +142,31 @@ export const JOBS = {
     backoff: { baseMs: 2000, maxMs: 30_000 },
     id: (p) => jobIds.import(p.videoId),
     video: videoOf,
+  }),
+  // Live recordings (modules/recordings): the transfers are io; the merge's ffmpeg runs in the recording
+  // provider (a worker), called from these jobs.
+  'recording.part': spec({
+    schema: RecordingPartJob,
+    queue: 'io',
+    attempts: 5,
+    timeoutMs: 60 * 60_000,
+    backoff: { baseMs: 2000, maxMs: 30_000 },
+    id: (p) => jobIds.recordingPart(p.partId),
+  }),
+  'recording.finalize': spec({
+    schema: RecordingFinalizeJob,
+    queue: 'io',
+    attempts: 5,
+    timeoutMs: 2 * 60 * 60_000,
+    backoff: { baseMs: 2000, maxMs: 30_000 },
+  }),
+  'recording.import': spec({
+    schema: RecordingImportJob,
+    queue: 'io',
+    attempts: 3,
+    timeoutMs: 2 * 60 * 60_000,
+    backoff: { baseMs: 2000, maxMs: 30_000 },
+    id: (p) => jobIds.recordingImport(p.recordingId),
   }),
   'upload.finalize': spec({
     schema: FinalizeJob,

@@ -19,6 +19,7 @@ import * as m017 from './017_idempotency';
 import * as m018 from './018_accounts';
 import * as m019 from './019_statistics';
 import * as m020 from './020_detection';
+import * as m021 from './021_recordings';
 
 /**
  * Every migration, in order. Names are permanent: add new files with the next number,
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '018_accounts': m018,
   '019_statistics': m019,
   '020_detection': m020,
+  '021_recordings': m021,
 };

@@ -98,6 +98,75 @@ export const detectionService = defineService({
   },
 });
 
+const StoredMedia = z.object({
+  size: z.number(),
+  durationSec: z.number(),
+  container: z.string().nullable(),
+  video: z.object({ codec: z.string(), width: z.number(), height: z.number() }).nullable(),
+  audio: z.object({ codec: z.string(), sampleRate: z.number(), channels: z.number() }).nullable(),
+});
+
+/**
+ * Provided by workers: the transfers and merges of live recordings (modules/recordings/provider.ts). The
+ * calling jobs keep the state; these read a recorder's file or URL into storage, and merge stored parts.
+ */
+export const recordingService = defineService({
+  name: 'recording',
+  // One recording's calls go to one worker, which then has its parts on its disk.
+  strategy: 'consistent_hash',
+  methods: {
+    /** A recorder's file (a path under VOD_RECORDING_DIRS, or a URL) stored at `key`, and probed. */
+    ingest: {
+      input: z.object({
+        tenantId: z.string().min(1).max(64),
+        location: z.discriminatedUnion('kind', [
+          z.object({ kind: z.literal('path'), path: z.string().min(1).max(1000) }),
+          z.object({ kind: z.literal('url'), url: z.string().min(1).max(2000) }),
+        ]),
+        key: z.string().min(1).max(300),
+        deleteAfter: z.boolean(),
+      }),
+      output: StoredMedia,
+      // Reads a file and writes one object: safe to run again elsewhere.
+      idempotent: true,
+      timeoutMs: 60 * 60_000,
+    },
+    /** A recording given by URL (a file or an HLS playlist, followed while it is live) stored at `key`. */
+    fetch: {
+      input: z.object({
+        tenantId: z.string().min(1).max(64),
+        url: z.string().min(1).max(2000),
+        key: z.string(),
+      }),
+      output: StoredMedia.extend({
+        kind: z.enum(['file', 'hls']),
+        segments: z.number().int().nullable(),
+        ended: z.string().nullable(),
+      }),
+      idempotent: true,
+      timeoutMs: 2 * 60 * 60_000,
+    },
+    /** Stored parts merged in order into one source at `outKey` (stream copy when they match). */
+    merge: {
+      input: z.object({
+        tenantId: z.string().min(1).max(64),
+        recordingId: z.string().min(1).max(64),
+        keys: z.array(z.string().min(1).max(300)).min(1).max(1000),
+        outKey: z.string().min(1).max(300),
+      }),
+      output: z.object({
+        mode: z.enum(['copy', 'reencode']),
+        size: z.number(),
+        durationSec: z.number(),
+        videoFrames: z.number().nullable(),
+        ms: z.number(),
+      }),
+      idempotent: true,
+      timeoutMs: 2 * 60 * 60_000,
+    },
+  },
+});
+
 /** Provided by the `monitor` role: receives every node's call statistics. */
 export const monitorService = defineService({
   name: 'monitor',

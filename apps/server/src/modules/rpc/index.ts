@@ -3,7 +3,7 @@
  * the platform (contracts.ts), the Rpc that calls and provides them (rpc.ts) and its errors.
  */
 export { STRATEGIES, type Strategy } from './balance';
-export { detectionService, mediaService, monitorService } from './contracts';
+export { detectionService, mediaService, monitorService, recordingService } from './contracts';
 export {
   type CallContext,
   type CallOptions,

@@ -1,0 +1,373 @@
+import type { RecordingHooksTable, RecordingPartsTable, RecordingsTable } from '../../db/schema';
+import type { JobPayload } from '../../jobs';
+import { nowIso } from '../../lib/time';
+import type { JobContext } from '../../ports/queue';
+import { sourceKey } from '../videos';
+import { partKey, type RecordingDeps, type RecordingService } from './service';
+import { type HookSettings, settingsOf, titleFrom } from './views';
+
+/** Errors that another attempt cannot fix: the file or URL is the problem. */
+const FINAL = new Set([
+  'validation_failed',
+  'unsupported_media',
+  'payload_too_large',
+  'forbidden',
+  'not_found',
+]);
+const codeOf = (err: unknown) => (err as { code?: string }).code ?? 'internal';
+const msgOf = (err: unknown) => String((err as Error).message ?? err).slice(0, 500);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The jobs of live recordings: a reported file stored, measured and joined to its broadcast's recording
+ * (`recording.part`), a recording finalised once its reconnect window passed (`recording.finalize`: parts
+ * merged, the video transcoded again), a recording given by URL imported (`recording.import`).
+ */
+export function defineRecordingJobs(d: RecordingDeps, service: RecordingService): void {
+  d.jobs.define('recording.part', { handler: (p, ctx) => runPart(d, service, p, ctx) });
+  d.jobs.define('recording.finalize', { handler: (p, ctx) => finalize(d, service, p, ctx) });
+  d.jobs.define('recording.import', { handler: (p, ctx) => runImport(d, p, ctx) });
+}
+
+async function runPart(
+  d: RecordingDeps,
+  service: RecordingService,
+  { tenantId, partId }: JobPayload<'recording.part'>,
+  ctx: JobContext,
+) {
+  let part = await d.repo.part(tenantId, partId);
+  if (!part || part.status === 'failed' || part.status === 'attached')
+    return { skipped: part?.status ?? 'gone' };
+  const hook = await d.repo.hook(tenantId, part.hook_id);
+  if (!hook) {
+    await d.repo.updatePart(partId, { status: 'failed', error_message: 'the hook was deleted' });
+    return { skipped: 'hook deleted' };
+  }
+  // The parts of one stream join in the order the recorder reported them.
+  const earlier = (await d.repo.pendingParts(hook.id, part.app, part.stream_name, part.id)).length;
+  if (earlier > 0) throw new Error(`${earlier} earlier part(s) of the stream are still being stored`);
+  if (part.status === 'pending') {
+    const key = partKey(tenantId, partId);
+    try {
+      const media = await d.client.ingest(
+        {
+          tenantId,
+          location:
+            part.location_kind === 'path'
+              ? { kind: 'path', path: part.location }
+              : { kind: 'url', url: part.location },
+          key,
+          deleteAfter: settingsOf(hook).deleteAfterImport,
+        },
+        { hashKey: `${hook.id}/${part.stream_name}`, signal: ctx.signal },
+      );
+      const ended = Date.parse(part.ended_at);
+      await d.repo.updatePart(partId, {
+        status: 'stored',
+        object_key: key,
+        size_bytes: media.size,
+        duration: media.durationSec,
+        started_at: iso(ended - media.durationSec * 1000),
+      });
+    } catch (err) {
+      if (!FINAL.has(codeOf(err)) && ctx.attempt < 5 && !ctx.signal.aborted) throw err;
+      await d.repo.updatePart(partId, { status: 'failed', error_message: msgOf(err) });
+      d.log.warn({ err, partId, path: part.location }, 'recording part not imported');
+      return { failed: codeOf(err) };
+    }
+    part = (await d.repo.part(tenantId, partId))!;
+  }
+  return attach(d, service, hook, part);
+}
+
+/**
+ * Joins a stored part to its stream's open recording when it started within the reconnect window of the
+ * previous part's end (or the stream is live), else starts a new recording and its video. A recording's first
+ * part becomes its video's source at once, so the broadcast is playable within seconds.
+ */
+async function attach(
+  d: RecordingDeps,
+  service: RecordingService,
+  hook: RecordingHooksTable,
+  part: RecordingPartsTable,
+) {
+  const s = settingsOf(hook);
+  const started = Date.parse(part.started_at ?? part.ended_at);
+  let rec = await d.repo.open(hook.id, part.app, part.stream_name);
+  const joins = rec && (rec.live === 1 || rec.parts === 0 || Date.parse(rec.window_until ?? '') >= started);
+  if (!rec || !joins) {
+    rec = service.newRow(hook.tenant_id, {
+      hookId: hook.id,
+      call: {
+        recorder: part.recorder as 'nginx-rtmp' | 'srs',
+        app: part.app,
+        name: part.stream_name,
+        clientId: part.client_id,
+      },
+      live: 0,
+      at: nowIso(),
+    });
+    await d.repo.insert(rec);
+  }
+  const seq = rec.parts + 1;
+  const startedAt = rec.started_at ?? iso(started);
+  const videoId = rec.video_id ?? (await createVideo(d, hook, s, rec, startedAt)).id;
+  await d.repo.updatePart(part.id, { recording_id: rec.id, seq, status: 'attached' });
+  const until = rec.live === 1 ? null : iso(Date.parse(part.ended_at) + s.reconnectWindowSec * 1000);
+  await d.repo.update(rec.id, {
+    video_id: videoId,
+    parts: seq,
+    started_at: startedAt,
+    ended_at: part.ended_at,
+    window_until: until,
+    client_id: part.client_id ?? rec.client_id,
+    updated_at: nowIso(),
+  });
+  if (seq === 1) {
+    await d.storage.copy(part.object_key!, sourceKey(hook.tenant_id, videoId));
+    await d.videos.setStatus(hook.tenant_id, videoId, 'queued', { sizeBytes: Number(part.size_bytes) });
+    await d.events.emit(hook.tenant_id, 'upload.completed', videoId, {
+      videoId,
+      size: Number(part.size_bytes),
+      source: 'recording',
+      recordingId: rec.id,
+    });
+    await d.jobs.enqueue('video.process', { tenantId: hook.tenant_id, videoId });
+  }
+  if (until) await service.scheduleFinalize(hook.tenant_id, rec.id, until);
+  return { recordingId: rec.id, videoId, seq };
+}
+
+async function createVideo(
+  d: RecordingDeps,
+  hook: RecordingHooksTable,
+  s: HookSettings,
+  rec: RecordingsTable,
+  startedAt: string,
+) {
+  const app = rec.app ?? '';
+  const name = rec.stream_name ?? '';
+  return d.videos.create(
+    hook.tenant_id,
+    {
+      title: titleFrom(s.titleTemplate, { app, name, startedAt }),
+      templateId: s.templateId ?? undefined,
+      categoryId: s.categoryId,
+      playbackPolicy: s.playbackPolicy ?? undefined,
+      meta: { recording: recordingMeta(rec, { startedAt }) },
+    },
+    { status: 'uploading' },
+  );
+}
+
+/** The video's `meta.recording`: where it came from and when. */
+function recordingMeta(rec: RecordingsTable, over: Partial<Record<string, unknown>> = {}) {
+  return {
+    id: rec.id,
+    app: rec.app,
+    streamName: rec.stream_name,
+    clientId: rec.client_id,
+    startedAt: rec.started_at,
+    endedAt: rec.ended_at,
+    parts: rec.parts,
+    ...over,
+  };
+}
+
+/** The reconnect window passed: the parts become one source (merged when several) and the event is sent. */
+async function finalize(
+  d: RecordingDeps,
+  service: RecordingService,
+  { tenantId, recordingId }: JobPayload<'recording.finalize'>,
+  ctx: JobContext,
+) {
+  const rec = await d.repo.find(tenantId, recordingId);
+  if (rec?.status !== 'recording') return { skipped: rec?.status ?? 'gone' };
+  if (rec.live === 1 || !rec.window_until) return { skipped: 'live' };
+  if (Date.parse(rec.window_until) > Date.now()) return { skipped: 'window extended' };
+  // A part reported meanwhile and not joined yet may belong here: decide once it has been.
+  if (
+    rec.hook_id &&
+    (await d.repo.pendingParts(rec.hook_id, rec.app ?? '', rec.stream_name ?? '')).length > 0
+  ) {
+    await service.scheduleFinalize(tenantId, rec.id, iso(Date.now() + 2000));
+    return { skipped: 'parts pending' };
+  }
+  if (
+    !(await d.repo.transition(
+      rec.id,
+      { status: 'recording', windowUntil: rec.window_until },
+      { status: 'importing', updated_at: nowIso() },
+    ))
+  )
+    return { skipped: 'raced' };
+  const all = await d.repo.parts(rec.id);
+  // A recorder may close a file a few milliseconds into a split (nginx-rtmp's last part of 3 ms, audio only):
+  // such a sliver is not merged, it would only force a re-encode.
+  const long = all.filter((p) => (p.duration ?? 0) >= 0.1);
+  const parts = long.length > 0 ? long : all.slice(0, 1);
+  const video = rec.video_id ? await d.videos.repo.find(tenantId, rec.video_id) : undefined;
+  if (!video || parts.length === 0) {
+    await d.repo.update(rec.id, {
+      status: 'failed',
+      // A broadcast whose files all failed (or that the recorder never wrote) is kept as failed, for the operator.
+      ...(rec.video_id && !video
+        ? { error_code: 'video_deleted', error_message: 'the video was deleted while it was recorded' }
+        : {
+            error_code: 'no_file',
+            error_message: 'no usable recorded file was reported for this broadcast',
+          }),
+      updated_at: nowIso(),
+    });
+    await removeParts(d, all);
+    return { skipped: 'no video' };
+  }
+  let mode: 'single' | 'copy' | 'reencode' = 'single';
+  // The first part is the video's source already; anything else is merged into a new one.
+  if (parts.length > 1 || parts[0]!.seq !== 1) {
+    try {
+      const merged = await d.client.merge(
+        {
+          tenantId,
+          recordingId: rec.id,
+          keys: parts.map((p) => p.object_key!),
+          outKey: sourceKey(tenantId, video.id),
+        },
+        { hashKey: rec.id, signal: ctx.signal },
+      );
+      mode = merged.mode;
+      await d.videos.repo.update(tenantId, video.id, { size_bytes: merged.size, updated_at: nowIso() });
+    } catch (err) {
+      // Back to collecting so the retry finds it; the last attempt keeps the first part's video as it is.
+      if (ctx.attempt < 5 && !FINAL.has(codeOf(err))) {
+        await d.repo.update(rec.id, { status: 'recording', updated_at: nowIso() });
+        throw err;
+      }
+      await d.repo.update(rec.id, {
+        status: 'failed',
+        error_code: codeOf(err),
+        error_message: msgOf(err),
+        updated_at: nowIso(),
+      });
+      return { failed: codeOf(err) };
+    }
+    // A new generation from the merged source; the first part's outputs keep playing until it is published.
+    await d.videos.retranscode(
+      tenantId,
+      video.id,
+      video.template_id ?? (await defaultTemplate(d, tenantId, video.id)),
+    );
+  }
+  const done = { ...rec, status: 'imported', merge_mode: mode, imported_at: nowIso(), updated_at: nowIso() };
+  await d.repo.update(rec.id, {
+    status: 'imported',
+    merge_mode: mode,
+    imported_at: done.imported_at,
+    updated_at: done.updated_at,
+  });
+  await d.videos.update(tenantId, video.id, {
+    meta: { ...metaOf(video.meta), recording: recordingMeta(done) },
+  });
+  await emitImported(d, done);
+  await removeParts(d, all);
+  return { videoId: video.id, parts: parts.length, mode };
+}
+
+async function defaultTemplate(d: RecordingDeps, tenantId: string, videoId: string): Promise<string> {
+  return (await d.videos.getRow(tenantId, videoId)).template_id!;
+}
+
+const metaOf = (json: string) => {
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+
+async function removeParts(d: RecordingDeps, parts: RecordingPartsTable[]) {
+  for (const p of parts) if (p.object_key) await d.storage.delete(p.object_key).catch(() => undefined);
+}
+
+async function emitImported(d: RecordingDeps, rec: RecordingsTable) {
+  await d.events.emit(rec.tenant_id, 'recording.imported', rec.video_id, {
+    recordingId: rec.id,
+    videoId: rec.video_id,
+    origin: rec.origin,
+    app: rec.app,
+    streamName: rec.stream_name,
+    clientId: rec.client_id,
+    startedAt: rec.started_at,
+    endedAt: rec.ended_at,
+    parts: rec.parts,
+    mergeMode: rec.merge_mode,
+  });
+}
+
+/** POST /v1/recordings: the URL (a file or an HLS playlist) stored as the video's source, then processed. */
+async function runImport(
+  d: RecordingDeps,
+  { tenantId, recordingId }: JobPayload<'recording.import'>,
+  ctx: JobContext,
+) {
+  const rec = await d.repo.find(tenantId, recordingId);
+  if (rec?.status !== 'importing' || !rec.video_id || !rec.source_url)
+    return { skipped: rec?.status ?? 'gone' };
+  const videoId = rec.video_id;
+  if (!(await d.videos.repo.find(tenantId, videoId))) {
+    await d.repo.update(rec.id, {
+      status: 'failed',
+      error_code: 'gone',
+      error_message: 'the video was deleted',
+      updated_at: nowIso(),
+    });
+    return { skipped: 'video deleted' };
+  }
+  try {
+    const got = await d.client.fetch(
+      { tenantId, url: rec.source_url, key: sourceKey(tenantId, videoId) },
+      { hashKey: rec.id, signal: ctx.signal },
+    );
+    await d.videos.setStatus(tenantId, videoId, 'queued', { sizeBytes: got.size });
+    await d.events.emit(tenantId, 'upload.completed', videoId, {
+      videoId,
+      size: got.size,
+      source: 'recording',
+      recordingId: rec.id,
+    });
+    await d.jobs.enqueue('video.process', { tenantId, videoId });
+    const at = nowIso();
+    const done = {
+      ...rec,
+      status: 'imported',
+      parts: 1,
+      merge_mode: 'single',
+      imported_at: at,
+      updated_at: at,
+    };
+    await d.repo.update(rec.id, {
+      status: 'imported',
+      parts: 1,
+      merge_mode: 'single',
+      imported_at: at,
+      updated_at: at,
+    });
+    await emitImported(d, done);
+    return { videoId, size: got.size, kind: got.kind, segments: got.segments, ended: got.ended };
+  } catch (err) {
+    if (!FINAL.has(codeOf(err)) && ctx.attempt < 3 && !ctx.signal.aborted) throw err;
+    await d.repo.update(rec.id, {
+      status: 'failed',
+      error_code: codeOf(err),
+      error_message: msgOf(err),
+      updated_at: nowIso(),
+    });
+    await d.videos.fail(
+      tenantId,
+      videoId,
+      'fetch_failed',
+      `the recording could not be imported: ${msgOf(err)}`,
+    );
+    return { failed: codeOf(err) };
+  }
+}
