@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { VodCloud } from '@vodcloud/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app';
 import { databaseEngines } from '../support/databases';
@@ -131,6 +132,7 @@ describe.skipIf(!rtmpAvailable())('live recordings from nginx-rtmp', () => {
       const prefix = `vod-rec-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
       let call: Call;
       let auth: () => Record<string, string>;
+      let key: () => string;
 
       beforeAll(async () => {
         dir = mkdtempSync(path.join(tmpdir(), 'vodrec-'));
@@ -151,6 +153,7 @@ describe.skipIf(!rtmpAvailable())('live recordings from nginx-rtmp', () => {
         const t = await s.tenant('broadcaster');
         call = api(s, t.auth);
         auth = () => t.auth;
+        key = () => t.key;
         const sub = await call('POST', '/v1/webhooks', { url: wh.url, events: ['recording.imported'] });
         expect(sub.status).toBe(201);
       }, 60_000);
@@ -322,7 +325,10 @@ describe.skipIf(!rtmpAvailable())('live recordings from nginx-rtmp', () => {
       }, 60_000);
 
       it("handles SRS's on_dvr callback body (JSON, file relative to cwd) and answers {code: 0}", async () => {
-        const hook = (await call('POST', '/v1/recording-hooks', { name: 'srs', reconnectWindowSec: 1 })).json;
+        // Through the SDK, as an application would.
+        const vc = new VodCloud({ baseUrl: s.url, apiKey: key() });
+        const hook = await vc.recordings.createHook({ name: 'srs', reconnectWindowSec: 1 });
+        expect((await vc.recordings.hooks()).data.map((h) => h.id)).toContain(hook.id);
         const cwd = path.join(dir, 'srs');
         mkdirSync(path.join(cwd, 'objs/nginx/html/live'), { recursive: true });
         const file = 'objs/nginx/html/live/srs-cam.1733400000000.flv';
@@ -359,6 +365,11 @@ describe.skipIf(!rtmpAvailable())('live recordings from nginx-rtmp', () => {
         expect((await res.json()).code).toBe(0);
         const [rec] = await settled(call, 'srs-cam');
         expect(rec).toMatchObject({ status: 'imported', origin: 'srs', parts: 1 });
+        expect(await vc.recordings.get(rec!.id)).toMatchObject({
+          streamName: 'srs-cam',
+          clientId: body.client_id,
+        });
+        expect((await vc.recordings.list({ streamName: 'srs-cam' })).data).toHaveLength(1);
         near((await readyVideo(call, rec!.videoId)).duration, 4, 0.5);
       }, 90_000);
     });

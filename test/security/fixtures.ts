@@ -85,6 +85,10 @@ export interface TenantWorld {
   template: string;
   category: string;
   webhook: string;
+  /** A recording hook (its token: the credential of the recorder callback routes). */
+  recordingHook: { id: string; token: string };
+  /** A recording imported by URL (from a closed port: it fails, the row stays). */
+  recording: string;
   /** A logged delivery of `webhook` (a test ping to a closed port: failed). */
   delivery: string;
   signingKey: { id: string; privateKey: string };
@@ -142,6 +146,16 @@ export async function makeTenant(s: TestServer, name: string): Promise<TenantWor
     upload(s, rw),
   ]);
   const delivery = await must(api(s, rw, 'POST', `/v1/webhooks/${webhook.id}/test`), 200, 'webhook test');
+  const recordingHook = await must(
+    api(s, rw, 'POST', '/v1/recording-hooks', { name: `${name}-rtmp` }),
+    201,
+    'hook',
+  );
+  const recording = await must(
+    api(s, rw, 'POST', '/v1/recordings', { source: { url: `http://${HOOK_HOST}/live.flv` } }),
+    201,
+    'recording',
+  );
   // Created on the tus endpoint, 10 bytes declared and none sent: HEAD/PATCH/DELETE have an upload to touch.
   const created = await fetch(`${s.url}/tus`, {
     method: 'POST',
@@ -165,6 +179,8 @@ export async function makeTenant(s: TestServer, name: string): Promise<TenantWor
     template: template.id,
     category: category.id,
     webhook: webhook.id,
+    recordingHook: { id: recordingHook.id, token: recordingHook.token },
+    recording: recording.id,
     delivery: delivery.id,
     signingKey: { id: signingKey.id, privateKey: signingKey.privateKey },
     fresh,
@@ -177,6 +193,9 @@ export async function makeTenant(s: TestServer, name: string): Promise<TenantWor
       template.id,
       category.id,
       webhook.id,
+      recordingHook.id,
+      recording.id,
+      recording.videoId,
       delivery.id,
       signingKey.id,
       fresh.id,

@@ -59,6 +59,8 @@ const PUBLIC_API: Record<string, string> = {
   '/v1/sessions': 'sign-in: authorised by the email and password (login limits per account and address)',
   '/v1/invitations/:token': 'what a one-time link is for: the token is the credential',
   '/v1/invitations/:token/accept': 'using a one-time link: the token is the credential',
+  '/hooks/nginx-rtmp/record-done': "a recorder's callback: the hook token in the query is the credential",
+  '/hooks/srs/dvr': "a recorder's callback: the hook token in the query is the credential",
 };
 /** A token of no invitation (a real one would be used up by the matrix). */
 const NO_INVITATION = 'A'.repeat(43);
@@ -228,6 +230,8 @@ describe('security matrix (generated from the route table and /openapi.json)', (
       templates: A.template,
       categories: A.category,
       webhooks: A.webhook,
+      'recording-hooks': A.recordingHook.id,
+      recordings: A.recording,
       'signing-keys': A.signingKey.id,
       uploads: A.fresh.id,
       tenants: A.id,

@@ -105,18 +105,31 @@ export const Recording = z
   .meta({ id: 'Recording' });
 export type Recording = z.infer<typeof Recording>;
 
+/** A time a client gives: ISO 8601 with a zone, years 1970–9999 (stored as UTC). */
+const GivenTime = z.iso
+  .datetime({ offset: true })
+  .refine((t) => {
+    const ms = Date.parse(t);
+    return ms >= 0 && ms < Date.parse('10000-01-01T00:00:00Z');
+  }, 'must be a time between 1970 and 9999')
+  .transform((t) => new Date(t).toISOString());
+
 export const CreateRecording = z
   .object({
     source: z.object({ url: HttpUrl }).strict(),
     streamName: z.string().trim().min(1).max(200).optional(),
-    startedAt: IsoTime.optional(),
-    endedAt: IsoTime.optional(),
+    startedAt: GivenTime.optional(),
+    endedAt: GivenTime.optional(),
     title: VideoFields.shape.title,
     templateId: Id.optional(),
     categoryId: Id.nullable().optional(),
     playbackPolicy: VideoFields.shape.playbackPolicy,
   })
-  .strict();
+  .strict()
+  .refine((r) => !r.startedAt || !r.endedAt || r.startedAt <= r.endedAt, {
+    message: 'endedAt must not be before startedAt',
+    path: ['endedAt'],
+  });
 export type CreateRecording = z.infer<typeof CreateRecording>;
 
 export const RecordingListQuery = ListQuery.extend({

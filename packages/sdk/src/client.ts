@@ -2,6 +2,11 @@ import type { UploadFile, UploadProgress } from '@vodcloud/upload';
 import createClient, { type Client } from 'openapi-fetch';
 import { VodCloudError } from './errors.js';
 import type { components, paths } from './generated/openapi.js';
+import { Recordings } from './recordings.js';
+import { type Page, unwrap } from './unwrap.js';
+
+export { type Page, unwrap } from './unwrap.js';
+
 import { type FetchLike, type RetryOptions, retryingFetch } from './http.js';
 
 export type Video = components['schemas']['Video'];
@@ -23,11 +28,6 @@ export type DetectionPolicy = components['schemas']['DetectionPolicy'];
 export type DetectionPolicyUpdate =
   paths['/v1/detection/policy']['patch']['requestBody']['content']['application/json'];
 export type ModerationQueueItem = components['schemas']['ModerationQueueItem'];
-export interface Page<T> {
-  data: T[];
-  /** Pass as `cursor` for the next page; null on the last one. */
-  nextCursor: string | null;
-}
 
 export interface VodCloudOptions extends RetryOptions {
   /** The API's base URL, e.g. https://vod.example.com */
@@ -82,12 +82,6 @@ export interface WaitForOptions {
   /** Time between two polls (default 1000 ms). */
   intervalMs?: number;
   signal?: AbortSignal;
-}
-
-/** The data of a successful openapi-fetch result, or its error thrown as a VodCloudError. */
-export function unwrap<D>(result: { data?: D; error?: unknown; response: Response }): D {
-  if (result.response.ok) return result.data as D;
-  throw VodCloudError.fromResponse(result.response, result.error);
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -350,6 +344,7 @@ export class VodCloud {
   readonly signingKeys: SigningKeys;
   readonly stats: Stats;
   readonly detection: DetectionApi;
+  readonly recordings: Recordings;
   /** The session's CSRF token, sent as `x-csrf-token` on writes; set it after signing in, clear it on sign-out. */
   csrfToken: string | undefined;
 
@@ -381,5 +376,6 @@ export class VodCloud {
     this.signingKeys = new SigningKeys(this.api);
     this.stats = new Stats(this.api);
     this.detection = new DetectionApi(this.api);
+    this.recordings = new Recordings(this.api);
   }
 }

@@ -41,6 +41,15 @@ export type { components, operations, paths } from './generated/openapi.js';
 export type { RetryOptions } from './http.js';
 export { type PlaybackAudience, type SignPlaybackTokenOptions, signPlaybackToken } from './playback.js';
 export {
+  type CreatedRecordingHook,
+  type Recording,
+  type RecordingCreate,
+  type RecordingHook,
+  type RecordingHookCreate,
+  type RecordingListQuery,
+  Recordings,
+} from './recordings.js';
+export {
   type VerifyWebhookOptions,
   verifyWebhook,
   type WebhookEvent,

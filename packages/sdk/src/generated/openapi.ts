@@ -923,6 +923,152 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  '/v1/recording-hooks': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List recording hooks (tokens are never listed)
+     * @description List recording hooks (tokens are never listed)
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    get: operations['listRecordingHooks'];
+    put?: never;
+    /**
+     * Create a hook for a recording server; its token is shown only in this response
+     * @description nginxRtmpUrl goes in nginx-rtmp's on_record_done (on_publish and on_publish_done may name the same URL: a stream then stays one recording while it is live, however the recorder splits it); srsUrl in SRS’s on_dvr (and on_publish / on_unpublish). Parts of one stream within reconnectWindowSec become one video.
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    post: operations['createRecordingHook'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/recording-hooks/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a recording hook
+     * @description Get a recording hook
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    get: operations['getRecordingHook'];
+    put?: never;
+    post?: never;
+    /**
+     * Delete a recording hook: its token stops working at once
+     * @description Delete a recording hook: its token stops working at once
+     *
+     *     Needs a tenant API key (`read` to read, `write` to change), or a session of role `admin` or `owner`.
+     */
+    delete: operations['deleteRecordingHook'];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/recordings': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * List recordings, newest first
+     * @description List recordings, newest first
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['listRecordings'];
+    put?: never;
+    /**
+     * Import a live recording by URL (FLV, MP4, MPEG-TS or an HLS playlist, live ones included)
+     * @description The video is created at once (videoId); the URL is fetched under the URL-import rules (private addresses refused). A playlist without #EXT-X-ENDLIST is followed until it ends or stops changing (VOD_RECORDING_HLS_IDLE_SEC), at most VOD_RECORDING_HLS_WAIT_SEC. recording.imported is sent once stored.
+     *
+     *     Needs a tenant API key with the `write` scope, or a session of role `member` or higher.
+     */
+    post: operations['createRecording'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/v1/recordings/{id}': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a recording
+     * @description Get a recording
+     *
+     *     Needs a tenant API key (scope `read`) or a session of any role.
+     */
+    get: operations['getRecording'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/hooks/nginx-rtmp/record-done': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * nginx-rtmp's on_record_done (and on_publish, on_publish_done) callback
+     * @description nginx-rtmp's on_record_done (and on_publish, on_publish_done) callback
+     */
+    post: operations['nginxRtmpCallback'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/hooks/srs/dvr': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * SRS's on_dvr (and on_publish, on_unpublish) callback; answers {code: 0} as SRS expects
+     * @description SRS's on_dvr (and on_publish, on_unpublish) callback; answers {code: 0} as SRS expects
+     */
+    post: operations['srsCallback'];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   '/v1/audit': {
     parameters: {
       query?: never;
@@ -2116,6 +2262,222 @@ export interface components {
       /** Format: date-time */
       updatedAt: string;
     };
+    /**
+     * @example {
+     *       "id": "01JGZ6Q2T3V4W5X6Y7Z8A9B0C1",
+     *       "title": "Keynote 2026",
+     *       "description": "The opening talk",
+     *       "categoryId": null,
+     *       "tags": [
+     *         "conference"
+     *       ],
+     *       "status": "ready",
+     *       "playable": true,
+     *       "progress": 1,
+     *       "duration": 61.5,
+     *       "width": 1920,
+     *       "height": 1080,
+     *       "sizeBytes": 48213344,
+     *       "source": {
+     *         "container": "mov,mp4,m4a,3gp,3g2,mj2",
+     *         "videoCodec": "h264",
+     *         "audioCodec": "aac",
+     *         "width": 1920,
+     *         "height": 1080,
+     *         "fps": 30,
+     *         "bitrate": 6270000,
+     *         "rotation": 0
+     *       },
+     *       "renditions": [
+     *         {
+     *           "name": "1080p",
+     *           "width": 1920,
+     *           "height": 1080,
+     *           "videoBitrate": 5000000,
+     *           "status": "ready"
+     *         },
+     *         {
+     *           "name": "720p",
+     *           "width": 1280,
+     *           "height": 720,
+     *           "videoBitrate": 3000000,
+     *           "status": "ready"
+     *         }
+     *       ],
+     *       "playback": {
+     *         "id": "pb_5cG8sQe1Lw3ZnY0aK7dR2u",
+     *         "policy": "public",
+     *         "hlsUrl": "https://vod.example.com/hls/pb_5cG8sQe1Lw3ZnY0aK7dR2u/master.m3u8",
+     *         "mp4Urls": {
+     *           "720p": "https://vod.example.com/mp4/pb_5cG8sQe1Lw3ZnY0aK7dR2u/01JGZ6R0A1B2C3D4E5F6G7H8J9/720p.mp4"
+     *         },
+     *         "thumbnailUrl": "https://vod.example.com/thumb/pb_5cG8sQe1Lw3ZnY0aK7dR2u.jpg",
+     *         "storyboardUrl": "https://vod.example.com/storyboard/pb_5cG8sQe1Lw3ZnY0aK7dR2u.vtt",
+     *         "embedUrl": "https://vod.example.com/embed/pb_5cG8sQe1Lw3ZnY0aK7dR2u"
+     *       },
+     *       "templateId": "01JGZ6K0A1B2C3D4E5F6G7H8J9",
+     *       "detection": null,
+     *       "error": null,
+     *       "meta": {
+     *         "customer": "c-42"
+     *       },
+     *       "passthrough": null,
+     *       "createdAt": "2026-01-05T10:10:02.000Z",
+     *       "updatedAt": "2026-01-05T10:12:31.000Z",
+     *       "readyAt": "2026-01-05T10:12:31.000Z",
+     *       "timings": {
+     *         "uploadCompletedAt": "2026-01-05T10:11:40.000Z",
+     *         "playableAt": "2026-01-05T10:11:40.900Z",
+     *         "toPlayableSec": 0.9,
+     *         "toReadySec": 51
+     *       }
+     *     }
+     */
+    Video: {
+      id: string;
+      title: string | null;
+      description: string | null;
+      categoryId: string | null;
+      tags: string[];
+      /** @enum {string} */
+      status: 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'errored' | 'blocked';
+      playable: boolean;
+      progress: number;
+      duration: number | null;
+      width: number | null;
+      height: number | null;
+      sizeBytes: number | null;
+      source: {
+        container: string | null;
+        videoCodec: string | null;
+        audioCodec: string | null;
+        width: number | null;
+        height: number | null;
+        fps: number | null;
+        bitrate: number | null;
+        rotation: number;
+      } | null;
+      renditions: {
+        name: string;
+        width: number;
+        height: number;
+        videoBitrate: number;
+        /** @enum {string} */
+        status: 'pending' | 'ready';
+      }[];
+      playback: {
+        id: string;
+        /** @enum {string} */
+        policy: 'public' | 'signed';
+        hlsUrl: string;
+        mp4Urls: {
+          [key: string]: string;
+        };
+        thumbnailUrl: string;
+        storyboardUrl: string;
+        /** @description the embed page for an <iframe>; a signed video needs ?token= (aud v), and optionally &thumbToken= (aud t) and &storyboardToken= (aud s) */
+        embedUrl: string;
+      };
+      templateId: string | null;
+      detection: components['schemas']['Detection'] | null;
+      error: {
+        /** @enum {string} */
+        code:
+          | 'non_video'
+          | 'malformed_media'
+          | 'unsupported_codec'
+          | 'too_long'
+          | 'too_large'
+          | 'fetch_failed'
+          | 'internal';
+        message: string;
+      } | null;
+      meta: {
+        [key: string]: unknown;
+      };
+      passthrough: string | null;
+      /** Format: date-time */
+      createdAt: string;
+      /** Format: date-time */
+      updatedAt: string;
+      readyAt: string | null;
+      /** @description how long the video took to become playable and ready */
+      timings: {
+        uploadCompletedAt: string | null;
+        playableAt: string | null;
+        /** @description upload (or import) complete → first playable */
+        toPlayableSec: number | null;
+        /** @description upload (or import) complete → every rendition ready */
+        toReadySec: number | null;
+      };
+    };
+    RecordingHook: {
+      id: string;
+      name: string;
+      reconnectWindowSec: number;
+      templateId: string | null;
+      categoryId: string | null;
+      titleTemplate: string;
+      playbackPolicy: string | null;
+      fetchBaseUrl: string | null;
+      recordDir: string | null;
+      deleteAfterImport: boolean;
+      /** @description The first characters of the token, to recognise it */
+      tokenPrefix: string;
+      /** Format: date-time */
+      createdAt: string;
+      lastUsedAt: string | null;
+    };
+    CreatedRecordingHook: {
+      id: string;
+      name: string;
+      reconnectWindowSec: number;
+      templateId: string | null;
+      categoryId: string | null;
+      titleTemplate: string;
+      playbackPolicy: string | null;
+      fetchBaseUrl: string | null;
+      recordDir: string | null;
+      deleteAfterImport: boolean;
+      /** @description The first characters of the token, to recognise it */
+      tokenPrefix: string;
+      /** Format: date-time */
+      createdAt: string;
+      lastUsedAt: string | null;
+      /** @description Shown only in this response; stored hashed */
+      token: string;
+      /** @description For nginx-rtmp's on_record_done (and on_publish / on_publish_done: the same URL) */
+      nginxRtmpUrl: string;
+      /** @description For SRS's on_dvr (and on_publish / on_unpublish: the same URL) */
+      srsUrl: string;
+    };
+    Recording: {
+      id: string;
+      videoId: string | null;
+      hookId: string | null;
+      /** @enum {string} */
+      origin: 'nginx-rtmp' | 'srs' | 'api';
+      app: string | null;
+      streamName: string | null;
+      clientId: string | null;
+      /**
+       * @description recording: parts may still come (the stream is live or within its reconnect window); importing: the source is being stored or its parts merged; imported: the video has its final source
+       * @enum {string}
+       */
+      status: 'recording' | 'importing' | 'imported' | 'failed';
+      live: boolean;
+      parts: number;
+      mergeMode: ('single' | 'copy' | 'reencode') | null;
+      startedAt: string | null;
+      endedAt: string | null;
+      importedAt: string | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      /** Format: date-time */
+      createdAt: string;
+    };
     VideoStatsPoint: {
       /** Format: date-time */
       time: string;
@@ -2325,155 +2687,6 @@ export interface components {
       lastUsedAt: string | null;
       /** @description The secret key. Shown only in this response; store it now. */
       key: string;
-    };
-    /**
-     * @example {
-     *       "id": "01JGZ6Q2T3V4W5X6Y7Z8A9B0C1",
-     *       "title": "Keynote 2026",
-     *       "description": "The opening talk",
-     *       "categoryId": null,
-     *       "tags": [
-     *         "conference"
-     *       ],
-     *       "status": "ready",
-     *       "playable": true,
-     *       "progress": 1,
-     *       "duration": 61.5,
-     *       "width": 1920,
-     *       "height": 1080,
-     *       "sizeBytes": 48213344,
-     *       "source": {
-     *         "container": "mov,mp4,m4a,3gp,3g2,mj2",
-     *         "videoCodec": "h264",
-     *         "audioCodec": "aac",
-     *         "width": 1920,
-     *         "height": 1080,
-     *         "fps": 30,
-     *         "bitrate": 6270000,
-     *         "rotation": 0
-     *       },
-     *       "renditions": [
-     *         {
-     *           "name": "1080p",
-     *           "width": 1920,
-     *           "height": 1080,
-     *           "videoBitrate": 5000000,
-     *           "status": "ready"
-     *         },
-     *         {
-     *           "name": "720p",
-     *           "width": 1280,
-     *           "height": 720,
-     *           "videoBitrate": 3000000,
-     *           "status": "ready"
-     *         }
-     *       ],
-     *       "playback": {
-     *         "id": "pb_5cG8sQe1Lw3ZnY0aK7dR2u",
-     *         "policy": "public",
-     *         "hlsUrl": "https://vod.example.com/hls/pb_5cG8sQe1Lw3ZnY0aK7dR2u/master.m3u8",
-     *         "mp4Urls": {
-     *           "720p": "https://vod.example.com/mp4/pb_5cG8sQe1Lw3ZnY0aK7dR2u/01JGZ6R0A1B2C3D4E5F6G7H8J9/720p.mp4"
-     *         },
-     *         "thumbnailUrl": "https://vod.example.com/thumb/pb_5cG8sQe1Lw3ZnY0aK7dR2u.jpg",
-     *         "storyboardUrl": "https://vod.example.com/storyboard/pb_5cG8sQe1Lw3ZnY0aK7dR2u.vtt",
-     *         "embedUrl": "https://vod.example.com/embed/pb_5cG8sQe1Lw3ZnY0aK7dR2u"
-     *       },
-     *       "templateId": "01JGZ6K0A1B2C3D4E5F6G7H8J9",
-     *       "detection": null,
-     *       "error": null,
-     *       "meta": {
-     *         "customer": "c-42"
-     *       },
-     *       "passthrough": null,
-     *       "createdAt": "2026-01-05T10:10:02.000Z",
-     *       "updatedAt": "2026-01-05T10:12:31.000Z",
-     *       "readyAt": "2026-01-05T10:12:31.000Z",
-     *       "timings": {
-     *         "uploadCompletedAt": "2026-01-05T10:11:40.000Z",
-     *         "playableAt": "2026-01-05T10:11:40.900Z",
-     *         "toPlayableSec": 0.9,
-     *         "toReadySec": 51
-     *       }
-     *     }
-     */
-    Video: {
-      id: string;
-      title: string | null;
-      description: string | null;
-      categoryId: string | null;
-      tags: string[];
-      /** @enum {string} */
-      status: 'waiting_upload' | 'uploading' | 'queued' | 'processing' | 'ready' | 'errored' | 'blocked';
-      playable: boolean;
-      progress: number;
-      duration: number | null;
-      width: number | null;
-      height: number | null;
-      sizeBytes: number | null;
-      source: {
-        container: string | null;
-        videoCodec: string | null;
-        audioCodec: string | null;
-        width: number | null;
-        height: number | null;
-        fps: number | null;
-        bitrate: number | null;
-        rotation: number;
-      } | null;
-      renditions: {
-        name: string;
-        width: number;
-        height: number;
-        videoBitrate: number;
-        /** @enum {string} */
-        status: 'pending' | 'ready';
-      }[];
-      playback: {
-        id: string;
-        /** @enum {string} */
-        policy: 'public' | 'signed';
-        hlsUrl: string;
-        mp4Urls: {
-          [key: string]: string;
-        };
-        thumbnailUrl: string;
-        storyboardUrl: string;
-        /** @description the embed page for an <iframe>; a signed video needs ?token= (aud v), and optionally &thumbToken= (aud t) and &storyboardToken= (aud s) */
-        embedUrl: string;
-      };
-      templateId: string | null;
-      detection: components['schemas']['Detection'] | null;
-      error: {
-        /** @enum {string} */
-        code:
-          | 'non_video'
-          | 'malformed_media'
-          | 'unsupported_codec'
-          | 'too_long'
-          | 'too_large'
-          | 'fetch_failed'
-          | 'internal';
-        message: string;
-      } | null;
-      meta: {
-        [key: string]: unknown;
-      };
-      passthrough: string | null;
-      /** Format: date-time */
-      createdAt: string;
-      /** Format: date-time */
-      updatedAt: string;
-      readyAt: string | null;
-      /** @description how long the video took to become playable and ready */
-      timings: {
-        uploadCompletedAt: string | null;
-        playableAt: string | null;
-        /** @description upload (or import) complete → first playable */
-        toPlayableSec: number | null;
-        /** @description upload (or import) complete → every rendition ready */
-        toReadySec: number | null;
-      };
     };
     /**
      * @example {
@@ -7509,6 +7722,837 @@ export interface operations {
       };
       /** @description The URL is longer than 8192 characters (`uri_too_long`) */
       414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listRecordingHooks: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['RecordingHook'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createRecordingHook: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          name: string;
+          /**
+           * @description Parts of one stream within this many seconds of each other become one video
+           * @default 30
+           */
+          reconnectWindowSec?: number;
+          templateId?: string;
+          categoryId?: string | null;
+          /**
+           * @description The video title: {app}, {name} and {startedAt} (ISO time) are replaced
+           * @default {name} {startedAt}
+           */
+          titleTemplate?: string;
+          /** @enum {string} */
+          playbackPolicy?: 'public' | 'signed';
+          /**
+           * Format: uri
+           * @description Download the recorded files over HTTP instead of reading a shared directory: the URL of the recorder's directory (fetched under the same rules as URL imports)
+           */
+          fetchBaseUrl?: string;
+          /** @description With fetchBaseUrl: the recorder's own directory, so a file's path below it is kept in the URL (default: only the file name is appended) */
+          recordDir?: string;
+          /**
+           * @description Remove the recorder’s file from the shared directory once stored (never with fetchBaseUrl)
+           * @default false
+           */
+          deleteAfterImport?: boolean;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['CreatedRecordingHook'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getRecordingHook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['RecordingHook'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  deleteRecordingHook: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description No content */
+      204: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  listRecordings: {
+    parameters: {
+      query?: {
+        limit?: number;
+        cursor?: string;
+        streamName?: string;
+        status?: 'recording' | 'importing' | 'imported' | 'failed';
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            data: components['schemas']['Recording'][];
+            nextCursor: string | null;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  createRecording: {
+    parameters: {
+      query?: never;
+      header?: {
+        /** @description Makes the request safe to retry: the first response is kept 24 h per tenant (or admin key) and key, and a repeat of the same request gets it again with `Idempotent-Replayed: true`. The same key with another request is 422 `idempotency_key_reused`; while the first is in progress, 409 `idempotency_key_in_progress`. */
+        'Idempotency-Key'?: string;
+      };
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          source: {
+            /** Format: uri */
+            url: string;
+          };
+          streamName?: string;
+          /** Format: date-time */
+          startedAt?: string;
+          /** Format: date-time */
+          endedAt?: string;
+          title?: string;
+          templateId?: string;
+          categoryId?: string | null;
+          /** @enum {string} */
+          playbackPolicy?: 'public' | 'signed';
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      201: {
+        headers: {
+          /** @description Present when this is the stored response of an earlier request with the same Idempotency-Key */
+          'Idempotent-Replayed'?: 'true';
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Recording'];
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A conflict with the current state (`conflict`), or a request with this Idempotency-Key is still in progress (`idempotency_key_in_progress`) */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The Idempotency-Key was used with another request (`idempotency_key_reused`) */
+      422: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getRecording: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['Recording'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No such resource, or another tenant's (`not_found`) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  nginxRtmpCallback: {
+    parameters: {
+      query?: {
+        token?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          call?: string;
+          app: string;
+          name: string;
+          clientid?: string;
+          path?: string;
+        } & {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The recorded file, noted (stored and joined by a job) */
+            partId?: string;
+            /** @description A callback this platform has nothing to do for */
+            ignored?: boolean;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: retry after `Retry-After` seconds (`rate_limited`) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  srsCallback: {
+    parameters: {
+      query?: {
+        token?: string;
+      };
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        'application/json': {
+          action: string;
+          app: string;
+          stream: string;
+          client_id?: string | number;
+          cwd?: string;
+          file?: string;
+        } & {
+          [key: string]: unknown;
+        };
+      };
+    };
+    responses: {
+      /** @description Default Response */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': {
+            /** @description The recorded file, noted (stored and joined by a job) */
+            partId?: string;
+            /** @description A callback this platform has nothing to do for */
+            ignored?: boolean;
+            /** @enum {number} */
+            code: 0;
+          };
+        };
+      };
+      /** @description The request is invalid (`validation_failed` with `errors`, `idempotency_key_invalid`, `bad_request`) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description No API key or session, or a malformed, unknown, revoked or expired one (`unauthorized`) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The key lacks the scope or the user the role this needs, a session's CSRF check failed, or the token does not allow it (`forbidden`) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is larger than allowed (`payload_too_large`) */
+      413: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The URL is longer than 8192 characters (`uri_too_long`) */
+      414: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The body is not of a media type this operation takes (`unsupported_media`) */
+      415: {
         headers: {
           [name: string]: unknown;
         };

@@ -501,6 +501,7 @@ describe('the monitor role in a running server', () => {
         'rpc-detection',
         'rpc-media',
         'rpc-monitor',
+        'rpc-recording',
         'vod-api',
         'vod-monitor',
         'vod-sentinel',
