@@ -110,7 +110,7 @@ const GivenTime = z.iso
   .datetime({ offset: true })
   .refine((t) => {
     const ms = Date.parse(t);
-    return ms >= 0 && ms < Date.parse('10000-01-01T00:00:00Z');
+    return ms >= 0 && ms < Date.UTC(10_000, 0, 1);
   }, 'must be a time between 1970 and 9999')
   .transform((t) => new Date(t).toISOString());
 

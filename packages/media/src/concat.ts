@@ -1,15 +1,16 @@
 /**
  * Merges the parts of a live recording (nginx-rtmp / SRS: FLV or MP4 files cut by a reconnect or by
- * `record_interval`) into ONE Matroska source file, which the normal pipeline then transcodes.
+ * `record_interval`) into ONE MP4 source file, which the normal pipeline then transcodes.
  *
  * Copy mode (parts alike): ffmpeg's concat demuxer with `-c copy`. It places each part right after the
  * previous one (it subtracts each part's own start time), so the pause between two broadcasts is not kept
  * as frozen video. Where the next part starts is measured (the end of the part's last packet), not taken
  * from the container: a live recorder's FLV declares no length, and ffmpeg's estimate (the last video
  * packet) would make the next part's audio collide with this part's AAC tail. At each joint the picture
- * then waits for that tail: one frame plus a few tens of ms. Matroska, not MP4: it takes the H.264 parameter
- * sets that the demuxer repeats in-band at each part (so parts whose SPS/PPS differ still decode) and is
- * forgiving with the uneven timestamps of live recordings.
+ * then waits for that tail: one frame plus a few tens of ms. MP4, not Matroska: ffmpeg 5.1's Matroska muxer
+ * writes a broken file from the 5-byte AAC AudioSpecificConfig (with the SBR sync extension) that ffmpeg's
+ * own AAC encoder puts in a broadcaster's FLV. MP4 keeps one set of H.264 parameter sets, so parts whose
+ * SPS/PPS differ are re-encoded rather than copied.
  *
  * Re-encode mode (a reconnect with other encoder settings): the concat filter, every part scaled and
  * padded to the first part's size at its frame rate, audio at 48 kHz stereo; a part without audio gets
@@ -31,6 +32,11 @@ export interface ConcatOptions {
   nice?: number;
   /** Work dir for the list file (default the OS temp dir); a subdirectory is made and removed. */
   tmpDir?: string;
+  /**
+   * The output container: `mp4` (default; see above) or `matroska`, for one MPEG-TS remuxed alone (its ADTS
+   * audio gives a plain 2-byte config, and Matroska keeps the TS's own stream start times as they are).
+   */
+  format?: 'mp4' | 'matroska';
 }
 
 export interface ConcatResult {
@@ -60,6 +66,8 @@ interface Part {
   /** Time bases of the first video and first audio stream (`1/1000`), null when absent. */
   videoTb: string | null;
   audioTb: string | null;
+  /** The first video stream's codec configuration (avcC/hvcC as ffprobe dumps it): MP4 keeps only one. */
+  videoConfig?: string | null;
 }
 
 /**
@@ -113,7 +121,9 @@ async function partSpan(part: Part, opts: ConcatOptions): Promise<number | null>
  * parameters the concat demuxer needs the same stream order (it matches streams by index) and the same
  * time bases (it does not rescale: an MP4 part after FLV parts lands minutes away).
  */
-export function copyBlocker(parts: Pick<Part, 'info' | 'videoTb' | 'audioTb'>[]): string | null {
+export function copyBlocker(
+  parts: Pick<Part, 'info' | 'videoTb' | 'audioTb' | 'videoConfig'>[],
+): string | null {
   const first = parts[0];
   if (!first) return 'no parts';
   const fv = first.info.video;
@@ -132,6 +142,7 @@ export function copyBlocker(parts: Pick<Part, 'info' | 'videoTb' | 'audioTb'>[])
       if (v.pixFmt !== fv.pixFmt) return `${which} pixel format (${v.pixFmt} vs ${fv.pixFmt})`;
       if (v.index !== fv.index) return `${which} stream order`;
       if (p.videoTb !== first.videoTb) return `${which} video time base (${p.videoTb} vs ${first.videoTb})`;
+      if ((p.videoConfig ?? null) !== (first.videoConfig ?? null)) return `${which} video parameter sets`;
     }
     if (a && fa) {
       if (a.codec !== fa.codec) return `${which} audio codec (${a.codec} vs ${fa.codec})`;
@@ -144,6 +155,22 @@ export function copyBlocker(parts: Pick<Part, 'info' | 'videoTb' | 'audioTb'>[])
     }
   }
   return null;
+}
+
+/** copyBlocker reasons a remux of each part removes. */
+const PACKING = /stream order|time base/;
+
+/** One part remuxed to MP4 with its first video and first audio stream, in that order. */
+async function repack(
+  input: string,
+  output: string,
+  run: { timeoutMs: number; signal?: AbortSignal; nice?: number },
+): Promise<string> {
+  await runFfmpeg(
+    ['-v', 'error', '-i', input, '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-f', 'mp4', output],
+    run,
+  );
+  return output;
 }
 
 /** NTSC-style rates as exact fractions (29.97 → 30000/1001), others as they are. */
@@ -202,14 +229,29 @@ export function buildReencodeGraph(
 async function streamTimeBases(
   path: string,
   opts: ConcatOptions,
-): Promise<{ video: string | null; audio: string | null }> {
+): Promise<{ video: string | null; audio: string | null; videoConfig: string | null }> {
   const { stdout } = await runFfprobe(
-    ['-v', 'error', '-show_entries', 'stream=codec_type,time_base', '-of', 'json', path],
+    [
+      '-v',
+      'error',
+      '-show_data',
+      '-show_entries',
+      'stream=codec_type,time_base,extradata',
+      '-of',
+      'json',
+      path,
+    ],
     { timeoutMs: opts.timeoutMs, signal: opts.signal, nice: opts.nice },
   );
-  const streams = (JSON.parse(stdout) as { streams?: { codec_type?: string; time_base?: string }[] }).streams;
-  const tb = (kind: string) => streams?.find((s) => s.codec_type === kind)?.time_base ?? null;
-  return { video: tb('video'), audio: tb('audio') };
+  const streams = (
+    JSON.parse(stdout) as { streams?: { codec_type?: string; time_base?: string; extradata?: string }[] }
+  ).streams;
+  const first = (kind: string) => streams?.find((s) => s.codec_type === kind);
+  return {
+    video: first('video')?.time_base ?? null,
+    audio: first('audio')?.time_base ?? null,
+    videoConfig: first('video')?.extradata ?? null,
+  };
 }
 
 async function probePart(path: string, i: number, n: number, opts: ConcatOptions): Promise<Part> {
@@ -232,7 +274,13 @@ async function probePart(path: string, i: number, n: number, opts: ConcatOptions
   if (!r.video && r.audio.length === 0)
     throw new MediaError('invalid_input', `${name} has neither video nor audio`, { tool: 'ffprobe' });
   const tb = await streamTimeBases(path, opts);
-  return { path, info: r, videoTb: r.video ? tb.video : null, audioTb: r.audio.length ? tb.audio : null };
+  return {
+    path,
+    info: r,
+    videoTb: r.video ? tb.video : null,
+    audioTb: r.audio.length ? tb.audio : null,
+    videoConfig: r.video ? tb.videoConfig : null,
+  };
 }
 
 /**
@@ -273,7 +321,7 @@ async function countPackets(
 }
 
 /**
- * Joins `inputs` (in order) into one Matroska file at `output`, whatever its extension. The result is
+ * Joins `inputs` (in order) into one MP4 file at `output`, whatever its extension. The result is
  * written under a temporary name beside `output` and renamed, so `output` never holds half a file. Rejects
  * with `MediaError`: `invalid_input` (naming the part) when a part is not readable media, else the runner's
  * codes.
@@ -285,21 +333,32 @@ export async function concatMedia(
 ): Promise<ConcatResult> {
   const started = performance.now();
   if (inputs.length === 0) throw new MediaError('invalid_input', 'concat: no parts given');
-  const paths = inputs.map((p) => resolve(p));
-  const parts = await Promise.all(paths.map((p, i) => probePart(p, i, paths.length, opts)));
-  const reason = copyBlocker(parts);
+  let paths = inputs.map((p) => resolve(p));
+  let parts = await Promise.all(paths.map((p, i) => probePart(p, i, paths.length, opts)));
+  let reason = copyBlocker(parts);
   const out = resolve(output);
   const tmpOut = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.tmp`);
   const work = await mkdtemp(join(opts.tmpDir ?? tmpdir(), 'vod-concat-'));
   const run = { timeoutMs: opts.timeoutMs, signal: opts.signal, nice: opts.nice };
   try {
+    // Parts that differ only in how they are packed (nginx-rtmp's split files list audio first when the audio
+    // came first; FLV and MP4 time bases): each remuxed alike (MP4, video then audio), then joined by
+    // copy all the same. A remux reads and writes the bytes once, far cheaper than a re-encode.
+    if (reason !== null && PACKING.test(reason)) {
+      paths = await Promise.all(paths.map((p, i) => repack(p, join(work, `part-${i}.mp4`), run)));
+      parts = await Promise.all(paths.map((p, i) => probePart(p, i, paths.length, opts)));
+      reason = copyBlocker(parts);
+    }
     if (reason === null) {
       const list = join(work, 'list.txt');
       const spans = await Promise.all(parts.map((p) => partSpan(p, opts)));
       await writeFile(list, `${paths.map((p, i) => concatListLine(p, spans[i])).join('\n')}\n`);
       const maps = ['-map', '0:v:0?', '-map', '0:a:0?'];
       const input = ['-f', 'concat', '-safe', '0', '-i', list];
-      await runFfmpeg(['-v', 'error', ...input, ...maps, '-c', 'copy', '-f', 'matroska', tmpOut], run);
+      await runFfmpeg(
+        ['-v', 'error', ...input, ...maps, '-c', 'copy', '-f', opts.format ?? 'mp4', tmpOut],
+        run,
+      );
     } else {
       const lengths = await Promise.all(parts.map((p) => partLength(p, opts)));
       const g = buildReencodeGraph(
@@ -309,7 +368,7 @@ export async function concatMedia(
       const args = ['-v', 'error', ...paths.flatMap((p) => ['-i', p]), '-filter_complex', g.graph];
       if (g.video) args.push('-map', '[v]', ...REENCODE_VIDEO);
       if (g.audio) args.push('-map', '[a]', ...REENCODE_AUDIO);
-      await runFfmpeg([...args, '-f', 'matroska', tmpOut], run);
+      await runFfmpeg([...args, '-f', opts.format ?? 'mp4', tmpOut], run);
     }
     const counts = await countPackets(tmpOut, opts);
     await rename(tmpOut, out);

@@ -79,7 +79,7 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
         const inputs: string[] = [];
         for (const [i, key] of keys.entries())
           inputs.push(await localCopy(d.storage, key, path.join(work, `part-${i}`)));
-        const out = path.join(work, 'merged.mkv');
+        const out = path.join(work, 'merged.mp4');
         const r = await concatMedia(inputs, out, {
           timeoutMs: 2 * 60 * 60_000,
           signal: ctx.signal,
@@ -190,7 +190,8 @@ async function fetchHls(d: ProviderDeps, url: string, key: string, signal: Abort
  * The stored recording, probed; an MPEG-TS (a .ts file, or HLS segments joined) is remuxed into Matroska
  * first, without re-encoding: a recorder's TS starts at an arbitrary timestamp and ffmpeg seeks in it
  * poorly (nginx-rtmp's HLS: no frame decoded 1 s after a seek), which the pipeline's checks and its
- * just-in-time segments rely on. Matroska carries an index.
+ * just-in-time segments rely on. Matroska carries an index; MP4 would move the video 23 ms after the audio
+ * in nginx-rtmp's TS and the plan would count a frame that is not there.
  */
 async function normalized(d: ProviderDeps, key: string, signal: AbortSignal): Promise<Stored> {
   const media = await withLocal(d, key, (file) => probeStored(file, signal));
@@ -201,7 +202,7 @@ async function normalized(d: ProviderDeps, key: string, signal: AbortSignal): Pr
   try {
     const out = path.join(work, 'remuxed.mkv');
     await withLocal(d, key, (file) =>
-      concatMedia([file], out, { timeoutMs: 60 * 60_000, signal, tmpDir: work }),
+      concatMedia([file], out, { timeoutMs: 60 * 60_000, signal, tmpDir: work, format: 'matroska' }),
     );
     const size = (await stat(out)).size;
     await d.storage.put(key, createReadStream(out), { contentLength: size });
