@@ -570,6 +570,26 @@ describe('the media pipeline end to end (upload → probe → chunks + audio + i
     expect((await s.ctx.ports.storage.list(`${t.id}/${videoId}/`)).items).toEqual([]);
   }, 120_000);
 
+  it('makes every segment of a source whose audio starts a fraction of a frame before its picture', async () => {
+    // A live recording's TS remuxed to MP4 looks like this: the audio 23 ms first, 200 frames (4 segments of
+    // 2 s). Rounded up, the 8.023 s it declares made a 201st frame and a fifth segment no encode could make.
+    await makeClip('audio-first.ts', [
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:duration=8'],
+      ...['-itsoffset', '-0.017', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=25:duration=8'],
+      ...['-map', '1:v', '-map', '0:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-bf', '0'],
+      ...['-c:a', 'aac', '-muxdelay', '0', '-muxpreload', '0', '-f', 'mpegts'],
+    ]);
+    const clip = await makeClip('audio-first.mp4', ['-i', path.join(dir, 'audio-first.ts'), '-c', 'copy']);
+    const file = path.join(dir, 'audio-first.mp4');
+    const probed = await ffprobeJson(file, ['-show_entries', 'stream=codec_type,start_time:format=duration']);
+    const video = probed.streams.find((x: { codec_type: string }) => x.codec_type === 'video');
+    expect(Number(video.start_time)).toBeCloseTo(0.023, 3);
+    expect(Number(probed.format.duration) * 25 - 200).toBeGreaterThan(0.5); // the rounding that went wrong
+    const v = await settled(await upload(clip, templateId));
+    expect(v.status, JSON.stringify(v.error)).toBe('ready');
+    expect(v.duration).toBeCloseTo(8, 1);
+  }, 120_000);
+
   it('errors a file that is not a video with non_video, and never gets stuck', async () => {
     const videoId = await upload(randomBytes(200_000), templateId);
     const v = await settled(videoId, 60_000);

@@ -35,7 +35,9 @@ export function planGeneration(
         sourceDisplay: { width: 0, height: 0 },
       }
     : planLadder(spec, info);
-  const segments = planSegments(info.duration, spec.hls.segmentDuration, ladder.fps);
+  const top = ladder.renditions[0];
+  const web = top && !audioOnly && !spec.watermark && opts.passthrough ? webReadyVideo(info, top) : undefined;
+  const segments = planSegments(pictureSpan(info, ladder.fps), spec.hls.segmentDuration, ladder.fps);
   const perChunk = segmentsPerChunk(segments.length, spec.hls.segmentDuration, { minChunkSec: 20 });
   const chunks = audioOnly ? [] : chunkSegments(segments, perChunk).map((c) => c.map((s) => s.index));
   const names = ladder.renditions.map((r) => r.name);
@@ -58,10 +60,20 @@ export function planGeneration(
     passthrough: null,
     audioCopy: ladder.audio ? copyableAudio(info, ladder.audio) : false,
   };
-  const top = ladder.renditions[0];
-  const web = top && !audioOnly && !spec.watermark && opts.passthrough ? webReadyVideo(info, top) : undefined;
   if (web?.ok && top) plan.passthrough = { rendition: top.name, codec: web.codec, segments: [] };
   return plan;
+}
+
+/**
+ * The length the segments are planned over. A source whose audio runs less than a frame beyond its picture
+ * (a live recording's TS remuxed to MP4: the audio starts 23 ms before the first frame) has no frame for that
+ * fraction; rounded up, the plan counted one more frame, and when that frame began a segment of its own no
+ * encode or copy made it, and the video errored as truncated. Then the picture's own length is used.
+ */
+function pictureSpan(info: MediaInfo, fps: ReturnType<typeof toFps>): number {
+  const picture = info.video?.duration;
+  if (!picture || picture >= info.duration) return info.duration;
+  return info.duration - picture < 1 / fpsValue(fps) ? picture : info.duration;
 }
 
 /** What the video row records of its source and its planned renditions (see VideoRepository.recordPlan). */
