@@ -43,8 +43,9 @@ export interface RunOptions {
    * Streams stdout instead (for outputs too large to hold, e.g. raw frames of a long video): each chunk is
    * handed over as it arrives; when the callback returns a promise, stdout is paused until it settles (the
    * pipe fills and ffmpeg waits: backpressure). A chunk already read when stdout was paused can still arrive
-   * before the promise settles: callers that need one call at a time chain them (analyzeMedia does). A throw
-   * or rejection stops ffmpeg and the run rejects with that error. Not combined with `captureStdout`.
+   * before the promise settles: callers that need one call at a time chain them (analyzeMedia does). When
+   * ffmpeg exits on its own, the run resolves only after every call has settled (all bytes handed over). A
+   * throw or rejection stops ffmpeg and the run rejects with that error. Not combined with `captureStdout`.
    */
   onStdout?: (chunk: Buffer) => void | Promise<void>;
   /** Every stderr line as it arrives (CR and LF both end a line), besides the kept tail. */
@@ -233,6 +234,8 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
       }
     });
     const onStdout = spec.onStdout;
+    // onStdout calls still running when ffmpeg exits: the run ends once they have (every byte handed over).
+    const inflight = new Set<Promise<void>>();
     child.stdout?.on('data', (b: Buffer) => {
       if (onStdout) {
         if (stopReason) return;
@@ -246,7 +249,7 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
         }
         if (r instanceof Promise) {
           child.stdout?.pause();
-          r.then(
+          const settledCall: Promise<void> = r.then(
             () => {
               if (!stopReason) child.stdout?.resume();
             },
@@ -255,6 +258,8 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
               stop('callback');
             },
           );
+          inflight.add(settledCall);
+          void settledCall.finally(() => inflight.delete(settledCall));
         }
         return;
       }
@@ -305,6 +310,14 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
       );
     });
     child.on('close', (code, sig) => {
+      // A run stopped (aborted, timed out, a callback failed) ends at once: a callback may never settle.
+      if (inflight.size > 0 && !stopReason) {
+        void Promise.allSettled([...inflight]).then(() => closed(code, sig));
+        return;
+      }
+      closed(code, sig);
+    });
+    const closed = (code: number | null, sig: NodeJS.Signals | null) => {
       const text = stderr.text();
       const tail = tailForMessage(text);
       const details = { tool: spec.tool, exitCode: code, signal: sig, stderrTail: tail };
@@ -336,7 +349,7 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
       } else {
         finish(null);
       }
-    });
+    };
   });
 }
 
