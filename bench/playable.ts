@@ -130,6 +130,36 @@ export function firstSegment(text: string, base: string): string | undefined {
   return uri ? new URL(uri, base).href : undefined;
 }
 
+/**
+ * The player's view of "playable": polls the master playlist until 200, then the first variant playlist it
+ * names and that playlist's first segment (and the same for a demuxed audio group), each until 200.
+ * `performance.now()` of each step; undefined when the master never answered before `deadline`. The URLs
+ * found are written into `urls`. bench/recording.ts uses the same definition.
+ */
+export async function playerView(
+  master: string,
+  pollMs: number,
+  deadline: number,
+  urls: Round['urls'] = { master },
+) {
+  const m = await until200(master, pollMs, deadline);
+  if (!m) return undefined;
+  const { video, audio } = parseMaster(m.text, master);
+  urls.video = video;
+  urls.audio = audio;
+  const chain = async (playlist: string | undefined, which: 'video' | 'audio') => {
+    if (!playlist) return undefined;
+    const p = await until200(playlist, pollMs, deadline);
+    const seg = p && firstSegment(p.text, playlist);
+    if (!seg) return { playlistAt: p?.at, segmentAt: undefined };
+    urls[which === 'video' ? 'videoSegment' : 'audioSegment'] = seg;
+    const s = await until200(seg, pollMs, deadline);
+    return { playlistAt: p.at, segmentAt: s?.at };
+  };
+  const [v, a] = await Promise.all([chain(video, 'video'), chain(audio, 'audio')]);
+  return { masterAt: m.at, polls: m.polls, v, a, hasAudio: audio !== undefined };
+}
+
 const CLK_TCK = 100;
 /** utime+stime+cutime+cstime of a process, seconds. */
 function cpuWithChildren(pid: number): number {
@@ -181,24 +211,7 @@ export async function oneRound(
   const urls: Round['urls'] = { master };
 
   // The player's view: master → first variant playlist → its first segment (and the audio group's).
-  const hls = (async () => {
-    const m = await until200(master, pollMs, deadline);
-    if (!m) return undefined;
-    const { video, audio } = parseMaster(m.text, master);
-    urls.video = video;
-    urls.audio = audio;
-    const chain = async (playlist: string | undefined, which: 'video' | 'audio') => {
-      if (!playlist) return undefined;
-      const p = await until200(playlist, pollMs, deadline);
-      const seg = p && firstSegment(p.text, playlist);
-      if (!seg) return { playlistAt: p?.at };
-      urls[which === 'video' ? 'videoSegment' : 'audioSegment'] = seg;
-      const s = await until200(seg, pollMs, deadline);
-      return { playlistAt: p.at, segmentAt: s?.at };
-    };
-    const [v, a] = await Promise.all([chain(video, 'video'), chain(audio, 'audio')]);
-    return { masterAt: m.at, polls: m.polls, v, a, hasAudio: audio !== undefined };
-  })();
+  const hls = playerView(master, pollMs, deadline, urls);
 
   // The API's view, polled at the same rate until ready (or errored, or the cap).
   const api = (async () => {

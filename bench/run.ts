@@ -47,6 +47,11 @@ const BENCHMARKS: Record<
       'detection of a 60 s 1080p clip: QC vs a plain decode, model frames/s, moderation; time to playable idle vs busy',
     load: () => import('./detection'),
   },
+  recording: {
+    about:
+      'live recording (FLV 1080p): record_done → playable / ready vs an ffmpeg HLS remux; nginx-rtmp split parts merged, frames equal',
+    load: () => import('./recording'),
+  },
   'package-sizes': {
     about:
       'npm tarballs of @vodcloud/upload, player, sdk (packed/unpacked) and each alone as a min+gzip browser bundle',

@@ -104,3 +104,40 @@ export function tusUpload(
     upload.start();
   });
 }
+
+/** The file name a live recording (bench/recording.ts) is cached under in the work directory. */
+export const recordingName = (minutes: number) => `recording-${minutes}min-1080p30.flv`;
+
+/**
+ * ffmpeg arguments for a recording as nginx-rtmp writes it from a typical live encoder: FLV, H.264 (x264
+ * veryfast, 2 s GOP, ~5 Mb/s constrained, as a broadcaster's encoder sends) 1920×1080 30 fps of a moving
+ * testsrc2 with temporal noise, AAC 48 kHz stereo.
+ */
+export function recordingArgs(minutes: number, out: string): string[] {
+  const d = minutes * 60;
+  return [
+    ...['-hide_banner', '-nostdin', '-y'],
+    ...['-f', 'lavfi', '-i', `testsrc2=s=1920x1080:r=30:d=${d},noise=alls=3:allf=t`],
+    ...['-f', 'lavfi', '-i', `sine=f=440:d=${d}:sample_rate=48000`],
+    ...['-filter_complex', '[1:a]aformat=channel_layouts=stereo[a]', '-map', '0:v', '-map', '[a]'],
+    ...['-c:v', 'libx264', '-preset', 'veryfast', '-g', '60', '-pix_fmt', 'yuv420p'],
+    ...['-b:v', '5M', '-maxrate', '5M', '-bufsize', '10M'],
+    ...['-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'],
+    ...['-t', String(d), '-f', 'flv', out],
+  ];
+}
+
+/** Makes the recording once under `workDir` (kept for later runs); returns its path and whether it was made now. */
+export async function ensureRecording(
+  workDir: string,
+  minutes: number,
+): Promise<{ file: string; how: 'reused' | 'created' }> {
+  const file = path.join(workDir, recordingName(minutes));
+  if ((await stat(file).catch(() => undefined))?.size) return { file, how: 'reused' };
+  await mkdir(workDir, { recursive: true });
+  const partial = `${file}.partial.flv`;
+  const r = await run('ffmpeg', recordingArgs(minutes, partial));
+  if (r.code !== 0) throw new Error(`recording generation failed: ${r.stderr.slice(-2000)}`);
+  await rename(partial, file);
+  return { file, how: 'created' };
+}
