@@ -1,21 +1,14 @@
+import { FileObjectStore, type ObjectStore } from '@vodcloud/storage';
 import type { RecordingHooksTable, RecordingPartsTable, RecordingsTable } from '../../db/schema';
 import type { JobPayload } from '../../jobs';
 import { nowIso } from '../../lib/time';
 import type { JobContext } from '../../ports/queue';
 import { sourceKey } from '../videos';
+import { defineImportJob } from './import-job';
+import { codeOf, emitImported, FINAL, msgOf } from './job-common';
 import { partKey, type RecordingDeps, type RecordingService } from './service';
 import { type HookSettings, settingsOf, titleFrom } from './views';
 
-/** Errors that another attempt cannot fix: the file or URL is the problem. */
-const FINAL = new Set([
-  'validation_failed',
-  'unsupported_media',
-  'payload_too_large',
-  'forbidden',
-  'not_found',
-]);
-const codeOf = (err: unknown) => (err as { code?: string }).code ?? 'internal';
-const msgOf = (err: unknown) => String((err as Error).message ?? err).slice(0, 500);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
@@ -26,7 +19,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function defineRecordingJobs(d: RecordingDeps, service: RecordingService): void {
   d.jobs.define('recording.part', { handler: (p, ctx) => runPart(d, service, p, ctx) });
   d.jobs.define('recording.finalize', { handler: (p, ctx) => finalize(d, service, p, ctx) });
-  d.jobs.define('recording.import', { handler: (p, ctx) => runImport(d, p, ctx) });
+  defineImportJob(d);
 }
 
 async function runPart(
@@ -111,11 +104,16 @@ async function attach(
   }
   const seq = rec.parts + 1;
   const startedAt = rec.started_at ?? iso(started);
-  const videoId = rec.video_id ?? (await createVideo(d, hook, s, rec, startedAt)).id;
-  await d.repo.updatePart(part.id, { recording_id: rec.id, seq, status: 'attached' });
+  // Each step can be run again by a retry of this job: the video is recorded on the recording as soon as it
+  // exists, the part is marked attached last.
+  let videoId = rec.video_id;
+  if (!videoId) {
+    videoId = (await createVideo(d, hook, s, rec, startedAt)).id;
+    await d.repo.update(rec.id, { video_id: videoId, updated_at: nowIso() });
+  }
+  if (seq === 1) await becomeSource(d, hook.tenant_id, videoId, rec.id, part);
   const until = rec.live === 1 ? null : iso(Date.parse(part.ended_at) + s.reconnectWindowSec * 1000);
   await d.repo.update(rec.id, {
-    video_id: videoId,
     parts: seq,
     started_at: startedAt,
     ended_at: part.ended_at,
@@ -123,19 +121,34 @@ async function attach(
     client_id: part.client_id ?? rec.client_id,
     updated_at: nowIso(),
   });
-  if (seq === 1) {
-    await d.storage.copy(part.object_key!, sourceKey(hook.tenant_id, videoId));
-    await d.videos.setStatus(hook.tenant_id, videoId, 'queued', { sizeBytes: Number(part.size_bytes) });
-    await d.events.emit(hook.tenant_id, 'upload.completed', videoId, {
-      videoId,
-      size: Number(part.size_bytes),
-      source: 'recording',
-      recordingId: rec.id,
-    });
-    await d.jobs.enqueue('video.process', { tenantId: hook.tenant_id, videoId });
-  }
+  await d.repo.updatePart(part.id, { recording_id: rec.id, seq, status: 'attached' });
   if (until) await service.scheduleFinalize(hook.tenant_id, rec.id, until);
   return { recordingId: rec.id, videoId, seq };
+}
+
+/** A recording's first part becomes its video's source, and the video is processed (playable in seconds). */
+async function becomeSource(
+  d: RecordingDeps,
+  tenantId: string,
+  videoId: string,
+  recordingId: string,
+  part: RecordingPartsTable,
+): Promise<void> {
+  const source = sourceKey(tenantId, videoId);
+  if (part.object_key !== source) {
+    await moveObject(d.storage, part.object_key!, source);
+    // The first part now lives at the source key (a later merge reads it from there).
+    await d.repo.updatePart(part.id, { object_key: source });
+  }
+  const size = Number(part.size_bytes);
+  await d.videos.setStatus(tenantId, videoId, 'queued', { sizeBytes: size });
+  await d.events.emit(tenantId, 'upload.completed', videoId, {
+    videoId,
+    size,
+    source: 'recording',
+    recordingId,
+  });
+  await d.jobs.enqueue('video.process', { tenantId, videoId });
 }
 
 async function createVideo(
@@ -285,89 +298,26 @@ const metaOf = (json: string) => {
   }
 };
 
+/** The parts' own objects (not the first part's, which is the video's source). */
 async function removeParts(d: RecordingDeps, parts: RecordingPartsTable[]) {
-  for (const p of parts) if (p.object_key) await d.storage.delete(p.object_key).catch(() => undefined);
+  for (const p of parts)
+    if (p.object_key && p.object_key === partKey(p.tenant_id, p.id))
+      await d.storage.delete(p.object_key).catch(() => undefined);
 }
 
-async function emitImported(d: RecordingDeps, rec: RecordingsTable) {
-  await d.events.emit(rec.tenant_id, 'recording.imported', rec.video_id, {
-    recordingId: rec.id,
-    videoId: rec.video_id,
-    origin: rec.origin,
-    app: rec.app,
-    streamName: rec.stream_name,
-    clientId: rec.client_id,
-    startedAt: rec.started_at,
-    endedAt: rec.ended_at,
-    parts: rec.parts,
-    mergeMode: rec.merge_mode,
-  });
-}
-
-/** POST /v1/recordings: the URL (a file or an HLS playlist) stored as the video's source, then processed. */
-async function runImport(
-  d: RecordingDeps,
-  { tenantId, recordingId }: JobPayload<'recording.import'>,
-  ctx: JobContext,
-) {
-  const rec = await d.repo.find(tenantId, recordingId);
-  if (rec?.status !== 'importing' || !rec.video_id || !rec.source_url)
-    return { skipped: rec?.status ?? 'gone' };
-  const videoId = rec.video_id;
-  if (!(await d.videos.repo.find(tenantId, videoId))) {
-    await d.repo.update(rec.id, {
-      status: 'failed',
-      error_code: 'gone',
-      error_message: 'the video was deleted',
-      updated_at: nowIso(),
-    });
-    return { skipped: 'video deleted' };
+/**
+ * An object moved to another key: with the file store its file is renamed into place (a recording's first
+ * part becomes the video's source at once, however large), else copied (S3: server-side) and removed.
+ */
+async function moveObject(storage: ObjectStore, from: string, to: string): Promise<void> {
+  if (storage instanceof FileObjectStore) {
+    const file = await storage.localPath(from);
+    if (file) {
+      await storage.adoptFile(to, file);
+      await storage.delete(from);
+      return;
+    }
   }
-  try {
-    const got = await d.client.fetch(
-      { tenantId, url: rec.source_url, key: sourceKey(tenantId, videoId) },
-      { hashKey: rec.id, signal: ctx.signal },
-    );
-    await d.videos.setStatus(tenantId, videoId, 'queued', { sizeBytes: got.size });
-    await d.events.emit(tenantId, 'upload.completed', videoId, {
-      videoId,
-      size: got.size,
-      source: 'recording',
-      recordingId: rec.id,
-    });
-    await d.jobs.enqueue('video.process', { tenantId, videoId });
-    const at = nowIso();
-    const done = {
-      ...rec,
-      status: 'imported',
-      parts: 1,
-      merge_mode: 'single',
-      imported_at: at,
-      updated_at: at,
-    };
-    await d.repo.update(rec.id, {
-      status: 'imported',
-      parts: 1,
-      merge_mode: 'single',
-      imported_at: at,
-      updated_at: at,
-    });
-    await emitImported(d, done);
-    return { videoId, size: got.size, kind: got.kind, segments: got.segments, ended: got.ended };
-  } catch (err) {
-    if (!FINAL.has(codeOf(err)) && ctx.attempt < 3 && !ctx.signal.aborted) throw err;
-    await d.repo.update(rec.id, {
-      status: 'failed',
-      error_code: codeOf(err),
-      error_message: msgOf(err),
-      updated_at: nowIso(),
-    });
-    await d.videos.fail(
-      tenantId,
-      videoId,
-      'fetch_failed',
-      `the recording could not be imported: ${msgOf(err)}`,
-    );
-    return { failed: codeOf(err) };
-  }
+  await storage.copy(from, to);
+  await storage.delete(from);
 }

@@ -1,5 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, type FileHandle, mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { concatMedia, isMediaError, tryProbe } from '@vodcloud/media';
@@ -39,7 +40,7 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
             throw new AppError('payload_too_large', `the recording is larger than ${rc.maxBytes} bytes`);
           // Probed from the recorder's own file first: a file that is not media is refused before any copy.
           const media = await probeStored(real, ctx.signal);
-          await d.storage.put(key, fh.createReadStream({ autoClose: false }), { contentLength: size });
+          await storeFile(d, real, fh, size, key);
           if (deleteAfter)
             await unlink(real).catch((err) => d.log.warn({ err, path: real }, 'recording not removed'));
           return { ...media, size };
@@ -111,6 +112,33 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
       }
     },
   };
+}
+
+/**
+ * The recorder's file stored at `key`. With the file store: a kernel copy (copy_file_range) into the work
+ * folder, then renamed into place (adoptFile: no second write, no md5 pass over a multi-GB file); else
+ * streamed from the open handle.
+ */
+async function storeFile(
+  d: ProviderDeps,
+  real: string,
+  fh: FileHandle,
+  size: number,
+  key: string,
+): Promise<void> {
+  if (d.storage instanceof FileObjectStore) {
+    const dir = path.join(d.workDir, 'recordings');
+    await mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `ingest-${randomBytes(8).toString('hex')}`);
+    try {
+      await copyFile(real, tmp);
+      await d.storage.adoptFile(key, tmp);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return;
+  }
+  await d.storage.put(key, fh.createReadStream({ autoClose: false }), { contentLength: size });
 }
 
 /** A fetch failure as the API's error: the URL's problem, not ours (a 422-like `unsupported_media`). */
