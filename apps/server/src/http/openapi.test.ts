@@ -23,6 +23,8 @@ const CREATES = [
   'createApiKey',
   'createCategory',
   'createPlaybackToken',
+  'createRecording',
+  'createRecordingHook',
   'createSigningKey',
   'createSnapshot',
   'createTemplate',

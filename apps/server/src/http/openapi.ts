@@ -77,6 +77,7 @@ export const TAGS = [
   { name: 'embed', description: 'The embeddable player page and its script (stream role)' },
   { name: 'beacons', description: 'Quality-of-experience events sent by players' },
   { name: 'webhooks', description: 'Webhook endpoints and their deliveries (Standard Webhooks signatures)' },
+  { name: 'recordings', description: 'Live recordings: recorder hooks (nginx-rtmp, SRS) and imports by URL' },
   { name: 'audit', description: 'The audit log of write and admin requests' },
   {
     name: 'statistics',

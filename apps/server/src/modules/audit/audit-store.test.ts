@@ -52,6 +52,8 @@ describe('audit route table', () => {
     expect([...new Set(skipped)].sort()).toEqual([
       'PATCH /tus',
       'PATCH /tus/*',
+      'POST /hooks/nginx-rtmp/record-done',
+      'POST /hooks/srs/dvr',
       'POST /internal/rpc/:service/:method',
       'POST /v1/beacons',
       'PUT /_storage/*',

@@ -106,6 +106,11 @@ export class ObjectSink {
     return out;
   }
 
+  /** Resolves once a started put has ended either way (a failed one has removed its temporary file). */
+  async settled(): Promise<void> {
+    await this.put?.catch(() => undefined);
+  }
+
   /** Streams the body of the segment (or init section) at `url` onto the object. */
   async append(url: URL, container: Container, o: SendOptions): Promise<void> {
     const t = this.t;

@@ -164,6 +164,8 @@ export async function importHlsToStorage(o: HlsImportOptions): Promise<HlsImport
   } catch (err) {
     // As in fetchToStorage: whatever is in flight stops, the first failure wins, a started object goes.
     t.fail(err);
+    // The store's write ends (and cleans up after itself) before the object is removed and the error thrown.
+    await run.sink.settled();
     if (t.putStarted) await store.delete(key).catch(() => undefined);
     throw t.failure;
   } finally {
