@@ -22,6 +22,19 @@ const Answer = z.object({
   partId: z.string().optional().describe('The recorded file, noted (stored and joined by a job)'),
   ignored: z.boolean().optional().describe('A callback this platform has nothing to do for'),
 });
+/** What a callback asks: the stream went live, stopped, or a file was recorded. */
+type CallKind = 'publish' | 'unpublish' | 'record' | 'other';
+// Maps, not objects: a field such as `call=constructor` must not find an inherited property.
+const NGINX_CALLS = new Map<string, CallKind>([
+  ['publish', 'publish'],
+  ['publish_done', 'unpublish'],
+  ['record_done', 'record'],
+]);
+const SRS_ACTIONS = new Map<string, CallKind>([
+  ['on_publish', 'publish'],
+  ['on_unpublish', 'unpublish'],
+  ['on_dvr', 'record'],
+]);
 const TokenQuery = z.object({ token: z.string().max(200).optional() }).loose();
 
 /** nginx-rtmp's callbacks: a form body; `call` says which (publish, publish_done, record_done, …). */
@@ -70,7 +83,7 @@ export async function hookRoutes(app: ZodApp, d: HookRouteDeps): Promise<void> {
     const handle = async (
       token: string | undefined,
       call: StreamCall,
-      kind: string,
+      kind: CallKind,
       file: string | undefined,
     ): Promise<z.infer<typeof Answer>> => {
       const hook = await d.hooks.authenticate(token);
@@ -103,14 +116,8 @@ export async function hookRoutes(app: ZodApp, d: HookRouteDeps): Promise<void> {
           name: b.name,
           clientId: b.clientid ?? null,
         };
-        const kind =
-          b.call === 'publish'
-            ? 'publish'
-            : b.call === 'publish_done'
-              ? 'unpublish'
-              : b.call === 'record_done' || (!b.call && b.path)
-                ? 'record'
-                : 'other';
+        // A form without `call` but with a path: an on_record_done of a version that did not send `call`.
+        const kind = b.call ? (NGINX_CALLS.get(b.call) ?? 'other') : b.path ? 'record' : 'other';
         return handle(req.query.token, call, kind, b.path);
       },
     });
@@ -129,14 +136,7 @@ export async function hookRoutes(app: ZodApp, d: HookRouteDeps): Promise<void> {
         const b = req.body;
         const clientId = b.client_id === undefined ? null : String(b.client_id);
         const call: StreamCall = { recorder: 'srs', app: b.app, name: b.stream, clientId };
-        const kind =
-          b.action === 'on_publish'
-            ? 'publish'
-            : b.action === 'on_unpublish'
-              ? 'unpublish'
-              : b.action === 'on_dvr'
-                ? 'record'
-                : 'other';
+        const kind = SRS_ACTIONS.get(b.action) ?? 'other';
         // SRS's file may be relative to its working directory.
         const file =
           b.file && !b.file.startsWith('/') && b.cwd ? `${b.cwd.replace(/\/+$/, '')}/${b.file}` : b.file;

@@ -1,15 +1,13 @@
 import { FileObjectStore, type ObjectStore } from '@vodcloud/storage';
 import type { RecordingHooksTable, RecordingPartsTable, RecordingsTable } from '../../db/schema';
 import type { JobPayload } from '../../jobs';
-import { nowIso } from '../../lib/time';
+import { isoAt, nowIso } from '../../lib/time';
 import type { JobContext } from '../../ports/queue';
 import { sourceKey } from '../videos';
 import { defineImportJob } from './import-job';
 import { codeOf, emitImported, FINAL, msgOf } from './job-common';
 import { partKey, type RecordingDeps, type RecordingService } from './service';
 import { type HookSettings, settingsOf, titleFrom } from './views';
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * The jobs of live recordings: a reported file stored, measured and joined to its broadcast's recording
@@ -60,7 +58,7 @@ async function runPart(
         object_key: key,
         size_bytes: media.size,
         duration: media.durationSec,
-        started_at: iso(ended - media.durationSec * 1000),
+        started_at: isoAt(ended - media.durationSec * 1000),
       });
     } catch (err) {
       if (!FINAL.has(codeOf(err)) && ctx.attempt < 5 && !ctx.signal.aborted) throw err;
@@ -103,7 +101,7 @@ async function attach(
     await d.repo.insert(rec);
   }
   const seq = rec.parts + 1;
-  const startedAt = rec.started_at ?? iso(started);
+  const startedAt = rec.started_at ?? isoAt(started);
   // Each step can be run again by a retry of this job: the video is recorded on the recording as soon as it
   // exists, the part is marked attached last.
   let videoId = rec.video_id;
@@ -112,7 +110,7 @@ async function attach(
     await d.repo.update(rec.id, { video_id: videoId, updated_at: nowIso() });
   }
   if (seq === 1) await becomeSource(d, hook.tenant_id, videoId, rec.id, part);
-  const until = rec.live === 1 ? null : iso(Date.parse(part.ended_at) + s.reconnectWindowSec * 1000);
+  const until = rec.live === 1 ? null : isoAt(Date.parse(part.ended_at) + s.reconnectWindowSec * 1000);
   await d.repo.update(rec.id, {
     parts: seq,
     started_at: startedAt,
@@ -203,7 +201,7 @@ async function finalize(
     rec.hook_id &&
     (await d.repo.pendingParts(rec.hook_id, rec.app ?? '', rec.stream_name ?? '')).length > 0
   ) {
-    await service.scheduleFinalize(tenantId, rec.id, iso(Date.now() + 2000));
+    await service.scheduleFinalize(tenantId, rec.id, isoAt(Date.now() + 2000));
     return { skipped: 'parts pending' };
   }
   if (
@@ -220,7 +218,7 @@ async function finalize(
   const long = all.filter((p) => (p.duration ?? 0) >= 0.1);
   const parts = long.length > 0 ? long : all.slice(0, 1);
   const video = rec.video_id ? await d.videos.repo.find(tenantId, rec.video_id) : undefined;
-  if (!video || parts.length === 0) {
+  if (!video || all.length === 0) {
     await d.repo.update(rec.id, {
       status: 'failed',
       // A broadcast whose files all failed (or that the recorder never wrote) is kept as failed, for the operator.
@@ -265,11 +263,8 @@ async function finalize(
       return { failed: codeOf(err) };
     }
     // A new generation from the merged source; the first part's outputs keep playing until it is published.
-    await d.videos.retranscode(
-      tenantId,
-      video.id,
-      video.template_id ?? (await defaultTemplate(d, tenantId, video.id)),
-    );
+    // Every video records its template when created (VideoService.create).
+    await d.videos.retranscode(tenantId, video.id, video.template_id!);
   }
   const done = { ...rec, status: 'imported', merge_mode: mode, imported_at: nowIso(), updated_at: nowIso() };
   await d.repo.update(rec.id, {
@@ -284,10 +279,6 @@ async function finalize(
   await emitImported(d, done);
   await removeParts(d, all);
   return { videoId: video.id, parts: parts.length, mode };
-}
-
-async function defaultTemplate(d: RecordingDeps, tenantId: string, videoId: string): Promise<string> {
-  return (await d.videos.getRow(tenantId, videoId)).template_id!;
 }
 
 const metaOf = (json: string) => {

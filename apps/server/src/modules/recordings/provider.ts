@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { copyFile, type FileHandle, mkdir, mkdtemp, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -29,7 +28,6 @@ type Stored = Awaited<ReturnType<Impl<typeof recordingService>['ingest']>>;
  */
 export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService> {
   const rc = d.config.recording;
-  const fetchOpts = (signal: AbortSignal) => fetchOptions(d, signal);
   return {
     async ingest({ location, key, deleteAfter }, ctx) {
       if (location.kind === 'path') {
@@ -49,7 +47,7 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
         }
       }
       try {
-        await fetchToStorage({ url: location.url, store: d.storage, key, ...fetchOpts(ctx.signal) });
+        await fetchToStorage({ url: location.url, store: d.storage, key, ...fetchOptions(d, ctx.signal) });
       } catch (err) {
         throw fetchProblem(err);
       }
@@ -59,7 +57,7 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
     async fetch({ url, key }, ctx) {
       try {
         if (isHlsPlaylist(undefined, '', url)) return await fetchHls(d, url, key, ctx.signal);
-        const got = await fetchToStorage({ url, store: d.storage, key, ...fetchOpts(ctx.signal) });
+        const got = await fetchToStorage({ url, store: d.storage, key, ...fetchOptions(d, ctx.signal) });
         // A playlist served under another name (no .m3u8 in its path): follow it as HLS.
         if (isHlsPlaylist(got.contentType, await head(d.storage, key), got.finalUrl)) {
           await d.storage.delete(key);
@@ -73,10 +71,7 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
     },
 
     async merge({ recordingId, keys, outKey }, ctx) {
-      const dir = path.join(d.workDir, 'recordings');
-      await mkdir(dir, { recursive: true });
-      const work = await mkdtemp(path.join(dir, `${recordingId}-`));
-      try {
+      return inWork(d, `${recordingId}-`, async (work) => {
         const inputs: string[] = [];
         for (const [i, key] of keys.entries())
           inputs.push(await localCopy(d.storage, key, path.join(work, `part-${i}`)));
@@ -107,9 +102,7 @@ export function recordingProvider(d: ProviderDeps): Impl<typeof recordingService
           videoFrames: r.videoFrames,
           ms: r.ms,
         };
-      } finally {
-        await rm(work, { recursive: true, force: true });
-      }
+      });
     },
   };
 }
@@ -126,16 +119,13 @@ async function storeFile(
   size: number,
   key: string,
 ): Promise<void> {
-  if (d.storage instanceof FileObjectStore) {
-    const dir = path.join(d.workDir, 'recordings');
-    await mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `ingest-${randomBytes(8).toString('hex')}`);
-    try {
+  const store = d.storage;
+  if (store instanceof FileObjectStore) {
+    await inWork(d, 'ingest-', async (work) => {
+      const tmp = path.join(work, 'file');
       await copyFile(real, tmp);
-      await d.storage.adoptFile(key, tmp);
-    } finally {
-      await rm(tmp, { force: true });
-    }
+      await store.adoptFile(key, tmp);
+    });
     return;
   }
   await d.storage.put(key, fh.createReadStream({ autoClose: false }), { contentLength: size });
@@ -174,17 +164,27 @@ async function probeStored(file: string, signal: AbortSignal): Promise<Stored> {
   };
 }
 
-/** Runs `fn` on a local path of the object: the file store's own file, or a download removed afterwards. */
-async function withLocal<T>(d: ProviderDeps, key: string, fn: (file: string) => Promise<T>): Promise<T> {
-  if (d.storage instanceof FileObjectStore) {
-    const p = await d.storage.localPath(key);
-    if (p) return fn(p);
-  }
+/**
+ * Runs `fn` on a local path of the object (the file store's own file, or a download) and a work folder for
+ * what it writes; both removed afterwards (never the store's file).
+ */
+function withLocal<T>(
+  d: ProviderDeps,
+  key: string,
+  fn: (file: string, work: string) => Promise<T>,
+): Promise<T> {
+  return inWork(d, 'local-', async (work) =>
+    fn(await localCopy(d.storage, key, path.join(work, 'file')), work),
+  );
+}
+
+/** Runs `fn` in a fresh folder below the work folder, removed afterwards whatever happens. */
+async function inWork<T>(d: ProviderDeps, prefix: string, fn: (work: string) => Promise<T>): Promise<T> {
   const dir = path.join(d.workDir, 'recordings');
   await mkdir(dir, { recursive: true });
-  const work = await mkdtemp(path.join(dir, 'probe-'));
+  const work = await mkdtemp(path.join(dir, prefix));
   try {
-    return await fn(await localCopy(d.storage, key, path.join(work, 'file')));
+    return await fn(work);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -222,22 +222,15 @@ async function fetchHls(d: ProviderDeps, url: string, key: string, signal: Abort
  * in nginx-rtmp's TS and the plan would count a frame that is not there.
  */
 async function normalized(d: ProviderDeps, key: string, signal: AbortSignal): Promise<Stored> {
-  const media = await withLocal(d, key, (file) => probeStored(file, signal));
-  if (!/(^|,)mpegts(,|$)/.test(media.container ?? '')) return media;
-  const dir = path.join(d.workDir, 'recordings');
-  await mkdir(dir, { recursive: true });
-  const work = await mkdtemp(path.join(dir, 'remux-'));
-  try {
+  // One local copy (a download with S3) serves the probe and the remux.
+  return withLocal(d, key, async (file, work) => {
+    const media = await probeStored(file, signal);
+    if (!/(^|,)mpegts(,|$)/.test(media.container ?? '')) return media;
     const out = path.join(work, 'remuxed.mkv');
-    await withLocal(d, key, (file) =>
-      concatMedia([file], out, { timeoutMs: 60 * 60_000, signal, tmpDir: work, format: 'matroska' }),
-    );
-    const size = (await stat(out)).size;
-    await d.storage.put(key, createReadStream(out), { contentLength: size });
-    return await probeStored(out, signal);
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+    await concatMedia([file], out, { timeoutMs: 60 * 60_000, signal, tmpDir: work, format: 'matroska' });
+    await d.storage.put(key, createReadStream(out), { contentLength: (await stat(out)).size });
+    return probeStored(out, signal);
+  });
 }
 
 /** The bounds of every download (the URL-import rules, with the recordings' own size bound). */

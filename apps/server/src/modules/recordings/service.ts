@@ -5,7 +5,7 @@ import type { RecordingHooksTable, RecordingsTable } from '../../db/schema';
 import { type Jobs, jobIds } from '../../jobs';
 import { AppError } from '../../lib/errors';
 import { newId } from '../../lib/ids';
-import { nowIso } from '../../lib/time';
+import { isoAt, nowIso } from '../../lib/time';
 import type { EventService } from '../events/service';
 import type { Client, recordingService } from '../rpc';
 import type { VideoService } from '../videos/service';
@@ -36,8 +36,6 @@ export type PartLocation = { kind: 'path'; path: string } | { kind: 'url'; url: 
 /** Object key of a recorder's file until its recording is final (parts of one broadcast, then merged). */
 export const partKey = (tenantId: string, partId: string) => `${tenantId}/recording-parts/${partId}`;
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 /**
  * Live recordings: a recorder's callbacks (publish, publish-done, a recorded file) and recordings imported by
  * URL. A broadcast is one recording and one video: the video is made from its first part at once (playable
@@ -53,10 +51,10 @@ export class RecordingService {
     const now = Date.now();
     const open = await this.d.repo.open(hook.id, call.app, call.name);
     if (open && (open.live === 1 || Date.parse(open.window_until ?? '') >= now)) {
-      await this.d.repo.update(open.id, { live: 1, window_until: null, updated_at: iso(now) });
+      await this.d.repo.update(open.id, { live: 1, window_until: null, updated_at: isoAt(now) });
       return;
     }
-    await this.d.repo.insert(this.newRow(hook.tenant_id, { hookId: hook.id, call, live: 1, at: iso(now) }));
+    await this.d.repo.insert(this.newRow(hook.tenant_id, { hookId: hook.id, call, live: 1, at: isoAt(now) }));
   }
 
   /** The stream stopped: its recording is finalised when the reconnect window passes without a new publish. */
@@ -64,8 +62,8 @@ export class RecordingService {
     const open = await this.d.repo.open(hook.id, call.app, call.name);
     if (!open) return;
     const now = Date.now();
-    const until = iso(now + settingsOf(hook).reconnectWindowSec * 1000);
-    await this.d.repo.update(open.id, { live: 0, window_until: until, updated_at: iso(now) });
+    const until = isoAt(now + settingsOf(hook).reconnectWindowSec * 1000);
+    await this.d.repo.update(open.id, { live: 0, window_until: until, updated_at: isoAt(now) });
     await this.scheduleFinalize(hook.tenant_id, open.id, until);
   }
 
