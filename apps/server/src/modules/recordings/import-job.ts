@@ -21,12 +21,7 @@ async function runImport(
     return { skipped: rec?.status ?? 'gone' };
   const videoId = rec.video_id;
   if (!(await d.videos.repo.find(tenantId, videoId))) {
-    await d.repo.update(rec.id, {
-      status: 'failed',
-      error_code: 'gone',
-      error_message: 'the video was deleted',
-      updated_at: nowIso(),
-    });
+    await d.repo.fail(rec.id, 'gone', 'the video was deleted');
     return { skipped: 'video deleted' };
   }
   try {
@@ -62,12 +57,7 @@ async function runImport(
     return { videoId, size: got.size, kind: got.kind, segments: got.segments, ended: got.ended };
   } catch (err) {
     if (!FINAL.has(codeOf(err)) && ctx.attempt < 3 && !ctx.signal.aborted) throw err;
-    await d.repo.update(rec.id, {
-      status: 'failed',
-      error_code: codeOf(err),
-      error_message: msgOf(err),
-      updated_at: nowIso(),
-    });
+    await d.repo.fail(rec.id, codeOf(err), msgOf(err));
     await d.videos.fail(
       tenantId,
       videoId,

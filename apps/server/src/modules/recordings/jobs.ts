@@ -219,17 +219,10 @@ async function finalize(
   const parts = long.length > 0 ? long : all.slice(0, 1);
   const video = rec.video_id ? await d.videos.repo.find(tenantId, rec.video_id) : undefined;
   if (!video || all.length === 0) {
-    await d.repo.update(rec.id, {
-      status: 'failed',
-      // A broadcast whose files all failed (or that the recorder never wrote) is kept as failed, for the operator.
-      ...(rec.video_id && !video
-        ? { error_code: 'video_deleted', error_message: 'the video was deleted while it was recorded' }
-        : {
-            error_code: 'no_file',
-            error_message: 'no usable recorded file was reported for this broadcast',
-          }),
-      updated_at: nowIso(),
-    });
+    // A broadcast whose files all failed (or that the recorder never wrote) is kept as failed, for the operator.
+    if (rec.video_id && !video)
+      await d.repo.fail(rec.id, 'video_deleted', 'the video was deleted while it was recorded');
+    else await d.repo.fail(rec.id, 'no_file', 'no usable recorded file was reported for this broadcast');
     await removeParts(d, all);
     return { skipped: 'no video' };
   }
@@ -254,12 +247,7 @@ async function finalize(
         await d.repo.update(rec.id, { status: 'recording', updated_at: nowIso() });
         throw err;
       }
-      await d.repo.update(rec.id, {
-        status: 'failed',
-        error_code: codeOf(err),
-        error_message: msgOf(err),
-        updated_at: nowIso(),
-      });
+      await d.repo.fail(rec.id, codeOf(err), msgOf(err));
       return { failed: codeOf(err) };
     }
     // A new generation from the merged source; the first part's outputs keep playing until it is published.

@@ -128,6 +128,16 @@ export class RecordingRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** A recording that will not be imported, with why (kept for the operator: GET /v1/recordings?status=failed). */
+  async fail(id: string, code: string, message: string): Promise<void> {
+    await this.update(id, {
+      status: 'failed',
+      error_code: code,
+      error_message: message.slice(0, 500),
+      updated_at: new Date().toISOString(),
+    });
+  }
+
   async deleteRecording(id: string): Promise<void> {
     await this.db.primary.deleteFrom('recordings').where('id', '=', id).execute();
   }
