@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ServeHandle, serve } from '../support/cli';
+import { type ServeHandle, serve, tenantOver } from '../support/cli';
 import { engineUrl } from '../support/engines';
 import { createUploadVia, tusUpload, waitFor } from '../support/uploads';
 import { makeClip } from '../support/videos';
@@ -70,17 +70,7 @@ describe.skipIf(!zk)('detection: a worker dies mid-detection (api,upload,stream,
     nodes.push(...workers);
 
     const admin = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-    const tenant = (await (
-      await fetch(`${front.url}/v1/tenants`, { method: 'POST', headers: admin, body: '{"name":"d"}' })
-    ).json()) as { id: string };
-    const { key } = (await (
-      await fetch(`${front.url}/v1/tenants/${tenant.id}/api-keys`, {
-        method: 'POST',
-        headers: admin,
-        body: JSON.stringify({ name: 'k', scopes: ['read', 'write'] }),
-      })
-    ).json()) as { key: string };
-    const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+    const { auth } = await tenantOver(front.url, adminKey, 'd');
     // Dense sampling: the detection runs long enough to be caught in the act.
     const policy = await fetch(`${front.url}/v1/detection/policy`, {
       method: 'PATCH',

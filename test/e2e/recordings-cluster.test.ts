@@ -8,7 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ServeHandle, serve } from '../support/cli';
+import { type ServeHandle, serve, tenantOver } from '../support/cli';
 import { engineUrl } from '../support/engines';
 import { waitFor } from '../support/uploads';
 import { makeClip } from '../support/videos';
@@ -68,17 +68,7 @@ describe.skipIf(!zk)(
       ]);
       nodes.push(...workers);
       const admin = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-      const tenant = (await (
-        await fetch(`${front.url}/v1/tenants`, { method: 'POST', headers: admin, body: '{"name":"r"}' })
-      ).json()) as { id: string };
-      const { key } = (await (
-        await fetch(`${front.url}/v1/tenants/${tenant.id}/api-keys`, {
-          method: 'POST',
-          headers: admin,
-          body: JSON.stringify({ name: 'k', scopes: ['read', 'write'] }),
-        })
-      ).json()) as { key: string };
-      const auth = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      const { auth } = await tenantOver(front.url, adminKey, 'r');
       const hook = (await (
         await fetch(`${front.url}/v1/recording-hooks`, {
           method: 'POST',

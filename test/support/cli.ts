@@ -62,3 +62,22 @@ export function serve(args: string[], env: Record<string, string>, timeoutMs = 3
     });
   });
 }
+
+/** A tenant and a read/write key, made over HTTP with the admin key (for servers started as processes). */
+export async function tenantOver(
+  url: string,
+  adminKey: string,
+  name: string,
+): Promise<{ id: string; key: string; auth: Record<string, string> }> {
+  const admin = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${url}${path}`, { method: 'POST', headers: admin, body: JSON.stringify(body) });
+    if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
+    return res.json();
+  };
+  const { id } = (await post('/v1/tenants', { name })) as { id: string };
+  const { key } = (await post(`/v1/tenants/${id}/api-keys`, { name: 'k', scopes: ['read', 'write'] })) as {
+    key: string;
+  };
+  return { id, key, auth: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } };
+}
