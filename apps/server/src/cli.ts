@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
+import { registerBackupCommands } from './commands/backup';
+import { registerDbCommand } from './commands/db';
 import { registerDoctorCommand } from './commands/doctor';
 import { registerSecretsCommand } from './commands/secrets';
 import { registerStatusCommand } from './commands/status';
@@ -156,6 +158,8 @@ registerVideosCommand(program);
 registerStatusCommand(program);
 registerUploadCommand(program);
 registerSecretsCommand(program, () => config());
+registerDbCommand(program, () => config());
+registerBackupCommands(program, () => config());
 
 try {
   await program.parseAsync(process.argv);

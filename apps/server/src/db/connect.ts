@@ -9,6 +9,9 @@ import {
   sql,
 } from 'kysely';
 import { isConnectionError } from './errors';
+import { MysqlNodeSet, type MysqlUrl, mysqlPoolUse, type NodePreference, parseMysqlUrl } from './mysql-hosts';
+import { mustReadPrimary, RecentWrites } from './read-routing';
+import { replicaLag } from './replica-lag';
 import type { DB } from './schema';
 
 export type DialectName = 'sqlite' | 'mysql' | 'postgres';
@@ -20,7 +23,16 @@ export interface DatabaseOptions {
   replicaUrl?: string;
   /** How long a replica that failed is bypassed before it is tried again. */
   replicaRetryMs?: number;
-  log?: { warn(obj: object, msg: string): void };
+  log?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
+  /**
+   * The replica serves reads only while it lags less than this (checked every `lagCheckMs`), and a tenant's
+   * reads go to the primary for this long (+2 s) after each of its writes (read-your-writes). Default 5.
+   */
+  maxReplicaLagSec?: number;
+  /** How often the replica's lag is measured; 0: never (the replica is trusted). Default 1000. */
+  lagCheckMs?: number;
+  /** A URL listing several MySQL nodes: pick the writable one (the primary's URL) or a read-only one (a replica's). */
+  prefer?: NodePreference;
 }
 
 export interface Database {
@@ -31,6 +43,10 @@ export interface Database {
   read<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T>;
   /** Which engine answered the last read() (for tests and diagnostics). */
   readonly lastReadFrom: 'primary' | 'replica';
+  /** Tenants that wrote lately (read-your-writes): the HTTP layer marks them. */
+  readonly recentWrites: RecentWrites;
+  /** The replica's lag as last measured (null: not measured, or not measurable), and whether reads avoid it. */
+  replicaState(): { lagSec: number | null; bypassed: boolean } | undefined;
   health(): Promise<{ ok: boolean; detail: string }>;
   /** Pool use and failed statements, per target, for /metrics (SQLite has no pool: no entry). */
   stats(): Array<{ target: 'primary' | 'replica'; pool?: PoolUse; queryErrors: number }>;
@@ -67,13 +83,6 @@ export function sqliteFile(url: string): string {
   return file === ':memory:' ? file : path.resolve(file);
 }
 
-/** mysql2's pool keeps its counts in fields it does not document (stable since mysql2 1.x). */
-interface Mysql2PoolInternals {
-  _allConnections?: { length: number };
-  _freeConnections?: { length: number };
-  _connectionQueue?: { length: number };
-}
-
 function kyselyDialect(url: string, opts: DatabaseOptions, probe?: Probe): KyselyDialect {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const dialect = dialectOf(url);
@@ -93,15 +102,19 @@ function kyselyDialect(url: string, opts: DatabaseOptions, probe?: Probe): Kysel
     });
   }
   if (dialect === 'mysql') {
-    const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
-    if (u.pathname.length <= 1)
-      throw new Error(`VOD_DB_URL ${redactUrl(url)} names no database (add /dbname)`);
+    let parsed: MysqlUrl;
+    try {
+      parsed = parseMysqlUrl(url);
+    } catch (err) {
+      throw new Error(`VOD_DB_URL ${redactUrl(url)} is not a valid mysql:// URL: ${(err as Error).message}`);
+    }
+    if (!parsed.database) throw new Error(`VOD_DB_URL ${redactUrl(url)} names no database (add /dbname)`);
     const options = {
-      host: u.hostname,
-      port: Number(u.port || 3306),
-      user: decodeURIComponent(u.username || 'root'),
-      password: decodeURIComponent(u.password),
-      database: decodeURIComponent(u.pathname.slice(1)),
+      host: parsed.nodes[0]!.host,
+      port: parsed.nodes[0]!.port,
+      user: parsed.user,
+      password: parsed.password,
+      database: parsed.database,
       connectionLimit: opts.poolSize ?? 10,
       connectTimeout: timeoutMs,
       enableKeepAlive: true,
@@ -110,15 +123,22 @@ function kyselyDialect(url: string, opts: DatabaseOptions, probe?: Probe): Kysel
     };
     return new MysqlDialect({
       pool: async () => {
-        const pool = (await import('mysql2')).createPool(options);
-        const p = pool as unknown as Mysql2PoolInternals;
-        if (probe)
-          probe.pool = () => ({
-            total: p._allConnections?.length ?? 0,
-            idle: p._freeConnections?.length ?? 0,
-            waiting: p._connectionQueue?.length ?? 0,
-            max: options.connectionLimit,
-          });
+        const mysql2 = await import('mysql2');
+        if (parsed.nodes.length > 1) {
+          // Several nodes: the writable one (or a replica) is found at connect time and after a failover.
+          const set = new MysqlNodeSet(
+            parsed.nodes,
+            options,
+            opts.prefer ?? 'writable',
+            mysql2.createPool,
+            opts.log,
+          );
+          if (probe)
+            probe.pool = () => ({ ...set.use(), max: options.connectionLimit * parsed.nodes.length });
+          return set;
+        }
+        const pool = mysql2.createPool(options);
+        if (probe) probe.pool = () => ({ ...mysqlPoolUse(pool), max: options.connectionLimit });
         return pool;
       },
     });
@@ -185,20 +205,64 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
   const primary = createKysely(url, opts, probes.primary);
   if (opts.replicaUrl) probes.replica = { queryErrors: 0 };
   const replica = opts.replicaUrl
-    ? createKysely(opts.replicaUrl, { ...opts, poolSize: opts.poolSize ?? 10 }, probes.replica)
+    ? createKysely(
+        opts.replicaUrl,
+        { ...opts, poolSize: opts.poolSize ?? 10, prefer: 'replica' },
+        probes.replica,
+      )
     : undefined;
   const replicaRetryMs = opts.replicaRetryMs ?? 10_000;
   let replicaDownUntil = 0;
   let lastReadFrom: 'primary' | 'replica' = 'primary';
+  const maxLagSec = opts.maxReplicaLagSec ?? 5;
+  const recentWrites = new RecentWrites((maxLagSec + 2) * 1000, undefined, opts.log);
+  const lag = { lagSec: null as number | null, bypassed: false };
+  let lagTimer: NodeJS.Timeout | undefined;
+  if (replica && dialect !== 'sqlite' && (opts.lagCheckMs ?? 1000) > 0) {
+    let checking = false;
+    lagTimer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      replicaLag(replica, dialect)
+        .then((r) => {
+          lag.lagSec = 'lagSec' in r ? r.lagSec : null;
+          const bypass = 'lagSec' in r ? r.lagSec > maxLagSec : r.stopped === true;
+          if (bypass !== lag.bypassed)
+            opts.log?.warn(
+              { lagSec: lag.lagSec, maxLagSec },
+              bypass
+                ? 'database replica lags or stopped replicating; reading from the primary'
+                : 'database replica caught up; reading from it again',
+            );
+          lag.bypassed = bypass;
+        })
+        .catch(() => {
+          lag.lagSec = null; // unreachable: read() finds out and bypasses it for replicaRetryMs
+        })
+        .finally(() => {
+          checking = false;
+        });
+    }, opts.lagCheckMs ?? 1000);
+    lagTimer.unref();
+  }
 
   return {
     dialect,
     primary,
+    recentWrites,
     get lastReadFrom() {
       return lastReadFrom;
     },
+    replicaState() {
+      return replica ? { ...lag } : undefined;
+    },
     async read<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T> {
-      if (replica && Date.now() >= replicaDownUntil) {
+      if (
+        replica &&
+        Date.now() >= replicaDownUntil &&
+        !lag.bypassed &&
+        !(await mustReadPrimary(recentWrites))
+      ) {
         try {
           const result = await fn(replica);
           lastReadFrom = 'replica';
@@ -244,6 +308,7 @@ export function createDatabase(url: string, opts: DatabaseOptions = {}): Databas
       });
     },
     async close() {
+      clearInterval(lagTimer);
       await Promise.allSettled([primary.destroy(), replica?.destroy()]);
     },
   };

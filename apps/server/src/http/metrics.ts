@@ -79,6 +79,11 @@ export function createMetrics() {
     labelNames: ['route'] as const,
     registers: [registry],
   });
+  const fastLane = new Counter({
+    name: 'vod_stream_fast_lane_requests_total',
+    help: 'Stream role: playback requests answered from memory before routing (modules/stream/fast-lane.ts); also counted in vod_http_requests_total',
+    registers: [registry],
+  });
   new Gauge({
     name: 'vod_ffmpeg_processes',
     help: 'ffmpeg processes of this node: running, and waiting for a slot (bound: VOD_FFMPEG_MAX_PROCESSES)',
@@ -103,6 +108,7 @@ export function createMetrics() {
     webhookFailures,
     uploadBytes,
     deliveryBytes,
+    fastLane,
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

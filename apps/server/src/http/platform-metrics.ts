@@ -12,7 +12,7 @@ export interface PlatformSources {
   /** The queue class a job name runs in (jobs/registry.ts). */
   queueOf(name: string): QueueClass | undefined;
   registry: Pick<ServiceRegistry, 'kind' | 'state'>;
-  db: Pick<Database, 'stats' | 'read'>;
+  db: Pick<Database, 'stats' | 'read' | 'replicaState'>;
   dataDir: string;
 }
 
@@ -69,6 +69,15 @@ export function registerPlatformMetrics(metrics: Metrics, s: PlatformSources): v
             this.set({ target, state }, pool[state === 'open' ? 'total' : state]);
     },
   });
+  if (s.db.replicaState())
+    new Gauge({
+      name: 'vod_db_replica_reads_bypassed',
+      help: 'This node: 1 while stale-tolerant reads go to the primary because the replica lags beyond VOD_DB_REPLICA_MAX_LAG_SEC or stopped replicating, 0 while they go to the replica',
+      registers,
+      collect() {
+        this.set(s.db.replicaState()?.bypassed ? 1 : 0);
+      },
+    });
   new Counter({
     name: 'vod_db_query_errors_total',
     help: 'Database statements that failed, by target (primary, replica): unreachable database, timeouts, constraint violations',

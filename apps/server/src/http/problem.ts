@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { isConnectionError } from '../db/errors';
+import { isConnectionError, isReadOnlyError } from '../db/errors';
 import { AppError, ERROR_STATUS, type ErrorCode, type FieldError } from '../lib/errors';
 
 const TITLES: Record<ErrorCode, string> = {
@@ -105,6 +105,18 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     return sendProblem(reply, 'unavailable', 'The database is unreachable; retry later', {
       headers: { 'retry-after': '5' },
     });
+  }
+  if (isReadOnlyError(err)) {
+    // No writable primary (it failed and no replica was promoted yet): reads go on, writes wait.
+    req.log.warn({ err: err.message }, 'database read-only');
+    return sendProblem(
+      reply,
+      'unavailable',
+      'The database takes no writes now (failover under way); retry later',
+      {
+        headers: { 'retry-after': '2' },
+      },
+    );
   }
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -6,7 +6,11 @@ import {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { type RecentWrites, readScope, withReadScope } from '../db/read-routing';
 import { OWN_CONTEXT, withLogFields } from '../logger';
+
+/** A request id a client may choose (X-Request-Id); any other is replaced by a new one. */
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Routes polled by probes and scrapers: their request lines are logged at debug, not info. */
 const PROBE_ROUTES = new Set(['/livez', '/readyz', '/metrics']);
@@ -78,8 +82,16 @@ type Scoped = FastifyRequest & { [scope]?: AsyncResource };
  * (logger.ts). As in @fastify/request-context (written here so requests and jobs share one context): the
  * handler runs from the request body's 'end' event, outside the context entered in onRequest, so
  * preValidation enters it again. Registered before every other hook.
+ *
+ * With a read replica (`readScopes`), the request also runs in a read scope (db/read-routing.ts): a write
+ * request reads from the primary, and auth names its tenant for read-your-writes.
  */
-export function registerRequestLogContext(app: FastifyInstance): void {
+export function registerRequestLogContext(app: FastifyInstance, opts: { readScopes?: boolean } = {}): void {
+  // Entered first, so the log context and the AsyncResource below carry it; without a replica, no hook at all.
+  if (opts.readScopes)
+    app.addHook('onRequest', (req, _reply, done) =>
+      withReadScope({ primary: req.method !== 'GET' && req.method !== 'HEAD' }, done),
+    );
   app.addHook('onRequest', (req, _reply, done) => {
     // Without a body to parse (GET, HEAD: every playback request) Fastify runs the rest of the hooks and the
     // handler synchronously from `done`, so the context entered here is enough; an AsyncResource per request
@@ -98,5 +110,23 @@ export function registerRequestLogContext(app: FastifyInstance): void {
     const resource = (req as Scoped)[scope];
     if (resource) resource.runInAsyncScope(done, req.raw);
     else done();
+  });
+}
+
+/**
+ * After auth: the read scope learns the request's tenant, and a write marks its tenant (when it starts and when
+ * it is answered) so that the tenant's next reads, on any node, see it (db/read-routing.ts).
+ */
+export function registerReadYourWrites(app: FastifyInstance, writes: RecentWrites): void {
+  app.addHook('onRequest', async (req) => {
+    const tenantId = req.principal?.tenantId;
+    const s = readScope();
+    if (!tenantId || !s) return;
+    s.tenantId = tenantId;
+    if (s.primary) writes.mark(tenantId);
+  });
+  app.addHook('onResponse', async (req) => {
+    const tenantId = req.principal?.tenantId;
+    if (tenantId && req.method !== 'GET' && req.method !== 'HEAD') writes.mark(tenantId);
   });
 }

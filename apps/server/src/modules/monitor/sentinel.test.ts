@@ -8,12 +8,13 @@ import { databaseEngines } from '../../../../../test/support/databases';
 import { engineUrl } from '../../../../../test/support/engines';
 import { waitFor } from '../../../../../test/support/uploads';
 import { createKysely } from '../../db/connect';
+import { replicaLag } from '../../db/replica-lag';
 import { Jobs } from '../../jobs';
 import { BUCKETS_MS } from '../../lib/call-stats';
 import { createRegistry, parseZooKeeperUrl } from '../../ports/registry';
 import { SENTINEL_SERVICE, unhealthyInstances } from '../cluster';
 import type { AlertEvent } from './alerts';
-import { evaluateReplica, replicaLag } from './rules';
+import { evaluateReplica } from './rules';
 import { Sentinel } from './sentinel';
 
 const silent = pino({ level: 'silent' });

@@ -111,7 +111,11 @@ export class Sentinel {
       );
     }
     if (o.dbReplicaUrl)
-      this.replica = createKysely(o.dbReplicaUrl, { poolSize: 1, timeoutMs: o.dbTimeoutMs ?? 5000 });
+      this.replica = createKysely(o.dbReplicaUrl, {
+        poolSize: 1,
+        timeoutMs: o.dbTimeoutMs ?? 5000,
+        prefer: 'replica',
+      });
   }
 
   start(): void {

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerResponse } from 'node:http';
+import { isUnavailableError } from '../../db/errors';
 import { problemBody } from '../../http/problem';
 import { AppError } from '../../lib/errors';
 
@@ -7,6 +8,8 @@ import { AppError } from '../../lib/errors';
 interface TusRequestState {
   requestId?: string;
   problem: boolean;
+  /** Seconds, for a 503 (the database away: e.g. a failover under way). */
+  retryAfter?: string;
 }
 
 const current = new AsyncLocalStorage<TusRequestState>();
@@ -24,8 +27,9 @@ export function runTusRequest(res: ServerResponse, requestId: string | undefined
   res.writeHead = function (this: ServerResponse, status: number, ...rest: unknown[]) {
     if (state.problem) {
       const last = rest.length - 1;
-      if (last >= 0 && typeof rest[last] !== 'string') rest[last] = withProblemType(rest[last]);
-      else rest.push(withProblemType(undefined));
+      if (last >= 0 && typeof rest[last] !== 'string')
+        rest[last] = withProblemType(rest[last], state.retryAfter);
+      else rest.push(withProblemType(undefined, state.retryAfter));
     }
     return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, [status, ...rest]);
   } as typeof res.writeHead;
@@ -33,25 +37,38 @@ export function runTusRequest(res: ServerResponse, requestId: string | undefined
 }
 
 /** Headers (an object, or a flat or paired array of raw headers) with their Content-Type replaced. */
-function withProblemType(headers: unknown): unknown {
+function withProblemType(headers: unknown, retryAfter?: string): unknown {
   const isType = (k: unknown) => String(k).toLowerCase() === 'content-type';
+  const extra: Array<[string, string]> = [['Content-Type', PROBLEM_TYPE]];
+  if (retryAfter) extra.push(['Retry-After', retryAfter]);
   if (Array.isArray(headers)) {
     if (headers.length && Array.isArray(headers[0]))
-      return [...(headers as unknown[][]).filter(([k]) => !isType(k)), ['Content-Type', PROBLEM_TYPE]];
+      return [...(headers as unknown[][]).filter(([k]) => !isType(k)), ...extra];
     const out: unknown[] = [];
     for (let i = 0; i + 1 < headers.length; i += 2)
       if (!isType(headers[i])) out.push(headers[i], headers[i + 1]);
-    return [...out, 'Content-Type', PROBLEM_TYPE];
+    return [...out, ...extra.flat()];
   }
-  if (headers && typeof headers === 'object') {
-    const out = Object.fromEntries(Object.entries(headers).filter(([k]) => !isType(k)));
-    return { ...out, 'Content-Type': PROBLEM_TYPE };
-  }
-  return { 'Content-Type': PROBLEM_TYPE };
+  const out =
+    headers && typeof headers === 'object'
+      ? Object.fromEntries(Object.entries(headers).filter(([k]) => !isType(k)))
+      : {};
+  return { ...out, ...Object.fromEntries(extra) };
 }
 
-/** The tus answer (status and problem+json body) of an `AppError`; undefined for any other error. */
+/**
+ * The tus answer (status and problem+json body) of an `AppError`, or 503 + Retry-After when the database is
+ * unavailable; undefined for any other error.
+ */
 export function tusProblem(err: unknown): { status_code: number; body: string } | undefined {
+  if (isUnavailableError(err)) {
+    // The database is away or read-only (a failover): the bytes are stored; the client retries.
+    const state = current.getStore();
+    if (state) state.retryAfter = '2';
+    return tusProblem(
+      new AppError('unavailable', 'The database is unavailable (failover under way); retry later'),
+    );
+  }
   if (!(err instanceof AppError)) return undefined;
   const state = current.getStore();
   if (state) state.problem = true;

@@ -12,7 +12,7 @@
  * aborts the handler's signal. A cancelled job ends BullMQ-`failed` (UnrecoverableError, no retry) and
  * is reported `cancelled`.
  */
-import { FlowProducer, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, FlowProducer, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { z } from 'zod';
 import { newId } from '../../lib/ids';
@@ -24,6 +24,7 @@ import {
   childLogger,
   concurrencyOf,
   DEFAULT_LEASE_MS,
+  deferDelay,
   gaugeTable,
   JobAbandonedError,
   JobCancelledError,
@@ -55,6 +56,8 @@ export interface BullJobQueueOptions {
   /** A job whose worker was lost this many times ends failed (BullMQ maxStalledCount). Default 5. */
   maxStalls?: number;
   log?: QueueLogger;
+  /** Errors of a dependency away for a while: the attempt is deferred, not counted (runtime.ts). */
+  transient?: (err: unknown) => boolean;
 }
 
 const PENDING_TYPES = ['wait', 'prioritized', 'delayed', 'waiting-children', 'active', 'paused'] as const;
@@ -68,6 +71,7 @@ export class BullJobQueue implements JobQueue {
   private readonly leaseMs: number;
   private readonly maxStalls: number;
   private readonly log: QueueLogger;
+  private readonly transient?: (err: unknown) => boolean;
   private readonly producer: Redis;
   private readonly queues: Record<QueueClass, Queue>;
   private readonly flows: FlowProducer;
@@ -85,6 +89,7 @@ export class BullJobQueue implements JobQueue {
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.maxStalls = opts.maxStalls ?? 5;
     this.log = opts.log ?? silentLogger;
+    this.transient = opts.transient;
     // Producing fails fast when Redis is down (a request should not hang); workers retry forever.
     this.producer = new Redis(url, { maxRetriesPerRequest: 3, lazyConnect: false });
     this.producer.on('error', (err) => this.log.warn({ err: err.message }, 'redis (queue producer) error'));
@@ -297,7 +302,12 @@ export class BullJobQueue implements JobQueue {
     await Promise.all(this.workers.map((w) => w.waitUntilReady()));
   }
 
-  private async process(job: AnyJob, _token?: string, bullSignal?: AbortSignal): Promise<unknown> {
+  /** Per job, how many of its attempts were deferred (BullMQ counts every start in attemptsStarted). */
+  private get deferKey(): string {
+    return `${this.prefix}:deferred-attempts`;
+  }
+
+  private async process(job: AnyJob, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
     const def = this.registry.get(job.name);
     if (!def) throw new UnrecoverableError(`no handler registered for job "${job.name}"`);
     if ((await this.producer.hexists(this.cancelKey, job.id!)) === 1) throw new UnrecoverableError(CANCELLED);
@@ -305,7 +315,10 @@ export class BullJobQueue implements JobQueue {
     bullSignal?.addEventListener('abort', () => controller.abort(new JobCancelledError()), { once: true });
     this.running.set(job.id!, controller);
     const started = Date.now();
-    const attempt = job.attemptsStarted || 1;
+    // Only a job started before can have deferred attempts: a first start costs no Redis round trip.
+    const deferred =
+      (job.attemptsStarted ?? 0) > 1 ? Number((await this.producer.hget(this.deferKey, job.id!)) ?? 0) : 0;
+    const attempt = Math.max(1, (job.attemptsStarted || 1) - deferred);
     const outcome = await runAttempt(def, {
       id: job.id!,
       name: job.name,
@@ -314,6 +327,7 @@ export class BullJobQueue implements JobQueue {
       payload: job.data,
       controller,
       log: childLogger(this.log, { jobId: job.id, job: job.name, attempt }),
+      transient: this.transient,
       progress: async (value) => {
         await job.updateProgress(value);
       },
@@ -323,6 +337,19 @@ export class BullJobQueue implements JobQueue {
       },
     }).finally(() => this.running.delete(job.id!));
     this.recorder.record(job.name, outcome, Date.now() - started);
+    if (outcome.status === 'failed' && outcome.deferred && token) {
+      // A dependency is away: run again soon without using up an attempt (BullMQ counts no failure for a
+      // DelayedError; the deferral is remembered to number the attempts).
+      this.log.warn({ jobId: job.id, job: job.name, error: outcome.error }, 'job attempt deferred');
+      await this.producer.hincrby(this.deferKey, job.id!, 1);
+      await job.moveToDelayed(Date.now() + deferDelay(def, attempt), token);
+      throw new DelayedError();
+    }
+    const ends =
+      outcome.status === 'completed' ||
+      outcome.status === 'cancelled' ||
+      (outcome.status === 'failed' && !outcome.retry);
+    if (deferred && ends) await this.producer.hdel(this.deferKey, job.id!);
     switch (outcome.status) {
       case 'completed':
         return outcome.result;

@@ -14,8 +14,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type JobQueue, JobQueueError } from './types';
 
+export interface QueueOptions {
+  leaseMs?: number;
+  transient?: (err: unknown) => boolean;
+}
+
 export interface JobQueueHarness {
-  create(opts?: { leaseMs?: number }): JobQueue;
+  create(opts?: QueueOptions): JobQueue;
   /** Removes every job from the store. */
   reset(): Promise<void>;
   /** Arguments for test-child.ts that open a queue on this store: [queueUrl, dbUrl | prefix]. */
@@ -57,7 +62,7 @@ export function runJobQueueSuite(name: string, factory: () => Promise<JobQueueHa
     let h: JobQueueHarness;
     let open: JobQueue[] = [];
     const children: ChildProcess[] = [];
-    const queue = (opts?: { leaseMs?: number }) => {
+    const queue = (opts?: QueueOptions) => {
       const q = h.create(opts);
       open.push(q);
       return q;
@@ -233,6 +238,29 @@ export function runJobQueueSuite(name: string, factory: () => Promise<JobQueueHa
       // The per-job attempts option overrides the definition.
       const once = await q.enqueue('flaky', {}, { attempts: 1 });
       expect(await until(q, once, 'failed')).toMatchObject({ attempts: 1, error: 'boom 1' });
+    });
+
+    it('defers attempts that meet a dependency away (transient errors) without using them up', async () => {
+      const away = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      const q = queue({ transient: (err) => (err as { code?: string }).code === 'ECONNREFUSED' });
+      const seen: number[] = [];
+      q.define('needs-db', {
+        queue: 'io',
+        schema: z.object({}),
+        attempts: 2,
+        backoff: { baseMs: 20, maxMs: 50 },
+        handler: (_p, ctx) => {
+          seen.push(ctx.attempt);
+          if (seen.length <= 4) throw away; // away for longer than the job has attempts
+          if (seen.length === 5) throw new Error('a real failure');
+          return 'done';
+        },
+      });
+      await q.start();
+      const id = await q.enqueue('needs-db', {});
+      expect(await until(q, id, 'completed')).toMatchObject({ result: 'done' });
+      // Four deferred runs are all attempt 1; the real failure uses it, and the last attempt completes.
+      expect(seen).toEqual([1, 1, 1, 1, 1, 2]);
     });
 
     it('fails an attempt that exceeds timeoutMs, aborting its signal', async () => {

@@ -6,7 +6,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../../db/schema';
 import { transaction } from './db-rows';
-import { type AttemptOutcome, backoffDelay, JobAbandonedError, JobCancelledError } from './runtime';
+import {
+  type AttemptOutcome,
+  backoffDelay,
+  deferDelay,
+  JobAbandonedError,
+  JobCancelledError,
+} from './runtime';
 import type { JobDefinition, QueueClass, QueueLogger } from './types';
 
 type Executor = Kysely<DB> | Transaction<DB>;
@@ -126,13 +132,15 @@ export async function recordOutcome(
       // Retry unless a cancel arrived meanwhile (then the cancelled branch below applies).
       const res = await mine(trx)
         .where('cancel_requested', '=', 0)
-        .set({
+        .set((eb) => ({
           state: 'waiting',
-          run_at: now + backoffDelay(def, attempt),
+          run_at: now + (outcome.deferred ? deferDelay(def, attempt) : backoffDelay(def, attempt)),
           error: outcome.error,
           lease_token: null,
           lease_until: null,
-        })
+          // A deferred attempt (a dependency away) is not counted.
+          ...(outcome.deferred && { attempts: eb('attempts', '-', 1) }),
+        }))
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 1) return;
     }

@@ -50,6 +50,8 @@ import {
 
 export interface DbJobQueueOptions {
   leaseMs?: number;
+  /** Errors of a dependency away for a while: the attempt is deferred, not counted (runtime.ts). */
+  transient?: (err: unknown) => boolean;
   /** How often an idle worker looks for due jobs; an enqueue in this process wakes it at once. */
   pollMs?: number;
   log?: QueueLogger;
@@ -73,6 +75,7 @@ export class DbJobQueue implements JobQueue {
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly log: QueueLogger;
+  private readonly transient?: (err: unknown) => boolean;
   private readonly running = new Map<string, Running>();
   private readonly wakers = new Map<QueueClass, () => void>();
   private readonly pendingWake = new Set<QueueClass>();
@@ -86,6 +89,7 @@ export class DbJobQueue implements JobQueue {
     this.leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
     this.pollMs = opts.pollMs ?? 100;
     this.log = opts.log ?? silentLogger;
+    this.transient = opts.transient;
   }
 
   define<S extends z.ZodType, R>(name: string, def: JobDefinition<S, R>): void {
@@ -318,6 +322,7 @@ export class DbJobQueue implements JobQueue {
         payload: JSON.parse(row.payload),
         controller,
         log,
+        transient: this.transient,
         progress: (value: JobProgress) => {
           const text = JSON.stringify(value);
           progressWrite = progressWrite

@@ -16,17 +16,29 @@ export interface CreateJobQueueOptions {
   /** db queue: poll interval when idle (default 100 ms). */
   pollMs?: number;
   log?: QueueLogger;
+  /** Errors of a dependency away for a while (the database in a failover): attempts deferred, not counted. */
+  transient?: (err: unknown) => boolean;
 }
 
 /** `db` keeps jobs in the main database; `redis://…` (or `rediss://…`) uses BullMQ. */
 export async function createJobQueue(url: string, opts: CreateJobQueueOptions = {}): Promise<JobQueue> {
   if (url === 'db') {
     if (!opts.db) throw new JobQueueError('invalid_options', 'The db job queue needs the database (opts.db)');
-    return new DbJobQueue(opts.db, { leaseMs: opts.leaseMs, pollMs: opts.pollMs, log: opts.log });
+    return new DbJobQueue(opts.db, {
+      leaseMs: opts.leaseMs,
+      pollMs: opts.pollMs,
+      log: opts.log,
+      transient: opts.transient,
+    });
   }
   if (/^rediss?:\/\//.test(url)) {
     const { BullJobQueue } = await import('./bullmq'); // loaded only when configured
-    return new BullJobQueue(url, { prefix: opts.prefix, leaseMs: opts.leaseMs, log: opts.log });
+    return new BullJobQueue(url, {
+      prefix: opts.prefix,
+      leaseMs: opts.leaseMs,
+      log: opts.log,
+      transient: opts.transient,
+    });
   }
   throw new JobQueueError(
     'invalid_options',

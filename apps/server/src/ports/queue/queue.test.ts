@@ -19,7 +19,7 @@ for (const engine of databaseEngines('job queue (db)')) {
     const db = createDatabase(tdb.url);
     await migrateToLatest(db.primary as unknown as Kysely<unknown>);
     return {
-      create: (opts) => new DbJobQueue(db, { leaseMs: opts?.leaseMs }),
+      create: (opts) => new DbJobQueue(db, { leaseMs: opts?.leaseMs, transient: opts?.transient }),
       reset: async () => {
         await db.primary.deleteFrom('jobs').execute();
       },
@@ -41,7 +41,8 @@ if (!redisUrl) {
     const redis = new Redis(redisUrl);
     const reset = () => deleteRedisKeys(`${prefix}:*`, { redis });
     return {
-      create: (opts) => new BullJobQueue(redisUrl!, { prefix, leaseMs: opts?.leaseMs }),
+      create: (opts) =>
+        new BullJobQueue(redisUrl!, { prefix, leaseMs: opts?.leaseMs, transient: opts?.transient }),
       reset,
       childArgs: [redisUrl, prefix],
       teardown: async () => {

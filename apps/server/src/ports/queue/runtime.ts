@@ -159,7 +159,8 @@ export class JobAbandonedError extends Error {
 
 export type AttemptOutcome =
   | { status: 'completed'; result: unknown }
-  | { status: 'failed'; error: string; retry: boolean }
+  /** `deferred`: a dependency was away (see AttemptInput.transient): retried soon, the attempt not counted. */
+  | { status: 'failed'; error: string; retry: boolean; deferred?: boolean }
   | { status: 'cancelled' }
   | { status: 'abandoned' };
 
@@ -173,6 +174,19 @@ export interface AttemptInput {
   progress(value: JobProgress): Promise<void>;
   childResults(): Promise<Record<string, unknown>>;
   log: QueueLogger;
+  /**
+   * Errors saying a dependency is away for a while (the database during a failover): the attempt is tried
+   * again after at most DEFER_MAX_MS and does not use up one of the job's attempts, however long it lasts.
+   */
+  transient?: (err: unknown) => boolean;
+}
+
+/** The longest wait before a deferred attempt runs again. */
+export const DEFER_MAX_MS = 10_000;
+
+/** When a deferred attempt runs again: the job's backoff, at most DEFER_MAX_MS. */
+export function deferDelay(def: JobDefinition | undefined, attempt: number): number {
+  return Math.min(backoffDelay(def, attempt), DEFER_MAX_MS);
 }
 
 /**
@@ -212,6 +226,8 @@ export async function runAttempt(def: JobDefinition, job: AttemptInput): Promise
   } catch (err) {
     if (controller.signal.aborted) return outcomeOfAbort(controller.signal.reason, job);
     const error = err instanceof Error ? err.message : String(err);
+    if (!(err instanceof UnrecoverableJobError) && job.transient?.(err))
+      return { status: 'failed', error, retry: true, deferred: true };
     return {
       status: 'failed',
       error,
