@@ -1,7 +1,7 @@
 import type { VideosTable } from '../../db/schema';
 import { isHeld } from '../videos';
 import type { Audience } from './jwt';
-import { referrerAllowed } from './referrer';
+import { type ReferrerRules, referrerAllowed } from './referrer';
 import type { PlaybackService } from './service';
 
 /** A playback id as it may appear in a URL or a beacon. */
@@ -66,10 +66,14 @@ function fromOwnEmbed(referer: string | undefined, host: string, pid: string): b
 /**
  * The one playback check of stream, embed and beacons: playback id → video (not blocked, served when
  * required, of the generation the URL names), referrer policy, and the token of a signed video.
+ *
+ * `check` looks up what it needs; `peek` decides from the caches alone (the stream role's fast lane,
+ * stream/fast-lane.ts), or says it cannot. Both take every step through the same functions below.
  */
 export class PlaybackGate {
   private readonly cache = new Map<string, { row: VideosTable | undefined; at: number }>();
-  private readonly verified = new Map<string, number>();
+  /** Verified tokens: token → `${revocations}|${video}|${aud}` → valid until (ms). */
+  private readonly verified = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly playback: PlaybackService,
@@ -79,27 +83,50 @@ export class PlaybackGate {
   async check(q: GateQuery): Promise<GateResult> {
     if (!PLAYBACK_ID.test(q.playbackId)) return NOT_FOUND;
     const row = await this.lookup(q.playbackId, q.generation);
-    // Blocked, or held by moderation (modules/detection): not played.
-    if (!row || row.status === 'blocked' || isHeld(row)) return NOT_FOUND;
-    const generation = servedGeneration(row);
-    if ((q.requireServed || q.generation !== undefined) && !generation) return NOT_FOUND;
-    if (q.generation !== undefined && q.generation !== generation) return NOT_FOUND;
+    const served = rowVerdict(q, row);
+    if (!('generation' in served) || !row) return served as GateResult;
     if (q.checkReferrer) {
-      const rules = await this.playback.referrerRules(row.tenant_id, row.id);
-      const exempt = q.ownEmbedHost !== undefined && fromOwnEmbed(q.referer, q.ownEmbedHost, q.playbackId);
-      if (rules && !exempt && !referrerAllowed(rules, q.referer))
-        return {
-          ok: false,
-          code: 'forbidden',
-          message: 'Playback of this video is not allowed from this page',
-          video: row,
-        };
+      const refused = referrerVerdict(q, row, await this.playback.referrerRules(row.tenant_id, row.id));
+      if (refused) return refused;
     }
     if (row.playback_policy !== 'public') {
       const why = await this.verify(row, q.token, q.audience);
       if (why) return { ok: false, code: 'forbidden', message: why, video: row };
     }
-    return { ok: true, video: row, generation };
+    return { ok: true, video: row, generation: served.generation };
+  }
+
+  /**
+   * The verdict `check` would give, from the caches alone (no I/O, synchronous), or undefined when a part
+   * of it is not cached or no longer fresh (the caller then runs `check`, which fills the caches). A token
+   * is taken only when its verification is memoised; a refusal is always left to `check`.
+   */
+  peek(q: GateQuery): GateResult | undefined {
+    if (!this.opts.cache) return undefined;
+    if (!PLAYBACK_ID.test(q.playbackId)) return NOT_FOUND;
+    const hit = this.cached(q.playbackId, q.generation);
+    if (!hit) return undefined;
+    const { row } = hit;
+    const served = rowVerdict(q, row);
+    if (!('generation' in served) || !row) return served as GateResult;
+    if (q.checkReferrer) {
+      const rules = this.playback.cachedReferrerRules(row.tenant_id, row.id);
+      if (rules === undefined) return undefined;
+      const refused = referrerVerdict(q, row, rules);
+      if (refused) return refused;
+    }
+    if (row.playback_policy !== 'public' && !this.memoised(row, q.token, q.audience)) return undefined;
+    return { ok: true, video: row, generation: served.generation };
+  }
+
+  /** The cached lookup of a playback id while fresh (see `lookup`), else undefined. */
+  private cached(pid: string, generation?: string): { row: VideosTable | undefined } | undefined {
+    const hit = this.cache.get(pid);
+    if (!hit) return undefined;
+    const served = hit.row && servedGeneration(hit.row);
+    const age = Date.now() - hit.at;
+    const stale = generation !== undefined && hit.row && generation !== served;
+    return age < (stale ? NOT_YET_TTL_MS : served ? LOOKUP_TTL_MS : NOT_YET_TTL_MS) ? hit : undefined;
   }
 
   /**
@@ -109,17 +136,22 @@ export class PlaybackGate {
    */
   private async lookup(pid: string, generation?: string): Promise<VideosTable | undefined> {
     if (!this.opts.cache) return this.playback.videos.findByPlaybackId(pid);
-    const hit = this.cache.get(pid);
-    if (hit) {
-      const served = hit.row && servedGeneration(hit.row);
-      const age = Date.now() - hit.at;
-      const stale = generation !== undefined && hit.row && generation !== served;
-      if (age < (stale ? NOT_YET_TTL_MS : served ? LOOKUP_TTL_MS : NOT_YET_TTL_MS)) return hit.row;
-    }
+    const hit = this.cached(pid, generation);
+    if (hit) return hit.row;
     const row = await this.playback.videos.findByPlaybackId(pid);
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(pid, { row, at: Date.now() });
     return row;
+  }
+
+  private memoKey(row: VideosTable, aud: Audience): string {
+    return `${this.playback.revocations}|${row.id}|${aud}`;
+  }
+
+  /** Whether this token's verification for the video and audience is memoised and fresh. */
+  private memoised(row: VideosTable, token: string | undefined, aud: Audience): boolean {
+    const until = token ? this.verified.get(token)?.get(this.memoKey(row, aud)) : undefined;
+    return until !== undefined && until > Date.now();
   }
 
   /**
@@ -129,14 +161,48 @@ export class PlaybackGate {
    */
   private async verify(row: VideosTable, token: string | undefined, aud: Audience) {
     if (!this.opts.cache) return this.playback.checkToken(row, token, aud);
-    const memo = token ? `${this.playback.revocations}|${row.id}|${aud}|${token}` : '';
-    const until = memo ? this.verified.get(memo) : undefined;
-    if (until !== undefined && until > Date.now()) return undefined;
+    if (this.memoised(row, token, aud)) return undefined;
     const why = await this.playback.checkToken(row, token, aud);
-    if (!why && memo && until === undefined) {
-      if (this.verified.size > 50_000) this.verified.clear();
-      this.verified.set(memo, Date.now() + VERIFIED_TTL_MS);
+    if (!token) return why;
+    // Renewed after every verification that passes (it once was set only the first time: after the first
+    // second every request paid an RSA verify again).
+    const memo = this.memoKey(row, aud);
+    let forToken = this.verified.get(token);
+    if (why) forToken?.delete(memo);
+    else {
+      if (!forToken) {
+        if (this.verified.size > 50_000) this.verified.clear();
+        forToken = new Map();
+        this.verified.set(token, forToken);
+      }
+      forToken.set(memo, Date.now() + VERIFIED_TTL_MS);
     }
     return why;
   }
+}
+
+/** What the row alone says: not found (missing, blocked, held, not served, another generation), or the generation. */
+function rowVerdict(q: GateQuery, row: VideosTable | undefined): GateResult | { generation: string | null } {
+  // Blocked, or held by moderation (modules/detection): not played.
+  if (!row || row.status === 'blocked' || isHeld(row)) return NOT_FOUND;
+  const generation = servedGeneration(row);
+  if ((q.requireServed || q.generation !== undefined) && !generation) return NOT_FOUND;
+  if (q.generation !== undefined && q.generation !== generation) return NOT_FOUND;
+  return { generation };
+}
+
+/** The referrer policy's refusal, or undefined when the request's Referer passes. */
+function referrerVerdict(
+  q: GateQuery,
+  row: VideosTable,
+  rules: ReferrerRules | null,
+): GateResult | undefined {
+  const exempt = q.ownEmbedHost !== undefined && fromOwnEmbed(q.referer, q.ownEmbedHost, q.playbackId);
+  if (!rules || exempt || referrerAllowed(rules, q.referer)) return undefined;
+  return {
+    ok: false,
+    code: 'forbidden',
+    message: 'Playback of this video is not allowed from this page',
+    video: row,
+  };
 }

@@ -276,6 +276,11 @@ export class PlaybackService {
     return rules;
   }
 
+  /** The rules while cached (null: none apply), or undefined when `referrerRules` must look them up. */
+  cachedReferrerRules(tenantId: string, videoId: string): ReferrerRules | null | undefined {
+    return this.policies.get(`${tenantId}/${videoId}`);
+  }
+
   private async assertVideo(tenantId: string, videoId: string) {
     if (videoId && !(await this.videos.find(tenantId, videoId)))
       throw new AppError('not_found', 'Video not found');

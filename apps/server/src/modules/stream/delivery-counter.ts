@@ -33,8 +33,17 @@ export class DeliveryCounter {
     this.timer.unref();
   }
 
+  /** The minute last counted in, and when it ends (a count per request: no date formatting per request). */
+  private minute = { start: 0, end: 0, period: '' };
+
   count(tenantId: string, videoId: string, bytes: number, now = Date.now()): void {
-    const period = minuteOf(now);
+    let m = this.minute;
+    if (now < m.start || now >= m.end) {
+      const start = now - (((now % 60_000) + 60_000) % 60_000);
+      m = { start, end: start + 60_000, period: minuteOf(start) };
+      this.minute = m;
+    }
+    const period = m.period;
     const key = `${tenantId}:${videoId}:${period}`;
     const t = this.tallies.get(key);
     if (t) {

@@ -61,9 +61,11 @@ function mp4Routes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
     const mp4s = outputsOf(a).mp4;
     if (!mp4s || !Object.hasOwn(mp4s, name)) return sendProblem(reply, 'not_found', 'No such rendition');
     const key = mp4Key(a.row.tenant_id, a.row.id, a.generation, name);
-    if (d.redirect && req.method === 'GET')
-      return s.redirectToStorage(req, reply, key, ext === 'm4a' ? 'audio/mp4' : 'video/mp4');
-    return sendObject(req, reply, d.storage, key, { cacheControl: privately(cache, a.signed) });
+    const contentType = ext === 'm4a' ? 'audio/mp4' : 'video/mp4';
+    const cacheControl = privately(cache, a.signed);
+    if (s.accelerate(req, reply, key, { contentType, cacheControl })) return reply;
+    if (d.redirect && req.method === 'GET') return s.redirectToStorage(req, reply, key, contentType);
+    return sendObject(req, reply, d.storage, key, { cacheControl });
   };
   const mp4File = (file: string) => {
     const m = /^(.+)\.(mp4|m4a)$/.exec(file);
@@ -264,11 +266,12 @@ function imageRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void {
     },
   );
 
-  const sendSheet = (req: FastifyRequest, reply: FastifyReply, a: Admitted, file: string, cache: string) =>
-    sendObject(req, reply, d.storage, imageKey(a.row.tenant_id, a.row.id, a.generation, file), {
-      contentType: 'image/jpeg',
-      cacheControl: privately(cache, a.signed),
-    });
+  const sendSheet = (req: FastifyRequest, reply: FastifyReply, a: Admitted, file: string, cache: string) => {
+    const key = imageKey(a.row.tenant_id, a.row.id, a.generation, file);
+    const headers = { contentType: 'image/jpeg', cacheControl: privately(cache, a.signed) };
+    if (s.accelerate(req, reply, key, headers)) return reply;
+    return sendObject(req, reply, d.storage, key, headers);
+  };
 
   app.get<{ Params: { pid: string; file: string } }>(
     '/storyboard/:pid/:file',

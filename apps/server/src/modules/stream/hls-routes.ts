@@ -19,21 +19,11 @@ import {
   segmentKey,
 } from '../videos/index';
 import { sendObject } from './send-object';
-import {
-  type Admitted,
-  IMMUTABLE,
-  PLAYLIST,
-  privately,
-  type Serving,
-  SHORT,
-  type StreamDeps,
-} from './serving';
+import { type Admitted, IMMUTABLE, M3U8, privately, type Serving, SHORT, type StreamDeps } from './serving';
 
 /** Whether a URL's rendition and file name can name a media playlist or a segment. */
 const mediaFile = (name: string, file: string) =>
   RENDITION_NAME.test(name) && (file === MEDIA_PLAYLIST || isSegmentName(file));
-
-const M3U8 = 'application/vnd.apple.mpegurl';
 
 const docGetHlsMaster: FastifySchema = {
   operationId: 'getHlsMaster',
@@ -120,12 +110,7 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
     async (req, reply) => {
       const a = await s.admit(req, reply, req.params.pid, 'v');
       if (!a) return reply;
-      const key = masterKey(a.row.tenant_id, a.row.id, a.generation);
-      if (a.signed) return s.sendSignedPlaylist(req, reply, key);
-      return sendObject(req, reply, d.storage, key, {
-        contentType: 'application/vnd.apple.mpegurl',
-        cacheControl: PLAYLIST,
-      });
+      return s.sendPlaylist(req, reply, a, masterKey(a.row.tenant_id, a.row.id, a.generation));
     },
   );
 
@@ -139,21 +124,14 @@ export function hlsRoutes(app: FastifyInstance, d: StreamDeps, s: Serving): void
     segmentCache: string,
   ) => {
     const { row, generation } = a;
-    if (file === MEDIA_PLAYLIST) {
-      const key = playlistKey(row.tenant_id, row.id, generation, name);
-      if (a.signed) return s.sendSignedPlaylist(req, reply, key);
-      return sendObject(req, reply, d.storage, key, {
-        contentType: 'application/vnd.apple.mpegurl',
-        cacheControl: PLAYLIST,
-      });
-    }
+    if (file === MEDIA_PLAYLIST)
+      return s.sendPlaylist(req, reply, a, playlistKey(row.tenant_id, row.id, generation, name));
     if (!(await s.ensureSegment(reply, a, name, file))) return reply;
     const key = segmentKey(row.tenant_id, row.id, generation, name, segmentIndex(file)!);
+    const headers = { contentType: 'video/mp2t', cacheControl: privately(segmentCache, a.signed) };
+    if (s.accelerate(req, reply, key, headers)) return reply;
     if (d.redirect) return s.redirectToStorage(req, reply, key, 'video/mp2t');
-    return sendObject(req, reply, d.storage, key, {
-      contentType: 'video/mp2t',
-      cacheControl: privately(segmentCache, a.signed),
-    });
+    return sendObject(req, reply, d.storage, key, headers);
   };
 
   app.get<{ Params: { pid: string; gen: string; name: string; file: string } }>(

@@ -1,4 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Lane } from '../../http/lane';
+import { createFastLane } from './fast-lane';
 import { fileRoutes } from './file-routes';
 import { hlsRoutes } from './hls-routes';
 import { createServing, type StreamDeps } from './serving';
@@ -15,8 +18,22 @@ export type { StreamDeps } from './serving';
  * its tenant), if one is set, and for a `signed` video `?token=<RS256 JWT>` for the route's audience
  * (v: HLS, MP4, key; t: thumbnail; s: storyboard).
  */
-export function streamRoutes(app: FastifyInstance, d: StreamDeps): void {
+export function streamRoutes(app: FastifyInstance, d: StreamDeps): Lane {
   const serving = createServing(app, d);
   hlsRoutes(app, d, serving);
   fileRoutes(app, d, serving);
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  return createFastLane({
+    gate: serving.gate,
+    playlists: serving.playlists,
+    delivery: d.delivery,
+    metrics: app.metrics,
+    log: app.log as Logger,
+    accel: d.accel === true && d.storage.kind === 'file',
+    closing: () => closing,
+  });
 }

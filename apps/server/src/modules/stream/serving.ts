@@ -7,8 +7,10 @@ import type { Audience } from '../playback';
 import { PlaybackGate, type PlaybackService } from '../playback';
 import type { Client, mediaService } from '../rpc';
 import { segmentIndex, segmentKey } from '../videos/index';
+import { accelHeaders, viaFront } from './accel';
 import type { DeliveryCounter } from './delivery-counter';
-import { addTokenToPlaylist } from './playlist';
+import { type CachedPlaylist, PlaylistCache, withToken } from './playlist-cache';
+import { sendObject } from './send-object';
 import type { Thumbnailer } from './thumbnails';
 
 /** Objects behind a URL that names their generation: they never change. */
@@ -37,6 +39,28 @@ export interface StreamDeps {
   media?: Client<typeof mediaService>;
   /** How long a request waits for a just-in-time segment (default 15 s). */
   jitWaitMs?: number;
+  /** Authorise the nginx front's requests and let it send the bytes (accel.ts). */
+  accel?: boolean;
+}
+
+/** The type and caching of a stored object's answer. */
+export interface StoredHeaders {
+  contentType: string;
+  cacheControl: string;
+}
+
+export const M3U8 = 'application/vnd.apple.mpegurl';
+
+/** The headers of a playlist's 200: a signed one is per viewer; a public one carries its validators. */
+export function playlistHeaders(p: CachedPlaylist, signed: boolean): Record<string, string> {
+  if (signed) return { 'cache-control': 'private, no-store', 'content-type': M3U8 };
+  return {
+    etag: p.etag,
+    'last-modified': p.lastModified,
+    'cache-control': PLAYLIST,
+    'accept-ranges': 'bytes',
+    'content-type': M3U8,
+  };
 }
 
 /** A request the playback gate let through: the video, the generation it plays from, whether it is signed. */
@@ -61,12 +85,8 @@ export const cors = (reply: FastifyReply) => reply.header('access-control-allow-
 
 export type Serving = ReturnType<typeof createServing>;
 
-/**
- * What every stream route shares: the playback gate (cached), delivery counting, presigned redirects, the
- * per-viewer rewrite of a signed video's playlists, and just-in-time segments of a video still processing.
- */
-export function createServing(app: FastifyInstance, d: StreamDeps) {
-  const gate = new PlaybackGate(d.playback, { cache: true });
+/** Counts every admitted 200/206 once answered: a request, and its length when it was sent whole. */
+function countDeliveries(app: FastifyInstance, d: StreamDeps): void {
   app.addHook('onResponse', async (req, reply) => {
     const who = req.vodDelivery;
     if (!who || !d.delivery || (reply.statusCode !== 200 && reply.statusCode !== 206)) return;
@@ -77,6 +97,15 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
     d.delivery.count(who.tenantId, who.videoId, bytes);
     if (bytes > 0) app.metrics?.deliveryBytes.inc({ route: req.routeOptions.url ?? 'unmatched' }, bytes);
   });
+}
+
+/**
+ * What every stream route shares: the playback gate (cached), delivery counting, presigned redirects, the
+ * per-viewer rewrite of a signed video's playlists, and just-in-time segments of a video still processing.
+ */
+export function createServing(app: FastifyInstance, d: StreamDeps) {
+  const gate = new PlaybackGate(d.playback, { cache: true });
+  countDeliveries(app, d);
 
   /**
    * Passes the request through the playback gate (with the own-embed exemption); answers 404/403 itself
@@ -125,25 +154,30 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
     return reply.header('cache-control', 'private, max-age=240').redirect(url, 302);
   };
 
-  // Playlists of a generation never change: their text is kept in memory for the per-viewer rewrite.
-  const playlists = new Map<string, string>();
-  /** A playlist of a signed video, read whole and rewritten to carry the request's token. */
-  const sendSignedPlaylist = async (req: FastifyRequest, reply: FastifyReply, key: string) => {
-    let stored = playlists.get(key);
-    if (stored === undefined) {
-      const obj = await d.storage.get(key).catch(() => undefined);
-      if (!obj) return sendProblem(reply, 'not_found', 'Not found');
-      const parts: Buffer[] = [];
-      for await (const c of obj.body) parts.push(c as Buffer);
-      stored = Buffer.concat(parts).toString('utf8');
-      if (playlists.size > 5_000) playlists.clear();
-      playlists.set(key, stored);
-    }
-    const text = addTokenToPlaylist(stored, tokenOf(req)!);
-    return reply
-      .header('cache-control', 'private, no-store')
-      .type('application/vnd.apple.mpegurl')
-      .send(text);
+  const playlists = new PlaylistCache(d.storage);
+  /**
+   * A playlist of the admitted generation, from memory (playlist-cache.ts): a signed video's carries the
+   * request's token in every URI; a public video's is sent as stored, with its validators (a conditional or
+   * Range request is answered by sendObject).
+   */
+  const sendPlaylist = async (req: FastifyRequest, reply: FastifyReply, a: Admitted, key: string) => {
+    const h = req.headers;
+    if (!a.signed && (h.range || h['if-none-match'] || h['if-modified-since']))
+      return sendObject(req, reply, d.storage, key, { contentType: M3U8, cacheControl: PLAYLIST });
+    const p = await playlists.get(key, a.row.published_generation === a.generation);
+    if (!p) return sendProblem(reply, 'not_found', 'Not found');
+    return reply.headers(playlistHeaders(p, a.signed)).send(a.signed ? withToken(p, tokenOf(req)!) : p.body);
+  };
+
+  /**
+   * The nginx front's authorisation request (accel.ts): an empty answer naming the object, whose bytes nginx
+   * sends and counts. False when the request came another way (or the store is not the file store).
+   */
+  const accelerate = (req: FastifyRequest, reply: FastifyReply, key: string, headers: StoredHeaders) => {
+    if (d.storage.kind !== 'file' || !viaFront(d.accel === true, req.headers)) return false;
+    req.vodDelivery = undefined; // counted by nginx's delivery log
+    reply.headers(accelHeaders(key, headers.contentType, headers.cacheControl)).send();
+    return true;
   };
 
   /**
@@ -179,5 +213,5 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
     }
   };
 
-  return { admit, redirectToStorage, sendSignedPlaylist, ensureSegment };
+  return { admit, redirectToStorage, sendPlaylist, accelerate, ensureSegment, gate, playlists };
 }
