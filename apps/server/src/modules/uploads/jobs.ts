@@ -8,13 +8,13 @@ import { UnrecoverableJobError } from '../../ports/queue';
 import { parseSourceKey, sourceKey } from '../videos';
 import type { UploadService } from './service';
 import type { TusHandle } from './tus';
-import { abortLeftoverMultiparts, abortStaleMultiparts } from './tus-store';
 
 export interface UploadJobDeps {
   jobs: Jobs;
   storage: ObjectStore;
   uploads: UploadService;
-  tus: TusHandle;
+  /** The tus server, made on first use (a node that never runs these jobs never loads it). */
+  tus: () => Promise<TusHandle>;
   log: Logger;
   /** How long an upload may stay unfinished: an open multipart upload older than that has no live upload. */
   uploadExpiresInSec: number;
@@ -29,7 +29,8 @@ export function defineUploadJobs(d: UploadJobDeps): void {
   d.jobs.define('upload.finalize', {
     handler: async ({ tenantId, videoId }) => {
       const key = sourceKey(tenantId, videoId);
-      const file = d.tus.filePath(key);
+      const tus = await d.tus();
+      const file = tus.filePath(key);
       if (file) {
         const st = await stat(file).catch(() => undefined);
         if (st) {
@@ -42,13 +43,14 @@ export function defineUploadJobs(d: UploadJobDeps): void {
               contentType: 'application/octet-stream',
             });
           }
-          await d.tus.remove(key);
+          await tus.remove(key);
         }
       }
       const head = await d.storage.head(key);
       if (!head) throw new UnrecoverableJobError(`the source of video ${videoId} is missing at ${key}`);
       // A finished upload has no multipart upload left open: any still open under its key leaked.
-      const leftover = await abortLeftoverMultiparts(d.tus.store, key);
+      const { abortLeftoverMultiparts } = await import('./tus-store');
+      const leftover = await abortLeftoverMultiparts(tus.store, key);
       if (leftover)
         d.log.warn({ key, aborted: leftover }, 'aborted multipart uploads left open by an upload');
       await d.jobs.enqueue('video.process', { tenantId, videoId });
@@ -61,18 +63,21 @@ export function defineUploadJobs(d: UploadJobDeps): void {
    * and aborts leaked S3 multipart uploads (`sweepMultiparts`).
    */
   d.jobs.define('uploads.sweep', {
-    handler: async () => ({
-      expired: await d.uploads.expire((tusId) => d.tus.remove(tusId)),
-      abortedMultiparts: await sweepMultiparts(d),
-      recovered: await d.uploads.reconcile(async (tusId) => {
-        try {
-          const u = await d.tus.datastore.getUpload(tusId);
-          return u.size !== undefined && u.offset === u.size ? u.size : undefined;
-        } catch {
-          return undefined;
-        }
-      }),
-    }),
+    handler: async () => {
+      const tus = await d.tus();
+      return {
+        expired: await d.uploads.expire((tusId) => tus.remove(tusId)),
+        abortedMultiparts: await sweepMultiparts(d),
+        recovered: await d.uploads.reconcile(async (tusId) => {
+          try {
+            const u = await tus.datastore.getUpload(tusId);
+            return u.size !== undefined && u.offset === u.size ? u.size : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      };
+    },
   });
 }
 
@@ -81,12 +86,13 @@ export function defineUploadJobs(d: UploadJobDeps): void {
  * least: an import writes its source with multipart too, without an upload row) whose key has no live
  * upload: a live upload that old would have expired. Any such multipart leaked.
  */
-export function sweepMultiparts(
+export async function sweepMultiparts(
   d: Pick<UploadJobDeps, 'tus' | 'uploads' | 'uploadExpiresInSec'>,
   now = new Date(),
 ): Promise<number> {
+  const { abortStaleMultiparts } = await import('./tus-store');
   return abortStaleMultiparts(
-    d.tus.store,
+    (await d.tus()).store,
     new Date(now.getTime() - Math.max(d.uploadExpiresInSec, 3600) * 1000),
     async (key) => !parseSourceKey(key) || (await d.uploads.isLive(key)),
   );

@@ -9,8 +9,8 @@ import type { Registry } from '../../ports/registry';
 import type { AuditConfig } from '../audit';
 import { healthyInstances, leastLoaded, serviceOf } from '../cluster';
 import type { UploadService } from './service';
-import { uploadView } from './service';
-import { TUS_PATH, type TusHandle } from './tus';
+import { TUS_PATH, uploadView } from './service';
+import type { TusHandle } from './tus';
 
 export interface UploadRouteDeps {
   uploads: UploadService;

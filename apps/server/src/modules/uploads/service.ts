@@ -15,6 +15,8 @@ import type { VideoService } from '../videos/service';
 import type { UploadRepository } from './repository';
 
 export const UPLOAD_TOKEN_PREFIX = 'vut_';
+/** Where the tus server answers (modules/uploads/tus.ts). */
+export const TUS_PATH = '/tus';
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** The video fields an API-key tus upload may set in Upload-Metadata: the schema of POST /v1/uploads. */

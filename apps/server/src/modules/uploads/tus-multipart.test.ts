@@ -288,7 +288,7 @@ describe.skipIf(!s3 || !haveRedisServer)('tus on S3: no multipart upload leaks (
     await storage.createMultipart(stray);
     await storage.createMultipart(other);
     const deps = {
-      tus: s.ctx.tus,
+      tus: s.ctx.loadTus,
       uploads: s.ctx.uploads,
       uploadExpiresInSec: s.ctx.config.uploadExpiresInSec,
     };

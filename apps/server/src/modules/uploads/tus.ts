@@ -13,12 +13,13 @@ import type { Cache } from '../../ports/cache';
 import type { TenantService } from '../tenants/service';
 import { sourceKey } from '../videos';
 import { CacheLocker } from './locker';
-import type { UploadService } from './service';
+import { TUS_PATH, type UploadService } from './service';
 import { fail, noteTusCaller, TUS_ID, tusAccess, URL_ID } from './tus-access';
+import { createFastPatch } from './tus-fast';
 import { runTusRequest, tusProblem } from './tus-problem';
 import { createTusStore, type TusStore } from './tus-store';
 
-export const TUS_PATH = '/tus';
+export { TUS_PATH };
 
 export interface TusDeps {
   config: Config;
@@ -137,12 +138,10 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
     },
   });
 
-  // A client terminated its upload (tus DELETE): the upload is cancelled and its placeholder video goes.
-  server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => {
-    uploads
-      .terminated(id)
-      .catch((err) => log.error({ err, tusId: id }, 'could not record a terminated upload'));
-  });
+  recordTerminations(server, uploads, log);
+
+  // PATCH on the file store without @tus/server's stream layers (tus-fast.ts); anything else goes to it.
+  const fastPatch = createFastPatch({ server, tusPath: TUS_PATH, receivedBytes: deps.receivedBytes });
 
   return {
     server,
@@ -150,7 +149,8 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
     store,
     handle(req: IncomingMessage, res: ServerResponse, requestId?: string) {
       return runTusRequest(res, requestId, async () => {
-        if (req.method === 'PATCH' && (await answeredPatch(req, res, uploads, authorize))) return;
+        if (await answeredBefore(req, res, { uploads, authorize, datastore })) return;
+        if (fastPatch && req.method === 'PATCH' && (await fastPatch(req, res))) return;
         await server.handle(req, res);
       });
     },
@@ -165,6 +165,15 @@ export async function createTus(deps: TusDeps): Promise<TusHandle> {
       return datastore instanceof FileStore ? path.join(config.dataDir, 'uploads', tusId) : undefined;
     },
   };
+}
+
+/** A client terminated its upload (tus DELETE): the upload is cancelled and its placeholder video goes. */
+function recordTerminations(server: Server, uploads: UploadService, log: Logger): void {
+  server.on(EVENTS.POST_TERMINATE, (_req: unknown, _res: unknown, id: string) => {
+    uploads
+      .terminated(id)
+      .catch((err) => log.error({ err, tusId: id }, 'could not record a terminated upload'));
+  });
 }
 
 /**
@@ -186,12 +195,8 @@ async function creationCutOff(store: TusStore, row: UploadsTable, length: string
  * says 415; @tus/server answers 400), and a retried final PATCH of a finished upload, answered as the
  * first was (stores cannot append to a finished object). True when it answered.
  */
-async function answeredPatch(
-  req: IncomingMessage,
-  res: ServerResponse,
-  uploads: UploadService,
-  authorize: (req: Request, tusId: string) => Promise<UploadsTable>,
-): Promise<boolean> {
+async function answeredPatch(req: IncomingMessage, res: ServerResponse, d: Settling): Promise<boolean> {
+  const { uploads, authorize, datastore } = d;
   // tus says 415 for a body that is not application/offset+octet-stream (@tus/server answers 400).
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/offset+octet-stream') {
@@ -206,7 +211,9 @@ async function answeredPatch(
   // A retried final PATCH of a finished upload is answered as the first was (stores cannot append to a finished object).
   const m = URL_ID.exec(req.url?.split('?')[0]?.split('/').pop() ?? '');
   if (m && req.headers['tus-resumable']) {
-    const row = await uploads.byTusId(sourceKey(m[1]!, m[2]!));
+    let row = await uploads.byTusId(sourceKey(m[1]!, m[2]!));
+    if (row?.status === 'uploading' && req.headers['upload-offset'] === String(row.size))
+      row = (await recordFinished(req, uploads, datastore, row)) ?? row;
     if (row?.status === 'complete' && req.headers['upload-offset'] === String(row.size)) {
       const web = new Request('http://x/', { headers: req.headers as Record<string, string> });
       try {
@@ -236,6 +243,43 @@ async function answeredPatch(
     }
   }
   return false;
+}
+
+/** What answeredBefore needs. */
+interface Settling {
+  uploads: UploadService;
+  authorize: (req: Request, tusId: string) => Promise<UploadsTable>;
+  datastore: DataStore;
+}
+
+/** What is settled before @tus/server sees a request: a finished upload's HEAD and PATCH (see below). */
+async function answeredBefore(req: IncomingMessage, res: ServerResponse, d: Settling): Promise<boolean> {
+  if (req.method === 'HEAD') await recordFinished(req, d.uploads, d.datastore).catch(() => undefined);
+  return req.method === 'PATCH' && answeredPatch(req, res, d);
+}
+
+/**
+ * Every byte of an upload arrived but its completion was not recorded (the database was away, e.g. during a
+ * failover, when the last PATCH ended): the client's next HEAD or PATCH records it, so the upload completes
+ * as soon as the database is back. tus clients ask HEAD after a failed PATCH and take offset = length as
+ * done; without this the upload would wait for the periodic sweep (`uploads.sweep` reconciles it within a
+ * minute). Returns the row as it is then, or undefined when there was nothing to record.
+ */
+async function recordFinished(
+  req: IncomingMessage,
+  uploads: UploadService,
+  datastore: DataStore,
+  known?: UploadsTable,
+): Promise<UploadsTable | undefined> {
+  const m = URL_ID.exec(req.url?.split('?')[0]?.split('/').pop() ?? '');
+  if (!m || !req.headers['tus-resumable']) return undefined;
+  const key = sourceKey(m[1]!, m[2]!);
+  const row = known ?? (await uploads.byTusId(key));
+  if (row?.status !== 'uploading' || !row.size) return undefined;
+  const stored = await datastore.getUpload(row.tus_id).catch(() => undefined);
+  if (stored?.offset !== row.size) return undefined;
+  await uploads.completed(row.tus_id, row.size);
+  return uploads.byTusId(key);
 }
 
 /** Whether a request carries body bytes: its Content-Length, or (chunked) whether any byte arrives. */

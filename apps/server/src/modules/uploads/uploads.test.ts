@@ -144,7 +144,7 @@ for (const store of stores) {
       // upload row had left `waiting`; the retried POST answered 409 (token spent) and the URL 404.
       const data = randomBytes(300 * 1024);
       const created = await createUploadVia(s.url, a.auth, { title: 'cut off' });
-      const store = s.ctx.tus.datastore;
+      const store = s.ctx.tus!.datastore;
       const create = store.create.bind(store);
       let calls = 0;
       store.create = async (upload) => {
@@ -451,13 +451,13 @@ for (const store of stores) {
           .where('id', '=', t.id)
           .execute();
         const tusId = `${a.id}/${t.videoId}/source`;
-        const removed = await s.ctx.uploads.expire((id) => s.ctx.tus.remove(id));
+        const removed = await s.ctx.uploads.expire((id) => s.ctx.tus!.remove(id));
         expect(removed).toBeGreaterThanOrEqual(1);
         expect((await (await fetch(`${s.url}/v1/uploads/${t.id}`, { headers: a.auth })).json()).status).toBe(
           'expired',
         );
         expect((await fetch(`${s.url}/v1/videos/${t.videoId}`, { headers: a.auth })).status).toBe(404);
-        await expect(s.ctx.tus.datastore.getUpload(tusId)).rejects.toBeDefined();
+        await expect(s.ctx.tus!.datastore.getUpload(tusId)).rejects.toBeDefined();
       });
     });
   });
