@@ -1,6 +1,7 @@
 import { isMediaError } from './errors';
 import { isProbeFailure, type MediaInfo, type ProbeFailure } from './probe';
 import { runFfmpeg } from './runner';
+import type { SlotPriority } from './slots';
 import type { SniffedKind } from './sniff';
 
 export interface ClassifyLimits {
@@ -176,6 +177,8 @@ export interface DecodeCheckOptions {
   map?: string;
   nice?: number;
   signal?: AbortSignal;
+  /** Its ffmpeg slot's priority (see ProcessSlots): `interactive` when someone waits for the check. */
+  priority?: SlotPriority;
   /** Which ends to decode (default both; `tail` needs `durationSec`): callers may run them apart. */
   ends?: 'both' | 'head' | 'tail';
 }
@@ -214,6 +217,7 @@ async function decodeWindow(
     timeoutMs,
     signal: opts.signal,
     nice: opts.nice,
+    priority: opts.priority,
     onProgress: (p) => {
       frames = p.frame;
       outSec = p.outTimeSec;

@@ -146,6 +146,27 @@ describe('runFfmpeg', () => {
     expect(Date.now() - t0).toBeLessThan(4000);
   });
 
+  it('aborts an ffmpeg whose group was stopped (SIGSTOP) at once, not after the SIGKILL grace', async () => {
+    const ac = new AbortController();
+    let pid = 0;
+    const p = runFfmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc2=s=64x64:r=10', '-f', 'null', '-'], {
+      timeoutMs: 30_000,
+      signal: ac.signal,
+      killGraceMs: 20_000,
+      onSpawn: (child) => {
+        pid = child;
+      },
+    }).catch((e: unknown) => e);
+    await sleep(300);
+    process.kill(-pid, 'SIGSTOP'); // as lib/foreground.ts in the server stops background work
+    await sleep(100);
+    const t0 = Date.now();
+    ac.abort();
+    const err = await p;
+    expect((err as MediaError).code).toBe('aborted');
+    expect(Date.now() - t0, 'ended by SIGTERM, not by the SIGKILL 20 s later').toBeLessThan(3000);
+  });
+
   it('SIGKILLs the whole process tree when SIGTERM is ignored', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vod-runner-'));
     try {

@@ -214,6 +214,10 @@ function runProcess(spec: SpawnSpec): Promise<SpawnOutcome> {
       // A paused stdout would hold 'close' back for ever: drain it (what is left is dropped).
       child.stdout?.resume();
       killGroup('SIGTERM');
+      // A group stopped meanwhile (SIGSTOP: background work yielding to foreground work) handles nothing
+      // until continued: without this it would wait for the SIGKILL below, which never comes if this
+      // process exits first (the timer is unref'd), leaving a stopped orphan behind for good.
+      killGroup('SIGCONT');
       killTimer = setTimeout(() => killGroup('SIGKILL'), spec.killGraceMs ?? 2000);
       killTimer.unref();
     };

@@ -18,12 +18,12 @@ describe('ProcessSlots', () => {
   it('runs at most max at once, then hands slots on in order', async () => {
     const slots = new ProcessSlots(2);
     const order: number[] = [];
-    const releases = await Promise.all([slots.acquire(), slots.acquire()]);
-    const third = slots.acquire().then((r) => {
+    const releases = await Promise.all([slots.acquire('interactive'), slots.acquire('interactive')]);
+    const third = slots.acquire('interactive').then((r) => {
       order.push(3);
       return r;
     });
-    const fourth = slots.acquire().then((r) => {
+    const fourth = slots.acquire('interactive').then((r) => {
       order.push(4);
       return r;
     });
@@ -70,10 +70,69 @@ describe('ProcessSlots', () => {
     expect(slots.stats().running).toBe(0);
   });
 
+  it('keeps half the slots for interactive runs: background ones wait, an interactive one starts at once', async () => {
+    const slots = new ProcessSlots(4);
+    expect(slots.backgroundMax()).toBe(2);
+    const bg = await Promise.all([slots.acquire('background'), slots.acquire('background')]);
+    let third = false;
+    const bg3 = slots.acquire('background').then((r) => {
+      third = true;
+      return r;
+    });
+    // Interactive runs take the kept slots although a background run waits ahead of them.
+    const fg = await Promise.all([slots.acquire('interactive'), slots.acquire('interactive')]);
+    expect(slots.stats()).toMatchObject({ running: 4, background: 2, waiting: 1 });
+    // The bound holds for everyone: a fifth waits.
+    let fifth = false;
+    const fg3 = slots.acquire('interactive').then((r) => {
+      fifth = true;
+      return r;
+    });
+    fg[0]!(); // an interactive slot frees: the interactive waiter, not the background one (its share is full)
+    await new Promise((r) => setTimeout(r, 10));
+    expect([fifth, third]).toEqual([true, false]);
+    bg[0]!(); // a background slot frees: the background waiter
+    await new Promise((r) => setTimeout(r, 10));
+    expect(third).toBe(true);
+    for (const release of [bg[1]!, fg[1]!, await fg3, await bg3]) release();
+    expect(slots.stats()).toMatchObject({ running: 0, background: 0, waiting: 0 });
+    expect(new ProcessSlots(2).backgroundMax()).toBe(1);
+    expect(new ProcessSlots(3).backgroundMax()).toBe(2);
+    expect(new ProcessSlots(1).backgroundMax()).toBe(1);
+  });
+
+  it('unbounded (the default before limitFfmpegProcesses): background runs start at once, any number', async () => {
+    const slots = new ProcessSlots();
+    expect(slots.backgroundMax()).toBe(Number.POSITIVE_INFINITY);
+    const started = await Promise.race([
+      Promise.all(Array.from({ length: 5 }, () => slots.acquire('background'))),
+      new Promise((r) => setTimeout(() => r('waited'), 500)),
+    ]);
+    expect(started).toHaveLength(5);
+    expect(slots.stats()).toMatchObject({ running: 5, background: 5, waiting: 0 });
+  });
+
+  it('lends a stopped process its slot only under a bound of 1 (where nothing is kept)', async () => {
+    const two = new ProcessSlots(2);
+    await two.acquire('background');
+    two.setLent(1);
+    await two.acquire('interactive');
+    let over = false;
+    void two.acquire('interactive').then(() => {
+      over = true;
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(over, 'a bound of 2 lends nothing: ps would see 3 processes').toBe(false);
+    const one = new ProcessSlots(1);
+    await one.acquire('background');
+    one.setLent(1);
+    await expect(one.acquire('interactive')).resolves.toBeTypeOf('function');
+  });
+
   it('a larger bound starts waiters at once; a bound below 1 is refused', async () => {
     const slots = new ProcessSlots(1);
     await slots.acquire();
-    const next = slots.acquire();
+    const next = slots.acquire('interactive');
     slots.setMax(2);
     await expect(next).resolves.toBeTypeOf('function');
     expect(() => slots.setMax(0)).toThrow(RangeError);
@@ -85,7 +144,8 @@ describe('limitFfmpegProcesses (real ffmpeg)', () => {
 
   it('never more than the bound of ffmpeg processes run, as ps sees them, and every run completes', async () => {
     limitFfmpegProcesses(2);
-    // Six runs of ~1 s each (-re: real time), started at once.
+    // Six runs of ~1 s each (-re: real time), started at once, interactive (background runs hold at most one of
+    // the two slots).
     const args = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=10:duration=1', '-f', 'null', '-'];
     let maxSeen = 0;
     let sampling = true;
@@ -96,7 +156,9 @@ describe('limitFfmpegProcesses (real ffmpeg)', () => {
       }
     })();
     const started = performance.now();
-    const runs = await Promise.all(Array.from({ length: 6 }, () => runFfmpeg(args, { timeoutMs: 20_000 })));
+    const runs = await Promise.all(
+      Array.from({ length: 6 }, () => runFfmpeg(args, { timeoutMs: 20_000, priority: 'interactive' })),
+    );
     const ms = performance.now() - started;
     sampling = false;
     await sampler;

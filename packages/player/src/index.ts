@@ -344,7 +344,7 @@ export class VodPlayer extends HTMLElement {
         this.renditionIs(hls.levels[d.level]?.height);
       });
       hls.on(Hls.Events.ERROR, (_e, d: ErrorData) => {
-        if (!d.fatal) return;
+        if (!d.fatal || this.hls !== hls) return; // a load replaced since (a new source or token) says nothing
         // A fatal media error is recovered from once per load (hls.js's recoverMediaError); a second one,
         // or any other fatal error, stops playback and is reported.
         if (d.type === Hls.ErrorTypes.MEDIA_ERROR && this.mediaRecoveries++ === 0) hls.recoverMediaError();

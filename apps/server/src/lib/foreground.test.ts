@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { ProcessSlots } from '@vodcloud/media';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Foreground } from './foreground';
 
@@ -54,5 +55,32 @@ describe('Foreground', () => {
     expect(state(pid)).not.toBe('T');
     exit();
     expect(fg.busy()).toBe(false);
+  });
+
+  it('lends the slot of a stopped process to foreground work, which would otherwise wait for it', async () => {
+    const slots = new ProcessSlots(1);
+    const fg = new Foreground(slots);
+    const bgSlot = await slots.acquire('background'); // a background encode holds the only slot...
+    const done = fg.yieldsTo(background());
+    const exit = fg.enter(); // ...and is stopped for foreground work, which needs a slot of its own
+    const fgSlot = await Promise.race([
+      slots.acquire('interactive'),
+      new Promise((r) => setTimeout(() => r('waited'), 1000)),
+    ]);
+    expect(fgSlot).toBeTypeOf('function');
+    expect(slots.stats().running).toBe(2);
+    // Once the foreground work is over and the process continues, the bound holds again.
+    (fgSlot as () => void)();
+    exit();
+    let third = false;
+    void slots.acquire('background').then(() => {
+      third = true;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(third).toBe(false);
+    bgSlot();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(third).toBe(true);
+    done();
   });
 });

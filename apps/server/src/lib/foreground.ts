@@ -11,17 +11,28 @@ export class Foreground {
   /** Pauses so far (for tests and metrics). */
   pauses = 0;
 
+  /**
+   * `slots`: the process bound the yielding processes hold slots of (ffmpegSlots). It keeps slots for
+   * interactive runs; with a bound of 1 (nothing kept) the slots of stopped processes are lent meanwhile, so a
+   * foreground run never waits for a slot held by a process stopped for it.
+   */
+  constructor(private readonly slots?: { setLent(n: number): void }) {}
+
   /** Marks foreground work as started; call the result when it is over. */
   enter(): () => void {
     if (this.active++ === 0) {
       if (this.yielding.size) this.pauses++;
       for (const pid of this.yielding) signal(pid, 'SIGSTOP');
+      this.slots?.setLent(this.yielding.size);
     }
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      if (--this.active === 0) for (const pid of this.yielding) signal(pid, 'SIGCONT');
+      if (--this.active === 0) {
+        this.slots?.setLent(0);
+        for (const pid of this.yielding) signal(pid, 'SIGCONT');
+      }
     };
   }
 
@@ -41,14 +52,24 @@ export class Foreground {
    */
   yieldsTo(pid: number): () => void {
     this.yielding.add(pid);
-    if (this.active > 0) signal(pid, 'SIGSTOP');
+    if (this.active > 0) {
+      signal(pid, 'SIGSTOP');
+      this.slots?.setLent(this.yielding.size);
+    }
     return () => {
-      if (this.yielding.delete(pid)) signal(pid, 'SIGCONT');
+      if (!this.yielding.delete(pid)) return;
+      signal(pid, 'SIGCONT');
+      if (this.active > 0) this.slots?.setLent(this.yielding.size);
     };
   }
 
   busy(): boolean {
     return this.active > 0;
+  }
+
+  /** Background processes registered now (running or stopped). */
+  yieldingNow(): number {
+    return this.yielding.size;
   }
 }
 

@@ -1,12 +1,12 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { audioArgs, chunkArgs, copyArgs, runFfmpeg } from '@vodcloud/media';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
 import { type Limiter, limiter } from '../../lib/limiter';
-import { AUDIO_RENDITION, segmentKey } from '../videos';
+import { AUDIO_RENDITION, segmentKey, segmentName } from '../videos';
 import { type PipelineDeps, workDir } from './deps';
-import { planOf, type VideoPlan } from './plan-state';
+import { encodedRenditions, planOf, type VideoPlan } from './plan-state';
 import { storeSegments } from './segment-store';
 import { watermarkFor } from './watermark';
 
@@ -14,6 +14,8 @@ import { watermarkFor } from './watermark';
 const JIT_READ_AHEAD = 2;
 /** Just-in-time encodes that may wait for one of the VOD_JIT_MAX_CONCURRENT; beyond, 503 + Retry-After. */
 const JIT_MAX_WAITING = 16;
+/** A just-in-time run's own bound (source fetch, wait for an encode slot, the encode): 10 minutes. */
+const JIT_RUN_TIMEOUT_MS = 600_000;
 
 export interface SegmentRequest {
   tenantId: string;
@@ -21,6 +23,15 @@ export interface SegmentRequest {
   generation: string;
   rendition: string;
   index: number;
+}
+
+export interface JitOptions {
+  /** Segments made after the requested one in the same run (default JIT_READ_AHEAD). */
+  readAhead?: number;
+  /** Not asked for by a player (not counted as a just-in-time encode). */
+  prefetch?: boolean;
+  /** The run itself ends with this signal (the process step's job: a deleted video's run stops). */
+  runSignal?: AbortSignal;
 }
 
 export interface SegmentResult {
@@ -36,6 +47,7 @@ export interface SegmentResult {
  */
 export class JitEncoder {
   private readonly audioRuns = new Map<string, Promise<void>>();
+  /** Runs in flight by segment (generation/rendition/index): a run's read-ahead segments are in it too. */
   private readonly segmentRuns = new Map<string, Promise<SegmentResult>>();
   /** Encodes players asked for, bounded per worker whatever players ask (VOD_JIT_MAX_CONCURRENT). */
   private readonly encodes: Limiter;
@@ -90,7 +102,7 @@ export class JitEncoder {
           channels: audio.channels,
           sampleRate: audio.sampleRate,
         }),
-        { timeoutMs: Math.max(300_000, plan.durationSec * 10_000), signal },
+        { timeoutMs: Math.max(300_000, plan.durationSec * 10_000), signal, priority: 'interactive' },
       );
       await storeSegments(this.d, row, plan, AUDIO_RENDITION, all, dir);
     } finally {
@@ -125,7 +137,8 @@ export class JitEncoder {
           video: want.video ? { name, segmentListFile: list } : undefined,
           audio: want.audio ? { index: plan.ladder.audio!.sourceIndex, name: AUDIO_RENDITION } : undefined,
         }),
-        { timeoutMs: Math.max(60_000, plan.durationSec * 1_000), signal },
+        // The path to playable: ahead of background runs for a slot.
+        { timeoutMs: Math.max(60_000, plan.durationSec * 1_000), signal, priority: 'interactive' },
       );
       const all = plan.segments.map((s) => s.index);
       let video: Array<{ index: number; duration: number }> | null = null;
@@ -162,6 +175,7 @@ export class JitEncoder {
     rendition: string,
     indices: number[],
     signal: AbortSignal,
+    onStored?: (index: number) => void,
   ): Promise<void> {
     const r = plan.ladder.renditions.find((x) => x.name === rendition);
     const segs = indices.map((i) => plan.segments[i]);
@@ -174,22 +188,52 @@ export class JitEncoder {
     try {
       await mkdir(path.join(dir, r.name), { recursive: true });
       const watermark = await watermarkFor(this.d, row.tenant_id, row.id, plan, dir);
+      // Each segment is stored as soon as ffmpeg moved on to the next one (the segment muxer closed it): the
+      // requested segment is served while its read-ahead is still encoding. The background chunk may have
+      // stored some meanwhile: what was stored first stays.
+      const pending = [...indices];
+      let storing = Promise.resolve();
+      const storeDone = (upTo: number) => {
+        const ready: number[] = [];
+        while (pending.length && pending[0]! < upTo) ready.push(pending.shift()!);
+        if (!ready.length) return;
+        storing = storing.then(async () => {
+          for (const i of ready) {
+            await storeSegments(this.d, row, plan, r.name, [i], dir, true);
+            onStored?.(i);
+          }
+        });
+        storing.catch(() => {}); // awaited below; a failure is not unhandled if ffmpeg fails first
+      };
+      const watch = setInterval(() => {
+        const next = pending[1];
+        if (next !== undefined)
+          void stat(path.join(dir, r.name, segmentName(next))).then(
+            () => storeDone(next),
+            () => {},
+          );
+      }, 50);
       const exitForeground = this.d.foreground?.enter();
-      await runFfmpeg(
-        chunkArgs({
-          input,
-          startSec: first.start,
-          endSec: last.end,
-          segments: segs as NonNullable<(typeof segs)[number]>[],
-          renditions: [r],
-          outDir: dir,
-          deinterlace: plan.ladder.deinterlace,
-          watermark,
-        }),
-        { timeoutMs: 120_000 * indices.length, signal, priority: 'interactive' },
-      ).finally(() => exitForeground?.());
-      // The background chunk may have stored some meanwhile: what was stored first stays.
-      await storeSegments(this.d, row, plan, r.name, indices, dir, true);
+      try {
+        await runFfmpeg(
+          chunkArgs({
+            input,
+            startSec: first.start,
+            endSec: last.end,
+            segments: segs as NonNullable<(typeof segs)[number]>[],
+            renditions: [r],
+            outDir: dir,
+            deinterlace: plan.ladder.deinterlace,
+            watermark,
+          }),
+          { timeoutMs: 120_000 * indices.length, signal, priority: 'interactive' },
+        );
+      } finally {
+        clearInterval(watch);
+        exitForeground?.();
+      }
+      storeDone(Number.POSITIVE_INFINITY);
+      await storing;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -202,40 +246,84 @@ export class JitEncoder {
    * A player that asked for segment i asks for i+1 next: a just-in-time encode also makes the next
    * `readAhead` segments (not stored and not in flight) in the same ffmpeg run, so playback from a segment
    * nobody encoded yet keeps up with real time (one run per few segments instead of an ffmpeg start, seek
-   * and encoder warm-up per segment). Requests for those join the run.
+   * and encoder warm-up per segment). Each segment of a run is stored, and its waiters answered, as soon
+   * as it is encoded. Requests for those join the run.
+   *
+   * A run does not end with its caller: a player that gave up on a request (hls.js abandons a slow
+   * fragment and asks a lower rendition, a deadline passes) finds the segment stored when it asks again,
+   * instead of a run started from zero each time. `signal` only ends the caller's wait.
    */
-  ensureSegment(
-    p: SegmentRequest,
-    signal?: AbortSignal,
-    opts?: { readAhead?: number; prefetch?: boolean },
-  ): Promise<SegmentResult> {
-    const flight = flightOf(p, p.index);
-    const running = this.segmentRuns.get(flight);
+  ensureSegment(p: SegmentRequest, signal?: AbortSignal, opts?: JitOptions): Promise<SegmentResult> {
     const requested = segmentKey(p.tenantId, p.videoId, p.generation, p.rendition, p.index);
     // (A run started for an earlier segment may hold this one as read-ahead.)
-    if (running) return running.then((r) => ({ ...r, key: requested, encoded: false }));
-    const flights = [flight];
-    const job: Promise<SegmentResult> = this.runSegment(
-      p,
-      requested,
-      flights,
-      () => job,
-      signal,
-      opts,
-    ).finally(() => {
-      for (const f of flights) this.segmentRuns.delete(f);
-    });
-    this.segmentRuns.set(flight, job);
-    return job;
+    const running = this.segmentRuns.get(flightOf(p, p.index));
+    const job =
+      running?.then((r) => ({ ...r, key: requested, encoded: false })) ?? this.startRun(p, requested, opts);
+    return signal ? abandonable(job, signal) : job;
+  }
+
+  /** Starts the run for segment `p.index` (and its read-ahead); each index's flight ends when it is stored. */
+  private startRun(p: SegmentRequest, key: string, opts?: JitOptions): Promise<SegmentResult> {
+    const started = performance.now();
+    const flights = new Map<number, ReturnType<typeof deferred<SegmentResult>>>();
+    const join = (i: number) => {
+      const f = deferred<SegmentResult>();
+      f.promise.catch(() => {}); // a read-ahead flight nobody joined may fail unobserved
+      flights.set(i, f);
+      this.segmentRuns.set(flightOf(p, i), f.promise);
+    };
+    join(p.index);
+    const settle = (i: number, r: SegmentResult | Error) => {
+      const f = flights.get(i);
+      if (!f) return;
+      flights.delete(i);
+      this.segmentRuns.delete(flightOf(p, i));
+      if (r instanceof Error) f.reject(r);
+      else f.resolve(r);
+    };
+    const encoded = (i: number) =>
+      settle(i, {
+        key: segmentKey(p.tenantId, p.videoId, p.generation, p.rendition, i),
+        encoded: i === p.index,
+        ms: performance.now() - started,
+      });
+    this.runSegment(p, key, join, encoded, opts).then(
+      (r) => {
+        settle(p.index, r);
+        for (const i of [...flights.keys()]) encoded(i);
+      },
+      (err: Error) => {
+        for (const i of [...flights.keys()]) settle(i, err);
+      },
+    );
+    return flights.get(p.index)!.promise;
+  }
+
+  /**
+   * A player that asks for segment i of a rendition whose segment i-1 is neither stored nor being made has
+   * just seeked (or switched level there). hls.js asks for the level it played, often the top one, and when
+   * that segment has not arrived after half its duration with an empty buffer it abandons it and asks the
+   * lowest level instead (its emergency switch-down). So segment i (and its read-ahead) of the cheapest
+   * rendition is made first: when the player falls back to it, it is there; the requested run starts as
+   * soon as that first segment is stored, and completes for when the player switches up again.
+   */
+  private async cheapestFirst(p: SegmentRequest, plan: VideoPlan, opts?: JitOptions): Promise<void> {
+    const low = cheapest(plan);
+    if (opts?.prefetch || p.index === 0 || !low || low === p.rendition) return;
+    const before = { ...p, index: p.index - 1 };
+    if (this.segmentRuns.has(flightOf(before, before.index))) return;
+    const { storage } = this.d;
+    if (await storage.head(segmentKey(p.tenantId, p.videoId, p.generation, p.rendition, before.index)))
+      return;
+    await this.ensureSegment({ ...p, rendition: low }, undefined, { prefetch: true }).catch(() => undefined);
   }
 
   private async runSegment(
     p: SegmentRequest,
     key: string,
-    flights: string[],
-    self: () => Promise<SegmentResult>,
-    signal?: AbortSignal,
-    opts?: { readAhead?: number; prefetch?: boolean },
+    join: (index: number) => void,
+    encoded: (index: number) => void,
+    opts?: JitOptions,
   ): Promise<SegmentResult> {
     const { storage } = this.d;
     const started = performance.now();
@@ -246,27 +334,58 @@ export class JitEncoder {
     if (plan.generation !== p.generation) throw new AppError('not_found', 'the generation was replaced');
     if (!plan.segments[p.index]) throw new AppError('not_found', `no segment ${p.index}`);
     if (await storage.head(key)) return { key, encoded: false, ms: performance.now() - started };
-    const sig = signal ?? AbortSignal.timeout(120_000);
+    // The run's own bound, whoever waits for it (see ensureSegment).
+    const timeout = AbortSignal.timeout(JIT_RUN_TIMEOUT_MS);
+    const sig = opts?.runSignal ? AbortSignal.any([timeout, opts.runSignal]) : timeout;
     if (p.rendition === AUDIO_RENDITION) {
       if (!plan.ladder.audio) throw new AppError('not_found', 'this video has no audio');
       await this.makeAudio(row, plan, sig);
     } else if (p.rendition === plan.passthrough?.rendition) {
       throw new AppError('not_found', 'the passthrough rendition has no such segment');
     } else {
+      await this.cheapestFirst(p, plan, opts);
       const readAhead = opts?.readAhead ?? JIT_READ_AHEAD;
       const indices = [p.index];
       for (let i = p.index + 1; i <= p.index + readAhead && plan.segments[i]; i++) {
         if (await storage.head(segmentKey(p.tenantId, p.videoId, p.generation, p.rendition, i))) break;
         if (this.segmentRuns.has(flightOf(p, i))) break; // checked right before it joins this run
-        this.segmentRuns.set(flightOf(p, i), self());
-        flights.push(flightOf(p, i));
+        join(i);
         indices.push(i);
       }
-      await this.encodes(() => this.encodeSegments(row, plan, p.rendition, indices, sig));
-      if (!opts?.prefetch) this.d.metrics?.jitEncodes.inc(); // counts what players asked for
+      await this.encodes(() => {
+        // Counts the runs players asked for, as they start (a run answers its first segment before it ends).
+        if (!opts?.prefetch) this.d.metrics?.jitEncodes.inc();
+        return this.encodeSegments(row, plan, p.rendition, indices, sig, encoded);
+      });
     }
     return { key, encoded: true, ms: performance.now() - started };
   }
+}
+
+/** The encoded rendition that costs least to make (the lowest bitrate). */
+function cheapest(plan: VideoPlan): string | undefined {
+  return encodedRenditions(plan).sort((a, b) => a.videoBitrate - b.videoBitrate)[0]?.name;
+}
+
+/** A promise with its resolve and reject. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** `job`, or its caller's abort: the job itself goes on. */
+function abandonable<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 const flightOf = (p: SegmentRequest, index: number) => `${p.generation}/${p.rendition}/${index}`;

@@ -1,5 +1,5 @@
 import type { PipelineDeps } from './deps';
-import { JitEncoder, type SegmentRequest, type SegmentResult } from './jit';
+import { JitEncoder, type JitOptions, type SegmentRequest, type SegmentResult } from './jit';
 import { defineAudioStep } from './steps/audio';
 import { defineChunkStep } from './steps/chunk';
 import { defineCoverStep } from './steps/cover';
@@ -13,13 +13,9 @@ export type { SegmentRequest } from './jit';
 export interface Pipeline {
   /**
    * Just in time: makes one segment of one rendition unless it is stored already, and returns its key.
-   * Concurrent calls for one segment share one encode.
+   * Concurrent calls for one segment share one encode; `signal` ends the caller's wait, not the run.
    */
-  ensureSegment(
-    p: SegmentRequest,
-    signal?: AbortSignal,
-    opts?: { readAhead?: number; prefetch?: boolean },
-  ): Promise<SegmentResult>;
+  ensureSegment(p: SegmentRequest, signal?: AbortSignal, opts?: JitOptions): Promise<SegmentResult>;
   /** Just-in-time encodes running in this process. */
   activeSegments(): number;
 }

@@ -37,12 +37,18 @@ export function defineChunkStep(d: PipelineDeps): void {
             deinterlace: plan.ladder.deinterlace,
             watermark: await watermarkFor(d, tenantId, videoId, plan, dir),
           });
+          let unyield: (() => void) | undefined;
           await runFfmpeg(args, {
             timeoutMs: Math.max(300_000, (end - start) * 60_000),
             signal: ctx.signal,
-            // Background work yields to just-in-time segments and fast paths (CFS weight 110 vs 1024).
+            // Background work yields to the path to playable: niced (CFS weight 110 vs 1024), and stopped
+            // while this node runs foreground work (a process step, a just-in-time segment: someone waits),
+            // as nice alone still left those starting behind the busy cores (lib/foreground.ts).
             nice: 10,
-          });
+            onSpawn: (pid) => {
+              unyield = d.foreground?.yieldsTo(pid);
+            },
+          }).finally(() => unyield?.());
           for (const r of renditions) d.metrics?.transcoded.inc({ rendition: `${r.height}p` }, end - start);
           for (const r of renditions)
             await storeSegments(

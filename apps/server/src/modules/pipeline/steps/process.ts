@@ -107,6 +107,8 @@ async function probe(run: Run): Promise<Probed | { errored: string }> {
       timeoutMs: 60_000,
       signal: ctx.signal,
       nice: 10, // players are fetching the first segments meanwhile
+      // Part of the process step (foreground work): never queued behind background encodes stopped for it.
+      priority: 'interactive',
     });
   return { input, info, audioOnly: verdict.kind === 'audio_only', verify };
 }
@@ -191,6 +193,7 @@ async function fastPath(
       ? jit
           .ensureSegment({ tenantId, videoId, generation, rendition: smallest, index: 0 }, ctx.signal, {
             readAhead: 0, // playable as soon as this one segment exists
+            runSignal: ctx.signal,
           })
           .finally(() => lap('firstSegment'))
       : Promise.resolve();
