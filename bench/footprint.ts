@@ -1,6 +1,7 @@
 // `npm run bench -- footprint`: idle memory and start time of `vodcloud serve` (every role, embedded
 // defaults) as a checkout runs it (tsx loader) and as the production build runs it (`npm run build`,
-// node dist/vodcloud.js), side by side, several rounds; medians and the spread.
+// node dist/vodcloud.js), side by side, several rounds; medians and the spread. `--roles stream,upload,all`
+// (`api+worker`: one node with both) measures the build once per role set instead (issue 21's goal: a stream-only or upload-only node ≤ 100 MB).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ const rssMb = (pid: number) => {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 };
 
-async function once(v: Variant, port: number, idleSec: number) {
+async function once(v: Variant, port: number, idleSec: number, roles = 'all') {
   const data = mkdtempSync(path.join(tmpdir(), 'vodfoot-'));
   const t0 = performance.now();
   const child = spawn(process.execPath, v.args, {
@@ -40,6 +41,7 @@ async function once(v: Variant, port: number, idleSec: number) {
       VOD_HOST: '127.0.0.1',
       VOD_ADMIN_API_KEY: 'footprint-admin-key-0123456789',
       VOD_LOG_LEVEL: 'warn',
+      VOD_ROLES: roles,
     },
     stdio: 'ignore',
   });
@@ -72,18 +74,28 @@ export async function main(argv: string[]) {
     options: {
       rounds: { type: 'string', default: '3' },
       idle: { type: 'string', default: '20' },
+      roles: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    console.log('npm run bench -- footprint [--rounds 3] [--idle 20]   (run `npm run build` first)');
+    console.log(
+      'npm run bench -- footprint [--rounds 3] [--idle 20] [--roles stream,upload,api+worker,all]   (run `npm run build` first)',
+    );
     return;
   }
   const rounds = Number(values.rounds);
   const results = new Map<string, { ready: number[]; rss: number[] }>();
+  // With --roles: the build, once per role set (`VOD_ROLES`), each its own line.
+  const runs = values.roles
+    ? values.roles.split(',').map((set) => ({
+        v: { ...VARIANTS[1]!, name: `build, roles ${set}` },
+        roles: set.replaceAll('+', ','), // api+worker: one node with both
+      }))
+    : VARIANTS.map((v) => ({ v, roles: 'all' }));
   for (let r = 0; r < rounds; r++)
-    for (const v of VARIANTS) {
-      const m = await once(v, 19_500 + r, Number(values.idle));
+    for (const { v, roles } of runs) {
+      const m = await once(v, 19_500 + r, Number(values.idle), roles);
       const e = results.get(v.name) ?? { ready: [], rss: [] };
       e.ready.push(m.readyMs);
       e.rss.push(m.rss);
@@ -92,7 +104,7 @@ export async function main(argv: string[]) {
         `round ${r + 1} ${v.name}: ready in ${m.readyMs.toFixed(0)} ms, idle RSS ${m.rss.toFixed(1)} MB`,
       );
     }
-  const base = results.get(VARIANTS[0]!.name)!;
+  const base = results.get(runs[0]!.v.name)!;
   console.log(`\nidle ${values.idle} s, ${rounds} rounds (median [min–max]):`);
   for (const [name, e] of results)
     console.log(

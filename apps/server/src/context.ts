@@ -1,7 +1,8 @@
 import path from 'node:path';
-import { limitFfmpegProcesses } from '@vodcloud/media';
+import { ffmpegSlots, limitFfmpegProcesses } from '@vodcloud/media';
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import { uploadParts } from './context-uploads';
 import { createDatabase, type Database } from './db/connect';
 import { isConnectionError } from './db/errors';
 import { migrateToLatest } from './db/migrate';
@@ -35,11 +36,8 @@ import { TemplateRepository } from './modules/templates/repository';
 import { TemplateService } from './modules/templates/service';
 import { TenantRepository } from './modules/tenants/repository';
 import { TenantService } from './modules/tenants/service';
-import { defineUploadJobs } from './modules/uploads/jobs';
-import { UploadRepository } from './modules/uploads/repository';
-import { UploadService } from './modules/uploads/service';
-import { createTus, type TusHandle } from './modules/uploads/tus';
-import { defineVideoLifecycle } from './modules/videos/lifecycle';
+import type { UploadService } from './modules/uploads/service';
+import type { TusHandle } from './modules/uploads/tus';
 import { VideoRepository } from './modules/videos/repository';
 import { VideoService } from './modules/videos/service';
 import { setupWebhooks } from './modules/webhooks/jobs';
@@ -68,7 +66,13 @@ export interface AppContext {
   box: SecretBox;
   events: EventService;
   uploads: UploadService;
-  tus: TusHandle;
+  /**
+   * The tus server, made at start on nodes that serve uploads or run jobs (upload, worker roles); undefined
+   * elsewhere until first used (`loadTus`): a stream-only node never loads the tus libraries (memory per role).
+   */
+  tus: TusHandle | undefined;
+  /** The tus server, made on first use where it was not made at start. */
+  loadTus(): Promise<TusHandle>;
   webhooks: WebhookService;
   /** Local paths of video sources for ffmpeg (downloaded once per node from S3). */
   sources: SourceCache;
@@ -114,6 +118,7 @@ export async function createContext(
   const db = createDatabase(config.dbUrl, {
     replicaUrl: config.dbReplicaUrl,
     timeoutMs: config.dbTimeoutMs,
+    maxReplicaLagSec: config.dbReplicaMaxLagSec,
     log,
   });
   try {
@@ -128,15 +133,14 @@ export async function createContext(
     const videos = new VideoService(new VideoRepository(db), templates, categories);
     const events = new EventService(db, log);
     const { queue, storage, cache } = ports;
+    db.recentWrites.share(cache); // read-your-writes marks reach the other nodes through Redis
     const jobs = new Jobs(queue, new VideoJobTable(db));
     const closers: Array<() => Promise<void>> = [];
     const metrics = createMetrics();
     // What most modules are built from.
     const core = { config, db, videos, jobs, events, log, closers };
-    const { uploads, tus } = await uploadServices({ ...core, ports, tenants, metrics });
-    defineVideoLifecycle({ videos, jobs, storage, events, removeUpload: (key) => tus.remove(key) });
+    const { uploads, tus, loadTus } = await uploadParts({ ...core, ports, tenants, metrics });
     defineImportJobs({ config, jobs, storage, videos, events, log });
-    defineUploadJobs({ jobs, storage, uploads, tus, log, uploadExpiresInSec: config.uploadExpiresInSec });
     exportPorts(metrics, config, db, ports);
     const node: AppContext['node'] = {};
     const { rpc, callStats } = createRpc(config, ports, secret, log, metrics);
@@ -144,7 +148,7 @@ export async function createContext(
     const delivery = new DeliveryCounter(db, log, config.deliveryFlushMs);
     closers.push(() => delivery.close());
     const sources = new SourceCache(storage, path.join(config.dataDir, 'work'));
-    const foreground = new Foreground();
+    const foreground = new Foreground(ffmpegSlots); // see ProcessSlots: slots kept for foreground runs
     const pipeline = definePipeline({ ...core, storage, templates, sources, box, metrics, foreground });
     const monitor = new MonitorService(db, log);
     const audit = new AuditService(db, log, { metrics: metrics.registry });
@@ -189,6 +193,7 @@ export async function createContext(
       events,
       uploads,
       tus,
+      loadTus,
       webhooks,
       sources,
       delivery,
@@ -213,43 +218,6 @@ export async function createContext(
     await db.close();
     throw err;
   }
-}
-
-/** Uploads and the tus server (its upload metadata cached in Redis when uploads are stored in S3). */
-async function uploadServices(d: {
-  config: Config;
-  db: Database;
-  ports: Ports;
-  videos: VideoService;
-  events: EventService;
-  jobs: Jobs;
-  tenants: TenantService;
-  metrics: Metrics;
-  log: Logger;
-  closers: Array<() => Promise<void>>;
-}) {
-  const { config, db, ports, log } = d;
-  const uploads = new UploadService({
-    config,
-    db,
-    repo: new UploadRepository(db),
-    videos: d.videos,
-    events: d.events,
-    jobs: d.jobs,
-    log,
-  });
-  const kvStore = await tusKvStore(config, ports.storage, d.closers);
-  const tus = await createTus({
-    config,
-    storage: ports.storage,
-    cache: ports.cache,
-    uploads,
-    tenants: d.tenants,
-    log,
-    receivedBytes: d.metrics.uploadBytes,
-    kvStore: kvStore as never,
-  });
-  return { uploads, tus };
 }
 
 /** Accounts and members over one repository (modules/accounts); login limits in the cache port. */
@@ -296,23 +264,6 @@ function createRpc(config: Config, ports: Ports, secret: string, log: Logger, me
     modes: config.rpc.modes,
   });
   return { rpc, callStats };
-}
-
-/** The S3 tus store caches upload metadata; in a cluster that cache must be shared (Redis). */
-async function tusKvStore(
-  config: Config,
-  storage: Ports['storage'],
-  closers: Array<() => Promise<void>>,
-): Promise<unknown> {
-  if (storage.kind !== 's3' || !/^rediss?:\/\//.test(config.cacheUrl)) return undefined;
-  const { Redis } = await import('ioredis');
-  const { IoRedisKvStore } = await import('@tus/server');
-  const redis = new Redis(config.cacheUrl, { maxRetriesPerRequest: 3 });
-  redis.on('error', () => {
-    // Reconnects by itself; failures surface on the calls (the tus request fails, the client retries).
-  });
-  closers.push(async () => void redis.disconnect());
-  return new IoRedisKvStore(redis, 'vod:tus:');
 }
 
 /** The RPC services this node provides, by role. */

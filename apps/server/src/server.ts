@@ -8,6 +8,7 @@ import { startMonitorRole } from './modules/monitor/role';
 import { monitorService } from './modules/rpc/contracts';
 import { startStatsReporter } from './modules/rpc/reporter';
 import { scheduleStatsRollup } from './modules/stats';
+import { followDeliveryLog } from './modules/stream/delivery-log';
 import { scheduleUploadExpiry } from './modules/uploads/jobs';
 
 export interface RunningServer {
@@ -51,7 +52,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   banner.info(
     { url, roles: config.roles, version: VERSION },
-    `vodcloud ${VERSION} serving ${config.roles.join(', ')} on ${url} (API docs: ${url}/docs)`,
+    `vodcloud ${VERSION} serving ${config.roles.join(', ')} on ${url}${config.roles.includes('api') ? ` (API docs: ${url}/docs)` : ''}`,
   );
   const stoppers: Array<() => Promise<void> | void> = [];
   try {
@@ -76,6 +77,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       stoppers.push(scheduleUploadExpiry(ctx.ports.queue, log));
       stoppers.push(scheduleStatsRollup(ctx.jobs, log, config.stats.rollupIntervalMs));
     }
+    // The nginx front's delivery log: read by the server only (never by a CLI command's context), stopped
+    // before the counter is closed.
+    const deliveryLog = followDeliveryLog(config, { delivery: ctx.delivery, log, metrics: ctx.metrics });
+    if (deliveryLog) stoppers.push(() => deliveryLog.close());
     if (config.roles.includes('monitor')) {
       const monitorRole = startMonitorRole(ctx, { ...reg.node, version: VERSION });
       stoppers.push(() => monitorRole.stop());

@@ -1,6 +1,6 @@
 // `vodcloud upload FILE…`: resumable uploads with @vodcloud/upload, from a terminal or a script.
 import path from 'node:path';
-import { createUpload, type UploadProgress, type VodUpload } from '@vodcloud/upload';
+import type { UploadProgress, VodUpload } from '@vodcloud/upload';
 import { type Command, InvalidArgumentError } from 'commander';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -90,6 +90,8 @@ async function uploadFiles(files: string[], opts: UploadCliOptions & { api: stri
   const results: Array<[string, string]> = [];
   let failed = 0;
   let current: VodUpload | undefined;
+  // Loaded here, not with the program: `serve` never needs the upload client (memory per role).
+  const { createUpload } = await import('@vodcloud/upload');
 
   const onSignal = () => {
     // Pausing keeps the upload on the server and in the store: the next run continues it.

@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config';
 import { AppError } from '../lib/errors';
@@ -12,7 +10,10 @@ import { rateLimitExempt, routeTransform } from './openapi';
 import { documentTransform } from './openapi-document';
 import { VERSION } from './version';
 
-/** The HTTP app's plugins: cookies, CORS, the rate limit (when configured), the OpenAPI document and its UI at /docs. */
+/** Response headers a browser script may read (CORS). */
+export const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'location', 'idempotent-replayed'];
+
+/** The HTTP app's plugins: cookies, CORS, the rate limit (when configured), the OpenAPI document and its UI at /docs (api role). */
 export async function registerPlugins(app: FastifyInstance, config: Config): Promise<void> {
   // Cookies: the console's session (modules/accounts). Parsed before the rate limit keys on them.
   await app.register(cookie, { hook: 'onRequest' });
@@ -20,7 +21,7 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
     origin: config.corsOrigins === '*' ? true : config.corsOrigins,
     credentials: false,
     methods: ['GET', 'HEAD', 'POST', 'PATCH', 'PUT', 'DELETE', 'OPTIONS'],
-    exposedHeaders: ['x-request-id', 'retry-after', 'location', 'idempotent-replayed'],
+    exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
   });
 
@@ -51,6 +52,12 @@ export async function registerPlugins(app: FastifyInstance, config: Config): Pro
     });
   }
 
+  // The document and its UI belong to the API: nodes without the api role never load them (memory per role).
+  if (!config.roles.includes('api')) return;
+  const [{ default: swagger }, { default: swaggerUi }] = await Promise.all([
+    import('@fastify/swagger'),
+    import('@fastify/swagger-ui'),
+  ]);
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

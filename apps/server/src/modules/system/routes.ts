@@ -49,5 +49,6 @@ export function systemRoutes(app: ZodApp, ctx: AppContext): void {
     reply.type(app.metrics.registry.contentType);
     return app.metrics.registry.metrics();
   });
-  app.get('/openapi.json', { schema: hide }, async () => app.swagger());
+  // The API's document is the api role's (http/plugins.ts): other nodes have none to serve.
+  if (ctx.config.roles.includes('api')) app.get('/openapi.json', { schema: hide }, async () => app.swagger());
 }
