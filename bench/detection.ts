@@ -15,7 +15,7 @@
 // Parts 1–3 run in this process (ffmpeg at --nice, the model's thread at --nice), part 4 in the server
 // (detection at its default nice 19, as in production).
 
-import { rm, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +24,7 @@ import { Classifier, type Frame } from '../apps/server/src/modules/detection/mod
 import { FrameScorer } from '../apps/server/src/modules/detection/scorer';
 import { ensureClip, tusUpload } from './lib/clips';
 import { run, sleep } from './lib/proc';
-import { printTable, writeResults } from './lib/report';
+import { printTable, removeRunDir, writeResults } from './lib/report';
 import { median, p95 } from './lib/stats';
 import { createTenantKey, startVodcloud, type VodcloudProcess } from './lib/vodcloud';
 import { oneRound, type Round, SERVER_ENV, type VideoView } from './playable';
@@ -659,7 +659,7 @@ export async function main(argv: string[]): Promise<void> {
     if (!skip.has('playable')) pl = await playableBench(clip, runDir, runs, pollMs);
   } finally {
     await classifier.close();
-    if (!values.keep) await rm(runDir, { recursive: true, force: true });
+    if (!values.keep) await removeRunDir(runDir);
   }
   const summary = summarize(qc, model, mod, pl);
   const loadAfter = os

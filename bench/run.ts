@@ -1,15 +1,22 @@
 // The benchmark harness: `npm run bench -- <name> [options]` runs bench/<name>.ts.
-export {};
+import { ensureTools } from './lib/tools';
 
 const BENCHMARKS: Record<
   string,
-  { about: string; load: () => Promise<{ main(argv: string[]): Promise<void> }> }
+  {
+    about: string;
+    /** Programs it runs besides vodcloud: installed first when missing (lib/tools.ts). */
+    tools?: readonly string[];
+    load: () => Promise<{ main(argv: string[]): Promise<void> }>;
+  }
 > = {
   upload: {
+    tools: ['nginx', 'curl'],
     about: 'tus upload into vodcloud vs curl PUT into nginx WebDAV; peak RSS; finalize time',
     load: () => import('./upload'),
   },
   ladder: {
+    tools: ['ffmpeg', 'ffprobe'],
     about: '60 s 1080p30 clip: upload complete → ready vs one ffmpeg for the ladder and ffmpeg per rendition',
     load: () => import('./ladder'),
   },
@@ -19,9 +26,16 @@ const BENCHMARKS: Record<
     load: () => import('./rpc'),
   },
   playable: {
+    tools: ['ffmpeg', 'ffprobe'],
     about:
       '60 s 1080p30 H.264 and HEVC uploads: upload complete → master playlist / first segment servable; --cpu, --workers',
     load: () => import('./playable'),
+  },
+  seek: {
+    tools: ['ffmpeg', 'ffprobe', 'chromium'],
+    about:
+      'seek into a 60 s 1080p video still processing, hls.js defaults in Chromium: seek → playing, idle and under a backlog',
+    load: () => import('./seek'),
   },
   footprint: {
     about:
@@ -29,7 +43,9 @@ const BENCHMARKS: Record<
     load: () => import('./footprint'),
   },
   delivery: {
-    about: 'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk vs nginx static',
+    tools: ['nginx', 'wrk', 'ffmpeg'],
+    about:
+      'HLS delivery of a signed video (~3 MB segment, media playlist) under wrk: vodcloud direct, the nginx front of deploy/nginx (with and without its authorisation cache), nginx static',
     load: () => import('./delivery'),
   },
   console: {
@@ -43,14 +59,28 @@ const BENCHMARKS: Record<
     load: () => import('./beacons'),
   },
   detection: {
+    tools: ['ffmpeg', 'ffprobe'],
     about:
       'detection of a 60 s 1080p clip: QC vs a plain decode, model frames/s, moderation; time to playable idle vs busy',
     load: () => import('./detection'),
   },
   recording: {
+    tools: ['ffmpeg', 'ffprobe', 'nginx'],
     about:
       'live recording (FLV 1080p): record_done → playable / ready vs an ffmpeg HLS remux; nginx-rtmp split parts merged, frames equal',
     load: () => import('./recording'),
+  },
+  backup: {
+    tools: ['mariadb-dump', 'pg_dump', 'pg_restore', 'sqlite3'],
+    about:
+      'vodcloud backup / restore of 10,000 videos on SQLite, MariaDB, PostgreSQL vs mariadb-dump, pg_dump, sqlite3 .backup',
+    load: () => import('./backup'),
+  },
+  all: {
+    tools: ['nginx', 'curl', 'ffmpeg', 'ffprobe'],
+    about:
+      'all --quick: upload, ladder and playable in short forms (minutes), each figure checked against bench/baseline.json',
+    load: () => import('./quick'),
   },
   'package-sizes': {
     about:
@@ -73,6 +103,7 @@ if (!bench) {
   process.exit(name === '--help' || name === '-h' ? 0 : 2);
 }
 try {
+  if (bench.tools) ensureTools(bench.tools);
   await (await bench.load()).main(rest);
 } catch (err) {
   console.error(err);

@@ -5,7 +5,8 @@
 #   Simplified Chinese need a CJK font), nginx-light + libnginx-mod-rtmp (the live recorder the live-import
 #   tests and scripts/rtmp-up.sh run).
 # Usage: scripts/install-system-deps.sh [--runtime|--bench|--containers]
-#   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk (nginx-light, the other
+#   --runtime: only what `vodcloud serve` needs, i.e. ffmpeg; --bench: also wrk, curl, sqlite3 and the
+#   MariaDB and PostgreSQL clients (npm run bench installs them itself when missing; nginx-light, the other
 #   reference of `npm run bench -- upload|delivery`, is among the test packages); --containers: also
 #   podman, runc, mmdebstrap and podman-compose (the image, Compose and `podman play kube` smoke tests).
 set -euo pipefail
@@ -26,6 +27,11 @@ if [ "${1:-}" != "--runtime" ]; then
 fi
 if [ "${1:-}" = "--bench" ]; then
   have wrk || need+=(wrk)
+  have curl || need+=(curl)
+  # the references of `npm run bench -- backup`
+  have sqlite3 || need+=(sqlite3)
+  have mariadb-dump || need+=(mariadb-client)
+  have pg_dump || need+=(postgresql-client)
 fi
 if [ "${1:-}" = "--containers" ]; then
   have podman || need+=(podman)

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REPO_ROOT } from './vodcloud';
 
@@ -28,4 +28,14 @@ export async function writeResults(name: string, results: unknown): Promise<stri
   const file = path.join(dir, `${name}-${stamp}.json`);
   await writeFile(file, `${JSON.stringify(results, null, 2)}\n`);
   return file;
+}
+
+/**
+ * Removes a run's directory. A stopping server's ffmpeg may still be writing there (ENOTEMPTY): retried for
+ * 2 s, then left with a warning, since its leftovers are not the run's result.
+ */
+export async function removeRunDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }).catch((err) =>
+    console.warn(`could not remove ${dir}: ${(err as Error).message}`),
+  );
 }

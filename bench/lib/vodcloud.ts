@@ -56,7 +56,7 @@ export async function startVodcloud(opts: {
         VOD_PORT: String(port),
         VOD_HOST: '127.0.0.1',
         VOD_ADMIN_API_KEY: adminKey,
-        VOD_LOG_LEVEL: 'warn',
+        VOD_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn', // debug: the pipeline's step timings
         ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
