@@ -86,6 +86,7 @@ export const envSchema = z
     VOD_HEADERS_TIMEOUT_MS: intFrom(1000, 600_000).default(10_000),
     VOD_METRICS_TOKEN: z.string().min(16, 'VOD_METRICS_TOKEN must be at least 16 characters').optional(),
     VOD_DB_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+    VOD_DB_REPLICA_MAX_LAG_SEC: intFrom(1, 3600).default(5),
     VOD_SECRET: z.string().min(32, 'VOD_SECRET must be at least 32 characters').optional(),
     // Secrets at rest (lib/secretbox.ts): the key sealing them, and earlier ones still opening while rotating.
     VOD_MASTER_KEY: masterKeys('VOD_MASTER_KEY')
@@ -118,6 +119,13 @@ export const envSchema = z
     VOD_WEBHOOK_TIMEOUT_MS: intFrom(1000, 120_000).default(10_000),
     VOD_STREAM_REDIRECT: z.enum(['off', 'presigned']).default('off'),
     VOD_DELIVERY_FLUSH_MS: intFrom(100, 10_000).default(10_000),
+    // nginx in front of the stream role (deploy/nginx/vodcloud.conf): nginx sends segment, MP4 and sprite bytes
+    // after this node authorised the request (auth_request), and its delivery log is counted here.
+    VOD_STREAM_ACCEL: z.enum(['off', 'nginx']).default('off'),
+    VOD_DELIVERY_LOG: z
+      .string()
+      .refine((v) => v === '' || v.startsWith('/'), 'VOD_DELIVERY_LOG is an absolute file path')
+      .default(''),
     VOD_QUEUE_LEASE_MS: intFrom(1000, 3_600_000).default(30_000),
     VOD_RPC_STRATEGIES: z
       .string()

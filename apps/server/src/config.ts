@@ -52,6 +52,8 @@ export interface Config {
   /** When set, GET /metrics needs `Authorization: Bearer <token>`; unset, it is public. */
   metricsToken?: string;
   dbTimeoutMs: number;
+  /** The replica serves reads only while it lags less; a tenant reads from the primary this long after a write. */
+  dbReplicaMaxLagSec: number;
   /** Shared secret for signed URLs and tokens; from VOD_SECRET, else generated once and kept in the database. */
   secret?: string;
   /**
@@ -82,6 +84,13 @@ export interface Config {
   deliveryFlushMs: number;
   /** With S3 storage, send players to short-lived presigned URLs for segments and MP4s instead of streaming through. */
   streamRedirect: 'off' | 'presigned';
+  /**
+   * `nginx`: the nginx front's authorisation requests (X-Vod-Accel: 1) for segments, MP4s and sprites are
+   * answered with the object's key once authorised, and nginx sends the bytes (deploy/nginx/).
+   */
+  streamAccel: 'off' | 'nginx';
+  /** The nginx front's delivery log this node counts (one node per log); unset: none. */
+  deliveryLog?: string;
   /** Webhook retries: baseMs doubling up to maxMs, attempts in all (default 31 over about 24 h). */
   webhookRetry: { baseMs: number; maxMs: number; attempts: number };
   /** Bound on one webhook delivery attempt. */
@@ -285,6 +294,7 @@ function toConfig(c: EnvSettings): Config {
     headersTimeoutMs: Math.min(c.VOD_HEADERS_TIMEOUT_MS, c.VOD_REQUEST_TIMEOUT_MS),
     metricsToken: c.VOD_METRICS_TOKEN,
     dbTimeoutMs: c.VOD_DB_TIMEOUT_MS,
+    dbReplicaMaxLagSec: c.VOD_DB_REPLICA_MAX_LAG_SEC,
     secret: c.VOD_SECRET,
     masterKeys: {
       current: c.VOD_MASTER_KEY?.trim(),
@@ -314,6 +324,8 @@ function toConfig(c: EnvSettings): Config {
     queueLeaseMs: c.VOD_QUEUE_LEASE_MS,
     deliveryFlushMs: c.VOD_DELIVERY_FLUSH_MS,
     streamRedirect: c.VOD_STREAM_REDIRECT,
+    streamAccel: c.VOD_STREAM_ACCEL,
+    deliveryLog: c.VOD_DELIVERY_LOG || undefined,
     cdnUrl: c.VOD_CDN_URL,
     rpc: {
       ...parseStrategies(c.VOD_RPC_STRATEGIES),

@@ -3,6 +3,7 @@ import { createObjectStore, type ObjectStore, type S3ObjectStore } from '@vodclo
 import type { Logger } from 'pino';
 import { type Config, ConfigError } from './config';
 import type { Database } from './db/connect';
+import { isUnavailableError } from './db/errors';
 import { assertRingOpens, sealAll } from './db/sealed-values';
 import { KeyRing, SecretBox } from './lib/secretbox';
 import { type Cache, createCache } from './ports/cache';
@@ -112,6 +113,8 @@ export async function createPorts(config: Config, db: Database, log: Logger, sec
       log,
       leaseMs: config.queueLeaseMs,
       prefix: config.queuePrefix,
+      // A job that meets the database away or read-only (a failover) waits for it without using up attempts.
+      transient: isUnavailableError,
     });
     return { storage, cache, registry, queue };
   } catch (err) {

@@ -20,7 +20,7 @@ import { PlaybackService } from '../modules/playback/service';
 import { recordingApi } from '../modules/recordings';
 import { mediaService } from '../modules/rpc/contracts';
 import { statsRoutes } from '../modules/stats';
-import { streamRoutes } from '../modules/stream/routes';
+import { type StreamDeps, streamRoutes } from '../modules/stream/routes';
 import { storageRoutes } from '../modules/stream/storage-route';
 import { Thumbnailer } from '../modules/stream/thumbnails';
 import { systemRoutes } from '../modules/system/routes';
@@ -33,12 +33,19 @@ import { sourceRoutes } from '../modules/videos/source-routes';
 import { webhookRoutes } from '../modules/webhooks/routes';
 import { FailedAuthLimiter } from './address-limit';
 import { registerAuth } from './auth';
+import { laneServer } from './lane';
 import { routeMethods } from './methods';
 import { type Metrics, registerHttpMetrics } from './metrics';
 import { MAX_URL_LENGTH } from './openapi';
 import { registerPlugins } from './plugins';
 import { errorHandler, sendProblem } from './problem';
-import { RequestLogController, registerRequestLogContext, requestChildLogger } from './request-log';
+import {
+  REQUEST_ID,
+  RequestLogController,
+  registerReadYourWrites,
+  registerRequestLogContext,
+  requestChildLogger,
+} from './request-log';
 
 export { VERSION } from './version';
 
@@ -47,8 +54,6 @@ declare module 'fastify' {
     metrics: Metrics;
   }
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Headers of every response: its request id, and no MIME sniffing of what we serve (API, HLS, MP4, images). */
 function commonHeaders(id: string, res: ServerResponse): void {
@@ -60,9 +65,10 @@ function commonHeaders(id: string, res: ServerResponse): void {
  * The Fastify instance with what every route shares: timeouts, request ids, `nosniff`, problem+json for
  * errors, 404 and 405 (a known path asked with another method, with `Allow`).
  */
-function createBase(ctx: AppContext): FastifyInstance {
+function createBase(ctx: AppContext, server: ReturnType<typeof laneServer>): FastifyInstance {
   const { config } = ctx;
   const base = Fastify({
+    serverFactory: server.serverFactory,
     loggerInstance: ctx.log,
     // Probes' request lines at debug; every line of a request carries its reqId (./request-log.ts).
     logController: new RequestLogController(),
@@ -120,7 +126,7 @@ function createBase(ctx: AppContext): FastifyInstance {
       );
     return sendProblem(reply, 'not_found', `No route ${req.method} ${path}`);
   });
-  registerRequestLogContext(base);
+  registerRequestLogContext(base, { readScopes: Boolean(ctx.config.dbReplicaUrl) });
   // On the raw response, so replies written by hijacking handlers (tus, object streams) carry them too.
   // A URL past MAX_URL_LENGTH is refused before anything else reads it (Node's parser cuts at 16 KiB of
   // headers with a bare 431; this answers problem+json well before).
@@ -132,10 +138,31 @@ function createBase(ctx: AppContext): FastifyInstance {
   return base;
 }
 
+/** What the stream role's routes are built from (modules/stream). */
+function streamDeps(ctx: AppContext, playback: PlaybackService): StreamDeps {
+  const { config } = ctx;
+  return {
+    storage: ctx.ports.storage,
+    box: ctx.box,
+    playback,
+    delivery: ctx.delivery,
+    thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources, {
+      cache: ctx.ports.cache,
+      generatePerMinute: config.thumbs.generatePerMinute,
+      maxVariants: config.thumbs.maxVariants,
+    }),
+    redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
+    media: ctx.rpc.client(mediaService),
+    jitWaitMs: config.jitWaitMs,
+    accel: config.streamAccel === 'nginx',
+  };
+}
+
 /** Builds the HTTP app for the given context without listening (tests use inject()). */
 export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
   const { config } = ctx;
-  const base = createBase(ctx);
+  const server = laneServer();
+  const base = createBase(ctx, server);
   const app = base.withTypeProvider<ZodTypeProvider>();
 
   const metrics = ctx.metrics;
@@ -152,6 +179,7 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
     sessions: ctx.accounts,
     publicUrl: config.publicUrl,
   });
+  if (config.dbReplicaUrl) registerReadYourWrites(base, ctx.db.recentWrites);
   // After auth (onRequest) and validation: a create with Idempotency-Key is answered once (modules/idempotency).
   registerIdempotency(base, ctx.idempotency);
   // One per app: api-side revocations and policy changes reach this process's stream cache at once.
@@ -217,22 +245,9 @@ export async function buildApp(ctx: AppContext): Promise<FastifyInstance> {
       tus: ctx.tus,
     });
   }
-  if (config.roles.includes('upload')) await tusRoutes(base, ctx.tus);
+  if (config.roles.includes('upload')) await tusRoutes(base, await ctx.loadTus());
   if (config.roles.includes('stream')) {
-    streamRoutes(base, {
-      storage: ctx.ports.storage,
-      box: ctx.box,
-      playback,
-      delivery: ctx.delivery,
-      thumbnails: new Thumbnailer(ctx.ports.storage, ctx.sources, {
-        cache: ctx.ports.cache,
-        generatePerMinute: config.thumbs.generatePerMinute,
-        maxVariants: config.thumbs.maxVariants,
-      }),
-      redirect: config.streamRedirect === 'presigned' && ctx.ports.storage.kind === 's3',
-      media: ctx.rpc.client(mediaService),
-      jitWaitMs: config.jitWaitMs,
-    });
+    server.use(streamRoutes(base, streamDeps(ctx, playback)));
     await storageRoutes(base, ctx.ports.storage, ctx.secret);
     embedRoutes(base, { playback });
   }
