@@ -259,9 +259,16 @@ describe.skipIf(!hasChromium())('console: detection and moderation', () => {
     // Running detection again: the page follows it to its result, and the decision stands.
     const before = after.detection!.completedAt;
     await panel.getByRole('button', { name: 'Run detection again' }).click();
+    // The new run's result, not the moment it is requested (completedAt is null while it is pending).
     await expect
-      .poll(async () => (await video(videoId)).detection?.completedAt, { timeout: 120_000 })
-      .not.toBe(before);
+      .poll(
+        async () => {
+          const d = (await video(videoId)).detection;
+          return d?.status === 'completed' && d.completedAt !== null && d.completedAt !== before;
+        },
+        { timeout: 120_000 },
+      )
+      .toBe(true);
     await expect
       .poll(() => panel.locator('.detect-head .status').first().textContent(), { timeout: 15_000 })
       .toBe('Detection: Completed');

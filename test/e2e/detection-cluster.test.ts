@@ -4,7 +4,7 @@
 // worker), its ffmpeg and then that worker are SIGKILLed: the detection completes on the other worker (the RPC
 // call fails over, or the job's lease expires and the other worker runs it), and the monitor has counted
 // the `detection.analyze` calls.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -41,6 +41,13 @@ describe.skipIf(!zk)('detection: a worker dies mid-detection (api,upload,stream,
   afterAll(async () => {
     for (const n of nodes) n.child.kill('SIGKILL');
     await Promise.all(nodes.map((n) => n.exited));
+    // ffmpeg runs lead their own process groups: those of the SIGKILLed nodes outlive them (one stopped for
+    // foreground work would stay stopped for good). None may stay behind on the machine.
+    try {
+      execFileSync('pkill', ['-KILL', '-f', dir]);
+    } catch {
+      // none left
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
