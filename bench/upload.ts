@@ -28,6 +28,8 @@ const HELP = `usage: npm run bench -- upload [options]
   --extra-chunk-mib L   more tus chunk sizes to compare, comma-separated MiB (e.g. 1,8), for profiling
   --work-dir DIR        where the random files and the run's data go (default /tmp/vodcloud-bench)
   --curl-tus            also upload to vodcloud with curl (one tus PATCH), to separate server from client cost
+  --build               run the server from the production build (dist/vodcloud.js, as the container image does;
+                        \`npm run build\` first) instead of the sources through tsx (as \`npm start\` does)
   --cpu-prof            run the server with --cpu-prof and print where its CPU time went
   --keep                keep the run's data directory (server log, nginx log) afterwards`;
 
@@ -206,6 +208,7 @@ export async function main(argv: string[]): Promise<void> {
       'work-dir': { type: 'string', default: path.join(os.tmpdir(), 'vodcloud-bench') },
       'curl-tus': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      build: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -271,6 +274,7 @@ export async function main(argv: string[]): Promise<void> {
   const profileDir = path.join(workDir, 'profiles', stamp);
   const server = await startVodcloud({
     dataDir: path.join(runDir, 'vodcloud'),
+    build: values.build,
     nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined,
   });
   const nginx = await startNginx(path.join(runDir, 'nginx'));
@@ -286,7 +290,7 @@ export async function main(argv: string[]): Promise<void> {
     idleRss = serverRss.sample();
     const idleMemory = await memoryBreakdown(server);
     console.log(
-      `vodcloud ${server.url} (pid ${server.pid}), RSS after start ${fmtMB(idleRss)} (${idleMemory}); nginx ${nginx.url} (master pid ${nginx.pid}, workers ${nginx.workerPids().join(',')})\n`,
+      `vodcloud ${server.url} (pid ${server.pid}, ${values.build ? 'production build' : 'sources through tsx'}), RSS after start ${fmtMB(idleRss)} (${idleMemory}); nginx ${nginx.url} (master pid ${nginx.pid}, workers ${nginx.workerPids().join(',')})\n`,
     );
 
     const objectFile = (videoId: string) =>
@@ -571,7 +575,7 @@ export async function main(argv: string[]): Promise<void> {
       nginxVersion,
       curlVersion,
     },
-    options: { runs, sizeBytes, flatBytes, variants },
+    options: { runs, sizeBytes, flatBytes, variants, server: values.build ? 'build' : 'tsx' },
     goals: { throughputRatio: THROUGHPUT_GOAL, rssBytes: RSS_GOAL_BYTES },
     medianMibPerSec: Object.fromEntries(variants.map((v) => [v.name, medianMibps(v.name)])),
     ratios,

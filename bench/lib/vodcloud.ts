@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ export interface VodcloudProcess {
 }
 
 /**
- * Starts `node apps/server/bin/vodcloud.js serve` as its own process (so its RSS and CPU are its own) with
+ * Starts `node apps/server/bin/vodcloud.js serve` (or the build: `build`) as its own process (so its RSS and CPU are its own) with
  * embedded defaults under `dataDir`, and waits for its "serving … on http://…" line. Its output goes to
  * `<dataDir>/server.log` (or `logName`).
  */
@@ -35,18 +35,23 @@ export async function startVodcloud(opts: {
   adminKey?: string;
   /** Log file name inside `dataDir` (default server.log; give each process sharing a data dir its own). */
   logName?: string;
+  /**
+   * Run the production build (`dist/vodcloud.js`, from `npm run build`: what the container image runs) instead
+   * of the sources through tsx's loader (what `npm start` runs). Default: BENCH_SERVER=build in the environment.
+   */
+  build?: boolean;
 }): Promise<VodcloudProcess> {
   await mkdir(opts.dataDir, { recursive: true });
+  const program =
+    (opts.build ?? process.env.BENCH_SERVER === 'build')
+      ? path.join(REPO_ROOT, 'dist/vodcloud.js')
+      : path.join(REPO_ROOT, 'apps/server/bin/vodcloud.js');
+  if (!existsSync(program)) throw new Error(`${program} is missing: run \`npm run build\` first`);
   const port = await freePort();
   const adminKey = opts.adminKey ?? `bench-admin-${randomBytes(16).toString('hex')}`;
   const child = spawn(
     process.execPath,
-    [
-      ...(opts.nodeArgs ?? []),
-      path.join(REPO_ROOT, 'apps/server/bin/vodcloud.js'),
-      'serve',
-      ...(opts.serveArgs ?? []),
-    ],
+    [...(opts.nodeArgs ?? []), program, 'serve', ...(opts.serveArgs ?? [])],
     {
       cwd: REPO_ROOT,
       env: {
