@@ -3,10 +3,12 @@
 // on still completes and stores its segments (hls.js abandons slow fragments; the retry must find them);
 // each segment of a run is answered as soon as it is encoded, not when its read-ahead is done; and a
 // just-in-time request is served while the background encode is stopped for it.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VideoPlan } from '../../apps/server/src/modules/pipeline/plan-state';
 import { segmentName } from '../../apps/server/src/modules/videos';
@@ -26,7 +28,12 @@ describe('just-in-time segments (one server, cpu=1)', () => {
 
   beforeAll(async () => {
     const [server] = await Promise.all([
-      startTestServer({ VOD_WORKER_CONCURRENCY: 'cpu=1,io=2,fast=4', VOD_JIT_WAIT_MS: '60000' }),
+      // One just-in-time encode at a time: a stopped prefetch must not hold it (see the prefetch test).
+      startTestServer({
+        VOD_WORKER_CONCURRENCY: 'cpu=1,io=2,fast=4',
+        VOD_JIT_WAIT_MS: '60000',
+        VOD_JIT_MAX_CONCURRENT: '1',
+      }),
       makeMpeg2(file, { duration: 120 }),
     ]);
     s = server;
@@ -76,6 +83,50 @@ describe('just-in-time segments (one server, cpu=1)', () => {
     rendition,
     index,
   });
+
+  /** This video's just-in-time ffmpeg runs as `ps` sees them: their work folder's part and process state. */
+  const jitProcesses = async (videoId: string) => {
+    const { stdout } = await promisify(execFile)('ps', ['-eo', 'stat=,args=']);
+    return stdout.split('\n').flatMap((line) => {
+      const m = new RegExp(`^\\s*(\\S+)\\s+ffmpeg .*${videoId}-[^/]*-(jit-[^/]+?)-\\w+/`).exec(line);
+      return m ? [{ stat: m[1]!, part: m[2]! }] : [];
+    });
+  };
+
+  it('prefetches the segments after the first in a run that yields to foreground work until a player joins it', async () => {
+    const fg = s.ctx.foreground;
+    const created = await createUploadVia(s.url, auth, { templateId, title: 'prefetch' });
+    const id = created.videoId;
+    // Foreground work on the node throughout (as the next upload's process step would be).
+    const hold = fg.enter();
+    try {
+      await tusUpload(await readFile(file), { endpoint: created.url, headers: created.headers }).promise;
+      await waitFor(async () => ((await status(id)).playable ? true : undefined), 180_000, 'playable');
+      const plan = await planOf(id);
+      // The prefetch (segment 1 of the first variant, the smallest, and its read-ahead) is stopped.
+      await waitFor(
+        async () =>
+          (await jitProcesses(id)).some((p) => p.part === 'jit-360p-1' && p.stat.startsWith('T'))
+            ? true
+            : undefined,
+        30_000,
+        'the prefetch stopped',
+      );
+      // A player seeking far meanwhile is served: the stopped prefetch holds no place of the players' bound.
+      const base = (await status(id)).playback.hlsUrl.replace(/master\.m3u8$/, '');
+      const far = await fetch(`${base}480p/${segmentName(plan.segments.length - 6)}`, {
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(far.status).toBe(200);
+      expect(await stored(id, plan, '360p', 1)).toBe(false);
+      // A player asks for segment 1: the request joins the run, which runs on beside the foreground work.
+      const res = await fetch(`${base}360p/${segmentName(1)}`, { signal: AbortSignal.timeout(30_000) });
+      expect(res.status).toBe(200);
+      expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    } finally {
+      hold();
+    }
+  }, 600_000);
 
   it('a run its caller gave up on completes and stores its segments; asking again finds them', async () => {
     const { id, plan } = await processing();

@@ -52,9 +52,12 @@ export interface RunOptions {
   onStderrLine?: (line: string) => void;
   /**
    * Whose run this is when the process bound (`limitFfmpegProcesses`) makes runs wait: `interactive` (a
-   * viewer waits: just-in-time segments, thumbnails) goes before `background` (the default).
+   * viewer waits: just-in-time segments, thumbnails) goes before `prefetch` (segments made before a viewer
+   * asks), which goes before `background` (the default).
    */
   priority?: SlotPriority;
+  /** When it resolves while the run still waits for a slot, the run waits as an interactive one from then on. */
+  raise?: Promise<unknown>;
   /** Called with the process id once ffmpeg is spawned (it leads its own process group: signal `-pid`). */
   onSpawn?: (pid: number) => void;
 }
@@ -402,7 +405,7 @@ export async function runFfmpeg(args: string[], opts: RunOptions): Promise<RunRe
   const pre = ['-hide_banner', '-nostdin'];
   if (opts.onProgress) pre.push('-progress', 'pipe:3', '-nostats');
   // The node-wide process bound: the wait for a slot is not part of timeoutMs (the signal ends it).
-  const release = await ffmpegSlots.acquire(opts.priority, opts.signal);
+  const release = await ffmpegSlots.acquire(opts.priority, opts.signal, opts.raise);
   const out = await runProcess({
     tool: 'ffmpeg',
     bin: ffmpegBinary(opts.ffmpegPath),

@@ -38,6 +38,91 @@ describe('ProcessSlots', () => {
     expect(slots.stats()).toMatchObject({ running: 0, waiting: 0, peak: 2 });
   });
 
+  it('keeps prefetch runs to their share (a quarter, at least one), ahead of background waiters and behind interactive ones', async () => {
+    const slots = new ProcessSlots(4);
+    expect([slots.backgroundMax(), slots.prefetchMax()]).toEqual([2, 1]);
+    expect(new ProcessSlots(8).prefetchMax()).toBe(2);
+    expect(new ProcessSlots(1).prefetchMax()).toBe(1);
+    expect(new ProcessSlots().prefetchMax()).toBe(Number.POSITIVE_INFINITY);
+    // Two background runs and one prefetch: a second prefetch waits, an interactive run still starts.
+    const held = await Promise.all([
+      slots.acquire('background'),
+      slots.acquire('background'),
+      slots.acquire('prefetch'),
+    ]);
+    const order: string[] = [];
+    const wait = (name: string, p: 'interactive' | 'prefetch' | 'background') =>
+      slots.acquire(p).then((release) => {
+        order.push(name);
+        return release;
+      });
+    const p2 = wait('p2', 'prefetch');
+    const b3 = wait('b3', 'background');
+    const i1 = await wait('i1', 'interactive');
+    expect(slots.stats()).toMatchObject({ running: 4, background: 2, prefetch: 1, waiting: 2 });
+    // The prefetch ends: the waiting prefetch takes its place (not the interactive slot's, nor background's).
+    held[2]!();
+    (await p2)();
+    expect(order).toEqual(['i1', 'p2']);
+    // A background run ends: the waiting background run starts.
+    held[0]!();
+    (await b3)();
+    i1();
+    held[1]!();
+    expect(order).toEqual(['i1', 'p2', 'b3']);
+    expect(slots.stats()).toMatchObject({ running: 0, waiting: 0 });
+  });
+
+  it('raises a waiting prefetch to interactive when asked (a player joined it)', async () => {
+    const slots = new ProcessSlots(4);
+    const held = await Promise.all([
+      slots.acquire('background'),
+      slots.acquire('background'),
+      slots.acquire('prefetch'),
+      slots.acquire('interactive'),
+    ]);
+    let raise!: () => void;
+    const raised = new Promise<void>((r) => {
+      raise = r;
+    });
+    const order: string[] = [];
+    const i2 = slots.acquire('interactive').then((r) => {
+      order.push('i2');
+      return r;
+    });
+    const p2 = slots.acquire('prefetch', undefined, raised).then((r) => {
+      order.push('p2');
+      return r;
+    });
+    raise();
+    await new Promise((r) => setTimeout(r, 10));
+    // Raised, it queues behind the interactive waiter that came first, and takes the next slot free.
+    held[3]!();
+    (await i2)();
+    (await p2)();
+    expect(order).toEqual(['i2', 'p2']);
+    expect(slots.stats()).toMatchObject({ prefetch: 1, waiting: 0 });
+    for (const r of held.slice(0, 3)) r();
+  });
+
+  it('lets a waiter behind one at its share start when it fits', async () => {
+    const slots = new ProcessSlots(4);
+    const bg = await Promise.all([slots.acquire('background'), slots.acquire('background')]);
+    const order: string[] = [];
+    const b3 = slots.acquire('background').then((r) => {
+      order.push('b3');
+      return r;
+    });
+    // b3 waits for its share; a prefetch asked after it starts at once.
+    const p1 = await slots.acquire('prefetch');
+    expect(slots.stats()).toMatchObject({ running: 3, prefetch: 1, waiting: 1 });
+    bg[0]!();
+    (await b3)();
+    expect(order).toEqual(['b3']);
+    p1();
+    bg[1]!();
+  });
+
   it('serves interactive waiters before background ones, in order among themselves', async () => {
     const slots = new ProcessSlots(1);
     const first = await slots.acquire('background');
@@ -112,21 +197,30 @@ describe('ProcessSlots', () => {
     expect(slots.stats()).toMatchObject({ running: 5, background: 5, waiting: 0 });
   });
 
-  it('lends a stopped process its slot only under a bound of 1 (where nothing is kept)', async () => {
-    const two = new ProcessSlots(2);
-    await two.acquire('background');
-    two.setLent(1);
-    await two.acquire('interactive');
+  it('lends a stopped process its slot only under bounds that keep no slot for interactive runs (1 to 3)', async () => {
+    const four = new ProcessSlots(4);
+    await Promise.all([four.acquire('background'), four.acquire('background'), four.acquire('prefetch')]);
+    four.setLent(3);
+    await four.acquire('interactive'); // the kept slot
     let over = false;
-    void two.acquire('interactive').then(() => {
+    void four.acquire('interactive').then(() => {
       over = true;
     });
     await new Promise((r) => setTimeout(r, 10));
-    expect(over, 'a bound of 2 lends nothing: ps would see 3 processes').toBe(false);
-    const one = new ProcessSlots(1);
-    await one.acquire('background');
-    one.setLent(1);
-    await expect(one.acquire('interactive')).resolves.toBeTypeOf('function');
+    expect(over, 'a bound of 4 keeps one slot and lends nothing: ps would see 5 processes').toBe(false);
+    // Every slot held by background and prefetch runs, all stopped for the interactive run that asks next.
+    const fill = {
+      1: ['background'],
+      2: ['background', 'prefetch'],
+      3: ['background', 'background', 'prefetch'],
+    };
+    for (const [max, classes] of Object.entries(fill)) {
+      const slots = new ProcessSlots(Number(max));
+      for (const c of classes) await slots.acquire(c as 'background' | 'prefetch');
+      expect(slots.stats().running).toBe(Number(max));
+      slots.setLent(classes.length);
+      await expect(slots.acquire('interactive')).resolves.toBeTypeOf('function');
+    }
   });
 
   it('a larger bound starts waiters at once; a bound below 1 is refused', async () => {

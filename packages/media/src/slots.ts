@@ -1,7 +1,12 @@
 import { MediaError } from './errors';
 
-/** Who is waiting for a process slot: players waiting on a run go before background work. */
-export type SlotPriority = 'interactive' | 'background';
+/**
+ * Who is waiting for a process slot: players and process steps (someone waits) go first, then prefetches
+ * (segments made before a player asks for them), then background work.
+ */
+export type SlotPriority = 'interactive' | 'prefetch' | 'background';
+
+const RANK: Record<SlotPriority, number> = { interactive: 0, prefetch: 1, background: 2 };
 
 interface Waiter {
   grant: () => void;
@@ -14,17 +19,21 @@ interface Waiter {
  * interactive first (a just-in-time segment, a thumbnail: someone is waiting), then in arrival order.
  * A wait is not part of a run's timeout; an aborted signal ends the wait.
  *
- * Background runs hold at most half the slots, rounded up (all of them when max is 1): the rest are
- * kept for interactive runs, so the path to playable never waits for a background encode — not even for one
- * stopped (SIGSTOP) while foreground work runs (lib/foreground.ts in the server), which would otherwise hold
- * its slot until the very work it waits for is over. The bound itself holds for every process ps sees,
- * stopped or not, except with a bound of 1: there a stopped background process lends its only slot
- * (`setLent`), one process more than the bound, rather than wait for itself.
+ * Background runs hold at most half the slots, rounded up (all of them when max is 1), and prefetch runs at
+ * most half of what is left, at least one (one of the default 4): the rest are kept for interactive runs, so the
+ * path to playable never waits for a background encode or a prefetch — not even for one stopped (SIGSTOP) while
+ * foreground work runs (lib/foreground.ts in the server), which would otherwise hold its slot until the very work
+ * it waits for is over. Uploads back to back measured the next upload's process step waiting 2 s for a slot
+ * while two prefetches of earlier videos held the kept ones (bench playable --backlog). The bound itself holds
+ * for every process ps sees, stopped or not, except with bounds of 1 to 3, which keep no slot: there stopped
+ * processes lend theirs (`setLent`), more processes than the bound, rather than wait for themselves.
  */
 export class ProcessSlots {
   private running = 0;
   /** Of `running`, the background runs. */
   private background = 0;
+  /** Of `running`, the prefetch runs. */
+  private prefetch = 0;
   private readonly waiting: Waiter[] = [];
   private peak = 0;
   /** Slots of processes stopped meanwhile (SIGSTOP), lent to others until they continue (bound 1 only). */
@@ -38,6 +47,17 @@ export class ProcessSlots {
     return Math.ceil(this.max / 2);
   }
 
+  /** How many slots prefetch runs may hold at once. */
+  prefetchMax(): number {
+    if (!Number.isFinite(this.max)) return this.max;
+    return Math.max(1, Math.floor((this.max - this.backgroundMax()) / 2));
+  }
+
+  /** Slots only interactive runs may take (none with bounds of 1 to 3). */
+  private kept(): number {
+    return this.max - this.backgroundMax() - this.prefetchMax();
+  }
+
   /** Changes the bound (at least 1); waiters that now fit start. */
   setMax(max: number): void {
     if (!(max >= 1)) throw new RangeError(`a process bound must be at least 1, not ${max}`);
@@ -46,20 +66,28 @@ export class ProcessSlots {
   }
 
   /**
-   * `n` of the running processes are stopped (SIGSTOP) for now: their slots are lent to the waiters, who
-   * would otherwise wait behind processes that wait for them (a background encode stopped while a
-   * foreground one runs). 0 when they continue.
+   * `n` of the running processes are stopped (SIGSTOP) for now: with a bound that keeps no slot for interactive
+   * runs, their slots are lent to the waiters, who would otherwise wait behind processes that wait for them (a
+   * background encode stopped while a foreground one runs). 0 when they continue.
    */
   setLent(n: number): void {
     this.lent = Math.max(0, n);
     this.drain();
   }
 
-  stats(): { max: number; running: number; background: number; waiting: number; peak: number } {
+  stats(): {
+    max: number;
+    running: number;
+    background: number;
+    prefetch: number;
+    waiting: number;
+    peak: number;
+  } {
     return {
       max: this.max,
       running: this.running,
       background: this.background,
+      prefetch: this.prefetch,
       waiting: this.waiting.length,
       peak: this.peak,
     };
@@ -67,25 +95,33 @@ export class ProcessSlots {
 
   /** Whether a run of this priority may start now. */
   private fits(priority: SlotPriority): boolean {
-    // Lending only where no slot is kept for interactive runs (a bound of 1): see the class comment.
-    const lent = this.max <= 1 ? this.lent : 0;
+    // Lending only where no slot is kept for interactive runs (bounds of 1 to 3): see the class comment.
+    const lent = this.kept() < 1 ? this.lent : 0;
     if (this.running >= this.max + lent) return false;
-    return priority === 'interactive' || this.background < this.backgroundMax() + lent;
+    if (priority === 'interactive') return true;
+    if (priority === 'prefetch') return this.prefetch < this.prefetchMax() + lent;
+    return this.background < this.backgroundMax() + lent;
   }
 
-  /** Resolves with the slot's release function once one is free. */
-  acquire(priority: SlotPriority = 'background', signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with the slot's release function once one is free. `raise`: when it resolves before the slot is
+   * granted, the run waits as an interactive one from then on (a player joined a prefetch still waiting).
+   */
+  acquire(
+    priority: SlotPriority = 'background',
+    signal?: AbortSignal,
+    raise?: Promise<unknown>,
+  ): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(aborted());
-    // Nobody this run must queue behind: interactive runs queue behind interactive ones only.
-    const ahead =
-      priority === 'interactive' ? this.waiting[0]?.priority === 'interactive' : this.waiting.length > 0;
+    // Nobody this run must queue behind: a run queues behind the waiters of its own rank or a higher one.
+    const ahead = this.waiting.some((w) => RANK[w.priority] <= RANK[priority]);
     if (!ahead && this.fits(priority)) return Promise.resolve(this.take(priority));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         priority,
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
-          resolve(this.take(priority));
+          resolve(this.take(waiter.priority));
         },
       };
       const onAbort = () => {
@@ -94,16 +130,29 @@ export class ProcessSlots {
         reject(aborted());
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      // Interactive waiters queue behind other interactive ones only.
-      const at = priority === 'interactive' ? this.waiting.findIndex((w) => w.priority === 'background') : -1;
-      if (at >= 0) this.waiting.splice(at, 0, waiter);
-      else this.waiting.push(waiter);
+      this.enqueue(waiter);
+      void raise?.then(() => {
+        const i = this.waiting.indexOf(waiter);
+        if (i < 0 || waiter.priority === 'interactive') return;
+        this.waiting.splice(i, 1);
+        waiter.priority = 'interactive';
+        this.enqueue(waiter);
+        this.drain();
+      });
     });
+  }
+
+  /** Ahead of every waiter of a lower rank. */
+  private enqueue(waiter: Waiter): void {
+    const at = this.waiting.findIndex((w) => RANK[w.priority] > RANK[waiter.priority]);
+    if (at >= 0) this.waiting.splice(at, 0, waiter);
+    else this.waiting.push(waiter);
   }
 
   private take(priority: SlotPriority): () => void {
     this.running++;
     if (priority === 'background') this.background++;
+    if (priority === 'prefetch') this.prefetch++;
     this.peak = Math.max(this.peak, this.running);
     let released = false;
     return () => {
@@ -111,13 +160,19 @@ export class ProcessSlots {
       released = true;
       this.running--;
       if (priority === 'background') this.background--;
+      if (priority === 'prefetch') this.prefetch--;
       this.drain();
     };
   }
 
-  /** Starts waiters in order while they fit (interactive ones are all ahead of background ones). */
+  /** Starts the waiters that fit, in order (by rank: interactive, prefetch, background). */
   private drain(): void {
-    while (this.waiting.length > 0 && this.fits(this.waiting[0]!.priority)) this.waiting.shift()!.grant();
+    // A waiter that does not fit (its class is at its share) lets the ones behind it that do fit start: when
+    // the first one does not fit for want of any slot, none behind it fits either.
+    for (let i = 0; i < this.waiting.length; ) {
+      if (this.fits(this.waiting[i]!.priority)) this.waiting.splice(i, 1)[0]!.grant();
+      else i++;
+    }
   }
 }
 

@@ -43,6 +43,36 @@ describe('Foreground', () => {
     done();
   });
 
+  it('stops background processes for a prefetch, prefetch processes for foreground work only; a promoted prefetch runs on', async () => {
+    const fg = new Foreground();
+    const bg = background();
+    const pre = background();
+    const doneBg = fg.yieldsTo(bg);
+    const promote = fg.yieldsTo(pre, 'prefetch');
+    const tick = () => new Promise((r) => setTimeout(r, 50));
+    // A prefetch runs: background stops, the prefetch process runs.
+    const exitPre = fg.enter('prefetch');
+    await tick();
+    expect([state(bg), state(pre)]).toEqual(['T', expect.not.stringMatching('T')]);
+    expect(fg.busy()).toBe(false);
+    // A process step starts: the prefetch stops too.
+    const exitFg = fg.enter();
+    await tick();
+    expect([state(bg), state(pre)]).toEqual(['T', 'T']);
+    // A player joins the prefetch: it runs on beside the process step; background stays stopped.
+    promote();
+    await tick();
+    expect([state(bg), state(pre)]).toEqual(['T', expect.not.stringMatching('T')]);
+    exitFg();
+    await tick();
+    expect(state(bg)).toBe('T'); // the prefetch's own work is not over
+    exitPre();
+    await tick();
+    expect(state(bg)).not.toBe('T');
+    expect(fg.yieldingNow()).toBe(1);
+    doneBg();
+  });
+
   it('stops a process that starts to yield during foreground work, and continues it when it leaves', async () => {
     const fg = new Foreground();
     const exit = fg.enter();

@@ -1,38 +1,46 @@
 /**
  * Foreground work of this node (a video's process step, just-in-time segments: someone waits for them) and
- * background processes that yield to it. While any foreground work runs, the yielding processes are stopped
- * (SIGSTOP to their process group) and continued when it is over: `nice` alone left a detection decode taking
- * ~0.15 s off the time to playable of an upload made meanwhile on 2 cores (bench/detection.ts), because the
- * foreground path is many short processes that each start behind the busy cores.
+ * processes that yield to it. While any foreground work runs, the yielding processes are stopped (SIGSTOP to
+ * their process group) and continued when it is over: `nice` alone left a detection decode taking ~0.15 s off
+ * the time to playable of an upload made meanwhile on 2 cores (bench/detection.ts), because the foreground
+ * path is many short processes that each start behind the busy cores.
+ *
+ * Two tiers yield. Background processes (the ladder's chunks, detection) are stopped while foreground work or
+ * a prefetch runs. Prefetch processes (the segments after the first, made before a player asks for them) are
+ * stopped while foreground work runs, and yield no more once a player joins them (JitEncoder promotes the run):
+ * uploads back to back measured the next upload's process step sharing the cores with the previous one's
+ * prefetch.
  */
+export type Tier = 'foreground' | 'prefetch';
+
 export class Foreground {
   private active = 0;
-  private readonly yielding = new Set<number>();
-  /** Pauses so far (for tests and metrics). */
+  private prefetching = 0;
+  private readonly background = new Set<number>();
+  private readonly prefetch = new Set<number>();
+  private readonly stopped = new Set<number>();
+  /** Pauses so far (for tests and metrics): times foreground work or a prefetch started and stopped others. */
   pauses = 0;
 
   /**
    * `slots`: the process bound the yielding processes hold slots of (ffmpegSlots). It keeps slots for
-   * interactive runs; with a bound of 1 (nothing kept) the slots of stopped processes are lent meanwhile, so a
+   * interactive runs; with a bound of 1 to 3 (nothing kept) the slots of stopped processes are lent meanwhile, so a
    * foreground run never waits for a slot held by a process stopped for it.
    */
   constructor(private readonly slots?: { setLent(n: number): void }) {}
 
-  /** Marks foreground work as started; call the result when it is over. */
-  enter(): () => void {
-    if (this.active++ === 0) {
-      if (this.yielding.size) this.pauses++;
-      for (const pid of this.yielding) signal(pid, 'SIGSTOP');
-      this.slots?.setLent(this.yielding.size);
-    }
+  /** Marks foreground work (or a prefetch) as started; call the result when it is over. */
+  enter(tier: Tier = 'foreground'): () => void {
+    if (tier === 'foreground') this.active++;
+    else this.prefetching++;
+    if (this.sync() > 0) this.pauses++;
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      if (--this.active === 0) {
-        this.slots?.setLent(0);
-        for (const pid of this.yielding) signal(pid, 'SIGCONT');
-      }
+      if (tier === 'foreground') this.active--;
+      else this.prefetching--;
+      this.sync();
     };
   }
 
@@ -47,19 +55,16 @@ export class Foreground {
   }
 
   /**
-   * A background process (the leader of its process group) that yields: stopped at once if foreground work
-   * runs. Call the result when the process ended (it is continued, in case it is still there).
+   * A process (the leader of its process group) that yields: a background one to foreground work and
+   * prefetches, a prefetch one to foreground work; stopped at once if that runs. Call the result when the
+   * process ended, or to make it yield no more (a player joined the prefetch): it is continued if stopped.
    */
-  yieldsTo(pid: number): () => void {
-    this.yielding.add(pid);
-    if (this.active > 0) {
-      signal(pid, 'SIGSTOP');
-      this.slots?.setLent(this.yielding.size);
-    }
+  yieldsTo(pid: number, tier: 'background' | 'prefetch' = 'background'): () => void {
+    (tier === 'background' ? this.background : this.prefetch).add(pid);
+    this.sync();
     return () => {
-      if (!this.yielding.delete(pid)) return;
-      signal(pid, 'SIGCONT');
-      if (this.active > 0) this.slots?.setLent(this.yielding.size);
+      if (!this.background.delete(pid) && !this.prefetch.delete(pid)) return;
+      this.sync();
     };
   }
 
@@ -67,9 +72,31 @@ export class Foreground {
     return this.active > 0;
   }
 
-  /** Background processes registered now (running or stopped). */
+  /** Yielding processes registered now (running or stopped). */
   yieldingNow(): number {
-    return this.yielding.size;
+    return this.background.size + this.prefetch.size;
+  }
+
+  /** Stops and continues the yielding processes as the work running now says; returns how many it stopped. */
+  private sync(): number {
+    let newlyStopped = 0;
+    const want = (pid: number, stop: boolean) => {
+      if (stop && !this.stopped.has(pid)) {
+        this.stopped.add(pid);
+        signal(pid, 'SIGSTOP');
+        newlyStopped++;
+      } else if (!stop && this.stopped.has(pid)) {
+        this.stopped.delete(pid);
+        signal(pid, 'SIGCONT');
+      }
+    };
+    for (const pid of this.background) want(pid, this.active + this.prefetching > 0);
+    for (const pid of this.prefetch) want(pid, this.active > 0);
+    // Gone from both sets (ended, or promoted): continued.
+    for (const pid of [...this.stopped])
+      if (!this.background.has(pid) && !this.prefetch.has(pid)) want(pid, false);
+    this.slots?.setLent(this.stopped.size);
+    return newlyStopped;
   }
 }
 

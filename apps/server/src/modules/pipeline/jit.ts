@@ -3,6 +3,7 @@ import path from 'node:path';
 import { audioArgs, chunkArgs, copyArgs, runFfmpeg } from '@vodcloud/media';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
+import type { Foreground } from '../../lib/foreground';
 import { type Limiter, limiter } from '../../lib/limiter';
 import { AUDIO_RENDITION, segmentKey, segmentName } from '../videos';
 import { type PipelineDeps, workDir } from './deps';
@@ -32,6 +33,12 @@ export interface JitOptions {
   prefetch?: boolean;
   /** The run itself ends with this signal (the process step's job: a deleted video's run stops). */
   runSignal?: AbortSignal;
+  /**
+   * Made before anyone asks for it (the segments after the first of a video just playable): the run takes a
+   * prefetch slot and yields to this node's foreground work (stopped while a process step or a segment a player
+   * waits for is made; lib/foreground.ts), background chunks yielding to it, until a request joins it.
+   */
+  yields?: boolean;
 }
 
 export interface SegmentResult {
@@ -51,6 +58,8 @@ export class JitEncoder {
   private readonly segmentRuns = new Map<string, Promise<SegmentResult>>();
   /** Encodes players asked for, bounded per worker whatever players ask (VOD_JIT_MAX_CONCURRENT). */
   private readonly encodes: Limiter;
+  /** Yielding runs by segment (as segmentRuns): a request that joins one makes it yield no more. */
+  private readonly promotions = new Map<string, () => void>();
 
   constructor(private readonly d: PipelineDeps) {
     this.encodes = limiter(
@@ -176,6 +185,7 @@ export class JitEncoder {
     indices: number[],
     signal: AbortSignal,
     onStored?: (index: number) => void,
+    promoted?: Promise<void>,
   ): Promise<void> {
     const r = plan.ladder.renditions.find((x) => x.name === rendition);
     const segs = indices.map((i) => plan.segments[i]);
@@ -213,7 +223,7 @@ export class JitEncoder {
             () => {},
           );
       }, 50);
-      const exitForeground = this.d.foreground?.enter();
+      const tier = yieldingTier(this.d.foreground, promoted);
       try {
         await runFfmpeg(
           chunkArgs({
@@ -226,11 +236,17 @@ export class JitEncoder {
             deinterlace: plan.ladder.deinterlace,
             watermark,
           }),
-          { timeoutMs: 120_000 * indices.length, signal, priority: 'interactive' },
+          {
+            timeoutMs: 120_000 * indices.length,
+            signal,
+            priority: promoted ? 'prefetch' : 'interactive',
+            raise: promoted,
+            onSpawn: tier.spawned,
+          },
         );
       } finally {
         clearInterval(watch);
-        exitForeground?.();
+        tier.end();
       }
       storeDone(Number.POSITIVE_INFINITY);
       await storing;
@@ -257,6 +273,8 @@ export class JitEncoder {
     const requested = segmentKey(p.tenantId, p.videoId, p.generation, p.rendition, p.index);
     // (A run started for an earlier segment may hold this one as read-ahead.)
     const running = this.segmentRuns.get(flightOf(p, p.index));
+    // Someone waits for it now: a yielding run stops yielding.
+    if (running && !opts?.yields) this.promotions.get(flightOf(p, p.index))?.();
     const job =
       running?.then((r) => ({ ...r, key: requested, encoded: false })) ?? this.startRun(p, requested, opts);
     return signal ? abandonable(job, signal) : job;
@@ -266,11 +284,13 @@ export class JitEncoder {
   private startRun(p: SegmentRequest, key: string, opts?: JitOptions): Promise<SegmentResult> {
     const started = performance.now();
     const flights = new Map<number, ReturnType<typeof deferred<SegmentResult>>>();
+    const promotion = opts?.yields ? deferred<void>() : undefined;
     const join = (i: number) => {
       const f = deferred<SegmentResult>();
       f.promise.catch(() => {}); // a read-ahead flight nobody joined may fail unobserved
       flights.set(i, f);
       this.segmentRuns.set(flightOf(p, i), f.promise);
+      if (promotion) this.promotions.set(flightOf(p, i), () => promotion.resolve());
     };
     join(p.index);
     const settle = (i: number, r: SegmentResult | Error) => {
@@ -278,6 +298,7 @@ export class JitEncoder {
       if (!f) return;
       flights.delete(i);
       this.segmentRuns.delete(flightOf(p, i));
+      this.promotions.delete(flightOf(p, i));
       if (r instanceof Error) f.reject(r);
       else f.resolve(r);
     };
@@ -287,7 +308,7 @@ export class JitEncoder {
         encoded: i === p.index,
         ms: performance.now() - started,
       });
-    this.runSegment(p, key, join, encoded, opts).then(
+    this.runSegment(p, key, join, encoded, opts, promotion?.promise).then(
       (r) => {
         settle(p.index, r);
         for (const i of [...flights.keys()]) encoded(i);
@@ -324,6 +345,7 @@ export class JitEncoder {
     join: (index: number) => void,
     encoded: (index: number) => void,
     opts?: JitOptions,
+    promoted?: Promise<void>,
   ): Promise<SegmentResult> {
     const { storage } = this.d;
     const started = performance.now();
@@ -352,14 +374,52 @@ export class JitEncoder {
         join(i);
         indices.push(i);
       }
-      await this.encodes(() => {
-        // Counts the runs players asked for, as they start (a run answers its first segment before it ends).
-        if (!opts?.prefetch) this.d.metrics?.jitEncodes.inc();
-        return this.encodeSegments(row, plan, p.rendition, indices, sig, encoded);
-      });
+      const encode = () => this.encodeSegments(row, plan, p.rendition, indices, sig, encoded, promoted);
+      // A yielding prefetch is bounded by its slot class (ProcessSlots), not by the players' bound: stopped
+      // for a process step, it must not hold a place that step's own first segment waits for.
+      if (promoted) await encode();
+      else
+        await this.encodes(() => {
+          // Counts the runs players asked for, as they start (a run answers its first segment before it ends).
+          if (!opts?.prefetch) this.d.metrics?.jitEncodes.inc();
+          return encode();
+        });
     }
     return { key, encoded: true, ms: performance.now() - started };
   }
+}
+
+/**
+ * A just-in-time run's place on this node: foreground work (someone waits), or, with `promoted`, a prefetch
+ * whose ffmpeg yields to foreground work until `promoted` resolves (a request joined it), then foreground.
+ */
+function yieldingTier(fg: Foreground | undefined, promoted?: Promise<void>) {
+  if (!promoted) {
+    const exit = fg?.enter();
+    return { spawned: undefined, end: () => exit?.() };
+  }
+  let exit = fg?.enter('prefetch');
+  let unyield: (() => void) | undefined;
+  let raised = false;
+  let over = false;
+  void promoted.then(() => {
+    if (over) return;
+    raised = true;
+    const exitPrefetch = exit;
+    exit = fg?.enter();
+    unyield?.();
+    exitPrefetch?.();
+  });
+  return {
+    spawned: (pid: number) => {
+      if (!raised) unyield = fg?.yieldsTo(pid, 'prefetch');
+    },
+    end: () => {
+      over = true;
+      unyield?.();
+      exit?.();
+    },
+  };
 }
 
 /** The encoded rendition that costs least to make (the lowest bitrate). */

@@ -233,11 +233,13 @@ async function becomePlayable(run: Run, probed: Probed, plan: VideoPlan): Promis
   lap('playable');
   d.log.debug({ videoId, steps }, 'video playable');
   // A player starting now has one segment buffered: the next ones are made before it asks for them
-  // (a request for one of them joins this run).
+  // (a request for one of them joins this run). The run yields to the next upload's process step and to
+  // segments players wait for until a request joins it (JitOptions.yields).
   if (first && first !== plan.passthrough?.rendition && plan.segments.length > 1)
     jit
       .ensureSegment({ tenantId, videoId, generation, rendition: first, index: 1 }, undefined, {
         prefetch: true,
+        yields: true,
       })
       .then(() => deletedMeanwhile(d, tenantId, videoId))
       .catch((err) => d.log.warn({ err, videoId }, 'prefetching the first segments failed'));
