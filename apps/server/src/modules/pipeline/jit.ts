@@ -3,11 +3,11 @@ import path from 'node:path';
 import { audioArgs, chunkArgs, copyArgs, runFfmpeg } from '@vodcloud/media';
 import type { VideosTable } from '../../db/schema';
 import { AppError } from '../../lib/errors';
-import type { Foreground } from '../../lib/foreground';
 import { type Limiter, limiter } from '../../lib/limiter';
 import { AUDIO_RENDITION, segmentKey, segmentName } from '../videos';
 import { type PipelineDeps, workDir } from './deps';
 import { encodedRenditions, planOf, type VideoPlan } from './plan-state';
+import { abandonable, deferred, yieldingTier } from './run-control';
 import { storeSegments } from './segment-store';
 import { watermarkFor } from './watermark';
 
@@ -389,63 +389,9 @@ export class JitEncoder {
   }
 }
 
-/**
- * A just-in-time run's place on this node: foreground work (someone waits), or, with `promoted`, a prefetch
- * whose ffmpeg yields to foreground work until `promoted` resolves (a request joined it), then foreground.
- */
-function yieldingTier(fg: Foreground | undefined, promoted?: Promise<void>) {
-  if (!promoted) {
-    const exit = fg?.enter();
-    return { spawned: undefined, end: () => exit?.() };
-  }
-  let exit = fg?.enter('prefetch');
-  let unyield: (() => void) | undefined;
-  let raised = false;
-  let over = false;
-  void promoted.then(() => {
-    if (over) return;
-    raised = true;
-    const exitPrefetch = exit;
-    exit = fg?.enter();
-    unyield?.();
-    exitPrefetch?.();
-  });
-  return {
-    spawned: (pid: number) => {
-      if (!raised) unyield = fg?.yieldsTo(pid, 'prefetch');
-    },
-    end: () => {
-      over = true;
-      unyield?.();
-      exit?.();
-    },
-  };
-}
-
 /** The encoded rendition that costs least to make (the lowest bitrate). */
 function cheapest(plan: VideoPlan): string | undefined {
   return encodedRenditions(plan).sort((a, b) => a.videoBitrate - b.videoBitrate)[0]?.name;
-}
-
-/** A promise with its resolve and reject. */
-function deferred<T>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** `job`, or its caller's abort: the job itself goes on. */
-function abandonable<T>(job: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    job.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 const flightOf = (p: SegmentRequest, index: number) => `${p.generation}/${p.rendition}/${index}`;
