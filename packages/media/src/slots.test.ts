@@ -197,29 +197,42 @@ describe('ProcessSlots', () => {
     expect(slots.stats()).toMatchObject({ running: 5, background: 5, waiting: 0 });
   });
 
-  it('lends a stopped process its slot only under bounds that keep no slot for interactive runs (1 to 3)', async () => {
-    const four = new ProcessSlots(4);
-    await Promise.all([four.acquire('background'), four.acquire('background'), four.acquire('prefetch')]);
-    four.setLent(3);
-    await four.acquire('interactive'); // the kept slot
+  it('lends a stopped process its slot only under a bound of 1 (where nothing is kept)', async () => {
+    const two = new ProcessSlots(2);
+    await two.acquire('background');
+    two.setLent(1);
+    await two.acquire('interactive');
     let over = false;
-    void four.acquire('interactive').then(() => {
+    void two.acquire('interactive').then(() => {
       over = true;
     });
     await new Promise((r) => setTimeout(r, 10));
-    expect(over, 'a bound of 4 keeps one slot and lends nothing: ps would see 5 processes').toBe(false);
-    // Every slot held by background and prefetch runs, all stopped for the interactive run that asks next.
-    const fill = {
-      1: ['background'],
-      2: ['background', 'prefetch'],
-      3: ['background', 'background', 'prefetch'],
-    };
-    for (const [max, classes] of Object.entries(fill)) {
-      const slots = new ProcessSlots(Number(max));
-      for (const c of classes) await slots.acquire(c as 'background' | 'prefetch');
-      expect(slots.stats().running).toBe(Number(max));
-      slots.setLent(classes.length);
+    expect(over, 'a bound of 2 lends nothing: ps would see 3 processes').toBe(false);
+    const one = new ProcessSlots(1);
+    await one.acquire('background');
+    one.setLent(1);
+    await expect(one.acquire('interactive')).resolves.toBeTypeOf('function');
+    const onePrefetch = new ProcessSlots(1);
+    await onePrefetch.acquire('prefetch');
+    onePrefetch.setLent(1);
+    await expect(onePrefetch.acquire('interactive')).resolves.toBeTypeOf('function');
+  });
+
+  it('never gives background and prefetch runs together the last slot (bounds of 2 and 3)', async () => {
+    for (const [max, background] of [
+      [2, 1],
+      [3, 2],
+    ] as const) {
+      const slots = new ProcessSlots(max);
+      for (let i = 0; i < background; i++) await slots.acquire('background');
+      let prefetched = false;
+      void slots.acquire('prefetch').then(() => {
+        prefetched = true;
+      });
+      await new Promise((r) => setTimeout(r, 10));
+      expect(prefetched, `bound ${max}: a prefetch would take the last slot`).toBe(false);
       await expect(slots.acquire('interactive')).resolves.toBeTypeOf('function');
+      expect(slots.stats()).toMatchObject({ running: max, background, prefetch: 0, waiting: 1 });
     }
   });
 

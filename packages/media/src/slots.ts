@@ -20,13 +20,13 @@ interface Waiter {
  * A wait is not part of a run's timeout; an aborted signal ends the wait.
  *
  * Background runs hold at most half the slots, rounded up (all of them when max is 1), and prefetch runs at
- * most half of what is left, at least one (one of the default 4): the rest are kept for interactive runs, so the
- * path to playable never waits for a background encode or a prefetch — not even for one stopped (SIGSTOP) while
- * foreground work runs (lib/foreground.ts in the server), which would otherwise hold its slot until the very work
- * it waits for is over. Uploads back to back measured the next upload's process step waiting 2 s for a slot
- * while two prefetches of earlier videos held the kept ones (bench playable --backlog). The bound itself holds
- * for every process ps sees, stopped or not, except with bounds of 1 to 3, which keep no slot: there stopped
- * processes lend theirs (`setLent`), more processes than the bound, rather than wait for themselves.
+ * most half of what is left, at least one (one of the default 4); together they never take the last slot. So
+ * the path to playable never waits for a background encode or a prefetch — not even for one stopped
+ * (SIGSTOP) while foreground work runs (lib/foreground.ts in the server), which would otherwise hold its slot
+ * until the very work it waits for is over. Uploads back to back measured the next upload's process step
+ * waiting 2 s for a slot while two prefetches of earlier videos held the free ones (bench playable --backlog).
+ * The bound itself holds for every process ps sees, stopped or not, except with a bound of 1, which keeps no
+ * slot: there stopped processes lend theirs (`setLent`), one process more, rather than wait for themselves.
  */
 export class ProcessSlots {
   private running = 0;
@@ -53,11 +53,6 @@ export class ProcessSlots {
     return Math.max(1, Math.floor((this.max - this.backgroundMax()) / 2));
   }
 
-  /** Slots only interactive runs may take (none with bounds of 1 to 3). */
-  private kept(): number {
-    return this.max - this.backgroundMax() - this.prefetchMax();
-  }
-
   /** Changes the bound (at least 1); waiters that now fit start. */
   setMax(max: number): void {
     if (!(max >= 1)) throw new RangeError(`a process bound must be at least 1, not ${max}`);
@@ -66,8 +61,8 @@ export class ProcessSlots {
   }
 
   /**
-   * `n` of the running processes are stopped (SIGSTOP) for now: with a bound that keeps no slot for interactive
-   * runs, their slots are lent to the waiters, who would otherwise wait behind processes that wait for them (a
+   * `n` of the running processes are stopped (SIGSTOP) for now: with a bound of 1, which keeps no slot for
+   * interactive runs, their slots are lent to the waiters, who would otherwise wait behind processes that wait for them (a
    * background encode stopped while a foreground one runs). 0 when they continue.
    */
   setLent(n: number): void {
@@ -95,12 +90,16 @@ export class ProcessSlots {
 
   /** Whether a run of this priority may start now. */
   private fits(priority: SlotPriority): boolean {
-    // Lending only where no slot is kept for interactive runs (bounds of 1 to 3): see the class comment.
-    const lent = this.kept() < 1 ? this.lent : 0;
+    // Lending only where no slot is kept for interactive runs (a bound of 1): see the class comment.
+    const lent = this.max <= 1 ? this.lent : 0;
     if (this.running >= this.max + lent) return false;
     if (priority === 'interactive') return true;
-    if (priority === 'prefetch') return this.prefetch < this.prefetchMax() + lent;
-    return this.background < this.backgroundMax() + lent;
+    const share =
+      priority === 'prefetch'
+        ? this.prefetch < this.prefetchMax()
+        : this.background < this.backgroundMax() + lent;
+    // Background and prefetch runs together never take the last slot (a bound of 1 keeps none: it lends).
+    return share && (this.max <= 1 || this.background + this.prefetch + 1 < this.max);
   }
 
   /**

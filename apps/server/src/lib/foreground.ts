@@ -24,7 +24,7 @@ export class Foreground {
 
   /**
    * `slots`: the process bound the yielding processes hold slots of (ffmpegSlots). It keeps slots for
-   * interactive runs; with a bound of 1 to 3 (nothing kept) the slots of stopped processes are lent meanwhile, so a
+   * interactive runs; with a bound of 1 (nothing kept) the slots of stopped processes are lent meanwhile, so a
    * foreground run never waits for a slot held by a process stopped for it.
    */
   constructor(private readonly slots?: { setLent(n: number): void }) {}
