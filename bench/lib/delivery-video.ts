@@ -1,9 +1,8 @@
 // The video bench/delivery.ts serves: a 10 s 720p30 clip uploaded as a `signed` video with one 6 Mb/s
 // rendition in 4 s segments, a playback token, and the segment closest to 3 MB.
-import { readFileSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Upload } from 'tus-js-client';
+import { tusUpload } from './clips';
 import { run, sleep } from './proc';
 import { createTenantKey, type VodcloudProcess } from './vodcloud';
 
@@ -25,21 +24,6 @@ export async function ensureClip(workDir: string): Promise<string> {
   if (r.code !== 0) throw new Error(`clip generation failed: ${r.stderr.slice(-2000)}`);
   await run('mv', [partial, file]);
   return file;
-}
-
-function tusUpload(file: string, created: { url: string; headers: Record<string, string> }): Promise<void> {
-  return new Promise((resolve, reject) => {
-    new Upload(readFileSync(file), {
-      endpoint: created.url,
-      headers: created.headers,
-      chunkSize: Number.POSITIVE_INFINITY,
-      metadata: { filename: path.basename(file), filetype: 'video/mp4' },
-      retryDelays: null,
-      storeFingerprintForResuming: false,
-      onSuccess: () => resolve(),
-      onError: reject,
-    }).start();
-  });
 }
 
 export interface BenchVideo {
