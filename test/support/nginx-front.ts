@@ -1,13 +1,11 @@
 // The nginx front of deploy/nginx/vodcloud.conf, started for real: the shipped file is rendered with its four
 // EDIT values replaced (each must be found exactly once, so the file cannot drift from what is tested) and
 // included in a throwaway nginx.conf. Used by the front's test and by bench/delivery.ts.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort, NGINX, startNginxProcess } from './nginx-process';
 
 export const FRONT_CONF = path.resolve(import.meta.dirname, '../../deploy/nginx/vodcloud.conf');
-const NGINX = process.env.VOD_NGINX ?? '/usr/sbin/nginx';
 
 /** True when nginx is installed; otherwise one SKIP line, or a throw under VOD_TEST_REQUIRE_ENGINES=1. */
 export function nginxAvailable(): boolean {
@@ -64,23 +62,6 @@ export function renderFront(
   return conf;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const accepts = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => resolve(s.destroy() && true));
-    s.once('error', () => resolve(false));
-  });
-
 export interface NginxFront {
   url: string;
   port: number;
@@ -130,25 +111,7 @@ http {
 `;
   const conf = path.join(dir, 'nginx.conf');
   writeFileSync(conf, main);
-  const errorLog = path.join(dir, 'logs', 'error.log');
-  const child: ChildProcess = spawn(NGINX, ['-p', `${dir}/`, '-c', conf, '-e', errorLog], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const orphan = () => child.kill('SIGTERM');
-  process.once('exit', orphan);
-  child.once('exit', () => process.off('exit', orphan));
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const logs = () => `${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}${out}`;
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nginx front did not start on ${port} (exit ${child.exitCode}):\n${logs()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { child, logs } = await startNginxProcess(dir, conf, port, 'nginx front');
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
     url: `http://127.0.0.1:${port}`,

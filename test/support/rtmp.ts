@@ -26,13 +26,12 @@
 // - HLS (hls on): <hlsDir>/<name>.m3u8 + <name>-N.ts; the playlist starts with #EXT-X-DISCONTINUITY and gets
 //   no #EXT-X-ENDLIST when the publisher leaves (it stays a "live" playlist).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort, NGINX, startNginxProcess } from './nginx-process';
 
 export const RTMP_MODULE = process.env.VOD_RTMP_MODULE ?? '/usr/lib/nginx/modules/ngx_rtmp_module.so';
-const NGINX = process.env.VOD_NGINX ?? '/usr/sbin/nginx';
 
 /**
  * True when nginx and its RTMP module are installed; otherwise prints one SKIP line, or throws under
@@ -57,25 +56,6 @@ export interface RtmpServer {
   /** nginx's error log (level info: every publish, hook call and record) and its own output. */
   logs(): string;
   stop(): Promise<void>;
-}
-
-/** A port the kernel just handed out, released again for nginx to take. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => resolve(s.destroy() && true));
-    s.once('error', () => resolve(false));
-  });
 }
 
 function config(o: {
@@ -154,26 +134,7 @@ export async function startRtmp(o: {
   const [rtmpPort, httpPort] = [await freePort(), await freePort()];
   const conf = path.join(dir, 'nginx.conf');
   writeFileSync(conf, config({ ...o, dir, rtmpPort, httpPort, app, hls: o.hls ?? true }));
-  const errorLog = path.join(dir, 'logs/error.log');
-  const child = spawn(NGINX, ['-p', `${dir}/`, '-c', conf, '-e', errorLog], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  // nginx would outlive a test process that ends without stop() (a throw before it), holding its ports
-  const orphan = () => child.kill('SIGTERM');
-  process.once('exit', orphan);
-  child.once('exit', () => process.off('exit', orphan));
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const logs = () => `${existsSync(errorLog) ? readFileSync(errorLog, 'utf8') : ''}${out}`;
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(rtmpPort))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nginx-rtmp did not start on ${rtmpPort} (exit ${child.exitCode}):\n${logs()}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const { child, logs } = await startNginxProcess(dir, conf, rtmpPort, 'nginx-rtmp');
   return {
     rtmpUrl: (stream, a = app) => `rtmp://127.0.0.1:${rtmpPort}/${a}/${stream}`,
     recDir: path.join(dir, 'rec'),
