@@ -32,6 +32,8 @@ interface CommonImageOptions {
   nice?: number;
   /** See RunOptions.priority (default background). */
   priority?: SlotPriority;
+  /** Called with each ffmpeg's pid once spawned (see RunOptions.onSpawn; e.g. to make it yield). */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface ExtractFrameOptions extends CommonImageOptions {
@@ -217,6 +219,7 @@ export async function extractFrame(input: string, opts: ExtractFrameOptions): Pr
       signal: opts.signal,
       nice: opts.nice,
       priority: opts.priority,
+      onSpawn: opts.onSpawn,
       captureStdout: true,
       maxStdoutBytes: 256 * 1024 * 1024,
     });
@@ -307,6 +310,7 @@ export async function choosePoster(input: string, opts: PosterOptions): Promise<
       signal: opts.signal,
       nice: opts.nice,
       priority: opts.priority,
+      onSpawn: opts.onSpawn,
     });
 
     const found: { png: Buffer; cand: PosterCandidate }[] = [];
@@ -324,6 +328,7 @@ export async function choosePoster(input: string, opts: PosterOptions): Promise<
         signal: opts.signal,
         nice: opts.nice,
         priority: opts.priority,
+        onSpawn: opts.onSpawn,
       });
       found.push({ png: first.data, cand: { timeSec: 0, ...(await scoreFrame(first.data)) } });
     }
@@ -413,6 +418,7 @@ export async function makeStoryboard(input: string, opts: StoryboardOptions): Pr
     signal: opts.signal,
     nice: opts.nice,
     priority: opts.priority,
+    onSpawn: opts.onSpawn,
     captureStdout: true,
     maxStdoutBytes: (count + 8) * tileBytes,
   });

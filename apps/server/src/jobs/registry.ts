@@ -107,7 +107,8 @@ export const JOBS = {
   }),
   'video.images': spec({
     schema: GenerationJob,
-    queue: 'cpu',
+    // Beside the chunks, not after them: a few seeks and a JPEG (steps/images.ts).
+    queue: 'io',
     attempts: 3,
     timeoutMs: 30 * 60_000,
     id: (p) => jobIds.images(p.generation),

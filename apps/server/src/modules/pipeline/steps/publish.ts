@@ -15,7 +15,6 @@ import {
   STORYBOARD_VTT,
   sealedKeyOf,
   segmentKeyRendition,
-  segmentName,
   storyboardSheetName,
   videoPrefix,
 } from '../../videos';
@@ -35,8 +34,16 @@ export function definePublishStep(d: PipelineDeps): void {
       const dir = await workDir(d, videoId, generation, 'publish');
       try {
         const sizes = await measureSizes(d, row, plan);
-        const mp4s = await makeDownloads(d, row, plan, dir, ctx.signal);
-        const storyboard = await storyboardOf(d, row, plan, dir, ctx.signal);
+        // The smallest rendition is fetched once: the storyboard is cut from it while the MP4s are remuxed.
+        const smallest = plan.audioOnly ? undefined : smallestOf(plan);
+        const small = smallest && {
+          name: smallest.name,
+          files: fetchSegments(d, row, plan, smallest.name, dir),
+        };
+        const [mp4s, storyboard] = await both(
+          makeDownloads(d, row, plan, dir, ctx.signal, small),
+          storyboardOf(d, row, plan, dir, ctx.signal, small),
+        );
         // Measured average bandwidths replace the planned ones in the master playlist.
         await writePlaylists(
           d,
@@ -99,13 +106,24 @@ export function transcodeUsageOf(plan: VideoPlan): Array<{ rendition: string; se
   return names.map((rendition) => ({ rendition, seconds }));
 }
 
+/** Both results; on a failure, the first error once neither runs any more (the work folder goes next). */
+async function both<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'rejected') throw ra.reason;
+  if (rb.status === 'rejected') throw rb.reason;
+  return [ra.value, rb.value];
+}
+
+/** The smallest rendition's segments, being fetched into the publish folder (the storyboard's source). */
+type Fetching = { name: string; files: Promise<string[]> } | undefined;
+
 /** The rendition the storyboard is cut from: the smallest. */
 const smallestOf = (plan: VideoPlan) =>
   [...plan.ladder.renditions].sort((a, b) => a.width * a.height - b.width * b.height)[0];
 
 /**
  * The progressive downloads, by stream copy of the stored segments: one MP4 per rendition the plan names,
- * `audio.m4a` for an audio-only video. Fetches the smallest rendition too (the storyboard's source).
+ * `audio.m4a` for an audio-only video.
  */
 async function makeDownloads(
   d: PipelineDeps,
@@ -113,9 +131,9 @@ async function makeDownloads(
   plan: VideoPlan,
   dir: string,
   signal: AbortSignal,
+  small: Fetching,
 ): Promise<Record<string, string>> {
   const { tenant_id: tenantId, id: videoId } = row;
-  const smallest = smallestOf(plan);
   const needsAudio = plan.audioOnly || plan.mp4.length > 0;
   const audioFiles =
     plan.ladder.audio && needsAudio ? await fetchSegments(d, row, plan, AUDIO_RENDITION, dir) : null;
@@ -124,10 +142,9 @@ async function makeDownloads(
   const mp4s: Record<string, string> = {};
   const targets = plan.audioOnly
     ? []
-    : plan.ladder.renditions.map((r) => r.name).filter((n) => plan.mp4.includes(n) || n === smallest?.name);
+    : plan.ladder.renditions.map((r) => r.name).filter((n) => plan.mp4.includes(n));
   for (const name of targets) {
-    const files = await fetchSegments(d, row, plan, name, dir);
-    if (!plan.mp4.includes(name)) continue;
+    const files = name === small?.name ? await small.files : await fetchSegments(d, row, plan, name, dir);
     const listFile = path.join(dir, `${name}.list`);
     await writeFile(listFile, files.join('\n'));
     const out = path.join(dir, `${name}.mp4`);
@@ -156,8 +173,8 @@ async function makeDownloads(
 }
 
 /**
- * The storyboard is cut from the smallest rendition, already encoded and on this node (makeDownloads
- * fetched it): decoding a 360p stream costs a fraction of decoding the source a second time.
+ * The storyboard is cut from the smallest rendition, already encoded (fetched to this node meanwhile):
+ * decoding a 360p stream costs a fraction of decoding the source a second time.
  */
 async function storyboardOf(
   d: PipelineDeps,
@@ -165,20 +182,17 @@ async function storyboardOf(
   plan: VideoPlan,
   dir: string,
   signal: AbortSignal,
+  small: Fetching,
 ): Promise<Record<string, unknown> | null> {
-  const smallest = smallestOf(plan);
-  if (!smallest) return null;
-  const list = path.join(dir, `${smallest.name}.board.list`);
-  await writeFile(
-    list,
-    plan.segments.map((seg) => path.join(dir, smallest.name, segmentName(seg.index))).join('\n'),
-  );
-  const small = path.join(dir, 'storyboard-source.mp4');
-  await runFfmpeg(mp4Args({ video: { listFile: list }, audio: null, output: small }), {
+  if (!small) return null;
+  const list = path.join(dir, `${small.name}.board.list`);
+  await writeFile(list, (await small.files).join('\n'));
+  const source = path.join(dir, 'storyboard-source.mp4');
+  await runFfmpeg(mp4Args({ video: { listFile: list }, audio: null, output: source }), {
     timeoutMs: 300_000,
     signal,
   });
-  const board = await makeStoryboard(small, {
+  const board = await makeStoryboard(source, {
     durationSec: plan.durationSec,
     format: 'jpeg',
     spriteUrl: (i: number) => storyboardSheetName(i),
