@@ -151,6 +151,36 @@ describe('just-in-time segments (one server, cpu=1)', () => {
     expect(await jitEncodes(s.url)).toBe(before + 1);
   }, 600_000);
 
+  it('a run every player gave up on yields to foreground work, and runs on when a player asks for it again', async () => {
+    const { id, plan } = await processing();
+    const i = plan.segments.length - 10;
+    const base = (await status(id)).playback.hlsUrl.replace(/master\.m3u8$/, '');
+    const run = async (stopped: boolean) =>
+      (await jitProcesses(id)).some(
+        (p) => p.part === `jit-480p-${i}` && (!stopped || p.stat.startsWith('T')),
+      ) || undefined;
+    // A player asks far ahead (the cheapest rendition is made first, then this run starts)...
+    const player = new AbortController();
+    const asked = fetch(`${base}480p/${segmentName(i)}`, { signal: player.signal }).catch(() => 'gave up');
+    await waitFor(() => run(false), 120_000, 'the run for the requested segment');
+    // ...and gives up on it (hls.js abandons a slow fragment, or seeks away) while other foreground work runs
+    // on the node (a process step, a segment another player waits for): the run is stopped for it.
+    const hold = s.ctx.foreground.enter();
+    try {
+      player.abort();
+      expect(await asked).toBe('gave up');
+      await waitFor(() => run(true), 30_000, 'the abandoned run stopped');
+      expect(await stored(id, plan, '480p', i + 2)).toBe(false);
+      // A player asks for its next segment: the request joins the run, which runs on beside the foreground work.
+      const next = await fetch(`${base}480p/${segmentName(i + 1)}`, { signal: AbortSignal.timeout(60_000) });
+      expect(next.status).toBe(200);
+      expect((await next.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    } finally {
+      hold();
+    }
+    expect(await stored(id, plan, '480p', i)).toBe(true);
+  }, 600_000);
+
   it("answers each segment of a run as soon as it is encoded, before the run's read-ahead is done", async () => {
     const { id, plan } = await processing();
     const i = plan.segments.length - 12;

@@ -7,7 +7,7 @@ import { type Limiter, limiter } from '../../lib/limiter';
 import { AUDIO_RENDITION, segmentKey, segmentName } from '../videos';
 import { type PipelineDeps, workDir } from './deps';
 import { encodedRenditions, planOf, type VideoPlan } from './plan-state';
-import { abandonable, deferred, yieldingTier } from './run-control';
+import { abandonable, deferred, RunTier } from './run-control';
 import { storeSegments } from './segment-store';
 import { watermarkFor } from './watermark';
 
@@ -58,8 +58,8 @@ export class JitEncoder {
   private readonly segmentRuns = new Map<string, Promise<SegmentResult>>();
   /** Encodes players asked for, bounded per worker whatever players ask (VOD_JIT_MAX_CONCURRENT). */
   private readonly encodes: Limiter;
-  /** Yielding runs by segment (as segmentRuns): a request that joins one makes it yield no more. */
-  private readonly promotions = new Map<string, () => void>();
+  /** The runs' places on this node by segment (as segmentRuns): a request that joins one waits with it. */
+  private readonly tiers = new Map<string, RunTier>();
 
   constructor(private readonly d: PipelineDeps) {
     this.encodes = limiter(
@@ -185,7 +185,7 @@ export class JitEncoder {
     indices: number[],
     signal: AbortSignal,
     onStored?: (index: number) => void,
-    promoted?: Promise<void>,
+    tier = new RunTier(this.d.foreground, false),
   ): Promise<void> {
     const r = plan.ladder.renditions.find((x) => x.name === rendition);
     const segs = indices.map((i) => plan.segments[i]);
@@ -223,7 +223,8 @@ export class JitEncoder {
             () => {},
           );
       }, 50);
-      const tier = yieldingTier(this.d.foreground, promoted);
+      const prefetch = tier.yieldingNow();
+      tier.start();
       try {
         await runFfmpeg(
           chunkArgs({
@@ -239,8 +240,8 @@ export class JitEncoder {
           {
             timeoutMs: 120_000 * indices.length,
             signal,
-            priority: promoted ? 'prefetch' : 'interactive',
-            raise: promoted,
+            priority: prefetch ? 'prefetch' : 'interactive',
+            raise: prefetch ? tier.promoted : undefined,
             onSpawn: tier.spawned,
           },
         );
@@ -273,10 +274,11 @@ export class JitEncoder {
     const requested = segmentKey(p.tenantId, p.videoId, p.generation, p.rendition, p.index);
     // (A run started for an earlier segment may hold this one as read-ahead.)
     const running = this.segmentRuns.get(flightOf(p, p.index));
-    // Someone waits for it now: a yielding run stops yielding.
-    if (running && !opts?.yields) this.promotions.get(flightOf(p, p.index))?.();
     const job =
       running?.then((r) => ({ ...r, key: requested, encoded: false })) ?? this.startRun(p, requested, opts);
+    // Someone waits for it now (not a prefetch's own start): the run is foreground work while they do.
+    const tier = this.tiers.get(flightOf(p, p.index));
+    if (tier && !opts?.yields) return tier.wait(job, signal);
     return signal ? abandonable(job, signal) : job;
   }
 
@@ -284,13 +286,13 @@ export class JitEncoder {
   private startRun(p: SegmentRequest, key: string, opts?: JitOptions): Promise<SegmentResult> {
     const started = performance.now();
     const flights = new Map<number, ReturnType<typeof deferred<SegmentResult>>>();
-    const promotion = opts?.yields ? deferred<void>() : undefined;
+    const tier = new RunTier(this.d.foreground, !!opts?.yields);
     const join = (i: number) => {
       const f = deferred<SegmentResult>();
       f.promise.catch(() => {}); // a read-ahead flight nobody joined may fail unobserved
       flights.set(i, f);
       this.segmentRuns.set(flightOf(p, i), f.promise);
-      if (promotion) this.promotions.set(flightOf(p, i), () => promotion.resolve());
+      this.tiers.set(flightOf(p, i), tier);
     };
     join(p.index);
     const settle = (i: number, r: SegmentResult | Error) => {
@@ -298,7 +300,7 @@ export class JitEncoder {
       if (!f) return;
       flights.delete(i);
       this.segmentRuns.delete(flightOf(p, i));
-      this.promotions.delete(flightOf(p, i));
+      this.tiers.delete(flightOf(p, i));
       if (r instanceof Error) f.reject(r);
       else f.resolve(r);
     };
@@ -308,7 +310,7 @@ export class JitEncoder {
         encoded: i === p.index,
         ms: performance.now() - started,
       });
-    this.runSegment(p, key, join, encoded, opts, promotion?.promise).then(
+    this.runSegment(p, key, join, encoded, tier, opts).then(
       (r) => {
         settle(p.index, r);
         for (const i of [...flights.keys()]) encoded(i);
@@ -344,8 +346,8 @@ export class JitEncoder {
     key: string,
     join: (index: number) => void,
     encoded: (index: number) => void,
+    tier: RunTier,
     opts?: JitOptions,
-    promoted?: Promise<void>,
   ): Promise<SegmentResult> {
     const { storage } = this.d;
     const started = performance.now();
@@ -374,10 +376,10 @@ export class JitEncoder {
         join(i);
         indices.push(i);
       }
-      const encode = () => this.encodeSegments(row, plan, p.rendition, indices, sig, encoded, promoted);
+      const encode = () => this.encodeSegments(row, plan, p.rendition, indices, sig, encoded, tier);
       // A yielding prefetch is bounded by its slot class (ProcessSlots), not by the players' bound: stopped
       // for a process step, it must not hold a place that step's own first segment waits for.
-      if (promoted) await encode();
+      if (opts?.yields) await encode();
       else
         await this.encodes(() => {
           // Counts the runs players asked for, as they start (a run answers its first segment before it ends).

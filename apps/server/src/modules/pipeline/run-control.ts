@@ -1,38 +1,89 @@
-// What a just-in-time run shares with its callers: its place on the node (foreground work, or a prefetch that
-// yields until someone joins it), a promise settled from outside, and a wait its caller may give up on.
+// What a just-in-time run shares with its callers: its place on the node (foreground work while someone waits,
+// else it yields), a promise settled from outside, and a wait its caller may give up on.
 import type { Foreground } from '../../lib/foreground';
 
 /**
- * A just-in-time run's place on this node: foreground work (someone waits), or, with `promoted`, a prefetch
- * whose ffmpeg yields to foreground work until `promoted` resolves (a request joined it), then foreground.
+ * A just-in-time run's place on this node. Foreground work while someone waits for it. It yields (its ffmpeg
+ * is stopped while other foreground work runs, lib/foreground.ts) when nobody does: a prefetch until a request
+ * joins it, and a run whose callers all gave up on it (hls.js abandons the fragment it asked before a seek, or
+ * a slow one for a lower level) until one joins again: it completes, but the segment a player waits for now
+ * comes first. A caller served its segment does not make the run yield (the player asks the next one).
  */
-export function yieldingTier(fg: Foreground | undefined, promoted?: Promise<void>) {
-  if (!promoted) {
-    const exit = fg?.enter();
-    return { spawned: undefined, end: () => exit?.() };
+export class RunTier {
+  private waiting = 0;
+  private yielding: boolean;
+  private exit: (() => void) | undefined;
+  private unyield: (() => void) | undefined;
+  private pid: number | undefined;
+  private started = false;
+  private over = false;
+  private readonly joined = deferred<void>();
+
+  constructor(
+    private readonly fg: Foreground | undefined,
+    prefetch: boolean,
+  ) {
+    this.yielding = prefetch;
   }
-  let exit = fg?.enter('prefetch');
-  let unyield: (() => void) | undefined;
-  let raised = false;
-  let over = false;
-  void promoted.then(() => {
-    if (over) return;
-    raised = true;
-    const exitPrefetch = exit;
-    exit = fg?.enter();
-    unyield?.();
-    exitPrefetch?.();
-  });
-  return {
-    spawned: (pid: number) => {
-      if (!raised) unyield = fg?.yieldsTo(pid, 'prefetch');
-    },
-    end: () => {
-      over = true;
-      unyield?.();
-      exit?.();
-    },
+
+  /** Its encode begins (until then, waiting for the source or a place, it holds nobody up). */
+  start(): void {
+    this.started = true;
+    this.exit = this.fg?.enter(this.yielding ? 'prefetch' : 'foreground');
+  }
+
+  /** Yielding now: nobody waits for it. */
+  yieldingNow(): boolean {
+    return this.yielding;
+  }
+
+  /** Resolves when a request first joins the run (a prefetch still waiting for a slot waits as interactive). */
+  get promoted(): Promise<void> {
+    return this.joined.promise;
+  }
+
+  /** A caller's wait for `job` (one of the run's segments): ended by `signal` (the job goes on). */
+  wait<T>(job: Promise<T>, signal?: AbortSignal): Promise<T> {
+    this.waiting++;
+    this.place(false);
+    const waited = signal ? abandonable(job, signal) : job;
+    waited.then(
+      () => this.waiting--,
+      () => {
+        // Gave up (or the run failed): with nobody left waiting, the run yields.
+        if (--this.waiting === 0) this.place(true);
+      },
+    );
+    return waited;
+  }
+
+  /** Its ffmpeg, once spawned (the leader of its process group). */
+  spawned = (pid: number): void => {
+    this.pid = pid;
+    if (this.yielding && !this.over) this.unyield = this.fg?.yieldsTo(pid, 'prefetch');
   };
+
+  end(): void {
+    this.over = true;
+    this.unyield?.();
+    this.exit?.();
+  }
+
+  private place(yielding: boolean): void {
+    if (this.over || this.yielding === yielding) return;
+    if (!yielding) this.joined.resolve();
+    this.yielding = yielding;
+    if (!this.started) return;
+    const previous = this.exit;
+    this.exit = this.fg?.enter(yielding ? 'prefetch' : 'foreground');
+    if (yielding) {
+      if (this.pid !== undefined) this.unyield = this.fg?.yieldsTo(this.pid, 'prefetch');
+    } else {
+      this.unyield?.();
+      this.unyield = undefined;
+    }
+    previous?.();
+  }
 }
 
 /** A promise with its resolve and reject. */

@@ -191,10 +191,22 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
     if (row.published_generation || !d.media || index === undefined) return true;
     if (await d.storage.head(segmentKey(row.tenant_id, row.id, generation, rendition, index))) return true;
     const waited = app.metrics?.jitWait.startTimer();
+    // A player that gave up (hls.js abandons a slow fragment for a lower level, or seeks away) ends the wait:
+    // the worker's run completes all the same, yielding to the segments players still wait for.
+    const left = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) left.abort(new Error('the client went away'));
+    };
+    reply.raw.once('close', onClose);
     try {
       await d.media.segment(
         { tenantId: row.tenant_id, videoId: row.id, generation, rendition, index },
-        { hashKey: row.id, timeoutMs: d.jitWaitMs ?? 15_000, requestId: String(reply.request.id) },
+        {
+          hashKey: row.id,
+          timeoutMs: d.jitWaitMs ?? 15_000,
+          requestId: String(reply.request.id),
+          signal: left.signal,
+        },
       );
       waited?.({ outcome: 'ok' });
       return true;
@@ -205,11 +217,14 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
         sendProblem(reply, 'not_found', 'Not found');
         return false;
       }
-      reply.request.log.warn({ err: (err as Error).message }, 'just-in-time segment failed');
+      if (!left.signal.aborted)
+        reply.request.log.warn({ err: (err as Error).message }, 'just-in-time segment failed');
       sendProblem(reply, 'unavailable', 'The segment is being prepared; retry shortly', {
         headers: { 'retry-after': '1' },
       });
       return false;
+    } finally {
+      reply.raw.off('close', onClose);
     }
   };
 
