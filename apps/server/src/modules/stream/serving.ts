@@ -180,53 +180,63 @@ export function createServing(app: FastifyInstance, d: StreamDeps) {
     return true;
   };
 
-  /**
-   * A segment of a video still processing that is not encoded yet: a worker makes it now (consistent
-   * hashing sends one video's requests to one worker; concurrent requests share one encode). False after
-   * answering 503 + Retry-After when no worker made it in time.
-   */
-  const ensureSegment = async (reply: FastifyReply, a: Admitted, rendition: string, file: string) => {
-    const { row, generation } = a;
-    const index = segmentIndex(file);
-    if (row.published_generation || !d.media || index === undefined) return true;
-    if (await d.storage.head(segmentKey(row.tenant_id, row.id, generation, rendition, index))) return true;
-    const waited = app.metrics?.jitWait.startTimer();
-    // A player that gave up (hls.js abandons a slow fragment for a lower level, or seeks away) ends the wait:
-    // the worker's run completes all the same, yielding to the segments players still wait for.
-    const left = new AbortController();
-    const onClose = () => {
-      if (!reply.raw.writableFinished) left.abort(new Error('the client went away'));
-    };
-    reply.raw.once('close', onClose);
-    try {
-      await d.media.segment(
-        { tenantId: row.tenant_id, videoId: row.id, generation, rendition, index },
-        {
-          hashKey: row.id,
-          timeoutMs: d.jitWaitMs ?? 15_000,
-          requestId: String(reply.request.id),
-          signal: left.signal,
-        },
-      );
-      waited?.({ outcome: 'ok' });
-      return true;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      waited?.({ outcome: code === 'not_found' ? 'not_found' : 'unavailable' });
-      if (code === 'not_found') {
-        sendProblem(reply, 'not_found', 'Not found');
-        return false;
-      }
-      if (!left.signal.aborted)
-        reply.request.log.warn({ err: (err as Error).message }, 'just-in-time segment failed');
-      sendProblem(reply, 'unavailable', 'The segment is being prepared; retry shortly', {
-        headers: { 'retry-after': '1' },
-      });
-      return false;
-    } finally {
-      reply.raw.off('close', onClose);
-    }
-  };
+  const ensureSegment = (reply: FastifyReply, a: Admitted, rendition: string, file: string) =>
+    justInTime(app, d, reply, a, rendition, file);
 
   return { admit, redirectToStorage, sendPlaylist, accelerate, ensureSegment, gate, playlists };
+}
+
+/**
+ * A segment of a video still processing that is not encoded yet: a worker makes it now (consistent
+ * hashing sends one video's requests to one worker; concurrent requests share one encode). False after
+ * answering 503 + Retry-After when no worker made it in time.
+ */
+async function justInTime(
+  app: FastifyInstance,
+  d: StreamDeps,
+  reply: FastifyReply,
+  a: Admitted,
+  rendition: string,
+  file: string,
+): Promise<boolean> {
+  const { row, generation } = a;
+  const index = segmentIndex(file);
+  if (row.published_generation || !d.media || index === undefined) return true;
+  if (await d.storage.head(segmentKey(row.tenant_id, row.id, generation, rendition, index))) return true;
+  const waited = app.metrics?.jitWait.startTimer();
+  // A player that gave up (hls.js abandons a slow fragment for a lower level, or seeks away) ends the wait:
+  // the worker's run completes all the same, yielding to the segments players still wait for.
+  const left = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableFinished) left.abort(new Error('the client went away'));
+  };
+  reply.raw.once('close', onClose);
+  try {
+    await d.media.segment(
+      { tenantId: row.tenant_id, videoId: row.id, generation, rendition, index },
+      {
+        hashKey: row.id,
+        timeoutMs: d.jitWaitMs ?? 15_000,
+        requestId: String(reply.request.id),
+        signal: left.signal,
+      },
+    );
+    waited?.({ outcome: 'ok' });
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    waited?.({ outcome: code === 'not_found' ? 'not_found' : 'unavailable' });
+    if (code === 'not_found') {
+      sendProblem(reply, 'not_found', 'Not found');
+      return false;
+    }
+    if (!left.signal.aborted)
+      reply.request.log.warn({ err: (err as Error).message }, 'just-in-time segment failed');
+    sendProblem(reply, 'unavailable', 'The segment is being prepared; retry shortly', {
+      headers: { 'retry-after': '1' },
+    });
+    return false;
+  } finally {
+    reply.raw.off('close', onClose);
+  }
 }
