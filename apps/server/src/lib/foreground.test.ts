@@ -1,27 +1,12 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { ProcessSlots } from '@vodcloud/media';
 import { afterEach, describe, expect, it } from 'vitest';
+import { processGroups, processState as state } from '../../../../test/support/process-groups';
 import { Foreground } from './foreground';
 
-/** The state letter of a process (R running, S sleeping, T stopped). */
-const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
-
 describe('Foreground', () => {
-  const children: number[] = [];
-  afterEach(() => {
-    for (const pid of children.splice(0)) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {}
-    }
-  });
-  const background = () => {
-    // Its own process group, as the media runner spawns ffmpeg.
-    const c = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
-    children.push(c.pid!);
-    return c.pid!;
-  };
+  const groups = processGroups();
+  afterEach(() => groups.killAll());
+  const background = () => groups.spawn();
 
   it('stops yielding processes while foreground work runs and continues them after the last one', async () => {
     const fg = new Foreground();

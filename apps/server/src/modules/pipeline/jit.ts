@@ -184,8 +184,8 @@ export class JitEncoder {
     rendition: string,
     indices: number[],
     signal: AbortSignal,
-    onStored?: (index: number) => void,
-    tier = new RunTier(this.d.foreground, false),
+    onStored: (index: number) => void,
+    tier: RunTier,
   ): Promise<void> {
     const r = plan.ladder.renditions.find((x) => x.name === rendition);
     const segs = indices.map((i) => plan.segments[i]);
@@ -210,7 +210,7 @@ export class JitEncoder {
         storing = storing.then(async () => {
           for (const i of ready) {
             await storeSegments(this.d, row, plan, r.name, [i], dir, true);
-            onStored?.(i);
+            onStored(i);
           }
         });
         storing.catch(() => {}); // awaited below; a failure is not unhandled if ffmpeg fails first

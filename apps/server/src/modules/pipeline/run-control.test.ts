@@ -1,28 +1,15 @@
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { processGroups, processState as state } from '../../../../../test/support/process-groups';
 import { Foreground } from '../../lib/foreground';
 import { deferred, RunTier } from './run-control';
 
-/** The state letter of a process (R running, S sleeping, T stopped). */
-const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0];
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
 describe('RunTier', () => {
-  const children: number[] = [];
-  afterEach(() => {
-    for (const pid of children.splice(0)) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {}
-    }
-  });
-  /** A stand-in for a run's ffmpeg: its own process group, as the media runner spawns it. */
-  const encoder = () => {
-    const c = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
-    children.push(c.pid!);
-    return c.pid!;
-  };
+  const groups = processGroups();
+  afterEach(() => groups.killAll());
+  /** A stand-in for a run's ffmpeg. */
+  const encoder = () => groups.spawn();
 
   it('is foreground work while a caller waits; yields once every caller gave up, and not when one was served', async () => {
     const fg = new Foreground();
