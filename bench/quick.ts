@@ -90,6 +90,13 @@ const STEPS = (workDir: string): Step[] => [
           // between runs of the same code on one machine. upload.curl gates the server's upload path.
           gated: false,
         },
+        'upload.sdk': {
+          value: bestRatio(ms, '@vodcloud/upload, chunk Infinity', nginx),
+          better: 'higher',
+          about:
+            '@vodcloud/upload (tus-js-client, its Node file reader) one request, 256 MiB, / nginx (best of 3)',
+          gated: false, // the client runs in this process, as for upload.tus-js
+        },
       };
     },
   },

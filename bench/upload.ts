@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { createUpload } from '@vodcloud/upload';
 import { Upload } from 'tus-js-client';
+import { startBareNode } from './lib/bare-node';
 import { summarizeCpuProfile } from './lib/cpuprofile';
 import { startNginx } from './lib/nginx';
 import { RssSampler, readCpuSeconds, readMachineBusySeconds, run, sleep } from './lib/proc';
@@ -32,6 +34,8 @@ const HELP = `usage: npm run bench -- upload [options]
                         \`npm run build\` first) instead of the sources through tsx (as \`npm start\` does)
   --settle-sec S        wait this long after the server started before its RSS is read and the uploads begin
                         (default 1; V8 shrinks what start-up left within ~10 s of idle, see bench footprint)
+  --bare-node           also upload with curl -T to the simplest Node server (a PUT piped to a file): what
+                        Node's HTTP server itself costs, as a floor for ours
   --cpu-prof            run the server with --cpu-prof and print where its CPU time went
   --keep                keep the run's data directory (server log, nginx log) afterwards`;
 
@@ -71,7 +75,8 @@ interface FinalizeTiming {
 
 interface Variant {
   name: string;
-  kind: 'tus' | 'curl-tus' | 'nginx';
+  /** tus: tus-js-client as it comes; sdk: @vodcloud/upload (tus-js-client with its Node file reader). */
+  kind: 'tus' | 'sdk' | 'curl-tus' | 'bare-node' | 'nginx';
   chunkSize?: number;
 }
 
@@ -124,6 +129,24 @@ function tusUpload(
     });
     upload.start();
   });
+}
+
+/** The same upload through @vodcloud/upload (tus-js-client with the SDK's Node file reader: larger reads). */
+async function sdkUpload(
+  file: string,
+  created: Created,
+  chunkSize: number,
+): Promise<{ ms: number; successAt: number }> {
+  const t0 = performance.now();
+  const upload = createUpload(file, {
+    upload: created,
+    chunkSize: Number.isFinite(chunkSize) ? chunkSize : Number.MAX_SAFE_INTEGER,
+    retryDelays: null, // a failed request fails the run instead of being hidden in the time
+    urlStorage: false,
+  });
+  await upload.start();
+  const now = performance.now();
+  return { ms: now - t0, successAt: now };
 }
 
 /** The server's own view of its memory (prom-client's Node.js metrics on GET /metrics, unprefixed). */
@@ -210,6 +233,7 @@ export async function main(argv: string[]): Promise<void> {
       'work-dir': { type: 'string', default: path.join(os.tmpdir(), 'vodcloud-bench') },
       'curl-tus': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
+      'bare-node': { type: 'boolean', default: false },
       'settle-sec': { type: 'string', default: '1' },
       build: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -236,6 +260,12 @@ export async function main(argv: string[]): Promise<void> {
       chunkSize: positive('chunk-mib', values['chunk-mib']) * MiB,
     },
     { name: 'vodcloud tus, chunk Infinity', kind: 'tus', chunkSize: Number.POSITIVE_INFINITY },
+    {
+      name: `@vodcloud/upload, chunk ${values['chunk-mib']} MiB`,
+      kind: 'sdk',
+      chunkSize: positive('chunk-mib', values['chunk-mib']) * MiB,
+    },
+    { name: '@vodcloud/upload, chunk Infinity', kind: 'sdk', chunkSize: Number.POSITIVE_INFINITY },
     ...values['extra-chunk-mib']
       .split(',')
       .filter(Boolean)
@@ -247,6 +277,7 @@ export async function main(argv: string[]): Promise<void> {
         }),
       ),
     ...(values['curl-tus'] ? [{ name: 'vodcloud tus, curl PATCH', kind: 'curl-tus' } as Variant] : []),
+    ...(values['bare-node'] ? [{ name: 'bare Node http, curl -T', kind: 'bare-node' } as Variant] : []),
     { name: 'nginx WebDAV, curl -T', kind: 'nginx' },
   ];
 
@@ -281,17 +312,21 @@ export async function main(argv: string[]): Promise<void> {
     nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined,
   });
   const nginx = await startNginx(path.join(runDir, 'nginx'));
+  const bare = values['bare-node'] ? await startBareNode(path.join(runDir, 'bare-node')) : undefined;
+  const bareRss = bare ? new RssSampler(() => [bare.pid]) : undefined;
   const serverRss = new RssSampler(() => [server.pid]);
   const nginxRss = new RssSampler(() => [nginx.pid, ...nginx.workerPids()]);
   const measurements: Measurement[] = [];
   let flat: Measurement | undefined;
   let endMemory = '';
   let idleRss = 0;
+  let bareIdleRss = 0;
   try {
     const { tenantId, key } = await createTenantKey(server, 'bench');
     // A server up for a while has let V8 shrink what its start-up left (--settle-sec 20 measures that one).
     await sleep(positive('settle-sec', values['settle-sec']) * 1000);
     idleRss = serverRss.sample();
+    bareIdleRss = bareRss?.sample() ?? 0;
     const idleMemory = await memoryBreakdown(server);
     console.log(
       `vodcloud ${server.url} (pid ${server.pid}, ${values.build ? 'production build' : 'sources through tsx'}), RSS ${values['settle-sec']} s after start ${fmtMB(idleRss)} (${idleMemory}); nginx ${nginx.url} (master pid ${nginx.pid}, workers ${nginx.workerPids().join(',')})\n`,
@@ -354,10 +389,12 @@ export async function main(argv: string[]): Promise<void> {
       const client0 = process.cpuUsage();
       const busy0 = readMachineBusySeconds();
       serverRss.begin(variant.name);
-      const res: { ms: number; requests: number; successAt: number; clientCpuSec?: number } =
+      const res: { ms: number; requests?: number; successAt: number; clientCpuSec?: number } =
         variant.kind === 'curl-tus'
           ? await curlTusUpload(file, bytes, created)
-          : await tusUpload(file, created, variant.chunkSize!);
+          : variant.kind === 'sdk'
+            ? await sdkUpload(file, created, variant.chunkSize!)
+            : await tusUpload(file, created, variant.chunkSize!);
       const rss = serverRss.end();
       const client = process.cpuUsage(client0);
       const cpu = (readCpuSeconds(server.pid) ?? 0) - cpu0;
@@ -415,8 +452,45 @@ export async function main(argv: string[]): Promise<void> {
       };
     };
 
+    /** curl -T to the bare Node server: the floor of any Node receiver. */
+    const runBare = async (
+      file: string,
+      bytes: number,
+      variant: Variant,
+      round: number,
+    ): Promise<Measurement> => {
+      const name = `file-${round}`;
+      const cpu0 = readCpuSeconds(bare!.pid) ?? 0;
+      const busy0 = readMachineBusySeconds();
+      bareRss!.begin(variant.name);
+      const r = await timedCurl(['-T', file, `${bare!.url}/${name}`]);
+      const rss = bareRss!.end();
+      const cpu = (readCpuSeconds(bare!.pid) ?? 0) - cpu0;
+      const busy = readMachineBusySeconds() - busy0;
+      if (r.status !== '201') throw new Error(`curl PUT to the bare Node server answered ${r.status}`);
+      const st = await stat(path.join(bare!.dir, name));
+      if (st.size !== bytes)
+        throw new Error(`the bare Node server stored ${st.size} bytes, expected ${bytes}`);
+      await rm(path.join(bare!.dir, name), { force: true });
+      return {
+        variant: variant.name,
+        round,
+        bytes,
+        ms: r.ms,
+        mibPerSec: mibPerSec(bytes, r.ms),
+        serverCpuSec: cpu,
+        clientCpuSec: r.cpuSec,
+        otherCpuSec: Math.max(0, busy - cpu - r.cpuSec),
+        peakRssBytes: rss.peakBytes,
+      };
+    };
+
     const measure = (file: string, bytes: number, v: Variant, round: number) =>
-      v.kind === 'nginx' ? runCurl(file, bytes, v, round) : runTus(file, bytes, v, round);
+      v.kind === 'nginx'
+        ? runCurl(file, bytes, v, round)
+        : v.kind === 'bare-node'
+          ? runBare(file, bytes, v, round)
+          : runTus(file, bytes, v, round);
 
     // Warm-up for both sides (JIT, connections, directories), and the RSS figure for the smaller file.
     if (flatBytes) {
@@ -446,7 +520,8 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     serverRss.stop();
     nginxRss.stop();
-    await Promise.allSettled([server.stop(), nginx.stop()]);
+    bareRss?.stop();
+    await Promise.allSettled([server.stop(), nginx.stop(), bare?.stop()]);
     if (!values.keep) await removeRunDir(runDir);
   }
 
@@ -521,12 +596,17 @@ export async function main(argv: string[]): Promise<void> {
   console.log(
     rssLine(`vodcloud peak RSS during the ${sizeBytes / MiB} MiB uploads (all tus variants)`, peakMain),
   );
-  for (const v of variants.filter((x) => x.kind !== 'nginx')) {
+  for (const v of variants.filter((x) => x.kind !== 'nginx' && x.kind !== 'bare-node')) {
     const peaks = tusRuns.filter((m) => m.variant === v.name).map((m) => fmtMB(m.peakRssBytes!));
     console.log(`  ${v.name}: per round ${peaks.join(', ')}`);
   }
   console.log(rssLine('vodcloud peak RSS during the finalize jobs', peakFinalize));
   console.log(`vodcloud memory at the end, by its /metrics: ${endMemory}`);
+  const bareRuns = measurements.filter((m) => m.variant === 'bare Node http, curl -T');
+  if (bareRuns.length)
+    console.log(
+      `bare Node http peak RSS during curl uploads: ${fmtMB(Math.max(...bareRuns.map((m) => m.peakRssBytes ?? 0)))} (per round ${bareRuns.map((m) => fmtMB(m.peakRssBytes ?? 0)).join(', ')}), ${fmtMB(bareIdleRss)} before`,
+    );
   console.log(
     `nginx (master + workers) peak RSS during curl uploads: ${fmtMB(Math.max(...measurements.filter((m) => m.variant === nginxName).map((m) => m.peakRssBytes ?? 0)))}`,
   );

@@ -24,6 +24,11 @@ export interface VodcloudProcess {
  * embedded defaults under `dataDir`, and waits for its "serving … on http://…" line. Its output goes to
  * `<dataDir>/server.log` (or `logName`).
  */
+/** BENCH_SERVER_NODE_ARGS (space-separated node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) for every server a bench starts. */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 export async function startVodcloud(opts: {
   dataDir: string;
   env?: Record<string, string>;
@@ -51,7 +56,7 @@ export async function startVodcloud(opts: {
   const adminKey = opts.adminKey ?? `bench-admin-${randomBytes(16).toString('hex')}`;
   const child = spawn(
     process.execPath,
-    [...(opts.nodeArgs ?? []), program, 'serve', ...(opts.serveArgs ?? [])],
+    [...(opts.nodeArgs ?? serverNodeArgs()), program, 'serve', ...(opts.serveArgs ?? [])],
     {
       cwd: REPO_ROOT,
       env: {

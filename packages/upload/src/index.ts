@@ -18,6 +18,7 @@ import {
   platform as currentPlatform,
   DEFAULT_STORE_PATH as defaultStorePath,
   defaultUrlStorage,
+  fileReader,
   fingerprint as platformFingerprint,
   prepareSource,
 } from '#platform';
@@ -484,6 +485,7 @@ class VodUploadImpl implements VodUpload {
       // parallel uploads need), one connection already fills most links, and a single ordered
       // stream is what makes resuming from the server's offset simple and exact.
       parallelUploads: 1,
+      ...(fileReader ? { fileReader } : {}),
       // tus' typings say string, but it treats null as "cannot fingerprint" (a plain stream).
       fingerprint: (file) => this.fingerprint(file) as Promise<string>,
       urlStorage: this.storage ?? undefined,

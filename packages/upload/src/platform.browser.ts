@@ -1,12 +1,15 @@
 // Browser pieces: tus' default URL storage there is localStorage.
 
-import type { UrlStorage } from 'tus-js-client';
+import type { FileReader, UrlStorage } from 'tus-js-client';
 import { defaultOptions } from 'tus-js-client';
 import type { PreparedSource, UploadFile } from './types.js';
 
 export const platform = 'browser' as const;
 
 export const DEFAULT_STORE_PATH = () => undefined;
+
+/** tus-js-client's own reader of Blobs (slices read as the request sends them). */
+export const fileReader: FileReader | undefined = undefined;
 
 export function defaultUrlStorage(_storePath?: string): UrlStorage {
   return defaultOptions.urlStorage; // localStorage when available, otherwise a no-op store
