@@ -1,7 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import type { ClusterMode } from '../../lib/rpc-strategies';
 import type { Registry, ServiceInstance } from '../../ports/registry';
 import { unhealthyInstances } from '../cluster';
@@ -56,11 +56,11 @@ export class Rpc {
   private readonly unsubscribes: Array<() => void> = [];
   readonly balancer = new Balancer();
   readonly breaker: CircuitBreaker;
-  private readonly agent = new Agent({
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 120_000,
-    connections: 256,
-  });
+  /**
+   * The connections to other processes, made on the first call to one: undici costs ~5 MB of heap, and a
+   * node that provides every service it calls (the embedded all-in-one) never makes such a call.
+   */
+  private agent: Promise<Agent> | undefined;
   private readonly key: string;
   private unhealthyCache: { at: number; ids: Set<string> } = { at: 0, ids: new Set() };
   private closed = false;
@@ -240,7 +240,15 @@ export class Rpc {
       tried.add(instance.id);
       this.balancer.begin(instance.id);
       try {
-        const result = await postCall(this.agent, this.key, def.name, method, instance, input, opts);
+        const result = await postCall(
+          await this.remoteAgent(),
+          this.key,
+          def.name,
+          method,
+          instance,
+          input,
+          opts,
+        );
         this.breaker.success(instance.id);
         return result;
       } catch (err) {
@@ -306,6 +314,13 @@ export class Rpc {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.unsubscribes) u();
-    await this.agent.close().catch(() => undefined);
+    await this.agent?.then((a) => a.close()).catch(() => undefined);
+  }
+
+  private remoteAgent(): Promise<Agent> {
+    this.agent ??= import('undici').then(
+      ({ Agent }) => new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 120_000, connections: 256 }),
+    );
+    return this.agent;
   }
 }

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { type Agent, request } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { ZodError } from 'zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../lib/errors';
 import type { ServiceInstance } from '../../ports/registry';
@@ -27,14 +27,17 @@ export async function postCall(
   input: unknown,
   opts: CallOptions & { requestId: string; deadline: number },
 ): Promise<unknown> {
-  const base = (instance.metadata as { url?: string }).url ?? `http://${instance.host}:${instance.port}`;
+  const base = new URL(
+    (instance.metadata as { url?: string }).url ?? `http://${instance.host}:${instance.port}`,
+  );
   const remaining = opts.deadline - Date.now();
   if (remaining <= 0) throw deadlineError(service, method);
-  let res: Awaited<ReturnType<typeof request>>;
+  let res: Dispatcher.ResponseData;
   try {
-    res = await request(`${base}${RPC_PATH}/${service}/${method}`, {
+    res = await agent.request({
+      origin: base.origin,
+      path: `${base.pathname.replace(/\/$/, '')}${RPC_PATH}/${service}/${method}`,
       method: 'POST',
-      dispatcher: agent,
       headers: {
         'content-type': 'application/json',
         [KEY_HEADER]: key,
