@@ -39,6 +39,7 @@ async function closedLoop(
 ): Promise<Round> {
   const lat: number[] = [];
   let errors = 0;
+  let firstError: unknown;
   const end = performance.now() + seconds * 1000;
   const worker = async () => {
     while (performance.now() < end) {
@@ -46,14 +47,17 @@ async function closedLoop(
       try {
         await call();
         lat.push(performance.now() - t);
-      } catch {
+      } catch (err) {
         errors++;
+        firstError ??= err;
       }
     }
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const ms = performance.now() - t0;
+  if (errors)
+    console.log(`${variant}: ${errors} calls failed, the first with: ${(firstError as Error)?.message}`);
   lat.sort((a, b) => a - b);
   return {
     variant,

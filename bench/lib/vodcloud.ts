@@ -77,7 +77,7 @@ export async function startVodcloud(opts: {
   child.stderr.pipe(log);
   let url: string;
   try {
-    url = (await waitForOutput(child, /vodcloud \S+ serving .* on (http:\/\/\S+)/, 60_000)).trim();
+    url = (await waitForOutput(child, /vodcloud \S+ serving .* on (http:\/\/[^\s"]+)/, 60_000)).trim();
   } catch (err) {
     child.kill('SIGKILL');
     throw err;
