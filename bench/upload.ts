@@ -419,59 +419,51 @@ export async function main(argv: string[]): Promise<void> {
       };
     };
 
-    const runCurl = async (
-      file: string,
-      bytes: number,
-      variant: Variant,
-      round: number,
-    ): Promise<Measurement> => {
-      const name = `file-${round}`;
-      const workers = nginx.workerPids();
-      const cpuOf = () => workers.reduce((s, pid) => s + (readCpuSeconds(pid) ?? 0), 0);
-      const cpu0 = cpuOf();
-      const busy0 = readMachineBusySeconds();
-      nginxRss.begin(variant.name);
-      const r = await timedCurl(['-T', file, `${nginx.url}/dav/${name}`]);
-      const rss = nginxRss.end();
-      const cpu = cpuOf() - cpu0;
-      const busy = readMachineBusySeconds() - busy0;
-      if (!/^20[14]$/.test(r.status)) throw new Error(`curl PUT to nginx answered ${r.status}`);
-      const st = await stat(path.join(nginx.davDir, name));
-      if (st.size !== bytes) throw new Error(`nginx stored ${st.size} bytes, expected ${bytes}`);
-      await rm(path.join(nginx.davDir, name), { force: true });
-      return {
-        variant: variant.name,
-        round,
-        bytes,
-        ms: r.ms,
-        mibPerSec: mibPerSec(bytes, r.ms),
-        serverCpuSec: cpu,
-        clientCpuSec: r.cpuSec,
-        otherCpuSec: Math.max(0, busy - cpu - r.cpuSec),
-        peakRssBytes: rss.peakBytes,
-      };
+    /** Where a plain `curl -T` goes: nginx's WebDAV, or the bare Node server. */
+    interface PutTarget {
+      label: string;
+      putUrl(name: string): string;
+      /** The file a PUT of `name` lands in. */
+      stored(name: string): string;
+      /** The processes whose CPU is the server's (nginx: its workers). */
+      cpuPids: number[];
+      rss: RssSampler;
+    }
+    const nginxTarget: PutTarget = {
+      label: 'nginx',
+      putUrl: (name) => `${nginx.url}/dav/${name}`,
+      stored: (name) => path.join(nginx.davDir, name),
+      cpuPids: nginx.workerPids(),
+      rss: nginxRss,
+    };
+    const bareTarget: PutTarget | undefined = bare && {
+      label: 'the bare Node server',
+      putUrl: (name) => `${bare.url}/${name}`,
+      stored: (name) => path.join(bare.dir, name),
+      cpuPids: [bare.pid],
+      rss: bareRss!,
     };
 
-    /** curl -T to the bare Node server: the floor of any Node receiver. */
-    const runBare = async (
+    const runCurl = async (
+      target: PutTarget,
       file: string,
       bytes: number,
       variant: Variant,
       round: number,
     ): Promise<Measurement> => {
       const name = `file-${round}`;
-      const cpu0 = readCpuSeconds(bare!.pid) ?? 0;
+      const cpuOf = () => target.cpuPids.reduce((s, pid) => s + (readCpuSeconds(pid) ?? 0), 0);
+      const cpu0 = cpuOf();
       const busy0 = readMachineBusySeconds();
-      bareRss!.begin(variant.name);
-      const r = await timedCurl(['-T', file, `${bare!.url}/${name}`]);
-      const rss = bareRss!.end();
-      const cpu = (readCpuSeconds(bare!.pid) ?? 0) - cpu0;
+      target.rss.begin(variant.name);
+      const r = await timedCurl(['-T', file, target.putUrl(name)]);
+      const rss = target.rss.end();
+      const cpu = cpuOf() - cpu0;
       const busy = readMachineBusySeconds() - busy0;
-      if (r.status !== '201') throw new Error(`curl PUT to the bare Node server answered ${r.status}`);
-      const st = await stat(path.join(bare!.dir, name));
-      if (st.size !== bytes)
-        throw new Error(`the bare Node server stored ${st.size} bytes, expected ${bytes}`);
-      await rm(path.join(bare!.dir, name), { force: true });
+      if (!/^20[14]$/.test(r.status)) throw new Error(`curl PUT to ${target.label} answered ${r.status}`);
+      const st = await stat(target.stored(name));
+      if (st.size !== bytes) throw new Error(`${target.label} stored ${st.size} bytes, expected ${bytes}`);
+      await rm(target.stored(name), { force: true });
       return {
         variant: variant.name,
         round,
@@ -487,9 +479,9 @@ export async function main(argv: string[]): Promise<void> {
 
     const measure = (file: string, bytes: number, v: Variant, round: number) =>
       v.kind === 'nginx'
-        ? runCurl(file, bytes, v, round)
+        ? runCurl(nginxTarget, file, bytes, v, round)
         : v.kind === 'bare-node'
-          ? runBare(file, bytes, v, round)
+          ? runCurl(bareTarget!, file, bytes, v, round)
           : runTus(file, bytes, v, round);
 
     // Warm-up for both sides (JIT, connections, directories), and the RSS figure for the smaller file.
@@ -498,7 +490,7 @@ export async function main(argv: string[]): Promise<void> {
       console.log(
         `warm-up/flat: ${flatBytes / MiB} MiB via tus ${chunkLabel(variants[0]!.chunkSize!)} in ${fmtSec(flat.ms)}, server peak RSS ${fmtMB(flat.peakRssBytes!)}`,
       );
-      await runCurl(flatFile, flatBytes, variants.at(-1)!, 0);
+      await runCurl(nginxTarget, flatFile, flatBytes, variants.at(-1)!, 0);
     }
 
     for (let round = 1; round <= runs; round++) {

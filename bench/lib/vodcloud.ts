@@ -19,16 +19,16 @@ export interface VodcloudProcess {
   stop(): Promise<void>;
 }
 
-/**
- * Starts `node apps/server/bin/vodcloud.js serve` (or the build: `build`) as its own process (so its RSS and CPU are its own) with
- * embedded defaults under `dataDir`, and waits for its "serving … on http://…" line. Its output goes to
- * `<dataDir>/server.log` (or `logName`).
- */
 /** BENCH_SERVER_NODE_ARGS (space-separated node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`) for every server a bench starts. */
 function serverNodeArgs(): string[] {
   return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 }
 
+/**
+ * Starts `node apps/server/bin/vodcloud.js serve` (or the build: `build`) as its own process (so its RSS and CPU are its own) with
+ * embedded defaults under `dataDir`, and waits for its "serving … on http://…" line. Its output goes to
+ * `<dataDir>/server.log` (or `logName`).
+ */
 export async function startVodcloud(opts: {
   dataDir: string;
   env?: Record<string, string>;
